@@ -1,0 +1,42 @@
+# escalation-sim: set-up, run, test.  `make run` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# A Python >= 3.12 interpreter: python3.12/python3.13 on PATH, else one that pyenv holds.
+# (Mesa 3.5 needs 3.12; with an older Python pip silently installs an old Mesa.)
+define find_python
+for v in 3.12 3.13; do \
+  for c in "python$$v" "$$(pyenv root 2>/dev/null)/versions/$$(pyenv versions --bare 2>/dev/null | grep -E "^$$v(\.[0-9]+)?$$" | tail -n 1)/bin/python$$v"; do \
+    if "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then command -v "$$c"; exit 0; fi; \
+  done; \
+done; exit 1
+endef
+PYTHON ?= $(shell $(find_python))
+
+.PHONY: help setup run test lint clean
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found (install python3.12, or set PYTHON=...)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv (Python 3.12+) and install the project with its dev tools
+
+run: $(STAMP)  ## run the default scenario (one replicate, 365 days from 2019-10-01)
+	$(BIN)/escalation-sim $(ARGS)
+
+test: $(STAMP)  ## run the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff lint and format check
+	$(BIN)/ruff check sim tests
+	$(BIN)/ruff format --check sim tests
+
+clean:  ## remove the virtual environment and caches (keeps results/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,356 @@
+"""The vectorized core: one day of the model for R replicates at once (MODEL.md section 3).
+
+Militia behaviour (supply, attack hazards, outcomes, the embassy assault) and the
+daily updates live here; the decision rules of the states live in ``doctrines``.
+Every function works on whole arrays with a leading replicate axis; there is no
+per-replicate Python loop anywhere in a day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim import doctrines
+from sim.events import WEAPON_ACTION, Action, Actor, EventKind, EventLog, Weapon
+from sim.kernels import (
+    categorical_from_uniform,
+    emit,
+    geometric_from_uniform,
+    poisson_from_uniform,
+    record_us_casualties,
+)
+from sim.params import Params
+from sim.rng import RandomStreams, Stream
+from sim.state import NEVER, Outcome, State
+
+
+@dataclass
+class Attacks:
+    """Today's militia attacks, one element each (at most one per group and replicate)."""
+
+    rows: np.ndarray
+    militia: np.ndarray
+    target: np.ndarray
+    weapon: np.ndarray
+    killed_us: np.ndarray
+    wounded_us: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+
+def step(state: State, params: Params, streams: RandomStreams, day: int, log: EventLog) -> None:
+    """Advance every replicate by one day, appending the day's events to ``log``."""
+    begin_day(state)
+    supply(state, params, day)
+    attacks = militia_attacks(state, params, streams, day, log)
+    embassy_assault(state, params, streams, day, log)
+    doctrines.us_respond(state, params, streams, day, log, attacks)
+    doctrines.iran_act(state, params, streams, day, log)
+    doctrines.israel_interdict(state, params, streams, day, log)
+    doctrines.iraq_act(state, params, streams, day, log)
+    end_of_day(state, params, day, log)
+
+
+def begin_day(state: State) -> None:
+    """Reset today's tallies."""
+    for tally in (
+        state.attacks_today,
+        state.responses_today,
+        state.killed_us_today,
+        state.wounded_us_today,
+        state.killed_iraqi_today,
+        state.wounded_iraqi_today,
+    ):
+        tally.fill(0.0)
+    state.rung_today.fill(0)
+    state.assault_today.fill(False)
+    state.decapitated_today.fill(False)
+
+
+# --- 1. supply -------------------------------------------------------------------------
+
+
+def supply(state: State, params: Params, day: int) -> None:
+    """Iran ships materiel along the land bridge to each group's depots (shares fixed)."""
+    rates = params.supply_rates(day)
+    active = state.active
+    state.stock[active] += params.supply_share[:, None] * rates[None, :]
+    np.minimum(state.stock, params.stock_capacity[None, :, None], out=state.stock)
+    # a 30-day moving volume of transfers: what Israeli intelligence sees
+    state.transfer_recent += (rates.sum() - state.transfer_recent) / 30.0
+
+
+# --- 2. militia attacks ------------------------------------------------------------------
+
+
+def capability(state: State, params: Params) -> np.ndarray:
+    """(R, M, W) in [0, 1]: stock on hand (saturating), fighters and intact leadership."""
+    dyn = params.config.actors.dynamics
+    cap = state.stock / (state.stock + params.stock_half_saturation)
+    strength = state.fighters / params.max_fighters
+    leadership = 1.0 - dyn.leadership_loss_effect * (1.0 - state.leadership)
+    return cap * (strength * leadership)[:, :, None]
+
+
+def attack_propensity(state: State, params: Params, day: int) -> np.ndarray:
+    """(R, M) attacks per day before capability and geometry: motive, green light, deterrence."""
+    motive = params.resolve + state.grievance
+    green_light = 1.0 - params.obedience * (1.0 - state.iran_green[:, None])
+    deterrence = np.exp(-params.risk_sensitivity * state.perceived_risk)
+    truce = np.where(day <= state.truce_until, params.config.doctrine.iraq.truce_attack_factor, 1.0)
+    return (
+        params.base_attack_rate
+        * motive
+        * green_light
+        * deterrence
+        * (truce * state.active)[:, None]
+    )
+
+
+def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
+    """(R, T): open, manned, unprotected sites; convoys on the road (more in a drawdown)."""
+    th, actors = params.theatre, params.config.actors
+    us_sites = th.us_sites
+    n_sites = len(us_sites)
+    opportunity = np.empty((state.replicates, th.n_targets))
+    opportunity[:, :n_sites] = (
+        state.site_open[:, us_sites]
+        * (state.personnel[:, us_sites] > 0)
+        * (1.0 - state.protection[:, us_sites])
+    )
+    drawing_down = (state.drawdown_start != NEVER) & (
+        day - state.drawdown_start < params.config.doctrine.us.drawdown_days
+    )
+    convoys = actors.convoys_per_day * (1.0 + actors.drawdown_convoy_boost * drawing_down)
+    opportunity[:, n_sites:] = convoys[:, None] * th.convoy_weight[None, :]
+    return opportunity
+
+
+def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ...]:
+    """Hazard pieces: (R, M, W) rate by weapon, plus the factors to rebuild (t, w) detail."""
+    cap = capability(state, params)
+    opportunity = target_opportunity(state, params, day)
+    # sum over targets first: rate[r, m, w] = a[r, m] cap[r, m, w] sum_t opp[r, t] B[m, t, w]
+    reach = np.einsum("rt,mtw->rmw", opportunity, params.attack_weight)
+    rate = attack_propensity(state, params, day)[:, :, None] * cap * reach
+    return rate, cap, opportunity
+
+
+def militia_attacks(
+    state: State, params: Params, streams: RandomStreams, day: int, log: EventLog
+) -> Attacks:
+    """Sample whether each group attacks today, then where and with what, then the outcome."""
+    M, W = params.n_militias, len(Weapon)
+    rate, cap, opportunity = attack_rates(state, params, day)
+    p_attack = -np.expm1(-rate.sum(axis=2))
+    rows, militia = np.nonzero(streams.uniform(day, Stream.ATTACK_OCCURS, M) < p_attack)
+    n = len(rows)
+    empty = np.zeros(0, dtype=np.int64)
+    if n == 0:
+        return Attacks(empty, empty, empty, empty, empty, empty)
+
+    def draw(stream: Stream) -> np.ndarray:  # one uniform per attack, slot = the group
+        return streams.uniform(day, stream, M, rows)[np.arange(n), militia]
+
+    # where and with what: one categorical draw over (target, weapon) per attack
+    detail = (
+        opportunity[rows, :, None] * params.attack_weight[militia] * cap[rows, militia][:, None, :]
+    )
+    choice = categorical_from_uniform(draw(Stream.ATTACK_CHOICE), detail.reshape(n, -1))
+    target, weapon = np.divmod(choice, W)
+
+    salvo_mean = params.salvo_mean[weapon] * params.salvo_scale[militia]
+    munitions = geometric_from_uniform(draw(Stream.SALVO), salvo_mean)
+    on_hand = np.maximum(1, np.ceil(state.stock[rows, militia, weapon])).astype(np.int64)
+    munitions = np.minimum(munitions, on_hand)
+    state.stock[rows, militia, weapon] = np.maximum(
+        0.0, state.stock[rows, militia, weapon] - munitions
+    )
+
+    th = params.theatre
+    site = th.target_site[target]
+    is_site = site >= 0
+    site_or_0 = np.where(is_site, site, 0)
+    air_defence = np.where(is_site, state.air_defence[rows, site_or_0], 0.0)
+    intercepted = draw(Stream.INTERCEPT) < air_defence
+    # convoy crews are mostly Iraqi contractors: the IED weapon rates already say so
+    exposure = np.where(
+        is_site,
+        state.personnel[rows, site_or_0] / params.config.weapons.personnel_reference,
+        1.0,
+    )
+    aim = (1.0 - params.casualty_aversion[militia]) * ~intercepted
+    killed = poisson_from_uniform(
+        draw(Stream.US_KILLED), munitions * params.kill_per_munition[weapon] * exposure * aim
+    )
+    wounded = poisson_from_uniform(
+        draw(Stream.US_WOUNDED), munitions * params.wound_per_munition[weapon] * exposure * aim
+    )
+    iraqi_killed = poisson_from_uniform(
+        draw(Stream.IRAQI_KILLED), munitions * params.iraqi_killed_per_munition[weapon] * aim
+    )
+    iraqi_wounded = poisson_from_uniform(
+        draw(Stream.IRAQI_WOUNDED), munitions * params.iraqi_wounded_per_munition[weapon] * aim
+    )
+    record_us_casualties(state, params, rows, killed, wounded, day)
+    np.add.at(state.killed_iraqi_today, rows, iraqi_killed)
+    np.add.at(state.wounded_iraqi_today, rows, iraqi_wounded)
+    np.add.at(state.attacks_today, (rows, weapon), 1.0)
+    state.recent_attacks[rows, militia] += 1.0
+    np.add.at(state.recent_baghdad_attacks, rows, th.target_in_baghdad[target])
+    # each attack is a trial of "does the US answer?": until it does, risk decays
+    state.perceived_risk[rows, militia] *= 1.0 - params.config.actors.dynamics.learning_rate
+
+    casualties = (killed + wounded) > 0
+    emit(
+        state,
+        params,
+        log,
+        rows,
+        day,
+        np.where(th.target_is_convoy[target], EventKind.CONVOY_IED, EventKind.BASE_ATTACK),
+        actor=Actor.MILITIA,
+        action=np.asarray(WEAPON_ACTION)[weapon],
+        extra_kinds=((casualties, EventKind.US_CASUALTIES),),
+        weapon=weapon,
+        source=militia,
+        target=th.target_place[target],
+        munitions=munitions,
+        intercepted=intercepted,
+        killed_us=killed,
+        wounded_us=wounded,
+        killed_iraqi=iraqi_killed,
+        wounded_iraqi=iraqi_wounded,
+    )
+    return Attacks(rows, militia, target, weapon, killed, wounded)
+
+
+def embassy_assault(
+    state: State, params: Params, streams: RandomStreams, day: int, log: EventLog
+) -> None:
+    """Days after a US strike in Iraq, the struck group may storm the embassy (31 Dec 2019)."""
+    embassies = params.theatre.embassy_sites
+    if len(embassies) == 0:
+        return
+    embassy = embassies[0]
+    rows = np.flatnonzero(state.active & (state.assault_until >= day))
+    if len(rows) == 0:
+        return
+    chance = params.config.actors.dynamics.embassy_assault_probability * (
+        1.0 - state.protection[rows, embassy]
+    )
+    rows = rows[streams.uniform(day, Stream.EMBASSY_ASSAULT, 1, rows)[:, 0] < chance]
+    state.assault_until[rows] = NEVER
+    state.assault_today[rows] = True
+    state.recent_baghdad_attacks[rows] += 1.0
+    emit(
+        state,
+        params,
+        log,
+        rows,
+        day,
+        EventKind.EMBASSY_ASSAULT,
+        actor=Actor.MILITIA,
+        action=Action.ASSAULT,
+        source=state.assault_militia[rows],
+        target=embassy,
+    )
+
+
+# --- 7. updates --------------------------------------------------------------------------
+
+
+def end_of_day(state: State, params: Params, day: int, log: EventLog) -> None:
+    """Decay, regeneration, absorbing outcomes, tension and the rung of the day."""
+    cfg = params.config
+    dyn, us = cfg.actors.dynamics, cfg.doctrine.us
+    state.grievance *= params.grievance_decay
+    np.minimum(state.leadership + 1.0 / dyn.leadership_recovery_days, 1.0, out=state.leadership)
+    # groups rebuild and replace members (seed 001), logistic towards their ceiling
+    room = 1.0 - (state.fighters + state.detained) / params.max_fighters
+    state.fighters += dyn.fighter_regeneration_per_day * state.fighters * np.maximum(room, 0.0)
+    state.recent_attacks *= params.attack_count_decay
+    state.recent_baghdad_attacks *= params.baghdad_count_decay
+    state.sovereignty *= params.sovereignty_decay
+    np.minimum(state.us_resolve + us.resolve_recovery_per_day, 1.0, out=state.us_resolve)
+
+    leaving = np.flatnonzero(state.active & (state.us_resolve < us.withdrawal_threshold))
+    if len(leaving):
+        state.outcome[leaving] = Outcome.WITHDRAWAL
+        state.outcome_day[leaving] = day
+        emit(
+            state,
+            params,
+            log,
+            leaving,
+            day,
+            EventKind.US_WITHDRAWAL,
+            actor=Actor.US,
+            action=Action.OTHER,
+            source=params.source_of(Actor.US),
+        )
+    at_war = state.outcome == Outcome.WAR
+    state.rung_today[at_war] = np.maximum(
+        state.rung_today[at_war], params.rung_of_kind[EventKind.OPEN_WAR]
+    )
+    state.tension = state.tension * params.tension_decay + state.rung_today
+    higher = state.rung_today > state.max_rung
+    state.max_rung[higher] = state.rung_today[higher]
+    state.max_rung_day[higher] = day
+
+
+DAILY_COLUMNS = (
+    "attacks_rocket",
+    "attacks_ied",
+    "attacks_drone",
+    "attacks",
+    "responses",
+    "killed_us",
+    "wounded_us",
+    "killed_iraqi",
+    "wounded_iraqi",
+    "rung",
+    "tension",
+    "militia_fighters",
+    "militia_capacity",
+    "militia_rockets",
+    "perceived_risk",
+    "grievance",
+    "iran_green_light",
+    "us_troops",
+    "us_resolve",
+    "sites_open",
+    "sovereignty_pressure",
+)
+
+
+def daily_record(state: State, params: Params) -> dict[str, np.ndarray]:
+    """(R,) values of each daily series at the end of the day."""
+    cap = capability(state, params).mean(axis=(1, 2))
+    return {
+        "attacks_rocket": state.attacks_today[:, Weapon.ROCKET].copy(),
+        "attacks_ied": state.attacks_today[:, Weapon.IED].copy(),
+        "attacks_drone": state.attacks_today[:, Weapon.DRONE].copy(),
+        "attacks": state.attacks_today.sum(axis=1),
+        "responses": state.responses_today.copy(),
+        "killed_us": state.killed_us_today.copy(),
+        "wounded_us": state.wounded_us_today.copy(),
+        "killed_iraqi": state.killed_iraqi_today.copy(),
+        "wounded_iraqi": state.wounded_iraqi_today.copy(),
+        "rung": state.rung_today.copy(),
+        "tension": state.tension.copy(),
+        "militia_fighters": state.fighters.sum(axis=1),
+        "militia_capacity": cap,
+        "militia_rockets": state.stock[:, :, Weapon.ROCKET].sum(axis=1),
+        "perceived_risk": state.perceived_risk.mean(axis=1),
+        "grievance": state.grievance.mean(axis=1),
+        "iran_green_light": state.iran_green.copy(),
+        "us_troops": state.troops(),
+        "us_resolve": state.us_resolve.copy(),
+        "sites_open": state.site_open[:, params.theatre.us_sites].sum(axis=1).astype(np.float64),
+        "sovereignty_pressure": state.sovereignty.copy(),
+    }

@@ -1,0 +1,104 @@
+"""Small vectorized building blocks shared by the core and the doctrines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.events import Action, Actor, EventKind, EventLog
+from sim.params import Params
+from sim.state import NEVER, State
+
+
+def poisson_from_uniform(u: np.ndarray, mean: np.ndarray, max_count: int = 200) -> np.ndarray:
+    """Inverse CDF of Poisson(mean) at u, elementwise (exact; means here are small)."""
+    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
+    count = np.zeros(u.shape, dtype=np.int64)
+    pmf = np.exp(-mean)
+    cdf = pmf.copy()
+    for k in range(1, max_count + 1):
+        below = u >= cdf
+        if not below.any():
+            break
+        count += below
+        pmf = pmf * mean / k
+        cdf = cdf + pmf
+    return count
+
+
+def geometric_from_uniform(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Inverse CDF of a geometric count on {1, 2, ...} with the given mean (>= 1)."""
+    mean = np.asarray(mean, dtype=np.float64)
+    stop = 1.0 / np.maximum(mean, 1.0)  # success probability per trial
+    with np.errstate(divide="ignore"):
+        extra = np.floor(np.log1p(-u) / np.log1p(-np.minimum(stop, 1.0 - 1e-12)))
+    return np.where(stop >= 1.0, 1, 1 + extra).astype(np.int64)
+
+
+def categorical_from_uniform(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Index drawn from each row of ``weights`` (n, k) with probability proportional to it."""
+    cum = np.cumsum(weights, axis=1)
+    idx = (cum < (u * cum[:, -1])[:, None]).sum(axis=1)
+    return np.minimum(idx, weights.shape[1] - 1)
+
+
+def emit(
+    state: State,
+    params: Params,
+    log: EventLog,
+    rows: np.ndarray,
+    day: int,
+    kind: EventKind | np.ndarray,
+    *,
+    actor: Actor,
+    action: Action,
+    extra_kinds: tuple[tuple[np.ndarray, EventKind], ...] = (),
+    **columns,
+) -> np.ndarray:
+    """Log events for ``rows`` and raise today's rung to theirs; return their rungs.
+
+    ``extra_kinds`` are (mask, kind) pairs of further ladder events the same act
+    reaches (an attack that also causes US casualties), so the rung is the highest.
+    """
+    kind_codes = np.broadcast_to(np.asarray(kind, dtype=np.int64), rows.shape)
+    rung = params.rung_of_kind[kind_codes]
+    for mask, extra in extra_kinds:
+        rung = np.where(mask, np.maximum(rung, params.rung_of_kind[extra]), rung)
+    log.add(rows, day, actor=actor, action=action, kind=kind_codes, rung=rung, **columns)
+    np.maximum.at(state.rung_today, rows, rung)
+    return rung
+
+
+def learn_response(state: State, params: Params, rows: np.ndarray, militias: np.ndarray) -> None:
+    """Militias see a US response: the struck group's perceived risk rises most.
+
+    With the per-attack decay in ``core``, this is an exponentially weighted estimate of
+    P(response | attack): an attack multiplies risk by (1 - a), a response adds a.
+    """
+    if len(rows) == 0:
+        return
+    dyn = params.config.actors.dynamics
+    rate, spill = dyn.learning_rate, dyn.learning_spillover
+    risk = state.perceived_risk
+    struck = np.zeros(risk.shape, dtype=bool)
+    struck[rows, militias] = True
+    seen = struck.any(axis=1, keepdims=True)  # others in the same replicate watch
+    risk += np.where(struck, rate, np.where(seen, rate * spill * (1.0 - risk), 0.0))
+    np.clip(risk, 0.0, 1.0, out=risk)
+
+
+def record_us_casualties(
+    state: State,
+    params: Params,
+    rows: np.ndarray,
+    killed: np.ndarray,
+    wounded: np.ndarray,
+    day: int,
+) -> None:
+    """Tally US casualties; each death costs the US some of its resolve to stay."""
+    np.add.at(state.killed_us_today, rows, killed)
+    np.add.at(state.wounded_us_today, rows, wounded)
+    np.subtract.at(
+        state.us_resolve, rows, params.config.doctrine.us.resolve_loss_per_us_death * killed
+    )
+    first = rows[(killed > 0) & (state.first_us_death_day[rows] == NEVER)]
+    state.first_us_death_day[first] = day

@@ -1,0 +1,171 @@
+"""The state of R replicates as NumPy arrays with a leading replicate axis.
+
+The Mesa model is the R = 1 case: its agents read and write rows of these arrays.
+"Day" fields hold a day index, with ``NEVER`` (-1) meaning not scheduled / not yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from sim.events import Weapon
+from sim.params import Params
+
+NEVER = -1
+
+
+class Outcome:
+    """Absorbing states of a replicate (stored as small ints in ``State.outcome``)."""
+
+    ONGOING = 0
+    WAR = 1
+    WITHDRAWAL = 2
+
+
+@dataclass
+class State:
+    # militias (R, M) and their stocks (R, M, W)
+    fighters: np.ndarray
+    detained: np.ndarray
+    stock: np.ndarray
+    grievance: np.ndarray
+    perceived_risk: np.ndarray
+    leadership: np.ndarray
+    recent_attacks: np.ndarray  # exponentially weighted count over the US count window
+    # sites (R, S)
+    personnel: np.ndarray
+    site_open: np.ndarray
+    air_defence: np.ndarray
+    protection: np.ndarray
+    # United States (R,)
+    us_resolve: np.ndarray
+    initial_troops: np.ndarray
+    response_due: np.ndarray  # (R, M) day a scheduled strike on the group lands
+    response_in_iraq: np.ndarray  # (R, M)
+    last_iraq_strike_day: np.ndarray
+    assault_until: np.ndarray  # militias may storm the embassy until this day
+    assault_militia: np.ndarray
+    assault_today: np.ndarray  # bool: an embassy assault happened today
+    decapitation_due: np.ndarray
+    decapitation_target: np.ndarray
+    consolidation_start: np.ndarray
+    sites_closed: np.ndarray  # how many of the consolidation list are closed
+    upgrade_due: np.ndarray
+    drawdown_start: np.ndarray
+    closure_threat_day: np.ndarray
+    recent_baghdad_attacks: np.ndarray
+    # Iran, Israel, Iraq (R,)
+    iran_green: np.ndarray
+    iran_restraint_until: np.ndarray
+    retaliation_due: np.ndarray
+    decapitated_today: np.ndarray  # bool: Iran's red line crossed today
+    transfer_recent: np.ndarray
+    sovereignty: np.ndarray
+    last_vote_day: np.ndarray
+    protection_until: np.ndarray
+    truce_until: np.ndarray
+    # the ladder and outcomes (R,)
+    tension: np.ndarray
+    rung_today: np.ndarray
+    max_rung: np.ndarray
+    max_rung_day: np.ndarray
+    outcome: np.ndarray
+    outcome_day: np.ndarray
+    first_us_death_day: np.ndarray
+    # today's tallies (reset each morning), read by the daily record
+    attacks_today: np.ndarray  # (R, W)
+    responses_today: np.ndarray
+    killed_us_today: np.ndarray
+    wounded_us_today: np.ndarray
+    killed_iraqi_today: np.ndarray
+    wounded_iraqi_today: np.ndarray
+
+    @property
+    def replicates(self) -> int:
+        return self.fighters.shape[0]
+
+    @property
+    def active(self) -> np.ndarray:
+        """(R,) replicates not yet in an absorbing outcome."""
+        return self.outcome == Outcome.ONGOING
+
+    def troops(self) -> np.ndarray:
+        """(R,) US personnel in theatre."""
+        return self.personnel.sum(axis=1)
+
+    def row(self, r: int) -> dict[str, np.ndarray]:
+        """A copy of replicate r's state (for tests and inspection)."""
+        return {f.name: np.array(getattr(self, f.name)[r]) for f in fields(self)}
+
+
+def initial_state(params: Params, replicates: int) -> State:
+    """Every replicate starts from the configured values of the scenario's first day."""
+    cfg, th = params.config, params.theatre
+    militias = cfg.actors.militias
+    R, M, S = replicates, params.n_militias, len(th.site_names)
+
+    def per_militia(attr: str) -> np.ndarray:
+        return np.tile([float(getattr(m, attr)) for m in militias], (R, 1))
+
+    stock = np.zeros((R, M, len(Weapon)))
+    stock[:, :, Weapon.ROCKET] = per_militia("rockets")
+    stock[:, :, Weapon.IED] = per_militia("ieds")
+    stock[:, :, Weapon.DRONE] = per_militia("drones")
+    personnel = np.tile(th.personnel, (R, 1))
+    protection = np.zeros((R, S))
+    protection[:, th.embassy_sites] = cfg.doctrine.iraq.embassy_protection
+    never = lambda: np.full(R, NEVER, dtype=np.int64)  # noqa: E731
+    zeros = lambda: np.zeros(R)  # noqa: E731
+    return State(
+        fighters=per_militia("fighters"),
+        detained=np.zeros((R, M)),
+        stock=stock,
+        grievance=np.zeros((R, M)),
+        perceived_risk=per_militia("initial_perceived_risk"),
+        leadership=np.ones((R, M)),
+        recent_attacks=np.zeros((R, M)),
+        personnel=personnel,
+        site_open=np.tile(th.side == "us", (R, 1)),
+        air_defence=np.tile(th.air_defence, (R, 1)),
+        protection=protection,
+        us_resolve=np.ones(R),
+        initial_troops=personnel.sum(axis=1),
+        response_due=np.full((R, M), NEVER, dtype=np.int64),
+        response_in_iraq=np.zeros((R, M), dtype=bool),
+        last_iraq_strike_day=never(),
+        assault_until=never(),
+        assault_militia=np.zeros(R, dtype=np.int64),
+        assault_today=np.zeros(R, dtype=bool),
+        decapitation_due=never(),
+        decapitation_target=np.zeros(R, dtype=np.int64),
+        consolidation_start=never(),
+        sites_closed=np.zeros(R, dtype=np.int64),
+        upgrade_due=never(),
+        drawdown_start=never(),
+        closure_threat_day=never(),
+        recent_baghdad_attacks=zeros(),
+        iran_green=np.full(R, cfg.doctrine.iran.green_light),
+        iran_restraint_until=never(),
+        retaliation_due=never(),
+        decapitated_today=np.zeros(R, dtype=bool),
+        transfer_recent=np.full(R, params.supply_rates(0).sum()),
+        sovereignty=zeros(),
+        last_vote_day=never(),
+        protection_until=never(),
+        truce_until=never(),
+        tension=zeros(),
+        rung_today=np.zeros(R, dtype=np.int64),
+        max_rung=np.zeros(R, dtype=np.int64),
+        max_rung_day=never(),
+        outcome=np.zeros(R, dtype=np.int64),
+        outcome_day=never(),
+        first_us_death_day=never(),
+        attacks_today=np.zeros((R, len(Weapon))),
+        responses_today=zeros(),
+        killed_us_today=zeros(),
+        wounded_us_today=zeros(),
+        killed_iraqi_today=zeros(),
+        wounded_iraqi_today=zeros(),
+    )
