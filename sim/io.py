@@ -1,0 +1,100 @@
+"""Results files, written atomically (temporary name in the same folder, then rename)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import sim
+from sim.config import BaseConfig
+from sim.engine import RunResult
+from sim.metrics import summary
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a DataFrame as Parquet, atomically."""
+    return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def write_json(data: Any, path: Path) -> Path:
+    """Write JSON (indented, UTF-8), atomically."""
+    return atomic_write(
+        path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    )
+
+
+def config_hash(config: BaseConfig) -> str:
+    """SHA-256 of the resolved configuration (sorted JSON), the run's identity."""
+    text = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def git_commit() -> str | None:
+    """The source tree's commit when the package runs from a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def provenance(config: BaseConfig) -> dict[str, Any]:
+    """Where a result came from: config hash, seed, package version, git commit."""
+    return {
+        "config_hash": config_hash(config),
+        "seed": config.seed,
+        "package_version": sim.__version__,
+        "git_commit": git_commit(),
+    }
+
+
+def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> dict[str, Path]:
+    """Write events, daily series, summary and (optionally) figures into ``out_dir``.
+
+    Data files come first, so a failure while drawing never loses them.
+    """
+    out_dir = Path(out_dir)
+    paths = {
+        "events": write_parquet(result.events, out_dir / "events.parquet"),
+        "daily": write_parquet(result.daily, out_dir / "daily.parquet"),
+    }
+    data = summary(result)
+    data["provenance"] = provenance(result.config)
+    paths["summary"] = write_json(data, out_dir / "summary.json")
+    if figures:
+        from sim.plots import save_figures
+
+        timeline, map_ = save_figures(result, out_dir / "figures")
+        paths["timeline"], paths["map"] = timeline, map_
+    return paths
