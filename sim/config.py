@@ -199,7 +199,6 @@ class USDoctrineConfig:
     strike_stock_loss: float = fraction(0.25)
     decapitation_probability: float = probability(0.5)
     decapitation_lag_days: int = days_field(3)
-    decapitation_window_days: int = days_field(14)
     war_if_iran_kills_us: float = probability(0.8)
     war_if_iran_strikes_without_deaths: float = probability(0.02)
     consolidation_sites: list[str] = field(default_factory=list)

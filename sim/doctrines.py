@@ -84,15 +84,12 @@ def _decide_strikes(
 
 
 def _decide_decapitation(state: State, params: Params, streams: RandomStreams, day: int) -> None:
-    """An embassy assault soon after a US strike in Iraq can bring a leadership strike."""
+    """An embassy assault (which only follows a US strike in Iraq) can bring a leadership
+    strike: 31 December 2019 -> 3 January 2020."""
     us = params.config.doctrine.us
-    recent_strike = (state.last_iraq_strike_day != NEVER) & (
-        day - state.last_iraq_strike_day <= us.decapitation_window_days
-    )
     go = (
         state.active
         & state.assault_today
-        & recent_strike
         & (state.decapitation_due == NEVER)
         & (_one(streams, day, Stream.DECAPITATION) < us.decapitation_probability)
     )
@@ -118,7 +115,6 @@ def _execute_strikes(state: State, params: Params, day: int, log: EventLog) -> N
     # strikes on Iraqi soil cost sovereignty and open a window for an embassy assault
     iraq_rows = rows[in_iraq]
     np.add.at(state.sovereignty, iraq_rows, iraq.sovereignty_cost_us_strike)
-    state.last_iraq_strike_day[iraq_rows] = day
     state.assault_until[iraq_rows] = day + cfg.actors.dynamics.assault_window_days
     state.assault_militia[iraq_rows] = militia[in_iraq]
     emit(
@@ -147,7 +143,6 @@ def _execute_decapitation(state: State, params: Params, day: int, log: EventLog)
     # the leaders of the whole network are mourned by every group (3 January 2020)
     state.grievance[rows] += cfg.actors.dynamics.decapitation_grievance
     state.sovereignty[rows] += cfg.doctrine.iraq.sovereignty_cost_decapitation
-    state.last_iraq_strike_day[rows] = day
     state.decapitated_today[rows] = True
     learn_response(state, params, rows, militia)
     np.add.at(state.responses_today, rows, 1.0)

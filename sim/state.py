@@ -44,7 +44,6 @@ class State:
     initial_troops: np.ndarray
     response_due: np.ndarray  # (R, M) day a scheduled strike on the group lands
     response_in_iraq: np.ndarray  # (R, M)
-    last_iraq_strike_day: np.ndarray
     assault_until: np.ndarray  # militias may storm the embassy until this day
     assault_militia: np.ndarray
     assault_today: np.ndarray  # bool: an embassy assault happened today
@@ -134,7 +133,6 @@ def initial_state(params: Params, replicates: int) -> State:
         initial_troops=personnel.sum(axis=1),
         response_due=np.full((R, M), NEVER, dtype=np.int64),
         response_in_iraq=np.zeros((R, M), dtype=bool),
-        last_iraq_strike_day=never(),
         assault_until=never(),
         assault_militia=np.zeros(R, dtype=np.int64),
         assault_today=np.zeros(R, dtype=bool),

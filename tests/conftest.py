@@ -1,0 +1,46 @@
+"""Shared fixtures: composed configs are cached, since composing takes a few tenths of a second."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import pytest
+
+from sim.config import BaseConfig, compose
+
+
+@functools.cache
+def _cached(overrides: tuple[str, ...]) -> BaseConfig:
+    return compose(*overrides)
+
+
+def config(*overrides: str) -> BaseConfig:
+    """A fresh (deep-copied) validated config with the given overrides."""
+    return _copy(_cached(tuple(overrides)))
+
+
+def _copy(cfg):
+    import copy
+
+    return copy.deepcopy(cfg)
+
+
+def replace(cfg: BaseConfig, path: str, value) -> BaseConfig:
+    """A copy of ``cfg`` with the dotted field ``path`` (list items as numbers) set to ``value``."""
+    cfg = _copy(cfg)
+    *parents, leaf = path.split(".")
+    node = cfg
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else getattr(node, part)
+    if leaf.isdigit():
+        node[int(leaf)] = value
+    else:
+        assert dataclasses.is_dataclass(node) and hasattr(node, leaf), path
+        setattr(node, leaf, value)
+    return cfg
+
+
+@pytest.fixture
+def default_config() -> BaseConfig:
+    return config()

@@ -1,0 +1,111 @@
+"""The command line end to end, in subprocesses, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+PROG = Path(sys.executable).with_name("escalation-sim")
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HYDRA_FULL_ERROR": ""}
+    env.pop("HYDRA_FULL_ERROR")
+    return subprocess.run(
+        [str(PROG), *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("default")
+    proc = cli(cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    runs = list((cwd / "results" / "runs").glob("*/*"))
+    assert len(runs) == 1
+    return proc, runs[0]
+
+
+def test_default_run_writes_every_result_file(default_run):
+    _, out = default_run
+    for name in ("events.parquet", "daily.parquet", "summary.json", "figures/timeline.png",
+                 "figures/map.png", ".hydra/config.yaml"):
+        assert (out / name).is_file(), name
+    assert not list(out.rglob("*.tmp")), "no temporary files left behind"
+    events = pd.read_parquet(out / "events.parquet")
+    daily = pd.read_parquet(out / "daily.parquet")
+    assert {"replicate", "day", "date", "actor", "action", "weapon", "source", "target",
+            "killed_us", "wounded_us", "killed_iraqi", "wounded_iraqi", "rung"} <= set(events)
+    assert len(daily) == 365 and daily.date.iloc[0] == pd.Timestamp("2019-10-01")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["highest_rung"]["level"] == daily.rung.max()
+    assert summary["counts"]["attacks"] == daily.attacks.sum()
+    prov = summary["provenance"]
+    assert len(prov["config_hash"]) == 64 and prov["seed"] == 0 and prov["package_version"]
+
+
+def test_default_run_prints_where_and_what(default_run):
+    proc, out = default_run
+    text = proc.stdout
+    assert f"Results: {out}" in text
+    for needle in ("Attacks:", "rocket", "IED", "drone", "Casualties: US", "Iraqi",
+                   "US responses:", "Highest rung:", "Outcome:"):
+        assert needle in text, needle
+
+
+def test_overrides_change_the_run(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = cli("seed=7", "days=180", "scenario.start_date=2020-06-01",
+               f"hydra.run.dir={run_dir}", "output.figures=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    daily = pd.read_parquet(run_dir / "daily.parquet")
+    assert len(daily) == 180 and daily.date.iloc[0] == pd.Timestamp("2020-06-01")
+    assert not (run_dir / "figures").exists()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["seed"] == 7 and summary["start_date"] == "2020-06-01"
+    assert "2020-06-01 to 2020-11-27" in proc.stdout
+
+
+def test_quiet_prints_nothing(tmp_path):
+    proc = cli("days=30", "output.quiet=true", "output.figures=false",
+               f"hydra.run.dir={tmp_path / 'q'}", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert (tmp_path / "q" / "summary.json").is_file()
+
+
+def test_help_lists_the_config_groups(tmp_path):
+    proc = cli("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for group in ("theatre", "actors", "weapons", "doctrine/us", "doctrine/iran",
+                  "doctrine/israel", "doctrine/iraq", "ladder", "scenario"):
+        assert group in proc.stdout, group
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["doctrine.us.response_lag_days=-3"], "doctrine.us.response_lag_days = -3"),
+        (["doctrine.iran.green_light=1.5"], "must be a probability in [0, 1]"),
+        (["theatre.routes.0.sites=[safwan,atlantis]"], "'atlantis': not a site"),
+        (["theatre.sites.0.lat=50"], "outside the map"),
+        (["days=abc"], "days"),
+        (["no_such_key=1"], "no_such_key"),
+        (["doctrine/us=no_such_doctrine"], "no_such_doctrine"),
+        (["scenario.start_date=2020-02-30"], "scenario.start_date"),
+    ],
+)
+def test_bad_input_fails_on_one_line_with_status_2_and_no_output(tmp_path, args, needle):
+    proc = cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("escalation-sim: error:"), proc.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+    assert proc.stdout == ""

@@ -1,0 +1,143 @@
+"""Every parameter moves something: a parameter no output depends on is a defect.
+
+A "stress" configuration switches every mechanism on often enough (frequent attacks,
+lethal Iranian strikes, drones from early in the run, frequent votes), then each numeric
+parameter is changed within its allowed range and the run is repeated on the same random
+draws. The events, daily series or per-replicate outcomes must differ.
+
+Not covered here, and where they are: the map bounds and grid cell size shape the Mesa
+grid and the map (test_theatre); ``output.*`` changes what the CLI writes and prints
+(test_cli); ``seed``, ``days`` and ``replicates`` define the run itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import pandas as pd
+import pytest
+from conftest import config, replace
+
+from sim.engine import run
+
+_NOT_HERE = {"seed", "days", "replicates", "cell_size_deg", "lat_min", "lat_max", "lon_min",
+             "lon_max", "figures", "quiet"}
+
+
+def stress_config():
+    cfg = config("replicates=32", "days=300", "seed=5")
+    for m in cfg.actors.militias:
+        m.base_attack_rate *= 2
+        m.drones = 2.0
+        m.rockets = min(100.0, m.stock_capacity)
+    us, iran, iraq = cfg.doctrine.us, cfg.doctrine.iran, cfg.doctrine.iraq
+    us.decapitation_probability = 0.7
+    us.consolidation_lag_days = 10
+    us.consolidation_interval_days = 7
+    us.air_defence_upgrade_lag_days = 10
+    us.closure_threat_baghdad_attacks = 4.0
+    us.war_if_iran_kills_us = 0.5
+    us.war_if_iran_strikes_without_deaths = 0.2
+    iran.warning_effect = 0.7
+    cfg.ladder.chronic_attacks_per_month = 15.0
+    iran.drone_supply_start_date = "2019-12-01"
+    cfg.doctrine.israel.interdiction_rate = 0.1
+    iraq.expulsion_vote_threshold = 1.0
+    iraq.raid_rate = 0.05
+    iraq.truce_probability = 0.2
+    return cfg
+
+
+def _perturbations(f: dataclasses.Field, value) -> list:
+    """Two changes within the field's range: one up (or across), one down."""
+    lo, hi = f.metadata["lo"], f.metadata["hi"]
+    if isinstance(value, int):
+        up = 2 * value + 1 if hi is None or 2 * value + 1 <= hi else value
+        return [up, max(int(lo), value // 2)]
+    if hi is not None and hi <= 1.0:  # probabilities and fractions: go to the other side
+        return [1.0 - value if value != 0.5 else 0.9, value / 2]
+    return [2 * value + 1.0, lo + (value - lo) / 4 if value > lo else value + 0.5]
+
+
+def _numeric_fields(node, path=""):
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        where = f"{path}.{f.name}" if path else f.name
+        if dataclasses.is_dataclass(value):
+            yield from _numeric_fields(value, where)
+        elif "what" in f.metadata and f.name not in _NOT_HERE:
+            yield where, f, value
+
+
+def _cases():
+    cfg = stress_config()
+    cases = list(_numeric_fields(cfg, ""))
+    # one of each kind of list item stands for its siblings (same code path, other row)
+    for path, items in (
+        ("actors.militias", cfg.actors.militias[:1] + cfg.actors.militias[3:4]),
+        ("theatre.sites", cfg.theatre.sites[:1]),
+        ("theatre.routes", cfg.theatre.routes[:2]),
+    ):
+        for item in items:
+            i = [id(x) for x in eval(f"cfg.{path}")].index(id(item))  # noqa: S307
+            cases += list(_numeric_fields(item, f"{path}.{i}"))
+    cases += [("theatre.sites.0.lat", None, 34.2), ("theatre.sites.0.lon", None, 42.0)]
+    return [(path, _perturbations(f, value) if f is not None else [value]) for path, f, value in cases]
+
+
+CASES = _cases()
+
+
+@functools.cache
+def _baseline():
+    return run(stress_config())
+
+
+def _same(a, b) -> bool:
+    return (
+        a.events.equals(b.events) and a.daily.equals(b.daily) and a.replicates.equals(b.replicates)
+    )
+
+
+def test_stress_configuration_exercises_every_mechanism():
+    kinds = set(_baseline().events.kind)
+    expected = {"convoy_ied", "base_attack", "us_strike_iraq", "us_strike_syria",
+                "embassy_assault", "decapitation", "iran_direct_strike", "open_war",
+                "israeli_strike", "iraqi_raid", "fighters_released", "expulsion_vote",
+                "embassy_closure_threat", "truce", "show_of_force", "site_closed",
+                "air_defence_upgrade", "drawdown", "us_withdrawal"}
+    assert expected <= kinds, expected - kinds
+    assert (_baseline().events.weapon == "drone").any()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("path", "values"), CASES, ids=[c[0] for c in CASES])
+def test_parameter_moves_an_output(path, values):
+    for value in values:
+        if not _same(run(replace(stress_config(), path, value)), _baseline()):
+            return
+    pytest.fail(f"{path}: none of {values} changed any output")
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("doctrine.us.consolidation_sites", ["qayyarah"]),
+        ("doctrine.iran.retaliation_targets", ["erbil"]),
+        ("doctrine.iran.drone_supply_start_date", "2020-06-01"),
+        ("scenario.start_date", "2020-01-01"),
+        ("actors.militias.0.bases", ["jurf_al_sakhar"]),
+        ("ladder.rungs.1.events", []),
+    ],
+)
+def test_list_and_date_parameters_move_an_output(path, value):
+    changed = run(replace(stress_config(), path, value))
+    assert not _same(changed, _baseline()), f"{path} -> {value} changed nothing"
+
+
+def test_perturbations_cover_the_schema():
+    paths = {p for p, _ in CASES}
+    assert len(paths) > 120
+    assert "doctrine.us.response_lag_days" in paths and "weapons.drone.salvo_mean" in paths
+    assert isinstance(pd.DataFrame, type)
