@@ -15,7 +15,7 @@ done; exit 1
 endef
 PYTHON ?= $(shell $(find_python))
 
-.PHONY: help setup run test lint clean
+.PHONY: help setup run test lint clean figures
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -40,3 +40,9 @@ lint: $(STAMP)  ## ruff lint and format check
 
 clean:  ## remove the virtual environment and caches (keeps results/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+figures: $(STAMP)  ## redraw the README figure (docs/images/timeline.png) from the default run
+	rm -rf .figures-run
+	$(BIN)/escalation-sim hydra.run.dir=.figures-run output.quiet=true
+	mkdir -p docs/images && cp .figures-run/figures/timeline.png docs/images/timeline.png
+	rm -rf .figures-run

@@ -64,6 +64,10 @@ def precheck(argv: list[str]) -> None:
         _fail(_one_line(exc))
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def print_summary(result, paths: dict[str, Path], out_dir: Path) -> None:
     """What a user reads after a run: where the files went and the headline numbers."""
     s = summary(result)
@@ -77,14 +81,18 @@ def print_summary(result, paths: dict[str, Path], out_dir: Path) -> None:
     lines = [
         f"Results: {out_dir}",
         f"  {files}",
-        f"Scenario {s['scenario']}: {cfg.scenario.start_date} to {end}, seed {s['seed']}, "
-        f"{s['replicates']} replicate(s); replicate {s['replicate']} below",
+        f"Scenario {s['scenario']}: {cfg.scenario.start_date} to {end}, seed {s['seed']}"
+        + (
+            f", {s['replicates']} replicates (replicate {s['replicate']} below)"
+            if s["replicates"] > 1
+            else ""
+        ),
         f"  Attacks: {c['attacks']} (rocket {c['attacks_rocket']}, IED {c['attacks_ied']}, "
         f"drone {c['attacks_drone']})",
         f"  Casualties: US {c['killed_us']} killed, {c['wounded_us']} wounded; "
         f"Iraqi {c['killed_iraqi']} killed, {c['wounded_iraqi']} wounded",
-        f"  US responses: {c['us_strikes']} strikes ({c['us_strikes_in_iraq']} in Iraq), "
-        f"{c['decapitations']} leadership strikes; Iran direct strikes: "
+        f"  US responses: {_n(c['us_strikes'], 'strike')} ({c['us_strikes_in_iraq']} in Iraq), "
+        f"{_n(c['decapitations'], 'leadership strike')}; Iranian missile strikes: "
         f"{c['iran_direct_strikes']}; Israeli strikes: {c['israeli_strikes']}",
         f"  Highest rung: {rung['level']} ({rung_name(cfg, rung['level'])}) {reached}",
         f"  Outcome: {s['outcome'].replace('_', ' ')}",

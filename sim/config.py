@@ -389,7 +389,9 @@ def validate(config: BaseConfig) -> None:
     """Check ranges and cross-references; raise ConfigError on the first problem."""
     _check_ranges(config, "")
     parse_date("scenario.start_date", config.scenario.start_date)
-    parse_date("doctrine.iran.drone_supply_start_date", config.doctrine.iran.drone_supply_start_date)
+    parse_date(
+        "doctrine.iran.drone_supply_start_date", config.doctrine.iran.drone_supply_start_date
+    )
     th = config.theatre
     if th.lat_min >= th.lat_max or th.lon_min >= th.lon_max:
         raise ConfigError("theatre: lat_min < lat_max and lon_min < lon_max are required")

@@ -87,9 +87,12 @@ def _decide_decapitation(state: State, params: Params, streams: RandomStreams, d
     """An embassy assault (which only follows a US strike in Iraq) can bring a leadership
     strike: 31 December 2019 -> 3 January 2020."""
     us = params.config.doctrine.us
+    # a leadership can only be struck once it has rebuilt itself
+    intact = state.leadership[np.arange(state.replicates), state.assault_militia] >= 1.0
     go = (
         state.active
         & state.assault_today
+        & intact
         & (state.decapitation_due == NEVER)
         & (_one(streams, day, Stream.DECAPITATION) < us.decapitation_probability)
     )
@@ -127,7 +130,9 @@ def _execute_strikes(state: State, params: Params, day: int, log: EventLog) -> N
         actor=Actor.US,
         action=Action.AIRSTRIKE,
         source=params.source_of(Actor.US),
-        target=np.where(in_iraq, params.strike_site_iraq[militia], params.strike_site_syria[militia]),
+        target=np.where(
+            in_iraq, params.strike_site_iraq[militia], params.strike_site_syria[militia]
+        ),
         killed_militia=killed,
     )
 
@@ -176,8 +181,17 @@ def _posture(state: State, params: Params, streams: RandomStreams, day: int, log
     state.perceived_risk[shown] += us.show_of_force_risk_signal * (
         1.0 - state.perceived_risk[shown]
     )
-    emit(state, params, log, shown, day, EventKind.SHOW_OF_FORCE, actor=Actor.US,
-         action=Action.OTHER, source=us_source)
+    emit(
+        state,
+        params,
+        log,
+        shown,
+        day,
+        EventKind.SHOW_OF_FORCE,
+        actor=Actor.US,
+        action=Action.OTHER,
+        source=us_source,
+    )
 
     # embassy closure threat after a run of attacks on Baghdad (September 2020, seed 003)
     threat = np.flatnonzero(
@@ -187,8 +201,18 @@ def _posture(state: State, params: Params, streams: RandomStreams, day: int, log
     )
     state.closure_threat_day[threat] = day
     target = th.embassy_sites[0] if len(th.embassy_sites) else -1
-    emit(state, params, log, threat, day, EventKind.EMBASSY_CLOSURE_THREAT, actor=Actor.US,
-         action=Action.OTHER, source=us_source, target=target)
+    emit(
+        state,
+        params,
+        log,
+        threat,
+        day,
+        EventKind.EMBASSY_CLOSURE_THREAT,
+        actor=Actor.US,
+        action=Action.OTHER,
+        source=us_source,
+        target=target,
+    )
 
     _consolidate(state, params, day, log)
     _drawdown(state, params, day)
@@ -198,8 +222,17 @@ def _posture(state: State, params: Params, streams: RandomStreams, day: int, log
     sites = th.us_sites
     ad = state.air_defence[np.ix_(upgraded, sites)]
     state.air_defence[np.ix_(upgraded, sites)] = 1.0 - (1.0 - ad) * (1.0 - us.air_defence_upgrade)
-    emit(state, params, log, upgraded, day, EventKind.AIR_DEFENCE_UPGRADE, actor=Actor.US,
-         action=Action.OTHER, source=us_source)
+    emit(
+        state,
+        params,
+        log,
+        upgraded,
+        day,
+        EventKind.AIR_DEFENCE_UPGRADE,
+        actor=Actor.US,
+        action=Action.OTHER,
+        source=us_source,
+    )
 
 
 def _consolidate(state: State, params: Params, day: int, log: EventLog) -> None:
@@ -229,12 +262,31 @@ def _consolidate(state: State, params: Params, day: int, log: EventLog) -> None:
     state.personnel[rows] += np.divide(
         moved[:, None] * weight, total, out=np.zeros_like(weight), where=total > 0
     )
-    emit(state, params, log, rows, day, EventKind.SITE_CLOSED, actor=Actor.US,
-         action=Action.OTHER, source=params.source_of(Actor.US), target=site)
+    emit(
+        state,
+        params,
+        log,
+        rows,
+        day,
+        EventKind.SITE_CLOSED,
+        actor=Actor.US,
+        action=Action.OTHER,
+        source=params.source_of(Actor.US),
+        target=site,
+    )
     starting = rows[state.drawdown_start[rows] == NEVER]
     state.drawdown_start[starting] = day
-    emit(state, params, log, starting, day, EventKind.DRAWDOWN, actor=Actor.US,
-         action=Action.OTHER, source=params.source_of(Actor.US))
+    emit(
+        state,
+        params,
+        log,
+        starting,
+        day,
+        EventKind.DRAWDOWN,
+        actor=Actor.US,
+        action=Action.OTHER,
+        source=params.source_of(Actor.US),
+    )
 
 
 def _drawdown(state: State, params: Params, day: int) -> None:
@@ -266,8 +318,17 @@ def us_answer_iran(
     war = rows[_one(streams, day, Stream.US_WAR_DECISION)[rows] < chance]
     state.outcome[war] = Outcome.WAR
     state.outcome_day[war] = day
-    emit(state, params, log, war, day, EventKind.OPEN_WAR, actor=Actor.US,
-         action=Action.AIRSTRIKE, source=params.source_of(Actor.US))
+    emit(
+        state,
+        params,
+        log,
+        war,
+        day,
+        EventKind.OPEN_WAR,
+        actor=Actor.US,
+        action=Action.AIRSTRIKE,
+        source=params.source_of(Actor.US),
+    )
     # force protection: consolidate sites and bring in better air defence
     unset = rows[state.consolidation_start[rows] == NEVER]
     state.consolidation_start[unset] = day + us.consolidation_lag_days
@@ -317,9 +378,21 @@ def _direct_strike(
     )
     for k, site in enumerate(targets):
         record_us_casualties(state, params, rows, killed[:, k], wounded[:, k], day)
-        emit(state, params, log, rows, day, EventKind.IRAN_DIRECT_STRIKE, actor=Actor.IRAN,
-             action=Action.BALLISTIC_MISSILE, source=params.source_of(Actor.IRAN), target=site,
-             munitions=per_target, killed_us=killed[:, k], wounded_us=wounded[:, k])
+        emit(
+            state,
+            params,
+            log,
+            rows,
+            day,
+            EventKind.IRAN_DIRECT_STRIKE,
+            actor=Actor.IRAN,
+            action=Action.BALLISTIC_MISSILE,
+            source=params.source_of(Actor.IRAN),
+            target=site,
+            munitions=per_target,
+            killed_us=killed[:, k],
+            wounded_us=wounded[:, k],
+        )
     # proxies are reined in afterwards (seed 002: attacks "scaled down")
     state.iran_restraint_until[rows] = day + iran.restraint_days
     us_answer_iran(state, params, streams, day, log, rows, killed.sum(axis=1))
@@ -365,8 +438,18 @@ def israel_interdict(
     )
     state.grievance[rows[blamed]] += cfg.actors.dynamics.israeli_blame_grievance
     state.sovereignty[rows[blamed]] += cfg.doctrine.iraq.sovereignty_cost_israeli_strike
-    emit(state, params, log, rows, day, EventKind.ISRAELI_STRIKE, actor=Actor.ISRAEL,
-         action=Action.AIRSTRIKE, source=params.source_of(Actor.ISRAEL), target=site)
+    emit(
+        state,
+        params,
+        log,
+        rows,
+        day,
+        EventKind.ISRAELI_STRIKE,
+        actor=Actor.ISRAEL,
+        action=Action.AIRSTRIKE,
+        source=params.source_of(Actor.ISRAEL),
+        target=site,
+    )
 
 
 # --- 6. Iraqi government -----------------------------------------------------------------------
@@ -381,8 +464,9 @@ def iraq_act(state: State, params: Params, streams: RandomStreams, day: int, log
 
     # protect the embassy harder after an assault (Trump, 31 Dec 2019, seed 004)
     state.protection_until[active & state.assault_today] = day + iraq.protection_days
-    level = np.where(day <= state.protection_until, iraq.protection_after_assault,
-                     iraq.embassy_protection)
+    level = np.where(
+        day <= state.protection_until, iraq.protection_after_assault, iraq.embassy_protection
+    )
     state.protection[:, params.theatre.embassy_sites] = level[:, None]
 
     threat = (state.closure_threat_day != NEVER) & (
@@ -395,8 +479,18 @@ def iraq_act(state: State, params: Params, streams: RandomStreams, day: int, log
     taken = state.fighters[rows, militia] * iraq.raid_detention_fraction
     state.fighters[rows, militia] -= taken
     state.detained[rows, militia] += taken
-    emit(state, params, log, rows, day, EventKind.IRAQI_RAID, actor=Actor.IRAQ_GOV,
-         action=Action.RAID, source=source, target=params.strike_site_iraq[militia])
+    emit(
+        state,
+        params,
+        log,
+        rows,
+        day,
+        EventKind.IRAQI_RAID,
+        actor=Actor.IRAQ_GOV,
+        action=Action.RAID,
+        source=source,
+        target=params.strike_site_iraq[militia],
+    )
 
     # detainees walk free sooner the more seats their group holds (seed 001)
     release = streams.uniform(day, Stream.IRAQ_RELEASE, params.n_militias) < (
@@ -405,27 +499,58 @@ def iraq_act(state: State, params: Params, streams: RandomStreams, day: int, log
     rows, militia = np.nonzero(active[:, None] & (state.detained > 0) & release)
     state.fighters[rows, militia] += state.detained[rows, militia]
     state.detained[rows, militia] = 0.0
-    emit(state, params, log, rows, day, EventKind.FIGHTERS_RELEASED, actor=Actor.IRAQ_GOV,
-         action=Action.OTHER, source=source, target=params.strike_site_iraq[militia])
+    emit(
+        state,
+        params,
+        log,
+        rows,
+        day,
+        EventKind.FIGHTERS_RELEASED,
+        actor=Actor.IRAQ_GOV,
+        action=Action.OTHER,
+        source=source,
+        target=params.strike_site_iraq[militia],
+    )
 
     # parliament votes to expel US forces when sovereignty pressure runs high
     may_vote = (state.sovereignty >= iraq.expulsion_vote_threshold) & (
         (state.last_vote_day == NEVER) | (day - state.last_vote_day >= iraq.vote_cooldown_days)
     )
     votes = np.flatnonzero(
-        active & may_vote
+        active
+        & may_vote
         & (_one(streams, day, Stream.EXPULSION_VOTE) < iraq.expulsion_vote_probability)
     )
     state.last_vote_day[votes] = day
     state.us_resolve[votes] -= us.resolve_loss_per_expulsion_vote
-    emit(state, params, log, votes, day, EventKind.EXPULSION_VOTE, actor=Actor.IRAQ_GOV,
-         action=Action.OTHER, source=source)
+    emit(
+        state,
+        params,
+        log,
+        votes,
+        day,
+        EventKind.EXPULSION_VOTE,
+        actor=Actor.IRAQ_GOV,
+        action=Action.OTHER,
+        source=source,
+    )
 
     # with the embassy at stake, Baghdad brokers a truce (October 2020)
     truce = np.flatnonzero(
-        active & threat & (day > state.truce_until)
+        active
+        & threat
+        & (day > state.truce_until)
         & (_one(streams, day, Stream.TRUCE) < iraq.truce_probability)
     )
     state.truce_until[truce] = day + iraq.truce_days
-    emit(state, params, log, truce, day, EventKind.TRUCE, actor=Actor.IRAQ_GOV,
-         action=Action.OTHER, source=source)
+    emit(
+        state,
+        params,
+        log,
+        truce,
+        day,
+        EventKind.TRUCE,
+        actor=Actor.IRAQ_GOV,
+        action=Action.OTHER,
+        source=source,
+    )

@@ -144,11 +144,7 @@ class EventLog:
         chunk = {}
         for name, value in values.items():
             dtype = (
-                np.int64
-                if name in _INT_COLUMNS
-                else bool
-                if name == "intercepted"
-                else np.float64
+                np.int64 if name in _INT_COLUMNS else bool if name == "intercepted" else np.float64
             )
             chunk[name] = np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
         self._chunks.append(chunk)

@@ -20,7 +20,6 @@ _EVENT_COUNTS = {
     "us_strikes_in_iraq": (EventKind.US_STRIKE_IRAQ,),
     "decapitations": (EventKind.DECAPITATION,),
     "embassy_assaults": (EventKind.EMBASSY_ASSAULT,),
-    "iran_direct_strikes": (EventKind.IRAN_DIRECT_STRIKE,),
     "israeli_strikes": (EventKind.ISRAELI_STRIKE,),
     "iraqi_raids": (EventKind.IRAQI_RAID,),
     "expulsion_votes": (EventKind.EXPULSION_VOTE,),
@@ -67,6 +66,10 @@ def replicate_table(sim: Simulation) -> pd.DataFrame:
         table[name] = np.round(count(np.ones_like(militia), cols[name])).astype(np.int64)
     for name, kinds in _EVENT_COUNTS.items():
         table[name] = count(np.isin(kind, kinds)).astype(np.int64)
+    # one Iranian strike hits several sites on one day: count strike days
+    iran = kind == EventKind.IRAN_DIRECT_STRIKE
+    strike_days = np.unique(rep[iran] * (sim.day + 1) + cols["day"][iran])
+    table["iran_direct_strikes"] = np.bincount(strike_days // (sim.day + 1), minlength=R)
     table["max_rung"] = state.max_rung.copy()
     table["max_rung_day"] = state.max_rung_day.copy()
     table["first_us_death_day"] = state.first_us_death_day.copy()
@@ -106,6 +109,7 @@ def summary(result: RunResult) -> dict[str, Any]:
         "wounded_iraqi",
         "killed_militia",
         *_EVENT_COUNTS,
+        "iran_direct_strikes",
     ]
     out: dict[str, Any] = {
         "scenario": cfg.scenario.name,
@@ -127,9 +131,7 @@ def summary(result: RunResult) -> dict[str, Any]:
     }
     if len(table) > 1:
         out["ensemble"] = {
-            "outcome_shares": {
-                name: float((table["outcome"] == name).mean()) for name in OUTCOMES
-            },
+            "outcome_shares": {name: float((table["outcome"] == name).mean()) for name in OUTCOMES},
             "mean_counts": {name: float(table[name].mean()) for name in counts},
             "mean_max_rung": float(table["max_rung"].mean()),
         }

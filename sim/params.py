@@ -145,7 +145,9 @@ def compile_params(config: BaseConfig, theatre: Theatre | None = None) -> Params
         stock_capacity=vec("stock_capacity"),
         supply_share=share / share.sum() if share.sum() > 0 else share,
         base_share=theatre.base_matrix(militias),
-        strike_site_iraq=np.array([_militia_strike_site(theatre, m.bases, "iraq") for m in militias]),
+        strike_site_iraq=np.array(
+            [_militia_strike_site(theatre, m.bases, "iraq") for m in militias]
+        ),
         strike_site_syria=np.array(
             [_militia_strike_site(theatre, m.bases, "syria") for m in militias]
         ),

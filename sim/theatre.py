@@ -67,7 +67,9 @@ class Theatre:
                 a, b = self.site_index[a_name], self.site_index[b_name]
                 length = float(haversine_km(self.lat[a], self.lon[a], self.lat[b], self.lon[b]))
                 self.segments.append(
-                    Segment(f"{a_name}-{b_name}", route.name, route.kind, a, b, length, route.exposure)
+                    Segment(
+                        f"{a_name}-{b_name}", route.name, route.kind, a, b, length, route.exposure
+                    )
                 )
         self.place_names = self.site_names + [f"convoy:{seg.name}" for seg in self.segments]
 
@@ -83,20 +85,31 @@ class Theatre:
         self.target_site = np.concatenate([self.us_sites, -np.ones(n_convoys, dtype=np.int64)])
         self.target_is_convoy = np.arange(self.n_targets) >= n_site_targets
         # convoy targets sit at the midpoint of their segment
-        mid_lat = [(self.lat[self.segments[i].a] + self.lat[self.segments[i].b]) / 2 for i in self.convoy_segments]
-        mid_lon = [(self.lon[self.segments[i].a] + self.lon[self.segments[i].b]) / 2 for i in self.convoy_segments]
+        mid_lat = [
+            (self.lat[self.segments[i].a] + self.lat[self.segments[i].b]) / 2
+            for i in self.convoy_segments
+        ]
+        mid_lon = [
+            (self.lon[self.segments[i].a] + self.lon[self.segments[i].b]) / 2
+            for i in self.convoy_segments
+        ]
         self.target_lat = np.concatenate([self.lat[self.us_sites], mid_lat])
         self.target_lon = np.concatenate([self.lon[self.us_sites], mid_lon])
         self.convoy_weight = np.array(
-            [self.segments[i].exposure * self.segments[i].length_km / 100.0 for i in self.convoy_segments]
+            [
+                self.segments[i].exposure * self.segments[i].length_km / 100.0
+                for i in self.convoy_segments
+            ]
         )
         self.target_in_baghdad = np.zeros(self.n_targets, dtype=bool)
         baghdad_kinds = {"embassy", "airport"}
-        self.target_in_baghdad[: n_site_targets] = np.isin(self.kind[self.us_sites], list(baghdad_kinds))
+        self.target_in_baghdad[:n_site_targets] = np.isin(
+            self.kind[self.us_sites], list(baghdad_kinds)
+        )
         self.embassy_sites = np.flatnonzero(self.kind == "embassy")
-        supply_sites = {
-            seg.a for seg in self.segments if seg.kind == "iran_supply"
-        } | {seg.b for seg in self.segments if seg.kind == "iran_supply"}
+        supply_sites = {seg.a for seg in self.segments if seg.kind == "iran_supply"} | {
+            seg.b for seg in self.segments if seg.kind == "iran_supply"
+        }
         #: militia depots and strongholds on the land bridge: what Israel strikes
         self.interdiction_sites = np.array(
             sorted(s for s in supply_sites if self.side[s] == "militia"), dtype=np.int64
@@ -118,7 +131,10 @@ class Theatre:
         for m, militia in enumerate(militias):
             idx = [self.site_index[name] for name in militia.bases]
             d = haversine_km(
-                self.lat[idx][:, None], self.lon[idx][:, None], self.target_lat[None], self.target_lon[None]
+                self.lat[idx][:, None],
+                self.lon[idx][:, None],
+                self.target_lat[None],
+                self.target_lon[None],
             )
             out[m] = d.min(axis=0)
         return out

@@ -34,14 +34,33 @@ def default_run(tmp_path_factory):
 
 def test_default_run_writes_every_result_file(default_run):
     _, out = default_run
-    for name in ("events.parquet", "daily.parquet", "summary.json", "figures/timeline.png",
-                 "figures/map.png", ".hydra/config.yaml"):
+    for name in (
+        "events.parquet",
+        "daily.parquet",
+        "summary.json",
+        "figures/timeline.png",
+        "figures/map.png",
+        ".hydra/config.yaml",
+    ):
         assert (out / name).is_file(), name
     assert not list(out.rglob("*.tmp")), "no temporary files left behind"
     events = pd.read_parquet(out / "events.parquet")
     daily = pd.read_parquet(out / "daily.parquet")
-    assert {"replicate", "day", "date", "actor", "action", "weapon", "source", "target",
-            "killed_us", "wounded_us", "killed_iraqi", "wounded_iraqi", "rung"} <= set(events)
+    assert {
+        "replicate",
+        "day",
+        "date",
+        "actor",
+        "action",
+        "weapon",
+        "source",
+        "target",
+        "killed_us",
+        "wounded_us",
+        "killed_iraqi",
+        "wounded_iraqi",
+        "rung",
+    } <= set(events)
     assert len(daily) == 365 and daily.date.iloc[0] == pd.Timestamp("2019-10-01")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["highest_rung"]["level"] == daily.rung.max()
@@ -54,15 +73,30 @@ def test_default_run_prints_where_and_what(default_run):
     proc, out = default_run
     text = proc.stdout
     assert f"Results: {out}" in text
-    for needle in ("Attacks:", "rocket", "IED", "drone", "Casualties: US", "Iraqi",
-                   "US responses:", "Highest rung:", "Outcome:"):
+    for needle in (
+        "Attacks:",
+        "rocket",
+        "IED",
+        "drone",
+        "Casualties: US",
+        "Iraqi",
+        "US responses:",
+        "Highest rung:",
+        "Outcome:",
+    ):
         assert needle in text, needle
 
 
 def test_overrides_change_the_run(tmp_path):
     run_dir = tmp_path / "run"
-    proc = cli("seed=7", "days=180", "scenario.start_date=2020-06-01",
-               f"hydra.run.dir={run_dir}", "output.figures=false", cwd=tmp_path)
+    proc = cli(
+        "seed=7",
+        "days=180",
+        "scenario.start_date=2020-06-01",
+        f"hydra.run.dir={run_dir}",
+        "output.figures=false",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     daily = pd.read_parquet(run_dir / "daily.parquet")
     assert len(daily) == 180 and daily.date.iloc[0] == pd.Timestamp("2020-06-01")
@@ -73,8 +107,13 @@ def test_overrides_change_the_run(tmp_path):
 
 
 def test_quiet_prints_nothing(tmp_path):
-    proc = cli("days=30", "output.quiet=true", "output.figures=false",
-               f"hydra.run.dir={tmp_path / 'q'}", cwd=tmp_path)
+    proc = cli(
+        "days=30",
+        "output.quiet=true",
+        "output.figures=false",
+        f"hydra.run.dir={tmp_path / 'q'}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0 and proc.stdout == ""
     assert (tmp_path / "q" / "summary.json").is_file()
 
@@ -82,8 +121,17 @@ def test_quiet_prints_nothing(tmp_path):
 def test_help_lists_the_config_groups(tmp_path):
     proc = cli("--help", cwd=tmp_path)
     assert proc.returncode == 0
-    for group in ("theatre", "actors", "weapons", "doctrine/us", "doctrine/iran",
-                  "doctrine/israel", "doctrine/iraq", "ladder", "scenario"):
+    for group in (
+        "theatre",
+        "actors",
+        "weapons",
+        "doctrine/us",
+        "doctrine/iran",
+        "doctrine/israel",
+        "doctrine/iraq",
+        "ladder",
+        "scenario",
+    ):
         assert group in proc.stdout, group
 
 
@@ -109,3 +157,43 @@ def test_bad_input_fails_on_one_line_with_status_2_and_no_output(tmp_path, args,
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "results").exists()
     assert proc.stdout == ""
+
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_shows_what_the_default_run_prints(default_run):
+    proc, _ = default_run
+    shown = README.split("## What a run prints", 1)[1].split("```")[1].strip().splitlines()
+    printed = proc.stdout.strip().splitlines()
+    assert shown[0].startswith("Results: results/runs/") and printed[0].startswith("Results: ")
+    assert shown[1:] == printed[1:]
+
+
+def _readme_commands():
+    block = README.split("## The command line", 1)[1].split("```")[1]
+    return [line.split("#")[0].split() for line in block.strip().splitlines()]
+
+
+@pytest.mark.parametrize("command", _readme_commands(), ids=lambda c: " ".join(c[1:]))
+def test_readme_commands_run(tmp_path, command):
+    assert command[0] == "escalation-sim"
+    args = command[1:]
+    if not any(a.startswith("-") for a in args):
+        args += [f"hydra.run.dir={tmp_path / 'run'}"]
+    proc = cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    if "--help" in args:
+        assert "doctrine/us" in proc.stdout
+    elif "--cfg" in args:
+        assert "response_lag_days" in proc.stdout
+    else:
+        assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_readme_error_example_is_what_the_cli_says(tmp_path):
+    block = README.split("## The command line", 1)[1].split("```")[3].strip().splitlines()
+    command, expected = block[0].removeprefix("$ ").split(), block[1]
+    proc = cli(*command[1:], cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.strip() == expected

@@ -21,8 +21,19 @@ def test_default_config_composes_with_all_actors(default_config):
 def test_theatre_has_the_required_sites(default_config):
     sites = {s.name: s for s in default_config.theatre.sites}
     assert len(sites) >= 14
-    for name in ("ain_al_asad", "erbil", "baghdad_embassy", "baghdad_airport", "taji", "balad",
-                 "qayyarah", "k1", "jurf_al_sakhar", "al_qaim", "albukamal"):
+    for name in (
+        "ain_al_asad",
+        "erbil",
+        "baghdad_embassy",
+        "baghdad_airport",
+        "taji",
+        "balad",
+        "qayyarah",
+        "k1",
+        "jurf_al_sakhar",
+        "al_qaim",
+        "albukamal",
+    ):
         assert name in sites
     assert any(s.side == "us" and s.country == "syria" for s in sites.values())
     assert any(s.kind == "border_crossing" for s in sites.values())
@@ -40,11 +51,19 @@ def test_overrides_reach_the_typed_config():
     ("path", "value", "message"),
     [
         ("doctrine.us.response_lag_days", -3, "doctrine.us.response_lag_days = -3: must be"),
-        ("doctrine.iran.green_light", 1.5, "doctrine.iran.green_light = 1.5: must be a probability"),
+        (
+            "doctrine.iran.green_light",
+            1.5,
+            "doctrine.iran.green_light = 1.5: must be a probability",
+        ),
         ("actors.militias.0.obedience", -0.1, "actors.militias[0].obedience = -0.1"),
         ("days", 0, "days = 0: must be"),
         ("weapons.rocket.salvo_mean", 0.5, "weapons.rocket.salvo_mean = 0.5"),
-        ("actors.militias.0.max_fighters", 0.0, "actors.militias[0].max_fighters = 0.0: must be > 0"),
+        (
+            "actors.militias.0.max_fighters",
+            0.0,
+            "actors.militias[0].max_fighters = 0.0: must be > 0",
+        ),
         ("doctrine.israel.blame_us_probability", float("nan"), "blame_us_probability = nan"),
     ],
 )

@@ -20,8 +20,18 @@ from sim.doctrines import response_trigger
 from sim.engine import Simulation
 
 # fields that shape the map or the run itself rather than behaviour
-_FIXED = {"seed", "days", "replicates", "cell_size_deg", "lat", "lon", "lat_min", "lat_max",
-          "lon_min", "lon_max"}
+_FIXED = {
+    "seed",
+    "days",
+    "replicates",
+    "cell_size_deg",
+    "lat",
+    "lon",
+    "lat_min",
+    "lat_max",
+    "lon_min",
+    "lon_max",
+}
 
 
 def _draw_value(draw, f: dataclasses.Field, default):
@@ -58,9 +68,7 @@ def valid_configs(draw) -> BaseConfig:
     return cfg
 
 
-SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -21,8 +21,18 @@ from conftest import config, replace
 
 from sim.engine import run
 
-_NOT_HERE = {"seed", "days", "replicates", "cell_size_deg", "lat_min", "lat_max", "lon_min",
-             "lon_max", "figures", "quiet"}
+_NOT_HERE = {
+    "seed",
+    "days",
+    "replicates",
+    "cell_size_deg",
+    "lat_min",
+    "lat_max",
+    "lon_min",
+    "lon_max",
+    "figures",
+    "quiet",
+}
 
 
 def stress_config():
@@ -83,7 +93,9 @@ def _cases():
             i = [id(x) for x in eval(f"cfg.{path}")].index(id(item))  # noqa: S307
             cases += list(_numeric_fields(item, f"{path}.{i}"))
     cases += [("theatre.sites.0.lat", None, 34.2), ("theatre.sites.0.lon", None, 42.0)]
-    return [(path, _perturbations(f, value) if f is not None else [value]) for path, f, value in cases]
+    return [
+        (path, _perturbations(f, value) if f is not None else [value]) for path, f, value in cases
+    ]
 
 
 CASES = _cases()
@@ -102,11 +114,27 @@ def _same(a, b) -> bool:
 
 def test_stress_configuration_exercises_every_mechanism():
     kinds = set(_baseline().events.kind)
-    expected = {"convoy_ied", "base_attack", "us_strike_iraq", "us_strike_syria",
-                "embassy_assault", "decapitation", "iran_direct_strike", "open_war",
-                "israeli_strike", "iraqi_raid", "fighters_released", "expulsion_vote",
-                "embassy_closure_threat", "truce", "show_of_force", "site_closed",
-                "air_defence_upgrade", "drawdown", "us_withdrawal"}
+    expected = {
+        "convoy_ied",
+        "base_attack",
+        "us_strike_iraq",
+        "us_strike_syria",
+        "embassy_assault",
+        "decapitation",
+        "iran_direct_strike",
+        "open_war",
+        "israeli_strike",
+        "iraqi_raid",
+        "fighters_released",
+        "expulsion_vote",
+        "embassy_closure_threat",
+        "truce",
+        "show_of_force",
+        "site_closed",
+        "air_defence_upgrade",
+        "drawdown",
+        "us_withdrawal",
+    }
     assert expected <= kinds, expected - kinds
     assert (_baseline().events.weapon == "drone").any()
 

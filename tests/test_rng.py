@@ -33,7 +33,7 @@ def test_keys_are_the_seed_sequence_children():
 def test_draws_are_uniform_and_decorrelated():
     streams = RandomStreams(1, np.arange(2000))
     u = streams.uniform(11, Stream.ATTACK_CHOICE, 50)
-    assert 0.0 <= u.min() and u.max() < 1.0
+    assert u.min() >= 0.0 and u.max() < 1.0
     assert stats.kstest(u.ravel(), "uniform").pvalue > 1e-3
     v = streams.uniform(11, Stream.ATTACK_OCCURS, 50)  # another stream, same day
     w = streams.uniform(12, Stream.ATTACK_CHOICE, 50)  # same stream, next day

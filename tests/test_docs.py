@@ -1,0 +1,88 @@
+"""The documentation stays true to the code: every parameter with its current default."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from conftest import config
+
+from sim.core import DAILY_COLUMNS
+from sim.events import COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+ODD = (ROOT / "docs" / "ODD.md").read_text()
+README = (ROOT / "README.md").read_text()
+
+
+def _scalar_fields(node):
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if dataclasses.is_dataclass(value) or f.name in {"name", "source", "label"}:
+            continue
+        if isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+            continue
+        yield f.name, value
+
+
+def _blocks():
+    cfg = config()
+    return {
+        "doctrine.us": cfg.doctrine.us,
+        "doctrine.iran": cfg.doctrine.iran,
+        "doctrine.israel": cfg.doctrine.israel,
+        "doctrine.iraq": cfg.doctrine.iraq,
+        "actors.dynamics": cfg.actors.dynamics,
+        "actors": cfg.actors,
+        "ladder": cfg.ladder,
+    }
+
+
+@pytest.mark.parametrize("block", list(_blocks()))
+def test_odd_tables_list_every_parameter_with_its_default(block):
+    node = _blocks()[block]
+    for name, value in _scalar_fields(node):
+        row = re.search(rf"^\| `{name}` \| ([^|]*) \|", ODD, flags=re.M)
+        assert row, f"{block}.{name} missing from docs/ODD.md"
+        cells = [
+            m.group(1).strip() for m in re.finditer(rf"^\| `{name}` \| ([^|]*) \|", ODD, flags=re.M)
+        ]
+        assert str(value) in cells, f"{block}.{name}: ODD says {cells}, config says {value}"
+
+
+def test_odd_militia_and_weapon_tables_match_the_config():
+    cfg = config()
+    for f in dataclasses.fields(cfg.actors.militias[0]):
+        if f.name in {"name", "label", "source"}:
+            continue
+        values = [getattr(m, f.name) for m in cfg.actors.militias]
+        shown = " | ".join(", ".join(v) if isinstance(v, list) else str(v) for v in values)
+        assert f"| `{f.name}` | {shown} |" in ODD, f.name
+    for f in dataclasses.fields(cfg.weapons.rocket):
+        if f.name == "source":
+            continue
+        shown = " | ".join(
+            str(getattr(getattr(cfg.weapons, w), f.name)) for w in ("rocket", "ied", "drone")
+        )
+        assert f"| `{f.name}` | {shown} |" in ODD, f.name
+
+
+def test_readme_documents_every_output_column():
+    for column in (*COLUMNS, *DAILY_COLUMNS):
+        assert f"`{column}`" in README, column
+    for name in ("events.parquet", "daily.parquet", "summary.json", "timeline.png", "map.png"):
+        assert name in README
+
+
+def test_readme_quick_start_is_make_run_and_make_test():
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"^(make \w+)", quick, flags=re.M)
+    assert commands == ["make run", "make test"]
+    assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def test_readme_figure_exists():
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README):
+        assert (ROOT / image).is_file(), image
