@@ -15,8 +15,8 @@ import numpy as np
 from sim import doctrines
 from sim.events import WEAPON_ACTION, Action, Actor, EventKind, EventLog, Weapon
 from sim.kernels import (
+    Today,
     categorical_from_uniform,
-    emit,
     geometric_from_uniform,
     poisson_from_uniform,
     record_us_casualties,
@@ -44,15 +44,16 @@ class Attacks:
 
 def step(state: State, params: Params, streams: RandomStreams, day: int, log: EventLog) -> None:
     """Advance every replicate by one day, appending the day's events to ``log``."""
+    today = Today(state, params, streams, day, log)
     begin_day(state)
     supply(state, params, day)
-    attacks = militia_attacks(state, params, streams, day, log)
-    embassy_assault(state, params, streams, day, log)
-    doctrines.us_respond(state, params, streams, day, log, attacks)
-    doctrines.iran_act(state, params, streams, day, log)
-    doctrines.israel_interdict(state, params, streams, day, log)
-    doctrines.iraq_act(state, params, streams, day, log)
-    end_of_day(state, params, day, log)
+    attacks = militia_attacks(today)
+    embassy_assault(today)
+    doctrines.us_respond(today, attacks)
+    doctrines.iran_act(today)
+    doctrines.israel_interdict(today)
+    doctrines.iraq_act(today)
+    end_of_day(today)
 
 
 def begin_day(state: State) -> None:
@@ -140,21 +141,20 @@ def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ..
     return rate, cap, opportunity
 
 
-def militia_attacks(
-    state: State, params: Params, streams: RandomStreams, day: int, log: EventLog
-) -> Attacks:
+def militia_attacks(today: Today) -> Attacks:
     """Sample whether each group attacks today, then where and with what, then the outcome."""
+    state, params, day = today.state, today.params, today.day
     M, W = params.n_militias, len(Weapon)
     rate, cap, opportunity = attack_rates(state, params, day)
     p_attack = -np.expm1(-rate.sum(axis=2))
-    rows, militia = np.nonzero(streams.uniform(day, Stream.ATTACK_OCCURS, M) < p_attack)
+    rows, militia = np.nonzero(today.uniform(Stream.ATTACK_OCCURS, M) < p_attack)
     n = len(rows)
     empty = np.zeros(0, dtype=np.int64)
     if n == 0:
         return Attacks(empty, empty, empty, empty, empty, empty)
 
     def draw(stream: Stream) -> np.ndarray:  # one uniform per attack, slot = the group
-        return streams.uniform(day, stream, M, rows)[np.arange(n), militia]
+        return today.uniform(stream, M, rows)[np.arange(n), militia]
 
     # where and with what: one categorical draw over (target, weapon) per attack
     detail = (
@@ -206,15 +206,11 @@ def militia_attacks(
     state.perceived_risk[rows, militia] *= 1.0 - params.config.actors.dynamics.learning_rate
 
     casualties = (killed + wounded) > 0
-    emit(
-        state,
-        params,
-        log,
+    today.emit(
         rows,
-        day,
         np.where(th.target_is_convoy[target], EventKind.CONVOY_IED, EventKind.BASE_ATTACK),
-        actor=Actor.MILITIA,
-        action=np.asarray(WEAPON_ACTION)[weapon],
+        Actor.MILITIA,
+        np.asarray(WEAPON_ACTION)[weapon],
         extra_kinds=((casualties, EventKind.US_CASUALTIES),),
         weapon=weapon,
         source=militia,
@@ -229,33 +225,28 @@ def militia_attacks(
     return Attacks(rows, militia, target, weapon, killed, wounded)
 
 
-def embassy_assault(
-    state: State, params: Params, streams: RandomStreams, day: int, log: EventLog
-) -> None:
+def embassy_assault(today: Today) -> None:
     """Days after a US strike in Iraq, the struck group may storm the embassy (31 Dec 2019)."""
+    state, params = today.state, today.params
     embassies = params.theatre.embassy_sites
     if len(embassies) == 0:
         return
     embassy = embassies[0]
-    rows = np.flatnonzero(state.active & (state.assault_until >= day))
+    rows = np.flatnonzero(state.active & (state.assault_until >= today.day))
     if len(rows) == 0:
         return
     chance = params.config.actors.dynamics.embassy_assault_probability * (
         1.0 - state.protection[rows, embassy]
     )
-    rows = rows[streams.uniform(day, Stream.EMBASSY_ASSAULT, 1, rows)[:, 0] < chance]
+    rows = rows[today.uniform(Stream.EMBASSY_ASSAULT, 1, rows)[:, 0] < chance]
     state.assault_until[rows] = NEVER
     state.assault_today[rows] = True
     state.recent_baghdad_attacks[rows] += 1.0
-    emit(
-        state,
-        params,
-        log,
+    today.emit(
         rows,
-        day,
         EventKind.EMBASSY_ASSAULT,
-        actor=Actor.MILITIA,
-        action=Action.ASSAULT,
+        Actor.MILITIA,
+        Action.ASSAULT,
         source=state.assault_militia[rows],
         target=embassy,
     )
@@ -264,8 +255,9 @@ def embassy_assault(
 # --- 7. updates --------------------------------------------------------------------------
 
 
-def end_of_day(state: State, params: Params, day: int, log: EventLog) -> None:
+def end_of_day(today: Today) -> None:
     """Decay, regeneration, absorbing outcomes, tension and the rung of the day."""
+    state, params = today.state, today.params
     cfg = params.config
     dyn, us = cfg.actors.dynamics, cfg.doctrine.us
     state.grievance *= params.grievance_decay
@@ -279,20 +271,7 @@ def end_of_day(state: State, params: Params, day: int, log: EventLog) -> None:
     np.minimum(state.us_resolve + us.resolve_recovery_per_day, 1.0, out=state.us_resolve)
 
     leaving = np.flatnonzero(state.active & (state.us_resolve < us.withdrawal_threshold))
-    if len(leaving):
-        state.outcome[leaving] = Outcome.WITHDRAWAL
-        state.outcome_day[leaving] = day
-        emit(
-            state,
-            params,
-            log,
-            leaving,
-            day,
-            EventKind.US_WITHDRAWAL,
-            actor=Actor.US,
-            action=Action.OTHER,
-            source=params.source_of(Actor.US),
-        )
+    today.absorb(leaving, Outcome.WITHDRAWAL, EventKind.US_WITHDRAWAL, Action.OTHER)
     at_war = state.outcome == Outcome.WAR
     state.rung_today[at_war] = np.maximum(
         state.rung_today[at_war], params.rung_of_kind[EventKind.OPEN_WAR]
@@ -300,7 +279,7 @@ def end_of_day(state: State, params: Params, day: int, log: EventLog) -> None:
     state.tension = state.tension * params.tension_decay + state.rung_today
     higher = state.rung_today > state.max_rung
     state.max_rung[higher] = state.rung_today[higher]
-    state.max_rung_day[higher] = day
+    state.max_rung_day[higher] = today.day
 
 
 DAILY_COLUMNS = (

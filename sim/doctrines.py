@@ -10,44 +10,32 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.events import Action, Actor, EventKind, EventLog
-from sim.kernels import emit, learn_response, poisson_from_uniform, record_us_casualties
+from sim.events import Action, Actor, EventKind
+from sim.kernels import Today, learn_response, poisson_from_uniform, record_us_casualties
 from sim.params import Params
-from sim.rng import RandomStreams, Stream
+from sim.rng import Stream
 from sim.state import NEVER, Outcome, State
 
 if TYPE_CHECKING:
     from sim.core import Attacks
 
 
-def _one(streams: RandomStreams, day: int, stream: Stream) -> np.ndarray:
-    """One uniform per replicate."""
-    return streams.uniform(day, stream, 1)[:, 0]
-
-
 # --- 3. United States -------------------------------------------------------------------
 
 
-def us_respond(
-    state: State,
-    params: Params,
-    streams: RandomStreams,
-    day: int,
-    log: EventLog,
-    attacks: Attacks,
-) -> None:
+def us_respond(today: Today, attacks: Attacks) -> None:
     """Decide on today's attacks, carry out strikes now due, and adjust the posture."""
-    _decide_strikes(state, params, streams, day, attacks)
-    _decide_decapitation(state, params, streams, day)
-    _execute_strikes(state, params, day, log)
-    _execute_decapitation(state, params, day, log)
-    _posture(state, params, streams, day, log)
+    _decide_strikes(today, attacks)
+    _decide_decapitation(today)
+    _execute_strikes(today)
+    _execute_decapitation(today)
+    _posture(today)
 
 
 def response_trigger(state: State, params: Params, attacks: Attacks) -> np.ndarray:
     """(R, M) probability that the US decides today to strike each group."""
     us = params.config.doctrine.us
-    by_attack = np.full((state.replicates, params.n_militias), 0.0)
+    by_attack = np.zeros((state.replicates, params.n_militias))
     if attacks.n:
         chance = np.where(
             attacks.killed_us > 0,
@@ -66,27 +54,25 @@ def response_trigger(state: State, params: Params, attacks: Attacks) -> np.ndarr
     return 1.0 - (1.0 - by_attack) * (1.0 - by_count)
 
 
-def _decide_strikes(
-    state: State, params: Params, streams: RandomStreams, day: int, attacks: Attacks
-) -> None:
+def _decide_strikes(today: Today, attacks: Attacks) -> None:
+    state, params = today.state, today.params
     us = params.config.doctrine.us
     M = params.n_militias
-    u = streams.uniform(day, Stream.US_RESPONSE, M)
     decide = (
         state.active[:, None]
-        & (u < response_trigger(state, params, attacks))
+        & (today.uniform(Stream.US_RESPONSE, M) < response_trigger(state, params, attacks))
         & (state.response_due == NEVER)
     )
     rows, militia = np.nonzero(decide)
-    state.response_due[rows, militia] = day + us.response_lag_days
-    where = streams.uniform(day, Stream.US_STRIKE_LOCATION, M, rows)[np.arange(len(rows)), militia]
+    state.response_due[rows, militia] = today.day + us.response_lag_days
+    where = today.uniform(Stream.US_STRIKE_LOCATION, M, rows)[np.arange(len(rows)), militia]
     state.response_in_iraq[rows, militia] = where < us.strike_in_iraq_probability
 
 
-def _decide_decapitation(state: State, params: Params, streams: RandomStreams, day: int) -> None:
+def _decide_decapitation(today: Today) -> None:
     """An embassy assault (which only follows a US strike in Iraq) can bring a leadership
     strike: 31 December 2019 -> 3 January 2020."""
-    us = params.config.doctrine.us
+    state, us = today.state, today.params.config.doctrine.us
     # a leadership can only be struck once it has rebuilt itself
     intact = state.leadership[np.arange(state.replicates), state.assault_militia] >= 1.0
     go = (
@@ -94,16 +80,17 @@ def _decide_decapitation(state: State, params: Params, streams: RandomStreams, d
         & state.assault_today
         & intact
         & (state.decapitation_due == NEVER)
-        & (_one(streams, day, Stream.DECAPITATION) < us.decapitation_probability)
+        & (today.chance(Stream.DECAPITATION) < us.decapitation_probability)
     )
-    state.decapitation_due[go] = day + us.decapitation_lag_days
+    state.decapitation_due[go] = today.day + us.decapitation_lag_days
     state.decapitation_target[go] = state.assault_militia[go]
 
 
-def _execute_strikes(state: State, params: Params, day: int, log: EventLog) -> None:
+def _execute_strikes(today: Today) -> None:
+    state, params = today.state, today.params
     cfg = params.config
-    us, iraq = cfg.doctrine.us, cfg.doctrine.iraq
-    rows, militia = np.nonzero(state.active[:, None] & (state.response_due == day))
+    us = cfg.doctrine.us
+    rows, militia = np.nonzero(state.active[:, None] & (state.response_due == today.day))
     state.response_due[rows, militia] = NEVER
     if len(rows) == 0:
         return
@@ -117,19 +104,14 @@ def _execute_strikes(state: State, params: Params, day: int, log: EventLog) -> N
     np.add.at(state.responses_today, rows, 1.0)
     # strikes on Iraqi soil cost sovereignty and open a window for an embassy assault
     iraq_rows = rows[in_iraq]
-    np.add.at(state.sovereignty, iraq_rows, iraq.sovereignty_cost_us_strike)
-    state.assault_until[iraq_rows] = day + cfg.actors.dynamics.assault_window_days
+    np.add.at(state.sovereignty, iraq_rows, cfg.doctrine.iraq.sovereignty_cost_us_strike)
+    state.assault_until[iraq_rows] = today.day + cfg.actors.dynamics.assault_window_days
     state.assault_militia[iraq_rows] = militia[in_iraq]
-    emit(
-        state,
-        params,
-        log,
+    today.emit(
         rows,
-        day,
         np.where(in_iraq, EventKind.US_STRIKE_IRAQ, EventKind.US_STRIKE_SYRIA),
-        actor=Actor.US,
-        action=Action.AIRSTRIKE,
-        source=params.source_of(Actor.US),
+        Actor.US,
+        Action.AIRSTRIKE,
         target=np.where(
             in_iraq, params.strike_site_iraq[militia], params.strike_site_syria[militia]
         ),
@@ -137,9 +119,10 @@ def _execute_strikes(state: State, params: Params, day: int, log: EventLog) -> N
     )
 
 
-def _execute_decapitation(state: State, params: Params, day: int, log: EventLog) -> None:
+def _execute_decapitation(today: Today) -> None:
+    state, params = today.state, today.params
     cfg = params.config
-    rows = np.flatnonzero(state.active & (state.decapitation_due == day))
+    rows = np.flatnonzero(state.active & (state.decapitation_due == today.day))
     if len(rows) == 0:
         return
     militia = state.decapitation_target[rows]
@@ -151,47 +134,31 @@ def _execute_decapitation(state: State, params: Params, day: int, log: EventLog)
     state.decapitated_today[rows] = True
     learn_response(state, params, rows, militia)
     np.add.at(state.responses_today, rows, 1.0)
-    emit(
-        state,
-        params,
-        log,
+    today.emit(
         rows,
-        day,
         EventKind.DECAPITATION,
-        actor=Actor.US,
-        action=Action.AIRSTRIKE,
-        source=params.source_of(Actor.US),
+        Actor.US,
+        Action.AIRSTRIKE,
         target=params.strike_site_iraq[militia],
     )
 
 
-def _posture(state: State, params: Params, streams: RandomStreams, day: int, log: EventLog) -> None:
+def _posture(today: Today) -> None:
     """Signalling, the embassy closure threat, consolidation, drawdown, air defence."""
+    state, params = today.state, today.params
     us = params.config.doctrine.us
     th = params.theatre
     active = state.active
-    us_source = params.source_of(Actor.US)
 
     # show of force (bomber overflights, seed 001): a cheap signal that raises perceived risk
     shown = np.flatnonzero(
         active
         & (state.attacks_today.sum(axis=1) > 0)
-        & (_one(streams, day, Stream.SHOW_OF_FORCE) < us.show_of_force_probability)
+        & (today.chance(Stream.SHOW_OF_FORCE) < us.show_of_force_probability)
     )
-    state.perceived_risk[shown] += us.show_of_force_risk_signal * (
-        1.0 - state.perceived_risk[shown]
-    )
-    emit(
-        state,
-        params,
-        log,
-        shown,
-        day,
-        EventKind.SHOW_OF_FORCE,
-        actor=Actor.US,
-        action=Action.OTHER,
-        source=us_source,
-    )
+    risk = state.perceived_risk
+    risk[shown] += us.show_of_force_risk_signal * (1.0 - risk[shown])
+    today.emit(shown, EventKind.SHOW_OF_FORCE, Actor.US)
 
     # embassy closure threat after a run of attacks on Baghdad (September 2020, seed 003)
     threat = np.flatnonzero(
@@ -199,55 +166,36 @@ def _posture(state: State, params: Params, streams: RandomStreams, day: int, log
         & (state.closure_threat_day == NEVER)
         & (state.recent_baghdad_attacks >= us.closure_threat_baghdad_attacks)
     )
-    state.closure_threat_day[threat] = day
-    target = th.embassy_sites[0] if len(th.embassy_sites) else -1
-    emit(
-        state,
-        params,
-        log,
-        threat,
-        day,
-        EventKind.EMBASSY_CLOSURE_THREAT,
-        actor=Actor.US,
-        action=Action.OTHER,
-        source=us_source,
-        target=target,
-    )
+    state.closure_threat_day[threat] = today.day
+    embassy = th.embassy_sites[0] if len(th.embassy_sites) else -1
+    today.emit(threat, EventKind.EMBASSY_CLOSURE_THREAT, Actor.US, target=embassy)
 
-    _consolidate(state, params, day, log)
-    _drawdown(state, params, day)
+    _consolidate(today)
+    _drawdown(today)
 
-    upgraded = np.flatnonzero(active & (state.upgrade_due == day))
+    upgraded = np.flatnonzero(active & (state.upgrade_due == today.day))
     state.upgrade_due[upgraded] = NEVER
-    sites = th.us_sites
-    ad = state.air_defence[np.ix_(upgraded, sites)]
-    state.air_defence[np.ix_(upgraded, sites)] = 1.0 - (1.0 - ad) * (1.0 - us.air_defence_upgrade)
-    emit(
-        state,
-        params,
-        log,
-        upgraded,
-        day,
-        EventKind.AIR_DEFENCE_UPGRADE,
-        actor=Actor.US,
-        action=Action.OTHER,
-        source=us_source,
+    cells = np.ix_(upgraded, th.us_sites)
+    state.air_defence[cells] = 1.0 - (1.0 - state.air_defence[cells]) * (
+        1.0 - us.air_defence_upgrade
     )
+    today.emit(upgraded, EventKind.AIR_DEFENCE_UPGRADE, Actor.US)
 
 
-def _consolidate(state: State, params: Params, day: int, log: EventLog) -> None:
+def _consolidate(today: Today) -> None:
     """Close the listed sites one by one, moving their people to the sites kept in Iraq."""
+    state, params = today.state, today.params
     us = params.config.doctrine.us
     th = params.theatre
     n_listed = len(params.consolidation_sites)
     if n_listed == 0:
         return
-    started = (state.consolidation_start != NEVER) & (day >= state.consolidation_start)
+    started = (state.consolidation_start != NEVER) & (today.day >= state.consolidation_start)
     rows = np.flatnonzero(
         state.active
         & started
         & (state.sites_closed < n_listed)
-        & ((day - state.consolidation_start) % us.consolidation_interval_days == 0)
+        & ((today.day - state.consolidation_start) % us.consolidation_interval_days == 0)
     )
     if len(rows) == 0:
         return
@@ -262,40 +210,19 @@ def _consolidate(state: State, params: Params, day: int, log: EventLog) -> None:
     state.personnel[rows] += np.divide(
         moved[:, None] * weight, total, out=np.zeros_like(weight), where=total > 0
     )
-    emit(
-        state,
-        params,
-        log,
-        rows,
-        day,
-        EventKind.SITE_CLOSED,
-        actor=Actor.US,
-        action=Action.OTHER,
-        source=params.source_of(Actor.US),
-        target=site,
-    )
+    today.emit(rows, EventKind.SITE_CLOSED, Actor.US, target=site)
     starting = rows[state.drawdown_start[rows] == NEVER]
-    state.drawdown_start[starting] = day
-    emit(
-        state,
-        params,
-        log,
-        starting,
-        day,
-        EventKind.DRAWDOWN,
-        actor=Actor.US,
-        action=Action.OTHER,
-        source=params.source_of(Actor.US),
-    )
+    state.drawdown_start[starting] = today.day
+    today.emit(starting, EventKind.DRAWDOWN, Actor.US)
 
 
-def _drawdown(state: State, params: Params, day: int) -> None:
+def _drawdown(today: Today) -> None:
     """Troops fall on a straight line from their level at the start to the target (seed 003)."""
-    us = params.config.doctrine.us
+    state, us = today.state, today.params.config.doctrine.us
     rows = np.flatnonzero(state.active & (state.drawdown_start != NEVER))
     if len(rows) == 0:
         return
-    progress = np.minimum((day - state.drawdown_start[rows]) / us.drawdown_days, 1.0)
+    progress = np.minimum((today.day - state.drawdown_start[rows]) / us.drawdown_days, 1.0)
     start = state.initial_troops[rows]
     goal = np.maximum(start - (start - us.drawdown_target_troops) * progress, 0.0)
     now = state.personnel[rows].sum(axis=1)
@@ -303,65 +230,44 @@ def _drawdown(state: State, params: Params, day: int) -> None:
     state.personnel[rows] *= np.minimum(scale, 1.0)[:, None]
 
 
-def us_answer_iran(
-    state: State,
-    params: Params,
-    streams: RandomStreams,
-    day: int,
-    log: EventLog,
-    rows: np.ndarray,
-    killed: np.ndarray,
-) -> None:
+def us_answer_iran(today: Today, rows: np.ndarray, killed: np.ndarray) -> None:
     """After a direct Iranian strike: open war, or absorb it and harden (January 2020)."""
-    us = params.config.doctrine.us
+    state, us = today.state, today.params.config.doctrine.us
     chance = np.where(killed > 0, us.war_if_iran_kills_us, us.war_if_iran_strikes_without_deaths)
-    war = rows[_one(streams, day, Stream.US_WAR_DECISION)[rows] < chance]
-    state.outcome[war] = Outcome.WAR
-    state.outcome_day[war] = day
-    emit(
-        state,
-        params,
-        log,
-        war,
-        day,
-        EventKind.OPEN_WAR,
-        actor=Actor.US,
-        action=Action.AIRSTRIKE,
-        source=params.source_of(Actor.US),
-    )
+    war = rows[today.chance(Stream.US_WAR_DECISION)[rows] < chance]
+    today.absorb(war, Outcome.WAR, EventKind.OPEN_WAR, Action.AIRSTRIKE)
     # force protection: consolidate sites and bring in better air defence
     unset = rows[state.consolidation_start[rows] == NEVER]
-    state.consolidation_start[unset] = day + us.consolidation_lag_days
+    state.consolidation_start[unset] = today.day + us.consolidation_lag_days
     unset = rows[state.upgrade_due[rows] == NEVER]
-    state.upgrade_due[unset] = day + max(us.air_defence_upgrade_lag_days, 1)
+    state.upgrade_due[unset] = today.day + max(us.air_defence_upgrade_lag_days, 1)
 
 
 # --- 4. Iran -------------------------------------------------------------------------------
 
 
-def iran_act(state: State, params: Params, streams: RandomStreams, day: int, log: EventLog) -> None:
+def iran_act(today: Today) -> None:
     """Direct retaliation when the red line is crossed; green light or restraint for proxies."""
-    iran = params.config.doctrine.iran
+    state, iran = today.state, today.params.config.doctrine.iran
     crossed = (
         state.active
         & state.decapitated_today
         & (state.retaliation_due == NEVER)
-        & (_one(streams, day, Stream.IRAN_RETALIATION) < iran.direct_retaliation_probability)
+        & (today.chance(Stream.IRAN_RETALIATION) < iran.direct_retaliation_probability)
     )
-    state.retaliation_due[crossed] = day + max(iran.retaliation_lag_days, 1)
-    _direct_strike(state, params, streams, day, log)
+    state.retaliation_due[crossed] = today.day + max(iran.retaliation_lag_days, 1)
+    _direct_strike(today)
     green = iran.green_light * np.exp(-iran.war_aversion * state.tension)
-    restraining = day < state.iran_restraint_until
+    restraining = today.day < state.iran_restraint_until
     state.iran_green = np.where(restraining, np.minimum(green, iran.restraint_green_light), green)
 
 
-def _direct_strike(
-    state: State, params: Params, streams: RandomStreams, day: int, log: EventLog
-) -> None:
+def _direct_strike(today: Today) -> None:
     """Ballistic missiles on US bases (8 January 2020), warned to spare lives if calibrated."""
+    state, params = today.state, today.params
     cfg = params.config
     iran, missile = cfg.doctrine.iran, cfg.weapons.ballistic_missile
-    rows = np.flatnonzero(state.active & (state.retaliation_due == day))
+    rows = np.flatnonzero(state.active & (state.retaliation_due == today.day))
     targets = params.retaliation_sites
     if len(rows) == 0 or len(targets) == 0:
         return
@@ -369,60 +275,53 @@ def _direct_strike(
     per_target = iran.retaliation_missiles / len(targets)
     exposure = state.personnel[np.ix_(rows, targets)] / cfg.weapons.personnel_reference
     killed = poisson_from_uniform(
-        streams.uniform(day, Stream.IRAN_MISSILE_KILLED, len(targets), rows),
+        today.uniform(Stream.IRAN_MISSILE_KILLED, len(targets), rows),
         per_target * missile.kill_per_munition * exposure * (1.0 - iran.warning_effect),
     )
     wounded = poisson_from_uniform(
-        streams.uniform(day, Stream.IRAN_MISSILE_WOUNDED, len(targets), rows),
+        today.uniform(Stream.IRAN_MISSILE_WOUNDED, len(targets), rows),
         per_target * missile.wound_per_munition * exposure,
     )
     for k, site in enumerate(targets):
-        record_us_casualties(state, params, rows, killed[:, k], wounded[:, k], day)
-        emit(
-            state,
-            params,
-            log,
+        record_us_casualties(state, params, rows, killed[:, k], wounded[:, k], today.day)
+        today.emit(
             rows,
-            day,
             EventKind.IRAN_DIRECT_STRIKE,
-            actor=Actor.IRAN,
-            action=Action.BALLISTIC_MISSILE,
-            source=params.source_of(Actor.IRAN),
+            Actor.IRAN,
+            Action.BALLISTIC_MISSILE,
             target=site,
             munitions=per_target,
             killed_us=killed[:, k],
             wounded_us=wounded[:, k],
         )
     # proxies are reined in afterwards (seed 002: attacks "scaled down")
-    state.iran_restraint_until[rows] = day + iran.restraint_days
-    us_answer_iran(state, params, streams, day, log, rows, killed.sum(axis=1))
+    state.iran_restraint_until[rows] = today.day + iran.restraint_days
+    us_answer_iran(today, rows, killed.sum(axis=1))
 
 
 # --- 5. Israel ----------------------------------------------------------------------------
 
 
-def israel_interdict(
-    state: State, params: Params, streams: RandomStreams, day: int, log: EventLog
-) -> None:
+def israel_interdict(today: Today) -> None:
     """Strikes on land-bridge depots, more often the more Iran ships (seed 004)."""
+    state, params = today.state, today.params
     cfg = params.config
     israel = cfg.doctrine.israel
     th = params.theatre
     sites = th.interdiction_sites
-    in_iraq = sites[th.country[sites] == "iraq"]
-    elsewhere = sites[th.country[sites] != "iraq"]
     if len(sites) == 0:
         return
+    in_iraq = sites[th.country[sites] == "iraq"]
+    elsewhere = sites[th.country[sites] != "iraq"]
     chance = -np.expm1(
         -israel.interdiction_rate * state.transfer_recent / israel.reference_transfer_per_day
     )
-    rows = np.flatnonzero(state.active & (_one(streams, day, Stream.ISRAEL_STRIKE) < chance))
+    rows = np.flatnonzero(state.active & (today.chance(Stream.ISRAEL_STRIKE) < chance))
     if len(rows) == 0:
         return
-    u = streams.uniform(day, Stream.ISRAEL_TARGET, 2, rows)
+    u = today.uniform(Stream.ISRAEL_TARGET, 2, rows)
     share = israel.strike_in_iraq_share if len(elsewhere) else 1.0
-    share = share if len(in_iraq) else 0.0
-    pick_iraq = u[:, 0] < share
+    pick_iraq = u[:, 0] < (share if len(in_iraq) else 0.0)
     pool_iraq = in_iraq if len(in_iraq) else elsewhere
     pool_else = elsewhere if len(elsewhere) else in_iraq
     site = np.where(
@@ -434,33 +333,22 @@ def israel_interdict(
     state.stock[rows] *= (1.0 - loss)[:, :, None]
     # militias may blame the US for strikes on Iraqi soil (Balad, August 2019, seed 004)
     blamed = pick_iraq & (
-        streams.uniform(day, Stream.ISRAEL_BLAME, 1, rows)[:, 0] < israel.blame_us_probability
+        today.uniform(Stream.ISRAEL_BLAME, 1, rows)[:, 0] < israel.blame_us_probability
     )
     state.grievance[rows[blamed]] += cfg.actors.dynamics.israeli_blame_grievance
     state.sovereignty[rows[blamed]] += cfg.doctrine.iraq.sovereignty_cost_israeli_strike
-    emit(
-        state,
-        params,
-        log,
-        rows,
-        day,
-        EventKind.ISRAELI_STRIKE,
-        actor=Actor.ISRAEL,
-        action=Action.AIRSTRIKE,
-        source=params.source_of(Actor.ISRAEL),
-        target=site,
-    )
+    today.emit(rows, EventKind.ISRAELI_STRIKE, Actor.ISRAEL, Action.AIRSTRIKE, target=site)
 
 
 # --- 6. Iraqi government -----------------------------------------------------------------------
 
 
-def iraq_act(state: State, params: Params, streams: RandomStreams, day: int, log: EventLog) -> None:
+def iraq_act(today: Today) -> None:
     """Embassy protection, raids and releases, sovereignty votes, truce mediation."""
+    state, params = today.state, today.params
     cfg = params.config
     iraq, us = cfg.doctrine.iraq, cfg.doctrine.us
-    active = state.active
-    source = params.source_of(Actor.IRAQ_GOV)
+    active, day = state.active, today.day
 
     # protect the embassy harder after an assault (Trump, 31 Dec 2019, seed 004)
     state.protection_until[active & state.assault_today] = day + iraq.protection_days
@@ -474,83 +362,45 @@ def iraq_act(state: State, params: Params, streams: RandomStreams, day: int, log
     )
     # raids on the most active group (June 2020 raid on Kataib Hezbollah, seed 003)
     raid_rate = np.where(threat, iraq.raid_rate_under_closure_threat, iraq.raid_rate)
-    rows = np.flatnonzero(active & (_one(streams, day, Stream.IRAQ_RAID) < raid_rate))
+    rows = np.flatnonzero(active & (today.chance(Stream.IRAQ_RAID) < raid_rate))
     militia = np.argmax(state.recent_attacks[rows], axis=1)
     taken = state.fighters[rows, militia] * iraq.raid_detention_fraction
     state.fighters[rows, militia] -= taken
     state.detained[rows, militia] += taken
-    emit(
-        state,
-        params,
-        log,
-        rows,
-        day,
-        EventKind.IRAQI_RAID,
-        actor=Actor.IRAQ_GOV,
-        action=Action.RAID,
-        source=source,
+    today.emit(
+        rows, EventKind.IRAQI_RAID, Actor.IRAQ_GOV, Action.RAID,
         target=params.strike_site_iraq[militia],
-    )
+    )  # fmt: skip
 
     # detainees walk free sooner the more seats their group holds (seed 001)
-    release = streams.uniform(day, Stream.IRAQ_RELEASE, params.n_militias) < (
+    release = today.uniform(Stream.IRAQ_RELEASE, params.n_militias) < (
         iraq.release_rate * params.political_weight
     )
     rows, militia = np.nonzero(active[:, None] & (state.detained > 0) & release)
     state.fighters[rows, militia] += state.detained[rows, militia]
     state.detained[rows, militia] = 0.0
-    emit(
-        state,
-        params,
-        log,
-        rows,
-        day,
-        EventKind.FIGHTERS_RELEASED,
-        actor=Actor.IRAQ_GOV,
-        action=Action.OTHER,
-        source=source,
+    today.emit(
+        rows, EventKind.FIGHTERS_RELEASED, Actor.IRAQ_GOV,
         target=params.strike_site_iraq[militia],
-    )
+    )  # fmt: skip
 
     # parliament votes to expel US forces when sovereignty pressure runs high
     may_vote = (state.sovereignty >= iraq.expulsion_vote_threshold) & (
         (state.last_vote_day == NEVER) | (day - state.last_vote_day >= iraq.vote_cooldown_days)
     )
     votes = np.flatnonzero(
-        active
-        & may_vote
-        & (_one(streams, day, Stream.EXPULSION_VOTE) < iraq.expulsion_vote_probability)
+        active & may_vote & (today.chance(Stream.EXPULSION_VOTE) < iraq.expulsion_vote_probability)
     )
     state.last_vote_day[votes] = day
     state.us_resolve[votes] -= us.resolve_loss_per_expulsion_vote
-    emit(
-        state,
-        params,
-        log,
-        votes,
-        day,
-        EventKind.EXPULSION_VOTE,
-        actor=Actor.IRAQ_GOV,
-        action=Action.OTHER,
-        source=source,
-    )
+    today.emit(votes, EventKind.EXPULSION_VOTE, Actor.IRAQ_GOV)
 
     # with the embassy at stake, Baghdad brokers a truce (October 2020)
     truce = np.flatnonzero(
         active
         & threat
         & (day > state.truce_until)
-        & (_one(streams, day, Stream.TRUCE) < iraq.truce_probability)
+        & (today.chance(Stream.TRUCE) < iraq.truce_probability)
     )
     state.truce_until[truce] = day + iraq.truce_days
-    emit(
-        state,
-        params,
-        log,
-        truce,
-        day,
-        EventKind.TRUCE,
-        actor=Actor.IRAQ_GOV,
-        action=Action.OTHER,
-        source=source,
-    )
+    today.emit(truce, EventKind.TRUCE, Actor.IRAQ_GOV)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim.events import Action, Actor, EventKind, EventLog
 from sim.params import Params
+from sim.rng import RandomStreams, Stream
 from sim.state import NEVER, State
 
 
@@ -41,31 +44,56 @@ def categorical_from_uniform(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.minimum(idx, weights.shape[1] - 1)
 
 
-def emit(
-    state: State,
-    params: Params,
-    log: EventLog,
-    rows: np.ndarray,
-    day: int,
-    kind: EventKind | np.ndarray,
-    *,
-    actor: Actor,
-    action: Action,
-    extra_kinds: tuple[tuple[np.ndarray, EventKind], ...] = (),
-    **columns,
-) -> np.ndarray:
-    """Log events for ``rows`` and raise today's rung to theirs; return their rungs.
+@dataclass
+class Today:
+    """What every phase of a day works on: state, parameters, random draws, the log."""
 
-    ``extra_kinds`` are (mask, kind) pairs of further ladder events the same act
-    reaches (an attack that also causes US casualties), so the rung is the highest.
-    """
-    kind_codes = np.broadcast_to(np.asarray(kind, dtype=np.int64), rows.shape)
-    rung = params.rung_of_kind[kind_codes]
-    for mask, extra in extra_kinds:
-        rung = np.where(mask, np.maximum(rung, params.rung_of_kind[extra]), rung)
-    log.add(rows, day, actor=actor, action=action, kind=kind_codes, rung=rung, **columns)
-    np.maximum.at(state.rung_today, rows, rung)
-    return rung
+    state: State
+    params: Params
+    streams: RandomStreams
+    day: int
+    log: EventLog
+
+    def uniform(self, stream: Stream, slots: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """(rows, slots) uniforms of today's ``stream``."""
+        return self.streams.uniform(self.day, stream, slots, rows)
+
+    def chance(self, stream: Stream) -> np.ndarray:
+        """One uniform per replicate."""
+        return self.streams.uniform(self.day, stream, 1)[:, 0]
+
+    def emit(
+        self,
+        rows: np.ndarray,
+        kind: EventKind | np.ndarray,
+        actor: Actor,
+        action: Action | np.ndarray = Action.OTHER,
+        *,
+        extra_kinds: tuple[tuple[np.ndarray, EventKind], ...] = (),
+        **columns,
+    ) -> None:
+        """Log events for ``rows`` and raise today's rung to theirs.
+
+        A state actor is its own ``source`` unless one is given. ``extra_kinds`` are
+        (mask, kind) pairs of further ladder events the same act reaches (an attack that
+        also causes US casualties), so its rung is the highest of them.
+        """
+        if actor != Actor.MILITIA:
+            columns.setdefault("source", self.params.source_of(actor))
+        kind_codes = np.broadcast_to(np.asarray(kind, dtype=np.int64), rows.shape)
+        rung = self.params.rung_of_kind[kind_codes]
+        for mask, extra in extra_kinds:
+            rung = np.where(mask, np.maximum(rung, self.params.rung_of_kind[extra]), rung)
+        self.log.add(
+            rows, self.day, actor=actor, action=action, kind=kind_codes, rung=rung, **columns
+        )
+        np.maximum.at(self.state.rung_today, rows, rung)
+
+    def absorb(self, rows: np.ndarray, outcome: int, kind: EventKind, action: Action) -> None:
+        """End ``rows`` in an absorbing outcome (war, withdrawal) today."""
+        self.state.outcome[rows] = outcome
+        self.state.outcome_day[rows] = self.day
+        self.emit(rows, kind, Actor.US, action)
 
 
 def learn_response(state: State, params: Params, rows: np.ndarray, militias: np.ndarray) -> None:
