@@ -8,13 +8,12 @@ per-replicate Python loop anywhere in a day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from sim import doctrines
 from sim.events import WEAPON_ACTION, Action, Actor, EventKind, EventLog, Weapon
 from sim.kernels import (
+    Attacks,
     Today,
     categorical_from_uniform,
     geometric_from_uniform,
@@ -24,22 +23,6 @@ from sim.kernels import (
 from sim.params import Params
 from sim.rng import RandomStreams, Stream
 from sim.state import NEVER, Outcome, State
-
-
-@dataclass
-class Attacks:
-    """Today's militia attacks, one element each (at most one per group and replicate)."""
-
-    rows: np.ndarray
-    militia: np.ndarray
-    target: np.ndarray
-    weapon: np.ndarray
-    killed_us: np.ndarray
-    wounded_us: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return len(self.rows)
 
 
 def step(state: State, params: Params, streams: RandomStreams, day: int, log: EventLog) -> None:

@@ -6,19 +6,19 @@ swapping a doctrine file changes the numbers these rules use, never the code pat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sim.events import Action, Actor, EventKind
-from sim.kernels import Today, learn_response, poisson_from_uniform, record_us_casualties
+from sim.kernels import (
+    Attacks,
+    Today,
+    learn_response,
+    poisson_from_uniform,
+    record_us_casualties,
+)
 from sim.params import Params
 from sim.rng import Stream
 from sim.state import NEVER, Outcome, State
-
-if TYPE_CHECKING:
-    from sim.core import Attacks
-
 
 # --- 3. United States -------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import pandas as pd
 from sim import core
 from sim.config import BaseConfig
 from sim.events import EventLog
+from sim.metrics import replicate_table
 from sim.params import Params, compile_params
 from sim.rng import RandomStreams
 from sim.state import State, initial_state
@@ -115,8 +116,6 @@ class Simulation:
 
     def result(self) -> RunResult:
         """Package the run so far."""
-        from sim.metrics import replicate_table
-
         return RunResult(
             config=self.config,
             params=self.params,

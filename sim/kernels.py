@@ -45,6 +45,22 @@ def categorical_from_uniform(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class Attacks:
+    """Today's militia attacks, one element each (at most one per group and replicate)."""
+
+    rows: np.ndarray
+    militia: np.ndarray
+    target: np.ndarray
+    weapon: np.ndarray
+    killed_us: np.ndarray
+    wounded_us: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
 class Today:
     """What every phase of a day works on: state, parameters, random draws, the log."""
 
