@@ -15,7 +15,7 @@ done; exit 1
 endef
 PYTHON ?= $(shell $(find_python))
 
-.PHONY: help setup run test lint clean figures
+.PHONY: help setup run test lint clean figures bench
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -35,14 +35,20 @@ test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff lint and format check
-	$(BIN)/ruff check sim tests
-	$(BIN)/ruff format --check sim tests
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff format --check sim tests benchmarks
+
+bench: $(STAMP)  ## benchmark the Mesa path, ensembles up to 10,000 replicates and the floor; append to benchmarks/results.json
+	$(BIN)/escalation-bench $(ARGS)
 
 clean:  ## remove the virtual environment and caches (keeps results/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-figures: $(STAMP)  ## redraw the README figure (docs/images/timeline.png) from the default run
+figures: $(STAMP)  ## redraw the documentation figures (docs/images/) from their runs
 	rm -rf .figures-run
 	$(BIN)/escalation-sim hydra.run.dir=.figures-run output.quiet=true
 	mkdir -p docs/images && cp .figures-run/figures/timeline.png docs/images/timeline.png
+	$(BIN)/escalation-compare doctrine/us=red_line doctrine/us=decapitation doctrine/us=syria_only \
+	    --common scenario=dec2019_crisis --replicates 500 --seed 1 --out .figures-run/compare >/dev/null
+	cp .figures-run/compare/compare.png docs/images/doctrines.png
 	rm -rf .figures-run

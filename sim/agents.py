@@ -106,7 +106,7 @@ class USCommand(_View, Agent):
 
     @property
     def doctrine(self) -> str:
-        return self.model.config.doctrine.us.name
+        return self._params.config.doctrine.us.name
 
     @property
     def troops(self) -> float:
@@ -166,6 +166,6 @@ class Israel(_View, Agent):
     @property
     def interdiction_probability(self) -> float:
         """Probability of a strike on the land bridge tomorrow."""
-        israel = self.model.config.doctrine.israel
+        israel = self._params.config.doctrine.israel
         rate = israel.interdiction_rate * self._state.transfer_recent[0]
         return float(-np.expm1(-rate / israel.reference_transfer_per_day))

@@ -7,9 +7,11 @@ overrides are composed and validated first, and a problem is reported on one lin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import hydra
@@ -19,7 +21,14 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.config import ConfigError, compose, config_dir, register_schemas, to_config
+from sim.config import (
+    BaseConfig,
+    ConfigError,
+    compose,
+    config_dir,
+    register_schemas,
+    to_config,
+)
 from sim.engine import run
 from sim.io import write_run
 from sim.metrics import rung_name, summary
@@ -87,6 +96,11 @@ def print_summary(result, paths: dict[str, Path], out_dir: Path) -> None:
             if s["replicates"] > 1
             else ""
         ),
+        "  Doctrines: "
+        + ", ".join(
+            f"{k.replace('_', ' ').title() if k != 'us' else 'US'} {v}"
+            for k, v in s["doctrines"].items()
+        ),
         f"  Attacks: {c['attacks']} (rocket {c['attacks_rocket']}, IED {c['attacks_ied']}, "
         f"drone {c['attacks_drone']})",
         f"  Casualties: US {c['killed_us']} killed, {c['wounded_us']} wounded; "
@@ -105,6 +119,34 @@ def print_summary(result, paths: dict[str, Path], out_dir: Path) -> None:
     print("\n".join(lines))
 
 
+#: seconds a run must last before its progress bar appears
+PROGRESS_DELAY = 2.0
+
+
+@contextlib.contextmanager
+def progress_bar(config: BaseConfig) -> Iterator[Callable[[int], None]]:
+    """A day-by-day progress bar on stderr, as a ``progress(day)`` callback.
+
+    It appears only once the run has lasted ``PROGRESS_DELAY`` seconds, only when stderr
+    is a terminal and not with ``output.quiet``, and is cleared when the run ends.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=config.days,
+        unit="day",
+        desc=_n(config.replicates, "replicate"),
+        delay=PROGRESS_DELAY,
+        leave=False,
+        disable=True if config.output.quiet else None,  # None: off unless a terminal
+        file=sys.stderr,
+    )
+    try:
+        yield lambda day: bar.update(day - bar.n)
+    finally:
+        bar.close()
+
+
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def _hydra_main(cfg: DictConfig) -> None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
@@ -114,7 +156,8 @@ def _hydra_main(cfg: DictConfig) -> None:
         # only .hydra/ is in the folder yet: leave nothing behind
         shutil.rmtree(out_dir, ignore_errors=True)
         _fail(str(exc))
-    result = run(config)
+    with progress_bar(config) as progress:
+        result = run(config, progress=progress)
     paths = write_run(result, out_dir, figures=config.output.figures)
     if not config.output.quiet:
         print_summary(result, paths, out_dir)

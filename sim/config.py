@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 
 class ConfigError(ValueError):
@@ -25,127 +25,146 @@ class ConfigError(ValueError):
 # --- field helpers: the allowed range travels with the field ----------------------------
 
 
-def _ranged(default: Any, lo: float | None, hi: float | None, what: str) -> Any:
-    return field(default=default, metadata={"lo": lo, "hi": hi, "what": what})
+# Values live in the YAML files only: every field defaults to MISSING, so a file that
+# forgets one fails at composition instead of silently using a second copy of a value.
 
 
-def probability(default: float) -> Any:
+def _ranged(lo: float | None, hi: float | None, what: str, **extra: Any) -> Any:
+    return field(default=MISSING, metadata={"lo": lo, "hi": hi, "what": what, **extra})
+
+
+def probability() -> Any:
     """A probability in [0, 1]."""
-    return _ranged(default, 0.0, 1.0, "a probability in [0, 1]")
+    return _ranged(0.0, 1.0, "a probability in [0, 1]")
 
 
-def fraction(default: float) -> Any:
+def fraction() -> Any:
     """A share in [0, 1]."""
-    return _ranged(default, 0.0, 1.0, "a fraction in [0, 1]")
+    return _ranged(0.0, 1.0, "a fraction in [0, 1]")
 
 
-def nonneg(default: float) -> Any:
+def nonneg() -> Any:
     """A number >= 0."""
-    return _ranged(default, 0.0, None, "a number >= 0")
+    return _ranged(0.0, None, "a number >= 0")
 
 
-def positive(default: float) -> Any:
+def positive() -> Any:
     """A number > 0."""
-    return field(default=default, metadata={"lo": 0.0, "hi": None, "open": True, "what": "> 0"})
+    return _ranged(0.0, None, "> 0", open=True)
 
 
-def at_least(default: float, lo: float) -> Any:
+def at_least(lo: float) -> Any:
     """A number >= lo."""
-    return _ranged(default, lo, None, f"a number >= {lo:g}")
+    return _ranged(lo, None, f"a number >= {lo:g}")
 
 
-def days_field(default: int) -> Any:
-    """A whole number of days >= 0."""
-    return _ranged(default, 0, None, "a whole number of days >= 0")
+def whole_days(lo: int = 0) -> Any:
+    """A whole number of days >= lo."""
+    return _ranged(lo, None, f"a whole number of days >= {lo}")
 
 
 # --- scenario, theatre, actors ------------------------------------------------------------
 
 
 @dataclass
+class ChangeConfig:
+    """A parameter that takes a new value from a date on (a scenario's turning point)."""
+
+    date: str = MISSING
+    path: str = MISSING  # dotted path of a numeric parameter, e.g. doctrine.iran.green_light
+    value: float = MISSING
+    note: str = ""
+
+
+@dataclass
 class ScenarioConfig:
-    name: str = "default"
+    name: str = MISSING
     description: str = ""
-    start_date: str = "2019-10-01"
+    start_date: str = MISSING
+    us_troops_in_iraq: float | None = None  # None keeps the theatre's personnel
+    sites_handed_over: list[str] = field(default_factory=list)
+    drawdown_under_way: bool = False
+    diplomacy_opens: str | None = None  # date US-Iran talks open; None: no talks
+    changes: list[ChangeConfig] = field(default_factory=list)
 
 
 @dataclass
 class SiteConfig:
-    name: str = "???"
+    name: str = MISSING
     label: str = ""
-    lat: float = 0.0
-    lon: float = 0.0
-    country: str = "iraq"
-    side: str = "us"
-    kind: str = "base"
-    personnel: int = _ranged(0, 0, None, "a whole number >= 0")
-    air_defence: float = probability(0.0)
-    target_value: float = nonneg(1.0)
+    lat: float = MISSING
+    lon: float = MISSING
+    country: str = MISSING
+    side: str = MISSING
+    kind: str = MISSING
+    personnel: int = _ranged(0, None, "a whole number >= 0")
+    air_defence: float = probability()
+    target_value: float = nonneg()
     source: str = ""
 
 
 @dataclass
 class RouteConfig:
-    name: str = "???"
-    kind: str = "us_logistics"
+    name: str = MISSING
+    kind: str = MISSING
     sites: list[str] = field(default_factory=list)
-    exposure: float = nonneg(1.0)
+    exposure: float = nonneg()
     source: str = ""
 
 
 @dataclass
 class TheatreConfig:
-    name: str = "iraq_syria"
-    cell_size_deg: float = _ranged(0.1, 0.01, 2.0, "a cell size in [0.01, 2] degrees")
-    lat_min: float = _ranged(29.0, -90.0, 90.0, "a latitude in [-90, 90]")
-    lat_max: float = _ranged(37.5, -90.0, 90.0, "a latitude in [-90, 90]")
-    lon_min: float = _ranged(38.0, -180.0, 180.0, "a longitude in [-180, 180]")
-    lon_max: float = _ranged(49.0, -180.0, 180.0, "a longitude in [-180, 180]")
+    name: str = MISSING
+    cell_size_deg: float = _ranged(0.01, 2.0, "a cell size in [0.01, 2] degrees")
+    lat_min: float = _ranged(-90.0, 90.0, "a latitude in [-90, 90]")
+    lat_max: float = _ranged(-90.0, 90.0, "a latitude in [-90, 90]")
+    lon_min: float = _ranged(-180.0, 180.0, "a longitude in [-180, 180]")
+    lon_max: float = _ranged(-180.0, 180.0, "a longitude in [-180, 180]")
     sites: list[SiteConfig] = field(default_factory=list)
     routes: list[RouteConfig] = field(default_factory=list)
 
 
 @dataclass
 class MilitiaConfig:
-    name: str = "???"
+    name: str = MISSING
     label: str = ""
     bases: list[str] = field(default_factory=list)
-    fighters: float = nonneg(1000.0)
-    max_fighters: float = positive(1000.0)
-    rockets: float = nonneg(50.0)
-    ieds: float = nonneg(20.0)
-    drones: float = nonneg(0.0)
-    stock_capacity: float = positive(200.0)
-    supply_share: float = nonneg(0.25)
-    base_attack_rate: float = nonneg(0.05)
-    reach_km: float = positive(60.0)
-    resolve: float = nonneg(1.0)
-    obedience: float = fraction(0.7)
-    casualty_aversion: float = fraction(0.5)
-    political_weight: float = fraction(0.3)
-    risk_sensitivity: float = nonneg(2.0)
-    initial_perceived_risk: float = probability(0.1)
-    salvo_scale: float = positive(1.0)
-    grievance_per_strike: float = nonneg(1.0)
+    fighters: float = nonneg()
+    max_fighters: float = positive()
+    rockets: float = nonneg()
+    ieds: float = nonneg()
+    drones: float = nonneg()
+    stock_capacity: float = positive()
+    supply_share: float = nonneg()
+    base_attack_rate: float = nonneg()
+    reach_km: float = positive()
+    resolve: float = nonneg()
+    obedience: float = fraction()
+    casualty_aversion: float = fraction()
+    political_weight: float = fraction()
+    risk_sensitivity: float = nonneg()
+    initial_perceived_risk: float = probability()
+    salvo_scale: float = positive()
+    grievance_per_strike: float = nonneg()
     source: str = ""
 
 
 @dataclass
 class WeaponConfig:
-    kill_per_munition: float = nonneg(0.01)
-    wound_per_munition: float = nonneg(0.04)
-    iraqi_killed_per_munition: float = nonneg(0.005)
-    iraqi_wounded_per_munition: float = nonneg(0.02)
-    stock_half_saturation: float = positive(10.0)
-    salvo_mean: float = at_least(1.0, 1.0)
-    reach_factor: float = positive(1.0)
+    kill_per_munition: float = nonneg()
+    wound_per_munition: float = nonneg()
+    iraqi_killed_per_munition: float = nonneg()
+    iraqi_wounded_per_munition: float = nonneg()
+    stock_half_saturation: float = positive()
+    salvo_mean: float = at_least(1.0)
+    reach_factor: float = positive()
     source: str = ""
 
 
 @dataclass
 class MissileConfig:
-    kill_per_munition: float = nonneg(0.5)
-    wound_per_munition: float = nonneg(8.0)
+    kill_per_munition: float = nonneg()
+    wound_per_munition: float = nonneg()
     source: str = ""
 
 
@@ -155,30 +174,30 @@ class WeaponsConfig:
     ied: WeaponConfig = field(default_factory=WeaponConfig)
     drone: WeaponConfig = field(default_factory=WeaponConfig)
     ballistic_missile: MissileConfig = field(default_factory=MissileConfig)
-    personnel_reference: float = positive(1000.0)
+    personnel_reference: float = positive()
 
 
 @dataclass
 class MilitiaDynamicsConfig:
-    grievance_halflife_days: float = positive(45.0)
-    learning_rate: float = probability(0.15)
-    learning_spillover: float = fraction(0.3)
-    fighter_regeneration_per_day: float = nonneg(0.01)
-    leadership_recovery_days: float = positive(120.0)
-    leadership_loss_effect: float = fraction(0.6)
-    decapitation_grievance: float = nonneg(4.0)
-    israeli_blame_grievance: float = nonneg(0.5)
-    embassy_assault_probability: float = probability(0.3)
-    assault_window_days: int = days_field(5)
+    grievance_halflife_days: float = positive()
+    learning_rate: float = probability()
+    learning_spillover: float = fraction()
+    fighter_regeneration_per_day: float = nonneg()
+    leadership_recovery_days: float = positive()
+    leadership_loss_effect: float = fraction()
+    decapitation_grievance: float = nonneg()
+    israeli_blame_grievance: float = nonneg()
+    embassy_assault_probability: float = probability()
+    assault_window_days: int = whole_days()
 
 
 @dataclass
 class ActorsConfig:
-    name: str = "historical"
+    name: str = MISSING
     militias: list[MilitiaConfig] = field(default_factory=list)
     dynamics: MilitiaDynamicsConfig = field(default_factory=MilitiaDynamicsConfig)
-    convoys_per_day: float = nonneg(1.0)
-    drawdown_convoy_boost: float = nonneg(1.0)
+    convoys_per_day: float = nonneg()
+    drawdown_convoy_boost: float = nonneg()
 
 
 # --- doctrines ------------------------------------------------------------------------
@@ -186,90 +205,98 @@ class ActorsConfig:
 
 @dataclass
 class USDoctrineConfig:
-    name: str = "historical"
-    respond_if_us_killed: float = probability(1.0)
-    respond_if_us_wounded: float = probability(0.2)
-    respond_per_attack: float = probability(0.0)
-    attack_count_trigger: float = nonneg(11.0)
-    respond_if_count_exceeded: float = probability(0.1)
-    count_window_days: int = _ranged(60, 1, None, "a whole number of days >= 1")
-    response_lag_days: int = days_field(2)
-    strike_in_iraq_probability: float = probability(0.7)
-    strike_fighter_loss: float = fraction(0.02)
-    strike_stock_loss: float = fraction(0.25)
-    decapitation_probability: float = probability(0.5)
-    decapitation_lag_days: int = days_field(3)
-    war_if_iran_kills_us: float = probability(0.8)
-    war_if_iran_strikes_without_deaths: float = probability(0.02)
+    name: str = MISSING
+    kill_threshold: int = _ranged(1, None, "a whole number >= 1")
+    respond_if_us_killed: float = probability()
+    respond_if_us_wounded: float = probability()
+    respond_per_attack: float = probability()
+    attack_count_trigger: float = nonneg()
+    respond_if_count_exceeded: float = probability()
+    count_window_days: int = whole_days(1)
+    response_lag_days: int = whole_days()
+    strike_in_iraq_probability: float = probability()
+    strike_fighter_loss: float = fraction()
+    strike_stock_loss: float = fraction()
+    response_scaling: str = MISSING
+    escalation_step: float = nonneg()
+    sovereignty_cost_strike_in_iraq: float = nonneg()
+    sovereignty_cost_decapitation: float = nonneg()
+    decapitation_probability: float = probability()
+    decapitation_lag_days: int = whole_days()
+    war_if_iran_kills_us: float = probability()
+    war_if_iran_strikes_without_deaths: float = probability()
+    posture_trigger: str = MISSING
     consolidation_sites: list[str] = field(default_factory=list)
-    consolidation_lag_days: int = days_field(60)
-    consolidation_interval_days: int = _ranged(20, 1, None, "a whole number of days >= 1")
-    air_defence_upgrade: float = fraction(0.3)
-    air_defence_upgrade_lag_days: int = days_field(90)
-    drawdown_target_troops: float = nonneg(2500.0)
-    drawdown_days: int = _ranged(240, 1, None, "a whole number of days >= 1")
-    closure_threat_baghdad_attacks: float = nonneg(6.0)
-    closure_threat_window_days: int = _ranged(30, 1, None, "a whole number of days >= 1")
-    closure_threat_days: int = days_field(60)
-    show_of_force_probability: float = probability(0.02)
-    show_of_force_risk_signal: float = fraction(0.05)
-    resolve_loss_per_us_death: float = nonneg(0.04)
-    resolve_loss_per_expulsion_vote: float = nonneg(0.25)
-    resolve_recovery_per_day: float = nonneg(0.002)
-    withdrawal_threshold: float = fraction(0.2)
+    consolidation_lag_days: int = whole_days()
+    consolidation_interval_days: int = whole_days(1)
+    air_defence_upgrade: float = fraction()
+    air_defence_upgrade_lag_days: int = whole_days()
+    drawdown_target_troops: float = nonneg()
+    drawdown_days: int = whole_days(1)
+    embassy_closure_threat: bool = MISSING
+    closure_threat_baghdad_attacks: float = nonneg()
+    closure_threat_window_days: int = whole_days(1)
+    closure_threat_days: int = whole_days()
+    show_of_force_probability: float = probability()
+    show_of_force_risk_signal: float = fraction()
+    resolve_loss_per_us_death: float = nonneg()
+    resolve_loss_per_expulsion_vote: float = nonneg()
+    resolve_recovery_per_day: float = nonneg()
+    withdrawal_threshold: float = fraction()
     source: str = ""
 
 
 @dataclass
 class IranDoctrineConfig:
-    name: str = "historical"
-    rockets_per_day: float = nonneg(1.5)
-    ieds_per_day: float = nonneg(0.6)
-    drones_per_day: float = nonneg(0.15)
-    drone_supply_start_date: str = "2021-01-01"
-    green_light: float = probability(0.8)
-    war_aversion: float = nonneg(0.03)
-    direct_retaliation_probability: float = probability(1.0)
-    retaliation_lag_days: int = days_field(5)
+    name: str = MISSING
+    rockets_per_day: float = nonneg()
+    ieds_per_day: float = nonneg()
+    drones_per_day: float = nonneg()
+    drone_supply_start_date: str = MISSING
+    green_light: float = probability()
+    war_aversion: float = nonneg()
+    direct_retaliation_probability: float = probability()
+    retaliation_lag_days: int = whole_days()
     retaliation_targets: list[str] = field(default_factory=list)
-    retaliation_missiles: float = at_least(10.0, 1.0)
-    warning_effect: float = fraction(0.95)
-    restraint_days: int = days_field(45)
-    restraint_green_light: float = probability(0.3)
+    retaliation_missiles: float = at_least(1.0)
+    warning_effect: float = fraction()
+    restraint_days: int = whole_days()
+    restraint_green_light: float = probability()
+    talks_green_light: float = probability()
+    talks_collapse_probability: float = probability()
     source: str = ""
 
 
 @dataclass
 class IsraelDoctrineConfig:
-    name: str = "historical"
-    interdiction_rate: float = nonneg(0.02)
-    reference_transfer_per_day: float = positive(2.0)
-    strike_in_iraq_share: float = fraction(0.3)
-    strike_stock_loss: float = fraction(0.5)
-    blame_us_probability: float = probability(0.5)
+    name: str = MISSING
+    interdiction_rate: float = nonneg()
+    reference_transfer_per_day: float = positive()
+    strike_in_iraq_share: float = fraction()
+    strike_stock_loss: float = fraction()
+    blame_us_probability: float = probability()
     source: str = ""
 
 
 @dataclass
 class IraqDoctrineConfig:
-    name: str = "historical"
-    embassy_protection: float = fraction(0.5)
-    protection_after_assault: float = fraction(0.9)
-    protection_days: int = days_field(90)
-    raid_rate: float = probability(0.003)
-    raid_rate_under_closure_threat: float = probability(0.05)
-    raid_detention_fraction: float = fraction(0.02)
-    release_rate: float = probability(0.1)
-    sovereignty_cost_us_strike: float = nonneg(1.0)
-    sovereignty_cost_decapitation: float = nonneg(3.0)
-    sovereignty_cost_israeli_strike: float = nonneg(0.5)
-    sovereignty_halflife_days: float = positive(60.0)
-    expulsion_vote_threshold: float = positive(2.5)
-    expulsion_vote_probability: float = probability(0.3)
-    vote_cooldown_days: int = days_field(180)
-    truce_probability: float = probability(0.05)
-    truce_days: int = days_field(60)
-    truce_attack_factor: float = fraction(0.25)
+    name: str = MISSING
+    embassy_protection: float = fraction()
+    protection_after_assault: float = fraction()
+    protection_days: int = whole_days()
+    raid_rate: float = probability()
+    raid_rate_under_closure_threat: float = probability()
+    raid_detention_fraction: float = fraction()
+    release_rate: float = probability()
+    sovereignty_sensitivity: float = nonneg()
+    sovereignty_cost_israeli_strike: float = nonneg()
+    sovereignty_halflife_days: float = positive()
+    expulsion_vote_threshold: float = positive()
+    expulsion_vote_probability: float = probability()
+    vote_cooldown_days: int = whole_days()
+    truce_probability: float = probability()
+    truce_days: int = whole_days()
+    truce_attack_factor: float = fraction()
     source: str = ""
 
 
@@ -286,31 +313,36 @@ class DoctrineConfig:
 
 @dataclass
 class RungConfig:
-    level: int = 0
-    name: str = ""
+    level: int = MISSING
+    name: str = MISSING
     events: list[str] = field(default_factory=list)
 
 
 @dataclass
 class LadderConfig:
-    name: str = "default"
+    name: str = MISSING
     rungs: list[RungConfig] = field(default_factory=list)
-    tension_halflife_days: float = positive(14.0)
-    spiral_min_rung: int = _ranged(6, 0, None, "a rung level >= 0")
-    chronic_attacks_per_month: float = nonneg(2.0)
+    tension_halflife_days: float = positive()
+    spiral_min_rung: int = _ranged(0, None, "a rung level >= 0")
+    chronic_attacks_per_month: float = nonneg()
 
 
 @dataclass
 class OutputConfig:
     figures: bool = True
     quiet: bool = False
+    events: str = "sample"  # per-event rows of: all, sample (first event_sample), none
+    event_sample: int = field(  # replicates whose events (and daily series) are kept
+        default=100, metadata={"lo": 1, "hi": None, "what": "a whole number >= 1"}
+    )
+    daily: str = "auto"  # full, quantiles, or auto (full for one replicate)
 
 
 @dataclass
 class BaseConfig:
-    seed: int = _ranged(0, 0, 2**63 - 1, "a whole number >= 0")
-    days: int = _ranged(365, 1, 36500, "a whole number of days in [1, 36500]")
-    replicates: int = _ranged(1, 1, None, "a whole number >= 1")
+    seed: int = _ranged(0, 2**63 - 1, "a whole number >= 0")
+    days: int = _ranged(1, 36500, "a whole number of days in [1, 36500]")
+    replicates: int = _ranged(1, None, "a whole number >= 1")
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     theatre: TheatreConfig = field(default_factory=TheatreConfig)
     actors: ActorsConfig = field(default_factory=ActorsConfig)
@@ -343,6 +375,10 @@ SITE_KINDS = (
     "border_crossing",
 )
 ROUTE_KINDS = ("us_logistics", "iran_supply")
+RESPONSE_SCALINGS = ("fixed", "proportional", "escalating")
+POSTURE_TRIGGERS = ("iran_strike", "first_us_death", "never")
+#: run settings and map geometry cannot change in the middle of a run
+_UNCHANGEABLE = ("seed", "days", "replicates", "scenario.", "theatre.", "output.", "ladder.")
 
 
 def to_config(cfg: DictConfig | BaseConfig) -> BaseConfig:
@@ -432,11 +468,63 @@ def validate(config: BaseConfig) -> None:
         if militia.fighters > militia.max_fighters:
             raise ConfigError(f"{where}.fighters = {militia.fighters}: must be <= max_fighters")
     us_sites = {s.name for s in th.sites if s.side == "us"}
+    us = config.doctrine.us
+    _check_choice("doctrine.us.response_scaling", us.response_scaling, RESPONSE_SCALINGS)
+    _check_choice("doctrine.us.posture_trigger", us.posture_trigger, POSTURE_TRIGGERS)
+    _validate_scenario(config, us_sites)
     for j, name in enumerate(config.doctrine.us.consolidation_sites):
         _check_choice(f"doctrine.us.consolidation_sites[{j}]", name, us_sites)
     for j, name in enumerate(config.doctrine.iran.retaliation_targets):
         _check_choice(f"doctrine.iran.retaliation_targets[{j}]", name, us_sites)
     _validate_ladder(config.ladder)
+    _validate_output(config.output)
+
+
+def _validate_scenario(config: BaseConfig, us_sites: set[str]) -> None:
+    scenario = config.scenario
+    for j, name in enumerate(scenario.sites_handed_over):
+        _check_choice(f"scenario.sites_handed_over[{j}]", name, us_sites)
+    if scenario.us_troops_in_iraq is not None and scenario.us_troops_in_iraq < 0:
+        raise ConfigError(
+            f"scenario.us_troops_in_iraq = {scenario.us_troops_in_iraq}: must be >= 0"
+        )
+    if scenario.diplomacy_opens is not None:
+        parse_date("scenario.diplomacy_opens", scenario.diplomacy_opens)
+    changed = config
+    for j, change in enumerate(scenario.changes):
+        where = f"scenario.changes[{j}]"
+        parse_date(f"{where}.date", change.date)
+        if change.path.startswith(_UNCHANGEABLE):
+            raise ConfigError(
+                f"{where}.path = {change.path!r}: run settings, the scenario, the "
+                "theatre, the ladder and the output cannot change mid-run"
+            )
+        changed = apply_change(changed, change.path, change.value, where)
+        try:
+            _check_ranges(changed, "")
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+
+def apply_change(config: BaseConfig, path: str, value: float, where: str = "change") -> BaseConfig:
+    """A copy of ``config`` with the numeric parameter at dotted ``path`` set to ``value``."""
+    import copy
+
+    config = copy.deepcopy(config)
+    *parents, leaf = path.split(".")
+    node: Any = config
+    try:
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else getattr(node, part)
+        current = getattr(node, leaf)
+    except (AttributeError, IndexError, ValueError, TypeError):
+        raise ConfigError(
+            f"{where}.path = {path!r}: not a parameter of the configuration"
+        ) from None
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise ConfigError(f"{where}.path = {path!r}: only numeric parameters can change mid-run")
+    setattr(node, leaf, type(current)(value))
+    return config
 
 
 def _validate_ladder(ladder: LadderConfig) -> None:
@@ -449,6 +537,18 @@ def _validate_ladder(ladder: LadderConfig) -> None:
     for i, rung in enumerate(ladder.rungs):
         for j, name in enumerate(rung.events):
             _check_choice(f"ladder.rungs[{i}].events[{j}]", name, known)
+
+
+# --- output -------------------------------------------------------------------------------
+
+OUTPUT_EVENTS = ("all", "sample", "none")
+OUTPUT_DAILY = ("auto", "full", "quantiles")
+
+
+def _validate_output(output: OutputConfig) -> None:
+    """What a run keeps and writes: the choices of ``output.events`` and ``output.daily``."""
+    _check_choice("output.events", output.events, OUTPUT_EVENTS)
+    _check_choice("output.daily", output.daily, OUTPUT_DAILY)
 
 
 # --- locating and composing the config tree -------------------------------------------------

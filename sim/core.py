@@ -106,8 +106,11 @@ def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
         * (state.personnel[:, us_sites] > 0)
         * (1.0 - state.protection[:, us_sites])
     )
-    drawing_down = (state.drawdown_start != NEVER) & (
-        day - state.drawdown_start < params.config.doctrine.us.drawdown_days
+    moving = day - state.drawdown_start  # days into a drawdown or build-up
+    drawing_down = (
+        (state.drawdown_start != NEVER)
+        & (moving >= 0)
+        & (moving < params.config.doctrine.us.drawdown_days)
     )
     convoys = actors.convoys_per_day * (1.0 + actors.drawdown_convoy_boost * drawing_down)
     opportunity[:, n_sites:] = convoys[:, None] * th.convoy_weight[None, :]

@@ -37,13 +37,12 @@ def response_trigger(state: State, params: Params, attacks: Attacks) -> np.ndarr
     us = params.config.doctrine.us
     by_attack = np.zeros((state.replicates, params.n_militias))
     if attacks.n:
+        harmed = (attacks.killed_us + attacks.wounded_us) > 0
         chance = np.where(
-            attacks.killed_us > 0,
+            attacks.killed_us >= us.kill_threshold,
             max(us.respond_if_us_killed, us.respond_if_us_wounded, us.respond_per_attack),
             np.where(
-                attacks.wounded_us > 0,
-                max(us.respond_if_us_wounded, us.respond_per_attack),
-                us.respond_per_attack,
+                harmed, max(us.respond_if_us_wounded, us.respond_per_attack), us.respond_per_attack
             ),
         )
         by_attack[attacks.rows, attacks.militia] = chance
@@ -52,6 +51,21 @@ def response_trigger(state: State, params: Params, attacks: Attacks) -> np.ndarr
         state.recent_attacks >= us.attack_count_trigger, us.respond_if_count_exceeded, 0.0
     )
     return 1.0 - (1.0 - by_attack) * (1.0 - by_count)
+
+
+def strike_size(state: State, params: Params, attacks: Attacks) -> np.ndarray:
+    """(R, M) size multiplier of a strike decided today on each group."""
+    us = params.config.doctrine.us
+    match us.response_scaling:
+        case "proportional":
+            # tit for tat: half a standard strike for harassment, half more per casualty
+            harm = np.zeros((state.replicates, params.n_militias))
+            harm[attacks.rows, attacks.militia] = attacks.killed_us + attacks.wounded_us
+            return np.minimum(0.5 * (1.0 + harm), 3.0)
+        case "escalating":
+            return 1.0 + us.escalation_step * state.strikes_on_group
+        case _:
+            return np.ones((state.replicates, params.n_militias))
 
 
 def _decide_strikes(today: Today, attacks: Attacks) -> None:
@@ -65,6 +79,7 @@ def _decide_strikes(today: Today, attacks: Attacks) -> None:
     )
     rows, militia = np.nonzero(decide)
     state.response_due[rows, militia] = today.day + us.response_lag_days
+    state.response_size[rows, militia] = strike_size(state, params, attacks)[rows, militia]
     where = today.uniform(Stream.US_STRIKE_LOCATION, M, rows)[np.arange(len(rows)), militia]
     state.response_in_iraq[rows, militia] = where < us.strike_in_iraq_probability
 
@@ -95,16 +110,19 @@ def _execute_strikes(today: Today) -> None:
     if len(rows) == 0:
         return
     in_iraq = state.response_in_iraq[rows, militia]
-    killed = state.fighters[rows, militia] * us.strike_fighter_loss
+    size = state.response_size[rows, militia]
+    killed = state.fighters[rows, militia] * np.minimum(us.strike_fighter_loss * size, 1.0)
     state.fighters[rows, militia] -= killed
-    state.stock[rows, militia, :] *= 1.0 - us.strike_stock_loss
+    state.stock[rows, militia, :] *= 1.0 - np.minimum(us.strike_stock_loss * size, 1.0)[:, None]
     state.grievance[rows, militia] += params.grievance_per_strike[militia]
     state.recent_attacks[rows, militia] = 0.0
+    state.strikes_on_group[rows, militia] += 1
     learn_response(state, params, rows, militia)
     np.add.at(state.responses_today, rows, 1.0)
     # strikes on Iraqi soil cost sovereignty and open a window for an embassy assault
     iraq_rows = rows[in_iraq]
-    np.add.at(state.sovereignty, iraq_rows, cfg.doctrine.iraq.sovereignty_cost_us_strike)
+    cost = us.sovereignty_cost_strike_in_iraq * cfg.doctrine.iraq.sovereignty_sensitivity
+    np.add.at(state.sovereignty, iraq_rows, cost)
     state.assault_until[iraq_rows] = today.day + cfg.actors.dynamics.assault_window_days
     state.assault_militia[iraq_rows] = militia[in_iraq]
     today.emit(
@@ -130,7 +148,9 @@ def _execute_decapitation(today: Today) -> None:
     state.leadership[rows, militia] = 0.0
     # the leaders of the whole network are mourned by every group (3 January 2020)
     state.grievance[rows] += cfg.actors.dynamics.decapitation_grievance
-    state.sovereignty[rows] += cfg.doctrine.iraq.sovereignty_cost_decapitation
+    state.sovereignty[rows] += (
+        cfg.doctrine.us.sovereignty_cost_decapitation * cfg.doctrine.iraq.sovereignty_sensitivity
+    )
     state.decapitated_today[rows] = True
     learn_response(state, params, rows, militia)
     np.add.at(state.responses_today, rows, 1.0)
@@ -163,6 +183,7 @@ def _posture(today: Today) -> None:
     # embassy closure threat after a run of attacks on Baghdad (September 2020, seed 003)
     threat = np.flatnonzero(
         active
+        & us.embassy_closure_threat
         & (state.closure_threat_day == NEVER)
         & (state.recent_baghdad_attacks >= us.closure_threat_baghdad_attacks)
     )
@@ -170,6 +191,8 @@ def _posture(today: Today) -> None:
     embassy = th.embassy_sites[0] if len(th.embassy_sites) else -1
     today.emit(threat, EventKind.EMBASSY_CLOSURE_THREAT, Actor.US, target=embassy)
 
+    if us.posture_trigger == "first_us_death":
+        start_posture(today, np.flatnonzero(active & (state.first_us_death_day == today.day)))
     _consolidate(today)
     _drawdown(today)
 
@@ -211,36 +234,50 @@ def _consolidate(today: Today) -> None:
         moved[:, None] * weight, total, out=np.zeros_like(weight), where=total > 0
     )
     today.emit(rows, EventKind.SITE_CLOSED, Actor.US, target=site)
-    starting = rows[state.drawdown_start[rows] == NEVER]
-    state.drawdown_start[starting] = today.day
-    today.emit(starting, EventKind.DRAWDOWN, Actor.US)
 
 
 def _drawdown(today: Today) -> None:
-    """Troops fall on a straight line from their level at the start to the target (seed 003)."""
+    """Troops move on a straight line from their level when the change began to the target:
+    a drawdown (5,000 -> 2,500 in 2020, seeds 001 and 003) or a build-up."""
     state, us = today.state, today.params.config.doctrine.us
-    rows = np.flatnonzero(state.active & (state.drawdown_start != NEVER))
+    troops = state.personnel.sum(axis=1)
+    starting = np.flatnonzero(state.active & (state.drawdown_start == today.day))
+    state.posture_start_troops[starting] = troops[starting]
+    down = troops[starting] > us.drawdown_target_troops
+    today.emit(starting[down], EventKind.DRAWDOWN, Actor.US)
+    today.emit(starting[~down], EventKind.BUILD_UP, Actor.US)
+
+    rows = np.flatnonzero(
+        state.active & (state.drawdown_start != NEVER) & (today.day >= state.drawdown_start)
+    )
     if len(rows) == 0:
         return
     progress = np.minimum((today.day - state.drawdown_start[rows]) / us.drawdown_days, 1.0)
-    start = state.initial_troops[rows]
-    goal = np.maximum(start - (start - us.drawdown_target_troops) * progress, 0.0)
-    now = state.personnel[rows].sum(axis=1)
+    start = state.posture_start_troops[rows]
+    goal = np.maximum(start + (us.drawdown_target_troops - start) * progress, 0.0)
+    now = troops[rows]
     scale = np.divide(goal, now, out=np.ones_like(now), where=now > 0)
-    state.personnel[rows] *= np.minimum(scale, 1.0)[:, None]
+    state.personnel[rows] *= scale[:, None]
+
+
+def start_posture(today: Today, rows: np.ndarray) -> None:
+    """Schedule consolidation, the troop change and the air-defence upgrade (once)."""
+    state, us = today.state, today.params.config.doctrine.us
+    rows = rows[state.consolidation_start[rows] == NEVER]
+    state.consolidation_start[rows] = today.day + us.consolidation_lag_days
+    unset = rows[state.drawdown_start[rows] == NEVER]
+    state.drawdown_start[unset] = today.day + us.consolidation_lag_days
+    state.upgrade_due[rows] = today.day + max(us.air_defence_upgrade_lag_days, 1)
 
 
 def us_answer_iran(today: Today, rows: np.ndarray, killed: np.ndarray) -> None:
     """After a direct Iranian strike: open war, or absorb it and harden (January 2020)."""
-    state, us = today.state, today.params.config.doctrine.us
+    us = today.params.config.doctrine.us
     chance = np.where(killed > 0, us.war_if_iran_kills_us, us.war_if_iran_strikes_without_deaths)
     war = rows[today.chance(Stream.US_WAR_DECISION)[rows] < chance]
     today.absorb(war, Outcome.WAR, EventKind.OPEN_WAR, Action.AIRSTRIKE)
-    # force protection: consolidate sites and bring in better air defence
-    unset = rows[state.consolidation_start[rows] == NEVER]
-    state.consolidation_start[unset] = today.day + us.consolidation_lag_days
-    unset = rows[state.upgrade_due[rows] == NEVER]
-    state.upgrade_due[unset] = today.day + max(us.air_defence_upgrade_lag_days, 1)
+    if us.posture_trigger == "iran_strike":
+        start_posture(today, rows)
 
 
 # --- 4. Iran -------------------------------------------------------------------------------
@@ -257,9 +294,29 @@ def iran_act(today: Today) -> None:
     )
     state.retaliation_due[crossed] = today.day + max(iran.retaliation_lag_days, 1)
     _direct_strike(today)
+    _diplomacy(today)
     green = iran.green_light * np.exp(-iran.war_aversion * state.tension)
     restraining = today.day < state.iran_restraint_until
-    state.iran_green = np.where(restraining, np.minimum(green, iran.restraint_green_light), green)
+    green = np.where(restraining, np.minimum(green, iran.restraint_green_light), green)
+    state.iran_green = np.where(state.talks_open, np.minimum(green, iran.talks_green_light), green)
+
+
+def _diplomacy(today: Today) -> None:
+    """Talks open on the scenario's date; each US strike may end them (seed 001)."""
+    state, params = today.state, today.params
+    iran = params.config.doctrine.iran
+    if today.day == params.diplomacy_day:
+        opening = np.flatnonzero(state.active & ~state.talks_open)
+        state.talks_open[opening] = True
+        today.emit(opening, EventKind.TALKS_OPEN, Actor.IRAN)
+    ending = np.flatnonzero(
+        state.active
+        & state.talks_open
+        & (state.responses_today > 0)
+        & (today.chance(Stream.TALKS_COLLAPSE) < iran.talks_collapse_probability)
+    )
+    state.talks_open[ending] = False
+    today.emit(ending, EventKind.TALKS_COLLAPSE, Actor.IRAN)
 
 
 def _direct_strike(today: Today) -> None:
@@ -336,7 +393,10 @@ def israel_interdict(today: Today) -> None:
         today.uniform(Stream.ISRAEL_BLAME, 1, rows)[:, 0] < israel.blame_us_probability
     )
     state.grievance[rows[blamed]] += cfg.actors.dynamics.israeli_blame_grievance
-    state.sovereignty[rows[blamed]] += cfg.doctrine.iraq.sovereignty_cost_israeli_strike
+    iraq = cfg.doctrine.iraq
+    state.sovereignty[rows[blamed]] += (
+        iraq.sovereignty_cost_israeli_strike * iraq.sovereignty_sensitivity
+    )
     today.emit(rows, EventKind.ISRAELI_STRIKE, Actor.ISRAEL, Action.AIRSTRIKE, target=site)
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from sim import core
-from sim.config import BaseConfig
+from sim.config import BaseConfig, apply_change, parse_date
 from sim.events import EventLog
-from sim.metrics import replicate_table
+from sim.metrics import daily_stats, quantile_frame, replicate_table
 from sim.params import Params, compile_params
 from sim.rng import RandomStreams
 from sim.state import State, initial_state
@@ -23,17 +23,43 @@ from sim.theatre import Theatre
 
 @dataclass
 class RunResult:
-    """What a run produces: per-event and per-day tables and per-replicate outcomes."""
+    """What a run produces: per-event and per-day tables and per-replicate outcomes.
+
+    ``events`` holds the events of the replicates ``output.events`` keeps; ``daily`` the
+    daily series (one row per replicate and day) of every replicate in ``full`` mode and
+    of the first ``output.event_sample`` replicates in ``quantiles`` mode, where
+    ``daily_quantiles`` holds one row per day with quantiles across all replicates
+    (None in ``full`` mode). ``replicates`` always covers every replicate.
+    """
 
     config: BaseConfig
     params: Params
     events: pd.DataFrame
     daily: pd.DataFrame
     replicates: pd.DataFrame  # one row per replicate: outcome metrics (sim.metrics)
+    daily_quantiles: pd.DataFrame | None = None
+
+    @property
+    def daily_table(self) -> pd.DataFrame:
+        """What ``daily.parquet`` holds: the quantile table, or the full series."""
+        return self.daily if self.daily_quantiles is None else self.daily_quantiles
+
+
+def daily_mode(config: BaseConfig, replicates: int) -> str:
+    """``full`` or ``quantiles``: ``output.daily`` with ``auto`` resolved for R replicates."""
+    mode = config.output.daily
+    if mode == "auto":
+        return "full" if replicates == 1 else "quantiles"
+    return mode
 
 
 class Simulation:
     """R replicates of one configuration, stepped together.
+
+    What is kept in memory follows ``config.output``: events of all replicates, of the
+    first ``event_sample`` or of none (per-replicate counts are tallied for all of them
+    anyway), and the daily series of every replicate or only quantiles across them
+    (plus the full series of the first ``event_sample`` replicates).
 
     Args:
         config: a validated configuration.
@@ -45,18 +71,32 @@ class Simulation:
     def __init__(
         self,
         config: BaseConfig,
-        replicates: np.ndarray | list[int] | None = None,
+        replicates: np.ndarray | list[int] | range | None = None,
         theatre: Theatre | None = None,
     ) -> None:
         self.config = config
         self.params = compile_params(config, theatre)
         ids = np.arange(config.replicates) if replicates is None else np.asarray(replicates)
-        self.replicate_ids = ids.astype(np.int64)
+        self.replicate_ids = ids.astype(np.int64).reshape(-1)
+        R = len(self.replicate_ids)
         self.streams = RandomStreams(config.seed, self.replicate_ids)
-        self.state: State = initial_state(self.params, len(self.replicate_ids))
-        self.log = EventLog()
+        self.state: State = initial_state(self.params, R)
+        out = config.output
+        #: rows (positions in ``replicate_ids``) of the sample: the first ``event_sample``
+        self.sample_rows = np.arange(min(out.event_sample, R))
+        keep = None
+        if out.events != "all":
+            keep = np.zeros(R, dtype=bool)
+            if out.events == "sample":
+                keep[self.sample_rows] = True
+        self.log = EventLog(R, keep)
+        self.daily_mode = daily_mode(config, R)
+        # rows whose full daily series is kept (None: all)
+        self._daily_rows = None if self.daily_mode == "full" else self.sample_rows
         self.day = 0
         self._daily: list[dict[str, np.ndarray]] = []
+        self._daily_stats: list[np.ndarray] = []
+        self._changes = _change_schedule(config)
 
     @property
     def done(self) -> bool:
@@ -64,12 +104,26 @@ class Simulation:
 
     def step(self) -> None:
         """Advance all replicates one day."""
+        if self.day in self._changes:
+            # a scenario's turning point: the rules take new values, the state carries on
+            config = self.params.config
+            for change in self._changes[self.day]:
+                config = apply_change(config, change.path, change.value)
+            self.params = compile_params(config, self.params.theatre)
         core.step(self.state, self.params, self.streams, self.day, self.log)
-        self._daily.append(core.daily_record(self.state, self.params))
+        self._record(core.daily_record(self.state, self.params))
         self.day += 1
 
+    def _record(self, record: dict[str, np.ndarray]) -> None:
+        if self._daily_rows is None:
+            self._daily.append(record)
+            return
+        values = np.stack([np.asarray(record[name], np.float64) for name in core.DAILY_COLUMNS])
+        self._daily_stats.append(daily_stats(values))
+        self._daily.append({name: v[self._daily_rows] for name, v in record.items()})
+
     def run(self, progress=None) -> RunResult:
-        """Step to the horizon and return the results."""
+        """Step to the horizon and return the results; ``progress(day)`` after each day."""
         while not self.done:
             self.step()
             if progress is not None:
@@ -79,7 +133,7 @@ class Simulation:
     # --- results ---------------------------------------------------------------------
 
     def events_frame(self) -> pd.DataFrame:
-        """Events so far, with replicate numbers and dates."""
+        """Events so far (of the replicates kept), with replicate numbers and dates."""
         frame = self.log.to_frame(
             self.config.scenario.start_date,
             self.params.source_names,
@@ -89,9 +143,10 @@ class Simulation:
         return frame
 
     def daily_frame(self) -> pd.DataFrame:
-        """Daily series so far, one row per (replicate, day)."""
+        """Daily series so far, one row per (replicate, day) of the replicates kept."""
         days = len(self._daily)
-        R = len(self.replicate_ids)
+        rows = slice(None) if self._daily_rows is None else self._daily_rows
+        ids = self.replicate_ids[rows]
         columns = {
             name: np.stack([d[name] for d in self._daily], axis=1).reshape(-1)
             if days
@@ -100,8 +155,8 @@ class Simulation:
         }
         frame = pd.DataFrame(
             {
-                "replicate": np.repeat(self.replicate_ids, days),
-                "day": np.tile(np.arange(days), R),
+                "replicate": np.repeat(ids, days),
+                "day": np.tile(np.arange(days), len(ids)),
                 **columns,
             }
         )
@@ -114,6 +169,14 @@ class Simulation:
             frame[name] = frame[name].astype(np.int64)
         return frame
 
+    def quantile_frame(self) -> pd.DataFrame | None:
+        """Quantiles across replicates, one row per day (None in ``full`` mode)."""
+        if self.daily_mode == "full":
+            return None
+        return quantile_frame(
+            np.array(self._daily_stats), core.DAILY_COLUMNS, self.config.scenario.start_date
+        )
+
     def result(self) -> RunResult:
         """Package the run so far."""
         return RunResult(
@@ -122,7 +185,18 @@ class Simulation:
             events=self.events_frame(),
             daily=self.daily_frame(),
             replicates=replicate_table(self),
+            daily_quantiles=self.quantile_frame(),
         )
+
+
+def _change_schedule(config: BaseConfig) -> dict[int, list]:
+    """Scenario changes by the day they take effect (changes dated before the start: day 0)."""
+    start = parse_date("scenario.start_date", config.scenario.start_date)
+    schedule: dict[int, list] = {}
+    for change in config.scenario.changes:
+        day = max((parse_date("scenario.changes.date", change.date) - start).days, 0)
+        schedule.setdefault(day, []).append(change)
+    return schedule
 
 
 def run(config: BaseConfig, replicates=None, progress=None) -> RunResult:

@@ -66,6 +66,9 @@ class EventKind(IntEnum):
     AIR_DEFENCE_UPGRADE = 17
     DRAWDOWN = 18
     US_WITHDRAWAL = 19
+    BUILD_UP = 20
+    TALKS_OPEN = 21
+    TALKS_COLLAPSE = 22
 
 
 COLUMNS = (
@@ -89,15 +92,92 @@ COLUMNS = (
 _INT_COLUMNS = {"replicate", "day", "actor", "action", "kind", "weapon", "source", "target"}
 
 
+#: casualty columns summed per replicate for every event, stored or not
+CASUALTY_COLUMNS = ("killed_us", "wounded_us", "killed_iraqi", "wounded_iraqi", "killed_militia")
+
+
+def is_attack(actor: int, kind: np.ndarray) -> np.ndarray:
+    """Which events are militia attacks (an embassy assault is a militia event, not an attack)."""
+    kind = np.asarray(kind)
+    if actor != Actor.MILITIA:
+        return np.zeros(kind.shape, dtype=bool)
+    return kind != EventKind.EMBASSY_ASSAULT
+
+
 class EventLog:
     """Columnar event store. ``add`` takes arrays of equal length (or scalars to broadcast).
 
     ``source`` and ``target`` are indices into the name lists given to ``to_frame``
     (actors' and sites' names); -1 means none.
+
+    Args:
+        replicates: how many replicates (rows) the run has; the tallies grow on demand
+            when it is not given.
+        keep: which rows' events to store, a boolean mask of length ``replicates``
+            (default: every row). Rows not kept still count in the tallies.
+
+    Tallies, one row per replicate, kept for every replicate whatever ``keep`` says:
+    ``kind_counts`` (events of each :class:`EventKind`), ``kind_days`` (days with at
+    least one event of each kind; events are added day by day, in order of days),
+    ``attack_counts`` (militia attacks by weapon, last column for attacks without a
+    weapon) and ``casualties`` (sums of :data:`CASUALTY_COLUMNS`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, replicates: int = 0, keep: np.ndarray | None = None) -> None:
         self._chunks: list[dict[str, np.ndarray]] = []
+        self._keep = None if keep is None else np.asarray(keep, dtype=bool)
+        if self._keep is not None and len(self._keep) != replicates:
+            raise ValueError(f"keep has {len(self._keep)} rows for {replicates} replicates")
+        n_kinds = len(EventKind)
+        self._kind_counts = np.zeros((replicates, n_kinds), dtype=np.int64)
+        self._kind_days = np.zeros((replicates, n_kinds), dtype=np.int64)
+        self._today = np.zeros((replicates, n_kinds), dtype=np.int64)  # the current day's
+        self._day: int | None = None
+        self.attack_counts = np.zeros((replicates, len(Weapon) + 1), dtype=np.int64)
+        self.casualties = np.zeros((replicates, len(CASUALTY_COLUMNS)))
+
+    @property
+    def replicates(self) -> int:
+        """Rows of the tallies."""
+        return len(self._kind_counts)
+
+    @property
+    def kind_counts(self) -> np.ndarray:
+        """(replicates, kinds) events of each kind."""
+        self._fold()
+        return self._kind_counts
+
+    @property
+    def kind_days(self) -> np.ndarray:
+        """(replicates, kinds) days with at least one event of each kind (days come in order)."""
+        self._fold()
+        return self._kind_days
+
+    def _fold(self) -> None:
+        """Move the current day's counts into the totals."""
+        if self._day is None:
+            return
+        self._kind_counts += self._today
+        self._kind_days += self._today > 0
+        self._today.fill(0)
+        self._day = None
+
+    def grow(self, replicates: int) -> None:
+        """Make room in the tallies for ``replicates`` rows (new rows start at zero)."""
+        extra = replicates - self.replicates
+        if extra <= 0:
+            return
+
+        def pad(a: np.ndarray) -> np.ndarray:
+            return np.concatenate([a, np.zeros((extra, a.shape[1]), dtype=a.dtype)])
+
+        self._kind_counts = pad(self._kind_counts)
+        self._kind_days = pad(self._kind_days)
+        self._today = pad(self._today)
+        self.attack_counts = pad(self.attack_counts)
+        self.casualties = pad(self.casualties)
+        if self._keep is not None:
+            self._keep = np.concatenate([self._keep, np.zeros(extra, dtype=bool)])
 
     def add(
         self,
@@ -119,16 +199,30 @@ class EventLog:
         killed_militia: np.ndarray | float = 0,
         rung: np.ndarray | int = 0,
     ) -> None:
-        """Append one event per element of ``replicate``."""
+        """Append one event per element of ``replicate`` (a row index of the run).
+
+        Every event counts in the tallies; only those of kept rows are stored.
+        """
         n = len(replicate)
         if n == 0:
             return
+        rows = np.asarray(replicate, dtype=np.int64)
+        kinds = np.broadcast_to(np.asarray(kind, dtype=np.int64), (n,))
+        casualties = (killed_us, wounded_us, killed_iraqi, wounded_iraqi, killed_militia)
+        self._tally(rows, int(day), int(actor), kinds, weapon, casualties)
+        stored = None
+        if self._keep is not None:
+            stored = self._keep[rows]
+            if not stored.any():
+                return
+            if stored.all():
+                stored = None
         values = {
-            "replicate": replicate,
+            "replicate": rows,
             "day": day,
             "actor": int(actor),
             "action": action,
-            "kind": kind,
+            "kind": kinds,
             "weapon": weapon,
             "source": source,
             "target": target,
@@ -143,22 +237,33 @@ class EventLog:
         }
         chunk = {}
         for name, value in values.items():
-            dtype = (
-                np.int64 if name in _INT_COLUMNS else bool if name == "intercepted" else np.float64
-            )
-            chunk[name] = np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
+            column = np.broadcast_to(np.asarray(value, dtype=_dtype(name)), (n,))
+            chunk[name] = column.copy() if stored is None else column[stored]
         self._chunks.append(chunk)
 
+    def _tally(self, rows, day: int, actor: int, kinds, weapon, casualties) -> None:
+        self.grow(int(rows.max()) + 1)
+        if day != self._day:
+            self._fold()
+            self._day = day
+        np.add.at(self._today, (rows, kinds), 1)
+        attack = is_attack(actor, kinds)
+        if attack.any():
+            w = np.broadcast_to(np.asarray(weapon, dtype=np.int64), kinds.shape)[attack]
+            np.add.at(self.attack_counts, (rows[attack], np.where(w < 0, len(Weapon), w)), 1)
+        for i, value in enumerate(casualties):
+            value = np.asarray(value, dtype=np.float64)
+            if value.any():
+                np.add.at(self.casualties[:, i], rows, np.broadcast_to(value, kinds.shape))
+
     def __len__(self) -> int:
+        """Events stored (the tallies also count those of rows not kept)."""
         return sum(len(c["replicate"]) for c in self._chunks)
 
     def columns(self) -> dict[str, np.ndarray]:
         """All events as arrays, sorted by (replicate, day, order of insertion)."""
         if not self._chunks:
-            return {
-                name: np.zeros(0, dtype=np.int64 if name in _INT_COLUMNS else np.float64)
-                for name in COLUMNS
-            }
+            return {name: np.zeros(0, dtype=_dtype(name)) for name in COLUMNS}
         cols = {name: np.concatenate([c[name] for c in self._chunks]) for name in COLUMNS}
         order = np.lexsort((np.arange(len(cols["day"])), cols["day"], cols["replicate"]))
         return {name: col[order] for name, col in cols.items()}
@@ -186,6 +291,12 @@ class EventLog:
         frame["munitions"] = frame["munitions"].round().astype(np.int64)
         frame["rung"] = frame["rung"].astype(np.int64)
         return frame
+
+
+def _dtype(name: str) -> type:
+    if name in _INT_COLUMNS:
+        return np.int64
+    return bool if name == "intercepted" else np.float64
 
 
 def _names(codes: pd.Series, names: list[str]) -> pd.Series:

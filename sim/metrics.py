@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.events import Actor, EventKind, Weapon
+from sim.events import CASUALTY_COLUMNS, EventKind, Weapon
 from sim.state import NEVER, Outcome
 
 if TYPE_CHECKING:
@@ -46,30 +46,25 @@ def classify(
 
 
 def replicate_table(sim: Simulation) -> pd.DataFrame:
-    """One row per replicate with its outcome and counts."""
-    state, cfg = sim.state, sim.config
-    R = len(sim.replicate_ids)
-    cols = sim.log.columns()
-    rep, kind, actor = cols["replicate"], cols["kind"], cols["actor"]
-    militia = actor == Actor.MILITIA
-    attack = militia & (kind != EventKind.EMBASSY_ASSAULT)
+    """One row per replicate with its outcome and counts.
 
-    def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        w = None if weights is None else weights[mask]
-        return np.bincount(rep[mask], weights=w, minlength=R)
+    The counts come from the event log's per-replicate tallies, which cover every
+    replicate whether or not its events are stored (``output.events``).
+    """
+    state, cfg, log = sim.state, sim.config, sim.log
+    R = len(sim.replicate_ids)
+    log.grow(R)
 
     table: dict[str, Any] = {"replicate": sim.replicate_ids}
-    table["attacks"] = count(attack).astype(np.int64)
+    table["attacks"] = log.attack_counts[:R].sum(axis=1)
     for w in Weapon:
-        table[f"attacks_{w.name.lower()}"] = count(attack & (cols["weapon"] == w)).astype(np.int64)
-    for name in ("killed_us", "wounded_us", "killed_iraqi", "wounded_iraqi", "killed_militia"):
-        table[name] = np.round(count(np.ones_like(militia), cols[name])).astype(np.int64)
+        table[f"attacks_{w.name.lower()}"] = log.attack_counts[:R, w].copy()
+    for i, name in enumerate(CASUALTY_COLUMNS):
+        table[name] = np.round(log.casualties[:R, i]).astype(np.int64)
     for name, kinds in _EVENT_COUNTS.items():
-        table[name] = count(np.isin(kind, kinds)).astype(np.int64)
+        table[name] = log.kind_counts[:R, list(kinds)].sum(axis=1)
     # one Iranian strike hits several sites on one day: count strike days
-    iran = kind == EventKind.IRAN_DIRECT_STRIKE
-    strike_days = np.unique(rep[iran] * (sim.day + 1) + cols["day"][iran])
-    table["iran_direct_strikes"] = np.bincount(strike_days // (sim.day + 1), minlength=R)
+    table["iran_direct_strikes"] = log.kind_days[:R, EventKind.IRAN_DIRECT_STRIKE].copy()
     table["max_rung"] = state.max_rung.copy()
     table["max_rung_day"] = state.max_rung_day.copy()
     table["first_us_death_day"] = state.first_us_death_day.copy()
@@ -79,6 +74,50 @@ def replicate_table(sim: Simulation) -> pd.DataFrame:
     )
     table["us_troops_end"] = state.troops()
     return pd.DataFrame(table)
+
+
+# --- daily series across replicates ---------------------------------------------------------
+
+#: quantiles of each daily column across replicates (``output.daily: quantiles``)
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: the statistics of each daily column, in column order: ``<column>_<stat>``
+DAILY_STATS = ("q05", "q25", "q50", "q75", "q95", "mean")
+
+
+def daily_stats(values: np.ndarray) -> np.ndarray:
+    """(len(DAILY_STATS), C) statistics of a (C, R) array of one day's values."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.vstack([np.quantile(values, QUANTILES, axis=1), values.mean(axis=1)[None, :]])
+
+
+def quantile_frame(stats: np.ndarray, columns: tuple[str, ...], start_date: str) -> pd.DataFrame:
+    """One row per day from (days, len(DAILY_STATS), C) statistics: ``day``, ``date``, then
+    ``<column>_q05 ... <column>_q95, <column>_mean`` for each column."""
+    stats = np.asarray(stats, dtype=np.float64).reshape(-1, len(DAILY_STATS), len(columns))
+    days = np.arange(len(stats))
+    frame = pd.DataFrame(
+        {
+            "day": days,
+            "date": pd.Timestamp(start_date) + pd.to_timedelta(days, "D"),
+            **{
+                f"{name}_{stat}": stats[:, i, j]
+                for j, name in enumerate(columns)
+                for i, stat in enumerate(DAILY_STATS)
+            },
+        }
+    )
+    return frame
+
+
+def daily_quantiles(daily: pd.DataFrame, start_date: str) -> pd.DataFrame:
+    """The quantile table of a full daily frame (one row per replicate and day)."""
+    columns = tuple(c for c in daily.columns if c not in ("replicate", "day", "date"))
+    days = int(daily["day"].max()) + 1 if len(daily) else 0
+    stats = [
+        daily_stats(daily.loc[daily["day"] == d, list(columns)].to_numpy(np.float64).T)
+        for d in range(days)
+    ]
+    return quantile_frame(np.array(stats), columns, start_date)
 
 
 def _day_and_date(day: int, start: pd.Timestamp) -> dict[str, Any]:
@@ -113,6 +152,12 @@ def summary(result: RunResult) -> dict[str, Any]:
     ]
     out: dict[str, Any] = {
         "scenario": cfg.scenario.name,
+        "doctrines": {
+            "us": cfg.doctrine.us.name,
+            "iran": cfg.doctrine.iran.name,
+            "israel": cfg.doctrine.israel.name,
+            "iraq": cfg.doctrine.iraq.name,
+        },
         "start_date": cfg.scenario.start_date,
         "days": cfg.days,
         "seed": cfg.seed,

@@ -56,6 +56,7 @@ class Params:
     rung_of_kind: np.ndarray  # (n kinds,)
     # schedule
     drone_start_day: int
+    diplomacy_day: int | None  # day US-Iran talks open (None: never)
     consolidation_sites: np.ndarray
     retaliation_sites: np.ndarray
     # daily decay multipliers
@@ -127,6 +128,10 @@ def compile_params(config: BaseConfig, theatre: Theatre | None = None) -> Params
     drone_start = parse_date(
         "doctrine.iran.drone_supply_start_date", config.doctrine.iran.drone_supply_start_date
     )
+    talks = config.scenario.diplomacy_opens
+    diplomacy_day = (
+        None if talks is None else (parse_date("scenario.diplomacy_opens", talks) - start).days
+    )
     share = vec("supply_share")
     dyn, us = config.actors.dynamics, config.doctrine.us
     return Params(
@@ -160,6 +165,7 @@ def compile_params(config: BaseConfig, theatre: Theatre | None = None) -> Params
         salvo_mean=np.array([w.salvo_mean for w in by_weapon]),
         rung_of_kind=rung_of_kind,
         drone_start_day=(drone_start - start).days,
+        diplomacy_day=diplomacy_day,
         consolidation_sites=np.array(
             [theatre.site_index[n] for n in us.consolidation_sites], dtype=np.int64
         ),

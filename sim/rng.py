@@ -46,6 +46,7 @@ class Stream(IntEnum):
     EMBASSY_ASSAULT = 22
     TRUCE = 23
     IRAQI_WOUNDED = 24
+    TALKS_COLLAPSE = 25
 
 
 def _mix(z: np.ndarray) -> np.ndarray:

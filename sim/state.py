@@ -41,9 +41,11 @@ class State:
     protection: np.ndarray
     # United States (R,)
     us_resolve: np.ndarray
-    initial_troops: np.ndarray
+    posture_start_troops: np.ndarray  # troops when the posture change began
     response_due: np.ndarray  # (R, M) day a scheduled strike on the group lands
     response_in_iraq: np.ndarray  # (R, M)
+    response_size: np.ndarray  # (R, M) size multiplier of the scheduled strike
+    strikes_on_group: np.ndarray  # (R, M) strikes carried out on each group so far
     assault_until: np.ndarray  # militias may storm the embassy until this day
     assault_militia: np.ndarray
     assault_today: np.ndarray  # bool: an embassy assault happened today
@@ -61,6 +63,7 @@ class State:
     retaliation_due: np.ndarray
     decapitated_today: np.ndarray  # bool: Iran's red line crossed today
     transfer_recent: np.ndarray
+    talks_open: np.ndarray  # bool: US-Iran talks under way
     sovereignty: np.ndarray
     last_vote_day: np.ndarray
     protection_until: np.ndarray
@@ -112,7 +115,7 @@ def initial_state(params: Params, replicates: int) -> State:
     stock[:, :, Weapon.ROCKET] = per_militia("rockets")
     stock[:, :, Weapon.IED] = per_militia("ieds")
     stock[:, :, Weapon.DRONE] = per_militia("drones")
-    personnel = np.tile(th.personnel, (R, 1))
+    personnel, site_open, drawdown_start = _scenario_posture(params, R)
     protection = np.zeros((R, S))
     protection[:, th.embassy_sites] = cfg.doctrine.iraq.embassy_protection
     never = lambda: np.full(R, NEVER, dtype=np.int64)  # noqa: E731
@@ -126,13 +129,15 @@ def initial_state(params: Params, replicates: int) -> State:
         leadership=np.ones((R, M)),
         recent_attacks=np.zeros((R, M)),
         personnel=personnel,
-        site_open=np.tile(th.side == "us", (R, 1)),
+        site_open=site_open,
         air_defence=np.tile(th.air_defence, (R, 1)),
         protection=protection,
         us_resolve=np.ones(R),
-        initial_troops=personnel.sum(axis=1),
+        posture_start_troops=personnel.sum(axis=1),
         response_due=np.full((R, M), NEVER, dtype=np.int64),
         response_in_iraq=np.zeros((R, M), dtype=bool),
+        response_size=np.ones((R, M)),
+        strikes_on_group=np.zeros((R, M), dtype=np.int64),
         assault_until=never(),
         assault_militia=np.zeros(R, dtype=np.int64),
         assault_today=np.zeros(R, dtype=bool),
@@ -141,7 +146,7 @@ def initial_state(params: Params, replicates: int) -> State:
         consolidation_start=never(),
         sites_closed=np.zeros(R, dtype=np.int64),
         upgrade_due=never(),
-        drawdown_start=never(),
+        drawdown_start=drawdown_start,
         closure_threat_day=never(),
         recent_baghdad_attacks=zeros(),
         iran_green=np.full(R, cfg.doctrine.iran.green_light),
@@ -149,6 +154,7 @@ def initial_state(params: Params, replicates: int) -> State:
         retaliation_due=never(),
         decapitated_today=np.zeros(R, dtype=bool),
         transfer_recent=np.full(R, params.supply_rates(0).sum()),
+        talks_open=np.full(R, params.diplomacy_day is not None and params.diplomacy_day <= 0),
         sovereignty=zeros(),
         last_vote_day=never(),
         protection_until=never(),
@@ -167,3 +173,22 @@ def initial_state(params: Params, replicates: int) -> State:
         killed_iraqi_today=zeros(),
         wounded_iraqi_today=zeros(),
     )
+
+
+def _scenario_posture(params: Params, R: int) -> tuple[np.ndarray, ...]:
+    """US personnel, open sites and drawdown start as the scenario's first day finds them."""
+    th, scenario = params.theatre, params.config.scenario
+    personnel = np.tile(th.personnel, (R, 1))
+    site_open = np.tile(th.side == "us", (R, 1))
+    handed_over = [th.site_index[name] for name in scenario.sites_handed_over]
+    personnel[:, handed_over] = 0.0
+    site_open[:, handed_over] = False
+    if scenario.us_troops_in_iraq is not None:
+        in_iraq = th.country == "iraq"
+        total = personnel[:, in_iraq].sum(axis=1, keepdims=True)
+        scale = np.divide(
+            scenario.us_troops_in_iraq, total, out=np.zeros_like(total), where=total > 0
+        )
+        personnel[:, in_iraq] *= scale
+    start = 0 if scenario.drawdown_under_way else NEVER
+    return personnel, site_open, np.full(R, start, dtype=np.int64)

@@ -197,3 +197,35 @@ def test_readme_error_example_is_what_the_cli_says(tmp_path):
     command, expected = block[0].removeprefix("$ ").split(), block[1]
     proc = cli(*command[1:], cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.strip() == expected
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        f"doctrine/us={d}"
+        for d in (
+            "restraint",
+            "proportional",
+            "red_line",
+            "decapitation",
+            "syria_only",
+            "max_pressure",
+        )
+    ]
+    + [
+        f"scenario={s}"
+        for s in ("dec2019_crisis", "summer2020_convoys", "biden2021", "dec2019_no_decapitation")
+    ],
+)
+def test_doctrines_and_scenarios_run_and_are_named(tmp_path, override):
+    proc = cli(
+        override, "days=40", "output.figures=false", f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    group, option = override.split("=")
+    if group == "scenario":
+        assert f"Scenario {option}:" in proc.stdout
+    else:
+        assert f"US {option}," in proc.stdout
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert set(summary["doctrines"]) == {"us", "iran", "israel", "iraq"}

@@ -86,3 +86,36 @@ def test_readme_quick_start_is_make_run_and_make_test():
 def test_readme_figure_exists():
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README):
         assert (ROOT / image).is_file(), image
+
+
+DOCTRINES = (ROOT / "docs" / "doctrines.md").read_text()
+
+
+@pytest.mark.parametrize("group", ["us", "iran", "israel", "iraq"])
+def test_doctrines_doc_lists_every_option_with_its_values(group):
+    from sim.config import compose
+
+    options = sorted(p.stem for p in (ROOT / "configs" / "doctrine" / group).glob("*.yaml"))
+    header = next(
+        line
+        for line in DOCTRINES.splitlines()
+        if line.startswith("| parameter |") and f"`{options[0]}`" in line
+    )
+    shown = re.findall(r"`([a-z_]+)`", header)
+    assert sorted(shown) == options, f"docs/doctrines.md must list every {group} doctrine"
+    configs = {o: getattr(compose(f"doctrine/{group}={o}").doctrine, group) for o in shown}
+    for f in dataclasses.fields(configs[shown[0]]):
+        if f.name in {"name", "source"}:
+            continue
+        values = [getattr(configs[o], f.name) for o in shown]
+        cells = " | ".join(
+            ", ".join(v)
+            if isinstance(v, list) and v
+            else "(none)"
+            if isinstance(v, list)
+            else ("true" if v else "false")
+            if isinstance(v, bool)
+            else str(v)
+            for v in values
+        )
+        assert f"| `{f.name}` | {cells} |" in DOCTRINES, (group, f.name)

@@ -53,7 +53,11 @@ def test_written_files_round_trip(tmp_path):
     result = run(config("days=90", "replicates=3"))
     write_run(result, tmp_path, figures=False)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "events.parquet"), result.events)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "daily.parquet"), result.daily)
+    daily = pd.read_parquet(tmp_path / "daily.parquet")
+    pd.testing.assert_frame_equal(daily, result.daily_table)  # quantiles: 3 replicates
+    assert len(daily) == 90 and "attacks_q50" in daily
+    ensemble = pd.read_parquet(tmp_path / "ensemble.parquet")
+    pd.testing.assert_frame_equal(ensemble, result.replicates)
     data = json.loads((tmp_path / "summary.json").read_text())
     assert data["replicates"] == 3 and set(data["ensemble"]["outcome_shares"]) == {
         "deterrence_holds",

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from conftest import config, replace
 
+from sim.config import ChangeConfig
 from sim.engine import run
 
 _NOT_HERE = {
@@ -32,6 +33,7 @@ _NOT_HERE = {
     "lon_max",
     "figures",
     "quiet",
+    "event_sample",
 }
 
 
@@ -56,6 +58,10 @@ def stress_config():
     iraq.expulsion_vote_threshold = 1.0
     iraq.raid_rate = 0.05
     iraq.truce_probability = 0.2
+    us.response_scaling = "escalating"  # so that escalation_step acts
+    us.escalation_step = 0.5
+    cfg.scenario.diplomacy_opens = "2019-11-01"  # so that the talks parameters act
+    iran.talks_green_light = 0.5
     return cfg
 
 
@@ -157,6 +163,14 @@ def test_parameter_moves_an_output(path, values):
         ("scenario.start_date", "2020-01-01"),
         ("actors.militias.0.bases", ["jurf_al_sakhar"]),
         ("ladder.rungs.1.events", []),
+        ("doctrine.us.response_scaling", "proportional"),
+        ("doctrine.us.posture_trigger", "first_us_death"),
+        ("doctrine.us.embassy_closure_threat", False),
+        ("scenario.us_troops_in_iraq", 3000.0),
+        ("scenario.sites_handed_over", ["taji"]),
+        ("scenario.drawdown_under_way", True),
+        ("scenario.diplomacy_opens", None),
+        ("scenario.changes", [ChangeConfig("2020-01-01", "doctrine.iran.green_light", 0.2)]),
     ],
 )
 def test_list_and_date_parameters_move_an_output(path, value):

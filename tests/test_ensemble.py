@@ -1,0 +1,287 @@
+"""Ensembles: what a batched run keeps, and that keeping less changes no replicate's numbers."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import config
+from scipy import stats
+
+from sim import cli
+from sim.config import ConfigError, compose
+from sim.core import DAILY_COLUMNS
+from sim.engine import Simulation, run
+from sim.events import COLUMNS
+from sim.metrics import DAILY_STATS, OUTCOMES, daily_quantiles
+
+PROG = Path(sys.executable).with_name("escalation-sim")
+
+
+def _rows(frame: pd.DataFrame, k: int) -> pd.DataFrame:
+    return frame[frame.replicate == k].reset_index(drop=True)
+
+
+# --- what is kept ----------------------------------------------------------------------------
+
+
+def test_sample_replicates_have_the_events_and_days_of_a_single_run():
+    cfg = config("replicates=130", "days=150", "output.event_sample=100")
+    batch = run(cfg)
+    assert set(batch.events.replicate) <= set(range(100)) and batch.events.replicate.max() == 99
+    assert sorted(batch.daily.replicate.unique()) == list(range(100))
+    assert len(batch.replicates) == 130
+    for k in (0, 41, 99):
+        alone = Simulation(cfg, replicates=[k]).run()
+        pd.testing.assert_frame_equal(_rows(batch.events, k), alone.events)
+        pd.testing.assert_frame_equal(_rows(batch.daily, k), alone.daily)
+
+
+def test_replicate_k_is_the_same_in_ensembles_of_any_size_and_any_split():
+    cfg = config("days=200")
+    whole = Simulation(cfg, replicates=range(100)).run().replicates
+    halves = pd.concat(
+        [
+            Simulation(cfg, replicates=range(0, 50)).run().replicates,
+            Simulation(cfg, replicates=range(50, 100)).run().replicates,
+        ],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(halves, whole)
+    smaller = Simulation(cfg, replicates=range(30)).run().replicates
+    pd.testing.assert_frame_equal(smaller, whole.iloc[:30])
+    alone = Simulation(cfg, replicates=[73]).run().replicates
+    pd.testing.assert_frame_equal(alone, whole.iloc[[73]].reset_index(drop=True))
+
+
+def _counts_from_events(events: pd.DataFrame, replicates: np.ndarray) -> pd.DataFrame:
+    """The per-replicate counts recomputed from a full event log."""
+    attack = (events.actor == "militia") & (events.kind != "embassy_assault")
+    by = events.assign(
+        attacks=attack,
+        attacks_rocket=attack & (events.weapon == "rocket"),
+        attacks_ied=attack & (events.weapon == "ied"),
+        us_strikes=events.kind.isin(["us_strike_iraq", "us_strike_syria"]),
+        decapitations=events.kind == "decapitation",
+    ).groupby("replicate")
+    counts = by[
+        [
+            "attacks",
+            "attacks_rocket",
+            "attacks_ied",
+            "killed_us",
+            "wounded_us",
+            "us_strikes",
+            "decapitations",
+        ]
+    ].sum()
+    strikes = events[events.kind == "iran_direct_strike"].groupby("replicate").day.nunique()
+    counts["iran_direct_strikes"] = strikes
+    return counts.reindex(replicates, fill_value=0).fillna(0).astype(np.int64)
+
+
+def test_counts_do_not_depend_on_what_is_kept():
+    base = ("replicates=40", "days=300", "seed=4")
+    tables = {
+        (events, daily): run(
+            config(
+                *base, f"output.events={events}", f"output.daily={daily}", "output.event_sample=3"
+            )
+        )
+        for events, daily in (("all", "full"), ("sample", "quantiles"), ("none", "quantiles"))
+    }
+    full = tables["all", "full"]
+    for key, result in tables.items():
+        pd.testing.assert_frame_equal(result.replicates, full.replicates, obj=str(key))
+    assert set(tables["sample", "quantiles"].events.replicate) <= {0, 1, 2}
+    assert len(tables["none", "quantiles"].events) == 0
+    # and the tallies say what the full event log says
+    recomputed = _counts_from_events(full.events, full.replicates.replicate.to_numpy())
+    table = full.replicates.set_index("replicate")
+    assert table.attacks.sum() > 100 and table.us_strikes.sum() > 0
+    for column in recomputed:
+        assert (table[column] == recomputed[column]).all(), column
+
+
+def test_quantile_mode_has_the_documented_columns_and_numpy_quantiles():
+    base = ("replicates=60", "days=45", "seed=2")
+    full = run(config(*base, "output.daily=full"))
+    quant = run(config(*base, "output.daily=quantiles", "output.event_sample=5"))
+    assert full.daily_quantiles is None and len(full.daily) == 60 * 45
+    q = quant.daily_quantiles
+    expected = ["day", "date"] + [f"{c}_{s}" for c in DAILY_COLUMNS for s in DAILY_STATS]
+    assert list(q.columns) == expected and len(q) == 45
+    assert {"attacks_q05", "attacks_q25", "attacks_q50", "attacks_q75", "attacks_q95"} <= set(q)
+    assert q.date.iloc[0] == pd.Timestamp("2019-10-01")
+    for day in (0, 17, 44):
+        values = full.daily[full.daily.day == day]
+        for column in ("attacks", "tension", "militia_fighters", "us_resolve", "rung"):
+            np.testing.assert_allclose(
+                q.loc[day, f"{column}_q50"], np.median(values[column]), rtol=1e-12
+            )
+            np.testing.assert_allclose(
+                q.loc[day, f"{column}_q95"], np.quantile(values[column], 0.95), rtol=1e-12
+            )
+            np.testing.assert_allclose(q.loc[day, f"{column}_mean"], values[column].mean())
+    # the same table from the full series, and the sample's full series kept
+    pd.testing.assert_frame_equal(daily_quantiles(full.daily, "2019-10-01"), q)
+    pd.testing.assert_frame_equal(quant.daily, full.daily[full.daily.replicate < 5])
+    assert quant.daily_table is q and full.daily_table is full.daily
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("auto", "full"), ("full", "full")])
+def test_one_replicate_keeps_its_full_daily_series(mode, expected):
+    sim = Simulation(config("days=20", f"output.daily={mode}"))
+    assert sim.daily_mode == expected
+    assert Simulation(config("days=20", "replicates=2")).daily_mode == "quantiles"
+
+
+@pytest.mark.slow
+def test_an_ensemble_and_independent_single_runs_agree_in_distribution():
+    n, days = 200, 240
+    batch = run(config(f"replicates={n}", f"days={days}", "seed=1")).replicates
+    other = config(f"days={days}", "seed=2")
+    single = pd.concat(
+        [Simulation(other, replicates=[k]).run().replicates for k in range(n)], ignore_index=True
+    )
+    counts = np.array([[(t.outcome == name).sum() for name in OUTCOMES] for t in (batch, single)])
+    counts = counts[:, counts.sum(axis=0) > 0]
+    if counts.shape[1] > 1:
+        assert stats.chi2_contingency(counts).pvalue > 0.001, counts
+    assert stats.ks_2samp(batch.attacks, single.attacks).pvalue > 0.001
+    assert stats.ks_2samp(batch.max_rung, single.max_rung).pvalue > 0.001
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("output.events=foo", "output.events = 'foo': must be one of all, none, sample"),
+        ("output.daily=weekly", "output.daily = 'weekly': must be one of auto, full, quantiles"),
+        ("output.event_sample=0", "output.event_sample = 0: must be a whole number >= 1"),
+    ],
+)
+def test_output_modes_are_validated(override, message):
+    with pytest.raises(ConfigError) as err:
+        compose(override)
+    assert str(err.value) == message
+
+
+# --- the progress bar ------------------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("stream", "quiet", "shown"),
+    [(_Terminal, False, True), (io.StringIO, False, False), (_Terminal, True, False)],
+)
+def test_progress_bar_only_on_a_terminal(monkeypatch, stream, quiet, shown):
+    err = stream()
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
+    cfg = config("days=5", "replicates=3", f"output.quiet={str(quiet).lower()}")
+    ticks = []
+    with cli.progress_bar(cfg) as progress:
+        run(cfg, progress=lambda day: (ticks.append(day), progress(day)))
+    assert ticks == [1, 2, 3, 4, 5]
+    assert ("3 replicates" in err.getvalue()) is shown, err.getvalue()
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run(
+        [str(PROG), *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def ensemble_runs(tmp_path_factory):
+    """The same 300-replicate, 60-day ensemble written with each events mode."""
+    cwd = tmp_path_factory.mktemp("ensemble")
+    runs = {}
+    for mode in ("sample", "none", "all"):
+        out = cwd / mode
+        extra = [] if mode == "sample" else ["output.figures=false", f"output.events={mode}"]
+        proc = _cli("replicates=300", "days=60", f"hydra.run.dir={out}", *extra, cwd=cwd)
+        assert proc.returncode == 0, proc.stderr
+        runs[mode] = (proc, out)
+    return runs
+
+
+@pytest.mark.slow
+def test_cli_ensemble_writes_every_file(ensemble_runs):
+    proc, out = ensemble_runs["sample"]
+    for name in (
+        "events.parquet",
+        "daily.parquet",
+        "ensemble.parquet",
+        "summary.json",
+        "figures/timeline.png",
+        "figures/map.png",
+    ):
+        assert (out / name).is_file(), name
+    assert "ensemble.parquet" in proc.stdout.splitlines()[1]
+    assert "300 replicates" in proc.stdout and "Across replicates:" in proc.stdout
+    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+    ensemble = pd.read_parquet(out / "ensemble.parquet")
+    assert len(ensemble) == 300 and ensemble.replicate.tolist() == list(range(300))
+    for column in ("attacks", "attacks_rocket", "killed_us", "us_strikes", "max_rung", "outcome"):
+        assert column in ensemble, column
+    daily = pd.read_parquet(out / "daily.parquet")
+    assert len(daily) == 60 and "attacks_q50" in daily and "replicate" not in daily
+    events = pd.read_parquet(out / "events.parquet")
+    assert events.replicate.between(0, 99).all() and events.replicate.nunique() > 50
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["replicates"] == 300 and summary["counts"]["attacks"] == ensemble.attacks[0]
+
+
+@pytest.mark.slow
+def test_cli_events_modes_keep_all_or_none_and_the_same_counts(ensemble_runs):
+    tables = {
+        mode: pd.read_parquet(out / "ensemble.parquet") for mode, (_, out) in ensemble_runs.items()
+    }
+    pd.testing.assert_frame_equal(tables["none"], tables["sample"])
+    pd.testing.assert_frame_equal(tables["all"], tables["sample"])
+
+    none = pd.read_parquet(ensemble_runs["none"][1] / "events.parquet")
+    assert len(none) == 0
+    assert list(none.columns) == [*COLUMNS[:2], "date", *COLUMNS[2:]]
+
+    events = pd.read_parquet(ensemble_runs["all"][1] / "events.parquet")
+    attack = (events.actor == "militia") & (events.kind != "embassy_assault")
+    per_replicate = events[attack].groupby("replicate").size()
+    per_replicate = per_replicate.reindex(range(300), fill_value=0)
+    assert (per_replicate.to_numpy() == tables["all"].attacks.to_numpy()).all()
+    assert events.replicate.max() >= 290
+
+
+@pytest.mark.parametrize(
+    ("arg", "needle"),
+    [
+        ("output.events=foo", "output.events = 'foo': must be one of all, none, sample"),
+        ("output.daily=bar", "output.daily = 'bar'"),
+    ],
+)
+def test_cli_bad_output_mode_fails_on_one_line(tmp_path, arg, needle):
+    proc = _cli("replicates=10", arg, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("escalation-sim: error:"), proc.stderr
+    assert needle in lines[0]
+    assert not (tmp_path / "results").exists() and proc.stdout == ""
