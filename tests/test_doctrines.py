@@ -264,3 +264,20 @@ def test_a_user_defined_ladder_is_used_without_code():
     assert (ev[ev.kind == "israeli_strike"].rung == 1).all()
     assert (ev[ev.kind == "embassy_assault"].rung == 6).all()
     assert result.replicates.max_rung.max() <= 9
+
+
+def test_militia_behaviour_can_change_mid_run():
+    from sim.config import ChangeConfig
+
+    cfg = config("days=30")
+    cfg.scenario.changes = [ChangeConfig("2019-10-11", "actors.militias.1.obedience", 0.1)]
+    validate(cfg)
+    sim = Simulation(cfg)
+    for _ in range(10):
+        sim.step()
+    assert sim.params.obedience[1] == cfg.actors.militias[1].obedience
+    sim.step()
+    assert (
+        sim.params.obedience[1] == 0.1
+        and sim.params.obedience[0] == cfg.actors.militias[0].obedience
+    )
