@@ -75,6 +75,17 @@ class Params:
         """Names that event ``source`` codes index: the militias, then the states."""
         return [*self.militia_names, "us", "iran", "israel", "iraq_gov"]
 
+    @property
+    def attack_weight_by_target(self) -> np.ndarray:
+        """(T, M*W) view of ``attack_weight`` for one matrix product per day."""
+        return self._attack_weight_by_target
+
+    def __post_init__(self) -> None:
+        m, t, w = self.attack_weight.shape
+        self._attack_weight_by_target = np.ascontiguousarray(
+            self.attack_weight.transpose(1, 0, 2).reshape(t, m * w)
+        )
+
     def source_of(self, actor: Actor) -> int:
         """Source code of a state actor (militias use their own index)."""
         return self.n_militias + int(actor) - 1
