@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
@@ -71,6 +72,10 @@ def precheck(argv: list[str]) -> None:
         _fail(str(exc))
     except (HydraException, OmegaConfBaseException) as exc:
         _fail(_one_line(exc))
+    except yaml.YAMLError as exc:  # a config file that is not valid YAML
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{mark.name}, line {mark.line + 1}: " if mark else ""
+        _fail(f"{where}{getattr(exc, 'problem', None) or exc}".replace("\n", " "))
 
 
 def _n(count: int, noun: str) -> str:

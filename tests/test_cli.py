@@ -229,3 +229,22 @@ def test_doctrines_and_scenarios_run_and_are_named(tmp_path, override):
         assert f"US {option}," in proc.stdout
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert set(summary["doctrines"]) == {"us", "iran", "israel", "iraq"}
+
+
+def test_a_broken_config_file_is_reported_on_one_line(tmp_path, monkeypatch, capsys):
+    """A user's edit that breaks a YAML file: one line naming the file, status 2."""
+    import shutil
+
+    import sim.config
+    from sim.cli import precheck
+
+    configs = tmp_path / "configs"
+    shutil.copytree(ROOT / "configs", configs)
+    broken = configs / "doctrine" / "us" / "red_line.yaml"
+    broken.write_text(broken.read_text() + "response_lag_days: [2\n")
+    monkeypatch.setattr(sim.config, "config_dir", lambda: str(configs))
+    with pytest.raises(SystemExit) as exit_:
+        precheck(["doctrine/us=red_line"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "red_line.yaml" in err[0] and "line" in err[0]
