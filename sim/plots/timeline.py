@@ -8,11 +8,8 @@ Okabe-Ito palette, which stays distinguishable under the common forms of colour 
 from __future__ import annotations
 
 import math
-import os
 import textwrap
-import uuid
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import matplotlib.dates as mdates
@@ -1053,48 +1050,6 @@ def _counts_text(counts: dict[str, int]) -> str:
             f"US sites closed: {counts['site_closed']}",
         ]
     )
-
-
-# --- files ---------------------------------------------------------------------------------
-
-
-def save_figures(result: RunResult, out_dir: str | os.PathLike, replicate: int = 0) -> list[Path]:
-    """Write ``timeline.png`` and ``map.png`` for one replicate into ``out_dir``.
-
-    Each file is written to a temporary name in the same directory and renamed into place,
-    so a reader never sees a half-written PNG.
-
-    Args:
-        result: a finished run.
-        out_dir: directory for the files (created if missing).
-        replicate: which replicate to draw.
-
-    Returns:
-        The paths of the timeline and the map, in that order.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, draw in (("timeline.png", timeline_figure), ("map.png", map_figure)):
-        fig = draw(result, replicate)
-        try:
-            paths.append(_save_atomic(fig, out / name))
-        finally:
-            fig.clear()
-    return paths
-
-
-def _save_atomic(fig: Figure, path: Path) -> Path:
-    # a fresh name opened with "x" (rather than mkstemp) keeps the usual umask permissions
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as handle:
-            fig.savefig(handle, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 # --- comparison of variants -----------------------------------------------------------------

@@ -1,0 +1,74 @@
+"""Figures: the timeline and the theatre map of one replicate, the comparison of variants.
+
+``save_figures`` writes the two figures of one replicate as PNG files.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sim.plots.timeline import (
+    DPI,
+    MAP_SIZE,
+    TIMELINE_SIZE,
+    ladder_comparison_figure,
+    map_figure,
+    timeline_figure,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from sim.engine import RunResult
+
+__all__ = [
+    "DPI",
+    "MAP_SIZE",
+    "TIMELINE_SIZE",
+    "ladder_comparison_figure",
+    "map_figure",
+    "save_figures",
+    "timeline_figure",
+]
+
+
+def save_figures(result: RunResult, out_dir: str | os.PathLike, replicate: int = 0) -> list[Path]:
+    """Write ``timeline.png`` and ``map.png`` for one replicate into ``out_dir``.
+
+    Each file is written to a temporary name in the same directory and renamed into place,
+    so a reader never sees a half-written PNG.
+
+    Args:
+        result: a finished run.
+        out_dir: directory for the files (created if missing).
+        replicate: which replicate to draw.
+
+    Returns:
+        The paths of the timeline and the map, in that order.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, draw in (("timeline.png", timeline_figure), ("map.png", map_figure)):
+        fig = draw(result, replicate)
+        try:
+            paths.append(_save_atomic(fig, out / name))
+        finally:
+            fig.clear()
+    return paths
+
+
+def _save_atomic(fig: Figure, path: Path) -> Path:
+    # a fresh name opened with "x" (rather than mkstemp) keeps the usual umask permissions
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "xb") as handle:
+            fig.savefig(handle, format="png", dpi=DPI)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
