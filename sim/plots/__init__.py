@@ -1,6 +1,16 @@
-"""Figures: the timeline and the theatre map of one replicate, the comparison of variants.
+"""Figures of a run, and the PNG files of one replicate.
 
-``save_figures`` writes the two figures of one replicate as PNG files.
+One module per figure, each built on an Agg canvas without pyplot:
+
+- :mod:`sim.plots.timeline` draws the escalation timeline of one replicate (its bottom panel
+  in :mod:`sim.plots.timeline_weekly`, its key-event labels in :mod:`sim.plots.timeline_labels`);
+- :mod:`sim.plots.theatre_map` draws the theatre map of one replicate (its layers and inset in
+  :mod:`sim.plots.map_drawing`, its site labels in :mod:`sim.plots.map_labels`);
+- :mod:`sim.plots.comparison` draws the comparison of variants on the same random draws;
+- :mod:`sim.plots.style` holds the palette, sizes, marker styles and shared helpers.
+
+This module writes the timeline and the map of one replicate as PNG files
+(:func:`save_figures`).
 """
 
 from __future__ import annotations
@@ -10,14 +20,10 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.plots.timeline import (
-    DPI,
-    MAP_SIZE,
-    TIMELINE_SIZE,
-    ladder_comparison_figure,
-    map_figure,
-    timeline_figure,
-)
+from sim.plots.comparison import ladder_comparison_figure
+from sim.plots.style import DPI, MAP_SIZE, TIMELINE_SIZE
+from sim.plots.theatre_map import map_figure
+from sim.plots.timeline import timeline_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
