@@ -117,17 +117,13 @@ def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
     return opportunity
 
 
-def rate_shape(state: State, params: Params) -> tuple[int, int, int]:
-    return state.replicates, params.n_militias, len(Weapon)
-
-
 def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ...]:
     """Hazard pieces: (R, M, W) rate by weapon, plus the factors to rebuild (t, w) detail."""
     cap = capability(state, params)
     opportunity = target_opportunity(state, params, day)
     # sum over targets first: rate[r, m, w] = a[r, m] cap[r, m, w] sum_t opp[r, t] B[m, t, w]
     # one BLAS product (R, T) @ (T, M*W) instead of an einsum: the hot spot of a day
-    reach = (opportunity @ params.attack_weight_by_target).reshape(rate_shape(state, params))
+    reach = (opportunity @ params.attack_weight_by_target).reshape(cap.shape)
     rate = attack_propensity(state, params, day)[:, :, None] * cap * reach
     return rate, cap, opportunity
 

@@ -6,7 +6,7 @@ The Mesa model is the R = 1 case: its agents read and write rows of these arrays
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -96,10 +96,6 @@ class State:
     def troops(self) -> np.ndarray:
         """(R,) US personnel in theatre."""
         return self.personnel.sum(axis=1)
-
-    def row(self, r: int) -> dict[str, np.ndarray]:
-        """A copy of replicate r's state (for tests and inspection)."""
-        return {f.name: np.array(getattr(self, f.name)[r]) for f in fields(self)}
 
 
 def initial_state(params: Params, replicates: int) -> State:
