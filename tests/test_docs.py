@@ -119,3 +119,11 @@ def test_doctrines_doc_lists_every_option_with_its_values(group):
             for v in values
         )
         assert f"| `{f.name}` | {cells} |" in DOCTRINES, (group, f.name)
+
+
+def test_readme_python_example_runs():
+    block = README.split("## From Python", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+    assert len(namespace["result"].replicates) == 1000
+    assert namespace["model"].day == 1
