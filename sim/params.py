@@ -45,6 +45,7 @@ class Params:
     strike_site_syria: np.ndarray  # (M,) ... and in Syria
     # static attack geometry (M, T, W): reach x weapon-target fit x target value
     attack_weight: np.ndarray
+    attack_weight_by_target: np.ndarray  # (T, M*W): the same, for one matrix product a day
     # per weapon (W,)
     kill_per_munition: np.ndarray
     wound_per_munition: np.ndarray
@@ -74,17 +75,6 @@ class Params:
     def source_names(self) -> list[str]:
         """Names that event ``source`` codes index: the militias, then the states."""
         return [*self.militia_names, "us", "iran", "israel", "iraq_gov"]
-
-    @property
-    def attack_weight_by_target(self) -> np.ndarray:
-        """(T, M*W) view of ``attack_weight`` for one matrix product per day."""
-        return self._attack_weight_by_target
-
-    def __post_init__(self) -> None:
-        m, t, w = self.attack_weight.shape
-        self._attack_weight_by_target = np.ascontiguousarray(
-            self.attack_weight.transpose(1, 0, 2).reshape(t, m * w)
-        )
 
     def source_of(self, actor: Actor) -> int:
         """Source code of a state actor (militias use their own index)."""
@@ -168,6 +158,9 @@ def compile_params(config: BaseConfig, theatre: Theatre | None = None) -> Params
             [_militia_strike_site(theatre, m.bases, "syria") for m in militias]
         ),
         attack_weight=attack_weight,
+        attack_weight_by_target=np.ascontiguousarray(
+            attack_weight.transpose(1, 0, 2).reshape(theatre.n_targets, -1)
+        ),
         kill_per_munition=np.array([w.kill_per_munition for w in by_weapon]),
         wound_per_munition=np.array([w.wound_per_munition for w in by_weapon]),
         iraqi_killed_per_munition=np.array([w.iraqi_killed_per_munition for w in by_weapon]),
