@@ -19,6 +19,7 @@ import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
+from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
@@ -33,6 +34,7 @@ from sim.config import (
 from sim.engine import run
 from sim.io import write_run
 from sim.metrics import rung_name, summary
+from sim.sweep import MULTIRUN_FILE, run_job
 
 PROG = "escalation-sim"
 USAGE_ERROR = 2
@@ -52,22 +54,63 @@ def _one_line(exc: BaseException) -> str:
     return f"{key}: {text}" if key and key not in text else text
 
 
-def precheck(argv: list[str]) -> None:
-    """Compose and validate a single run's overrides; exit 2 with one line if they are bad.
+MULTIRUN_FLAGS = ("-m", "--multirun")
 
-    Hydra's own flags (``--help``, ``--cfg``, ``-m``...) and sweeps are left to Hydra.
+
+def precheck(argv: list[str]) -> None:
+    """Compose and validate the overrides of a run or of a sweep; exit 2 with one line if bad.
+
+    A sweep is checked at its first job's values, then each swept key at every option when
+    its values are names and at its smallest and largest value when they are numbers: an
+    unknown key or option, or a value out of range, stops the sweep before any job starts.
+    Hydra's other flags (``--help``, ``--cfg``...) are left to Hydra.
     """
-    if any(arg.startswith("-") for arg in argv):
+    args = [a for a in argv if a not in MULTIRUN_FLAGS]
+    if any(arg.startswith("-") for arg in args):
         return
     try:
-        parsed = OverridesParser.create().parse_overrides(argv)
+        parsed = OverridesParser.create().parse_overrides(args)
     except HydraException as exc:
         _fail(_one_line(exc))
-    if any(o.is_sweep_override() for o in parsed):
-        return
-    plain = [a for a in argv if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    # Hydra's own settings are left to Hydra, but for where configs are found
+    parsed = [
+        o
+        for o in parsed
+        if o.key_or_group == "hydra.searchpath"
+        or not o.key_or_group.startswith(("hydra.", "hydra/"))
+    ]
+    base = [_with_value(o, _sweep_values(o)[0]) if o.is_sweep_override() else o.input_line
+            for o in parsed]  # fmt: skip
+    _compose_or_fail(base)
+    for i, override in enumerate(parsed):
+        if override.is_sweep_override():
+            for value in _extremes(_sweep_values(override))[1:]:
+                _compose_or_fail([*base[:i], _with_value(override, value), *base[i + 1 :]])
+
+
+def _sweep_values(override) -> list:
+    values = list(override.sweep_iterator())
+    if not values:
+        _fail(f"{override.input_line}: the sweep has no values")
+    return values
+
+
+def _extremes(values: list) -> list:
+    """The values worth checking: the first, then all names, or the smallest and largest number."""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) < len(values):
+        return list(dict.fromkeys(values))
+    return list(dict.fromkeys([values[0], min(numbers), max(numbers)]))
+
+
+def _with_value(override, value) -> str:
+    prefix = "++" if override.is_force_add() else "+" if override.is_add() else ""
+    return f"{prefix}{override.get_key_element()}={value}"
+
+
+def _compose_or_fail(overrides: list[str]) -> None:
     try:
-        compose(*plain)
+        compose(*overrides)
     except ConfigError as exc:
         _fail(str(exc))
     except (HydraException, OmegaConfBaseException) as exc:
@@ -76,6 +119,28 @@ def precheck(argv: list[str]) -> None:
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.name}, line {mark.line + 1}: " if mark else ""
         _fail(f"{where}{getattr(exc, 'problem', None) or exc}".replace("\n", " "))
+
+
+RESUME_KEYS = ("+resume", "resume")
+
+
+def resume_overrides(argv: list[str]) -> list[str]:
+    """``+resume=<sweep dir>``: run the sweep again into that folder; finished jobs are skipped.
+
+    Returns ``argv`` with the switch replaced by ``hydra.sweep.dir=<sweep dir>``.
+    """
+    found = [a for a in argv if a.split("=", 1)[0] in RESUME_KEYS]
+    if not found:
+        return argv
+    if len(found) > 1:
+        _fail("resume: give one sweep folder")
+    if not any(a in MULTIRUN_FLAGS for a in argv):
+        _fail("resume: only a sweep (-m) can be resumed")
+    folder = Path(found[0].split("=", 1)[1])
+    if not (folder / MULTIRUN_FILE).is_file():
+        _fail(f"resume: {folder} is not a sweep folder (no {MULTIRUN_FILE})")
+    rest = [a for a in argv if a not in found and not a.startswith("hydra.sweep.dir=")]
+    return [*rest, f"hydra.sweep.dir={folder}"]
 
 
 def _n(count: int, noun: str) -> str:
@@ -154,7 +219,11 @@ def progress_bar(config: BaseConfig) -> Iterator[Callable[[int], None]]:
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def _hydra_main(cfg: DictConfig) -> None:
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        run_job(cfg, hydra_cfg)  # records its own failure; the sweep goes on
+        return
+    out_dir = Path(hydra_cfg.runtime.output_dir)
     try:
         config = to_config(cfg)
     except ConfigError as exc:
@@ -172,9 +241,14 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     argv = sys.argv[1:] if argv is None else argv
     register_schemas()
+    argv = resume_overrides(argv)
     precheck(argv)
     sys.argv = [PROG, *argv]
     _hydra_main()
+    from sim.report import SweepCallback
+
+    if SweepCallback.failed:  # the sweep went on past them; its exit status tells
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -79,20 +79,22 @@ def provenance(config: BaseConfig) -> dict[str, Any]:
     }
 
 
-def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> dict[str, Path]:
+def write_run(
+    result: RunResult, out_dir: Path, figures: bool = True, ensemble: bool = False
+) -> dict[str, Path]:
     """Write events, daily series, the ensemble table, summary and figures into ``out_dir``.
 
     ``daily.parquet`` holds ``result.daily_table`` (full series or quantiles);
     ``ensemble.parquet`` (one row per replicate) is written when the run has more than
-    one replicate. Figures are of the run's first replicate. Data files come first, so a
-    failure while drawing never loses them.
+    one replicate, or always with ``ensemble`` (sweep jobs). Figures are of the run's first
+    replicate. Data files come first, so a failure while drawing never loses them.
     """
     out_dir = Path(out_dir)
     paths = {
         "events": write_parquet(result.events, out_dir / "events.parquet"),
         "daily": write_parquet(result.daily_table, out_dir / "daily.parquet"),
     }
-    if len(result.replicates) > 1:
+    if ensemble or len(result.replicates) > 1:
         paths["ensemble"] = write_parquet(result.replicates, out_dir / "ensemble.parquet")
     data = summary(result)
     data["provenance"] = provenance(result.config)
