@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -358,3 +359,50 @@ def test_report_refuses_a_folder_that_is_not_a_sweep(tmp_path):
         out.stderr.strip()
         == f"escalation-report: error: {tmp_path}: not a sweep folder (no multirun.yaml)"
     )
+
+
+# --- the README's sweep section -------------------------------------------------------------
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+SECTION = README.split("## Sweeps", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_lists_every_experiment_with_its_swept_keys():
+    rows = {
+        line.split("|")[1].strip(" `"): line
+        for line in SECTION.splitlines()
+        if line.startswith("| `")
+    }
+    assert sorted(rows) == EXPERIMENTS
+    for name, row in rows.items():
+        plan = SweepPlan.from_hydra(hydra_config(f"experiment={name}").hydra)
+        for key in plan.keys:
+            assert f"`{key}`" in row, (name, key)
+
+
+def test_readme_progress_line_has_the_printed_form(basic_sweep):
+    shown = SECTION.split("```")[3].strip()
+    printed = [ln for ln in basic_sweep[1].stdout.splitlines() if ln.startswith("[")]
+    form = re.compile(r"^\[\d+/\d+(, about \d+ (s|min) left)?\] (\S+=\S+ )+\S+=\S+: rung 5\+ "
+                      r"\d+%, \d+\.\d attacks/month, withdrawal \d+%$")  # fmt: skip
+    assert form.match(shown), shown
+    assert any(form.match(line) for line in printed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [line.split("#")[0].split() for line in SECTION.split("```")[1].strip().splitlines()],
+    ids=lambda c: " ".join(c[2:4]),
+)
+def test_readme_sweep_commands_run(tmp_path, command):
+    """Each command of the section, at a small size (3 replicates, 20 days)."""
+    assert command[:2] == ["escalation-sim", "-m"]
+    folder = tmp_path / "sweep"
+    out = escalation_sim(
+        *command[1:], "replicates=3", "days=20", "output.figures=false",
+        f"hydra.sweep.dir={folder}", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = pd.read_csv(folder / "sweep_summary.csv")
+    assert (summary["status"] == "ok").all() and len(summary) >= 8
