@@ -37,7 +37,7 @@ if SCALE not in SIZES:
     raise ValueError(f"ESCALATION_NOTEBOOK_SCALE = {SCALE!r}: must be one of full, small")
 SIZE = SIZES[SCALE]
 pd.set_option("display.width", 160)
-SIZE
+SIZE  # noqa: B018 (shown by the notebook)
 
 # %% [markdown]
 # ## Run the six doctrines
@@ -50,7 +50,7 @@ DOCTRINES = ["restraint", "proportional", "red_line", "decapitation", "syria_onl
 comparison = sim.compare_scenarios(
     {name: [f"doctrine/us={name}"] for name in DOCTRINES}, seed=0, **SIZE
 )
-comparison
+comparison  # noqa: B018 (shown by the notebook)
 
 # %% [markdown]
 # ## Distributions across replicates
@@ -96,8 +96,10 @@ comparison.plot_differences(["max_rung", "attacks_per_month", "killed_us"])
 
 # %%
 regimes = pd.DataFrame(
-    {name: e.replicates["outcome"].value_counts(normalize=True) for name, e in
-     comparison.ensembles.items()}
+    {
+        name: e.replicates["outcome"].value_counts(normalize=True)
+        for name, e in comparison.ensembles.items()
+    }
 ).T.fillna(0.0)
 regimes.round(3)
 

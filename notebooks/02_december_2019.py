@@ -55,7 +55,7 @@ pair = sim.compare_scenarios(
     **SIZE,
 )
 crisis, counterfactual = pair.ensembles["crisis"], pair.ensembles["no decapitation"]
-crisis
+crisis  # noqa: B018 (shown by the notebook)
 
 # %% [markdown]
 # ## One replicate, step by step
@@ -69,7 +69,7 @@ kept = table[table["replicate"].isin(crisis.events["replicate"].unique())]
 struck = kept[kept["decapitations"] > 0]
 chosen = kept.sort_values("max_rung", ascending=False) if struck.empty else struck
 REPLICATE = int(chosen["replicate"].iloc[0])
-print(f"replicate {REPLICATE}:", "leadership strike" if not struck.empty else "no leadership strike")
+print(f"replicate {REPLICATE}:", "no leadership strike" if struck.empty else "leadership strike")
 
 # %% [markdown]
 # Its events from rung 4 up (US strikes and above), in order:
@@ -105,13 +105,22 @@ counterfactual.plot_timeline(REPLICATE)
 # %%
 def counts(ensemble, replicate):
     row = ensemble.replicates.set_index("replicate").loc[replicate]
-    columns = ["attacks", "killed_us", "us_strikes", "decapitations", "embassy_assaults",
-               "iran_direct_strikes", "max_rung", "outcome"]
+    columns = [
+        "attacks",
+        "killed_us",
+        "us_strikes",
+        "decapitations",
+        "embassy_assaults",
+        "iran_direct_strikes",
+        "max_rung",
+        "outcome",
+    ]
     return row[columns]
 
 
-pd.DataFrame({"crisis": counts(crisis, REPLICATE),
-              "no decapitation": counts(counterfactual, REPLICATE)})
+pd.DataFrame(
+    {"crisis": counts(crisis, REPLICATE), "no decapitation": counts(counterfactual, REPLICATE)}
+)
 
 # %% [markdown]
 # ## What changed across all replicates
@@ -119,8 +128,15 @@ pd.DataFrame({"crisis": counts(crisis, REPLICATE),
 # Paired differences (no decapitation minus crisis) over every replicate, with 95% intervals:
 
 # %%
-METRICS = ["max_rung", "attacks_per_month", "killed_us", "decapitations",
-           "iran_direct_strikes", "p_rung5", "p_us_death"]
+METRICS = [
+    "max_rung",
+    "attacks_per_month",
+    "killed_us",
+    "decapitations",
+    "iran_direct_strikes",
+    "p_rung5",
+    "p_us_death",
+]
 pair.differences(METRICS).round(3)
 
 # %%

@@ -73,7 +73,7 @@ if SWEEP is None:
     if done.returncode != 0:
         raise RuntimeError(f"the sweep failed ({done.returncode}): {done.stderr[-600:]}")
 sweep = sim.load_sweep(SWEEP)
-sweep
+sweep  # noqa: B018 (shown by the notebook)
 
 # %% [markdown]
 # The per-job summary: status, swept values and the headline measures.
