@@ -35,8 +35,8 @@ test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff lint and format check
-	$(BIN)/ruff check sim tests benchmarks
-	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks hydra_plugins
+	$(BIN)/ruff format --check sim tests benchmarks hydra_plugins
 
 bench: $(STAMP)  ## benchmark the Mesa path, ensembles up to 10,000 replicates and the floor; append to benchmarks/results.json
 	$(BIN)/escalation-bench $(ARGS)
