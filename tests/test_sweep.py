@@ -406,3 +406,9 @@ def test_readme_sweep_commands_run(tmp_path, command):
     assert out.returncode == 0, out.stderr[-2000:]
     summary = pd.read_csv(folder / "sweep_summary.csv")
     assert (summary["status"] == "ok").all() and len(summary) >= 8
+
+
+def test_experiments_folder_readme_names_every_study():
+    text = (Path(__file__).resolve().parents[1] / "experiments" / "README.md").read_text()
+    named = re.findall(r"escalation-sim -m experiment=(\w+)", text)
+    assert sorted(set(named)) == EXPERIMENTS
