@@ -286,3 +286,23 @@ def test_any_valid_record_round_trips(tmp_path_factory: pytest.TempPathFactory, 
     assert frame["killed_us"].fillna(-1).tolist() == [
         -1 if r[5] is None else r[5] for r in expected
     ]
+
+
+# --- the documentation matches the record -------------------------------------------------
+
+DATA_DOC = (Path(__file__).parents[1] / "docs" / "data.md").read_text(encoding="utf-8")
+
+
+def test_data_doc_counts_match_the_seeds_record(seeds: pd.DataFrame) -> None:
+    table = re.findall(r"^\| (\w+) \| (\w+) \| (\d+) \|$", DATA_DOC, flags=re.MULTILINE)
+    documented = {(actor, action): int(n) for actor, action, n in table}
+    counted = seeds.groupby(["actor", "action"], observed=True).size()
+    assert documented == {key: int(n) for key, n in counted.items()}
+    assert f"{len(seeds)} events from" in DATA_DOC
+
+
+def test_data_doc_python_example_runs() -> None:
+    block = re.search(r"```python\n(.*?)```", DATA_DOC, flags=re.DOTALL).group(1)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "docs/data.md", "exec"), namespace)  # noqa: S102
+    assert len(namespace["militia"]) > 0
