@@ -1,0 +1,344 @@
+"""``escalation-validate``: run a scenario over an event record's dates and score it.
+
+The record (any file in the schema of ``docs/data.md``) fixes the window: the scenario
+starts on the record's first date and runs to its last. The ensemble's events are turned
+into the record schema and every scorecard statistic (:mod:`sim.scorecard`) is computed
+per replicate; the observed value is then set against the simulated median and 90%
+interval. Outputs go to one folder, written atomically, after every input is checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.config import BaseConfig, ConfigError, compose, parse_date
+from sim.engine import Simulation
+from sim.record import RecordError, load_events
+from sim.scorecard import STATISTICS, Statistic, Window, events_to_record, monthly_attacks
+from sim.scorecard import scorecard as score
+
+PROG = "escalation-validate"
+USAGE_ERROR = 2
+#: the interval reported beside the simulated median
+INTERVAL = (0.05, 0.95)
+#: a simulated statistic is summarised only if at least this share of replicates support it
+MIN_SUPPORTED_SHARE = 0.5
+
+
+def fail(prog: str, message: str) -> None:
+    """One line on stderr and exit status 2 (the house pattern for bad input)."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(USAGE_ERROR)
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes (the record's identity in reports and presets)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def compose_or_fail(prog: str, overrides: list[str]) -> BaseConfig:
+    """``compose`` with Hydra's and the schema's complaints turned into one line, exit 2."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.cli import _one_line
+
+    try:
+        return compose(*overrides)
+    except ConfigError as exc:
+        fail(prog, str(exc))
+    except (HydraException, OmegaConfBaseException) as exc:
+        fail(prog, _one_line(exc))
+    raise AssertionError("unreachable")
+
+
+def window_of(record: pd.DataFrame, start: str | None = None, end: str | None = None) -> Window:
+    """The record's first to last date, narrowed by ``start`` / ``end`` when given."""
+    first = pd.Timestamp(start) if start else record["date"].min()
+    last = pd.Timestamp(end) if end else record["date"].max()
+    return Window(first, last)
+
+
+def window_overrides(window: Window) -> list[str]:
+    """Overrides that make a run cover the window (appended after the user's)."""
+    return [f"scenario.start_date={window.start.date().isoformat()}", f"days={window.days}"]
+
+
+def changes_outside(config: BaseConfig, window: Window) -> list[str]:
+    """Scenario changes dated outside the window: before it they hold from day 0, after it
+    they never happen."""
+    notes = []
+    for change in config.scenario.changes:
+        date = pd.Timestamp(parse_date("scenario.changes.date", change.date))
+        if date < window.start:
+            notes.append(f"{change.path} = {change.value:g} (dated {change.date}) holds from day 0")
+        elif date > window.end:
+            notes.append(f"{change.path} (dated {change.date}) falls after the window: not applied")
+    return notes
+
+
+@dataclass
+class Ensemble:
+    """Per-replicate scorecards and monthly attack counts of a simulated ensemble."""
+
+    table: pd.DataFrame  # one row per replicate, one column per statistic (NaN: unsupported)
+    monthly: pd.DataFrame  # rows: replicates, columns: calendar months
+    seconds: float
+
+
+def simulate(config: BaseConfig, window: Window) -> Ensemble:
+    """Run ``config`` (already over the window) and score every replicate."""
+    import time
+
+    started = time.perf_counter()
+    result = Simulation(config).run()
+    record = events_to_record(result.events, config.theatre)
+    months = pd.period_range(window.start, window.end, freq="M")
+    rows, monthly = [], []
+    groups = dict(tuple(record.groupby("replicate")))
+    empty = record.iloc[0:0]
+    for replicate in result.replicates["replicate"]:
+        events = groups.get(replicate, empty)
+        stats = score(events, window, config.ladder)
+        rows.append({name: s.value for name, s in stats.items()})
+        monthly.append(monthly_attacks(events, window).to_numpy())
+    table = pd.DataFrame(rows, columns=list(STATISTICS))
+    monthly_frame = pd.DataFrame(np.array(monthly).reshape(-1, len(months)), columns=months)
+    return Ensemble(table, monthly_frame, time.perf_counter() - started)
+
+
+def compare(observed: dict[str, Statistic], ensemble: Ensemble) -> list[dict[str, Any]]:
+    """The scorecard rows: observed value, simulated median and interval, inside or why not."""
+    rows = []
+    for name, definition in STATISTICS.items():
+        obs = observed[name]
+        values = ensemble.table[name].to_numpy(dtype=float)
+        supported = values[~np.isnan(values)]
+        row: dict[str, Any] = {
+            "statistic": name,
+            "label": definition.label,
+            "observed": None if not obs.supported else obs.value,
+            "observed_n": obs.n,
+            "replicates_supported": int(len(supported)),
+            "replicates": int(len(values)),
+            "median": None,
+            "low": None,
+            "high": None,
+            "inside": None,
+            "reason": obs.reason,
+        }
+        if len(supported) >= max(1, MIN_SUPPORTED_SHARE * len(values)):
+            low, median, high = np.quantile(supported, [INTERVAL[0], 0.5, INTERVAL[1]])
+            row |= {"median": float(median), "low": float(low), "high": float(high)}
+            if obs.supported:
+                row["inside"] = bool(low <= obs.value <= high)
+        elif not row["reason"]:
+            row["reason"] = f"supported in {len(supported)} of {len(values)} simulated replicates"
+        rows.append(row)
+    return rows
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    """``validation.md``: the scorecard table and what it was run on."""
+    lines = [
+        f"# Validation: {meta['scenario']} against {meta['record']}",
+        "",
+        f"Record: `{meta['record']}` (sha256 {meta['record_sha256'][:12]}), "
+        f"{meta['record_events']} events; window {meta['start']} to {meta['end']} "
+        f"({meta['days']} days). Ensemble: {meta['replicates']} replicates, seed {meta['seed']}.",
+        "",
+        "| statistic | observed | simulated median | 90% interval | inside? |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        interval = f"{_fmt(row['low'])} - {_fmt(row['high'])}" if row["low"] is not None else ""
+        inside = {True: "yes", False: "no", None: ""}[row["inside"]]
+        if row["reason"]:
+            inside = f"not supported: {row['reason']}"
+        lines.append(
+            f"| {row['label']} | {_fmt(row['observed'])} | {_fmt(row['median'])} | "
+            f"{interval} | {inside} |"
+        )
+    if meta["changes_outside"]:
+        lines += ["", "Scenario changes outside the window:", ""]
+        lines += [f"- {note}" for note in meta["changes_outside"]]
+    return "\n".join(lines) + "\n"
+
+
+def summary_lines(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -> list[str]:
+    """The short summary printed after a validation."""
+    judged = [r for r in rows if r["inside"] is not None]
+    inside = sum(r["inside"] for r in judged)
+    lines = [
+        f"Validation: {out}",
+        f"  {meta['record']}: {meta['record_events']} events, {meta['start']} to {meta['end']}",
+        f"  Scenario {meta['scenario']}, {meta['replicates']} replicates, seed {meta['seed']}",
+        f"  Inside the 90% interval: {inside} of {len(judged)} supported statistics",
+    ]
+    for row in rows:
+        if row["inside"] is not None:
+            mark = "inside" if row["inside"] else "OUTSIDE"
+            lines.append(
+                f"    {row['label']}: observed {_fmt(row['observed'])}, simulated "
+                f"{_fmt(row['median'])} [{_fmt(row['low'])}, {_fmt(row['high'])}] {mark}"
+            )
+    unsupported = [r["statistic"] for r in rows if r["inside"] is None]
+    if unsupported:
+        lines.append(f"  Not supported: {', '.join(unsupported)} (see validation.md)")
+    return lines
+
+
+def parse_args(prog: str, argv: list[str], description: str) -> argparse.ArgumentParser:
+    """The options shared by validation and calibration."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        "--events", type=Path, required=True, help="event record (CSV, docs/data.md)"
+    )
+    parser.add_argument("--replicates", type=int, default=100, help="ensemble size (default 100)")
+    parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides, e.g. scenario=biden2021"
+    )
+    return parser
+
+
+def check_positive(parser: argparse.ArgumentParser, name: str, value: int) -> None:
+    if value < 1:
+        parser.error(f"{name} = {value}: must be a whole number >= 1")
+
+
+def load_or_fail(prog: str, path: Path) -> pd.DataFrame:
+    """Load a record or exit 2 with the loader's one line."""
+    if not path.is_file():
+        fail(prog, f"--events {path}: no such file")
+    try:
+        return load_events(path)
+    except RecordError as exc:
+        fail(prog, str(exc))
+    raise AssertionError("unreachable")
+
+
+def write_outputs(
+    out: Path, rows: list[dict[str, Any]], meta: dict[str, Any], ensemble: Ensemble,
+    observed_monthly: pd.Series,
+) -> None:  # fmt: skip
+    """validation.json, validation.md, validation.png into ``out`` (each atomic)."""
+    from sim.io import atomic_write, write_json
+
+    write_json({"meta": meta, "statistics": rows}, out / "validation.json")
+    text = markdown(rows, meta)
+    atomic_write(out / "validation.md", lambda tmp: tmp.write_text(text))
+    fig = monthly_bands_figure(observed_monthly, ensemble.monthly, meta["title"])
+    atomic_write(out / "validation.png", lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
+
+
+def monthly_bands_figure(observed: pd.Series, simulated: pd.DataFrame, title: str):
+    """Observed monthly attacks over the simulated 50% and 90% bands (a matplotlib Figure).
+
+    Months at the window's edges are partial in both series alike.
+    """
+    from sim.plots.style import BLACK, BLUE, FONT, _new_figure
+
+    fig = _new_figure((11.0, 4.8))
+    ax = fig.add_subplot()
+    starts = observed.index.to_timestamp()
+    edges = starts.append(pd.DatetimeIndex([(observed.index[-1] + 1).to_timestamp()]))
+    q = np.quantile(simulated.to_numpy(dtype=float), [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    q = np.concatenate([q, q[:, -1:]], axis=1)  # the last month's step needs its right edge
+    ax.fill_between(edges, q[0], q[4], color=BLUE, alpha=0.18, step="post", label="simulated 90%")
+    ax.fill_between(edges, q[1], q[3], color=BLUE, alpha=0.35, step="post", label="simulated 50%")
+    ax.step(edges, q[2], where="post", color=BLUE, lw=1.2, label="simulated median")
+    middle = starts + (edges[1:] - starts) / 2
+    ax.plot(middle, observed.to_numpy(), "o", color=BLACK, ms=5, label="observed")
+    ax.set_ylabel("militia attacks per month", fontsize=FONT)
+    ax.set_title(f"{title} (first and last months are partial)", fontsize=FONT + 1)
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=FONT - 1, loc="upper left", frameon=False)
+    fig.autofmt_xdate()
+    return fig
+
+
+def validate(
+    record: pd.DataFrame, window: Window, config: BaseConfig
+) -> tuple[list[dict[str, Any]], Ensemble, pd.Series]:
+    """Score ``config`` (already set to the window) against ``record``."""
+    observed = score(record, window, config.ladder)
+    ensemble = simulate(config, window)
+    return compare(observed, ensemble), ensemble, monthly_attacks(record, window)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point of ``escalation-validate``."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = parse_args(
+        PROG,
+        argv,
+        "Run a scenario as an ensemble over an event record's dates and compare stylised "
+        "facts of the simulated and observed events.",
+    )
+    parser.add_argument("--from", dest="start", default=None, help="first date scored (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="end", default=None, help="last date scored (YYYY-MM-DD)")
+    args = parser.parse_args(argv)
+    check_positive(parser, "--replicates", args.replicates)
+    for flag, value in (("--from", args.start), ("--to", args.end)):
+        if value is not None:
+            try:
+                parse_date(flag, value)
+            except ConfigError as exc:
+                fail(PROG, str(exc))
+    record = load_or_fail(PROG, args.events)
+    window = window_of(record, args.start, args.end)
+    if window.days < 1:
+        fail(PROG, f"--from/--to: the window {window.start.date()} to {window.end.date()} is empty")
+    record = window.clip(record)
+    run = [f"replicates={args.replicates}", f"seed={args.seed}", "output.events=all"]
+    config = compose_or_fail(PROG, [*args.overrides, *window_overrides(window), *run])
+    rows, ensemble, observed_monthly = validate(record, window, config)
+    meta = metadata(args.events, record, window, config, args.overrides)
+    meta["title"] = f"{config.scenario.name} against {args.events.name}"
+    meta["seconds"] = round(ensemble.seconds, 1)
+    out = args.out or Path("results/validation") / dt.datetime.now().strftime("%Y-%m-%d/%H-%M-%S")
+    write_outputs(out, rows, meta, ensemble, observed_monthly)
+    print("\n".join(summary_lines(rows, meta, out)))
+
+
+def metadata(
+    path: Path, record: pd.DataFrame, window: Window, config: BaseConfig, overrides: list[str]
+) -> dict[str, Any]:
+    """What a validation was run on (record, window, scenario, ensemble)."""
+    return {
+        "record": path.name,
+        "record_sha256": file_hash(path),
+        "record_events": len(record),
+        "start": window.start.date().isoformat(),
+        "end": window.end.date().isoformat(),
+        "days": window.days,
+        "scenario": config.scenario.name,
+        "overrides": list(overrides),
+        "replicates": config.replicates,
+        "seed": config.seed,
+        "interval": list(INTERVAL),
+        "changes_outside": changes_outside(config, window),
+    }
+
+
+if __name__ == "__main__":
+    main()
