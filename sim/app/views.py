@@ -1,0 +1,170 @@
+"""What the page shows of one side: its counters (read from the engine) and its two figures.
+
+The map reuses the theatre map's layers (:mod:`sim.plots.map_drawing`) and the timeline the
+escalation timeline's rung steps and event markers (:mod:`sim.plots.timeline`), drawn larger
+for a projector, with the day's events ringed on the map.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from sim.model import EscalationModel
+from sim.plots.map_drawing import _draw_map
+from sim.plots.style import BLACK, _handle, _new_figure, _text
+from sim.plots.theatre_map import _map_layers, _segment_midpoints
+from sim.plots.timeline import _draw_event_markers, _draw_rungs
+
+#: font size of figure text on the page (a projector at the back of a room)
+BIG = 15
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The numbers a side shows, all taken from the engine's daily record and event log."""
+
+    day: int
+    date: str
+    rung: int
+    rung_name: str
+    highest: int
+    attacks_rocket: int
+    attacks_ied: int
+    attacks_drone: int
+    killed_us: int
+    wounded_us: int
+    killed_iraqi: int
+    responses: int
+    us_troops: int
+    doctrine: str
+    done: bool
+
+    @property
+    def attacks(self) -> int:
+        return self.attacks_rocket + self.attacks_ied + self.attacks_drone
+
+
+def rung_names(model: EscalationModel) -> dict[int, str]:
+    """Rung level -> name, from the ladder configuration."""
+    return {r.level: r.name for r in model.config.ladder.rungs}
+
+
+def snapshot(model: EscalationModel) -> Snapshot:
+    """The side's state after the days stepped so far (zeros before the first step)."""
+    daily = model.simulation.daily_frame()
+    total = daily.sum(numeric_only=True) if len(daily) else pd.Series(dtype=float)
+    rung = int(daily["rung"].iloc[-1]) if len(daily) else 0
+    last = model.date - pd.Timedelta(days=1) if model.day else model.date
+    return Snapshot(
+        day=model.day,
+        date=f"{last:%d %b %Y}",
+        rung=rung,
+        rung_name=rung_names(model).get(rung, str(rung)),
+        highest=int(daily["rung"].max()) if len(daily) else 0,
+        attacks_rocket=int(total.get("attacks_rocket", 0)),
+        attacks_ied=int(total.get("attacks_ied", 0)),
+        attacks_drone=int(total.get("attacks_drone", 0)),
+        killed_us=int(round(total.get("killed_us", 0))),
+        wounded_us=int(round(total.get("wounded_us", 0))),
+        killed_iraqi=int(round(total.get("killed_iraqi", 0))),
+        responses=int(total.get("responses", 0)),
+        us_troops=int(round(model.us.troops)),
+        doctrine=model.us.doctrine,
+        done=not model.running,
+    )
+
+
+def _today_points(model: EscalationModel, events: pd.DataFrame) -> np.ndarray:
+    """Map positions (lon, lat) of the events of the last day stepped."""
+    if not model.day or events.empty:
+        return np.zeros((0, 2))
+    theatre = model.simulation.params.theatre
+    mids = _segment_midpoints(theatre)
+    today = events[events["day"] == model.day - 1]
+    points = []
+    for target in _text(today["target"]):
+        if target in theatre.site_index:
+            i = theatre.site_index[target]
+            points.append((theatre.lon[i], theatre.lat[i]))
+        elif target in mids:
+            points.append(mids[target])
+    return np.array(points).reshape(-1, 2)
+
+
+def map_figure(model: EscalationModel) -> Figure:
+    """The theatre with the side's events so far; the last day's events ringed in black."""
+    theatre = model.simulation.params.theatre
+    events = model.simulation.events_frame()
+    bounds = theatre.config
+    fig = _new_figure((9.0, 7.4))
+    ax = fig.add_subplot()
+    aspect = 1.0 / math.cos(math.radians((bounds.lat_min + bounds.lat_max) / 2))
+    handles = _draw_map(ax, theatre, _map_layers(theatre, events), aspect)
+    today = _today_points(model, events)
+    if len(today):
+        ax.scatter(
+            today[:, 0], today[:, 1], s=900, facecolors="none", edgecolors=BLACK, lw=2.5, zorder=6
+        )
+    handles.append(_handle("Today's events", "none", "o", 16, edge=BLACK, markeredgewidth=2.5))
+    ax.set_xlim(bounds.lon_min, bounds.lon_max)
+    ax.set_ylim(bounds.lat_min, bounds.lat_max)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}°E"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}°N"))
+    ax.tick_params(labelsize=BIG - 3)
+    ax.grid(color="#EBEBEB", lw=0.8, zorder=0)
+    ax.set_axisbelow(True)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06),
+        ncol=3,
+        fontsize=BIG - 4,
+        frameon=False,
+        columnspacing=1.0,
+        handletextpad=0.3,
+    )
+    ax.set_title(f"Theatre, day {model.day}", fontsize=BIG + 2)
+    return fig
+
+
+def timeline_figure(model: EscalationModel) -> Figure:
+    """The rung reached each day so far and each event at its rung, over the whole horizon."""
+    cfg = model.config
+    daily = model.simulation.daily_frame()
+    events = model.simulation.events_frame()
+    rungs = sorted(cfg.ladder.rungs, key=lambda r: r.level)
+    start = mdates.date2num(pd.Timestamp(cfg.scenario.start_date))
+    fig = _new_figure((9.0, 5.6))
+    ax = fig.add_subplot()
+    n = max(len(daily), 1)
+    edges = start + np.arange(n + 1, dtype=float)
+    rung = daily["rung"].to_numpy(dtype=float) if len(daily) else np.zeros(1)
+    handles = _draw_rungs(ax, edges, rung, rungs)
+    handles += _draw_event_markers(ax, events)
+    ax.set_xlim(start, start + cfg.days)
+    ax.set_ylim(-0.6, rungs[-1].level + 0.6)
+    ax.set_yticklabels([f"{r.level} {r.name}" for r in rungs], fontsize=BIG - 3)
+    ax.set_ylabel("")
+    locator = mdates.AutoDateLocator(maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.tick_params(axis="x", labelsize=BIG - 3)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=3,
+        fontsize=BIG - 4,
+        frameon=False,
+        columnspacing=1.0,
+        handletextpad=0.3,
+    )
+    ax.set_title("Attacks and responses so far, at the rung each reached", fontsize=BIG + 1)
+    return fig
