@@ -19,6 +19,7 @@ from sim.kernels import (
     geometric_from_uniform,
     poisson_from_uniform,
     record_us_casualties,
+    rowwise_matmul,
 )
 from sim.params import Params
 from sim.rng import RandomStreams, Stream
@@ -122,8 +123,8 @@ def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ..
     cap = capability(state, params)
     opportunity = target_opportunity(state, params, day)
     # sum over targets first: rate[r, m, w] = a[r, m] cap[r, m, w] sum_t opp[r, t] B[m, t, w]
-    # one BLAS product (R, T) @ (T, M*W) instead of an einsum: the hot spot of a day
-    reach = (opportunity @ params.attack_weight_by_target).reshape(cap.shape)
+    # one BLAS product (R, T) @ (T, M*W) instead of an einsum, in blocks of rows
+    reach = rowwise_matmul(opportunity, params.attack_weight_by_target).reshape(cap.shape)
     rate = attack_propensity(state, params, day)[:, :, None] * cap * reach
     return rate, cap, opportunity
 

@@ -12,6 +12,27 @@ from sim.rng import RandomStreams, Stream
 from sim.state import NEVER, State
 
 
+#: rows per matrix product: small enough for OpenBLAS's single-threaded small-matrix kernel
+#: (it takes products of at most 1e6 multiply-adds), so a row's result never depends on
+#: how many rows run beside it, and no BLAS threads are woken on a shared machine
+MATMUL_ROWS = 4096
+
+
+def rowwise_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for (n, k) ``a`` and a small (k, m) ``b``, in blocks of rows.
+
+    BLAS sums each row's products in an order that depends on the size of the whole
+    product (a different kernel above a size), so the same replicate could round
+    differently in a run of 10,000 than alone; blocks of a fixed size keep it the same.
+    """
+    if len(a) <= MATMUL_ROWS:
+        return a @ b
+    out = np.empty((len(a), b.shape[1]), dtype=np.result_type(a, b))
+    for start in range(0, len(a), MATMUL_ROWS):
+        np.matmul(a[start : start + MATMUL_ROWS], b, out=out[start : start + MATMUL_ROWS])
+    return out
+
+
 def poisson_from_uniform(u: np.ndarray, mean: np.ndarray, max_count: int = 200) -> np.ndarray:
     """Inverse CDF of Poisson(mean) at u, elementwise (exact; means here are small)."""
     mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
