@@ -313,8 +313,9 @@ def highest_rung(record: pd.DataFrame, window: Window, ladder: LadderConfig) -> 
 
 # --- the Hawkes fit ------------------------------------------------------------------------------
 
-#: kernel decay per day, e^-beta, kept inside (0, 1): a kernel of one day to about 200 days
-DECAY_BOUNDS = (0.01, 0.995)
+#: kernel decay per day, e^-beta: a mean lag of 1 to 33 days; a longer memory over a record
+#: of a few years cannot be told from a slow change of the background rate
+DECAY_BOUNDS = (0.01, 0.97)
 #: a branching ratio of 1 or more is explosive, not a stationary process
 BRANCHING_BOUNDS = (0.0, 0.99)
 

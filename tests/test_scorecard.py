@@ -1,0 +1,240 @@
+"""The scorecard statistics on synthetic records whose true values are known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.config import compose
+from sim.engine import Simulation
+from sim.record import ACTIONS, ACTORS, COLUMNS, COUNTRIES, TARGETS, load_events
+from sim.scorecard import (
+    MIN_ATTACKS_WITH_CASUALTY_FIGURES,
+    MIN_HAWKES_EVENTS,
+    Window,
+    _excitation,
+    attacks,
+    branching_ratio,
+    burstiness,
+    casualty_share,
+    events_to_record,
+    fit_hawkes,
+    hawkes_loglik,
+    highest_rung,
+    lag_death_to_strike,
+    lag_strike_to_attack,
+    monthly_attacks,
+    p_strike_after_death,
+    scorecard,
+)
+
+START = pd.Timestamp("2020-01-01")
+
+
+def row(day: int, actor="militia", action="rocket", target="taji", country="iraq", k="", w=""):
+    date = (START + pd.Timedelta(days=day)).date().isoformat()
+    return [date, actor, action, target, country, str(k), str(w), "", "test"]
+
+
+def record(tmp_path, rows) -> pd.DataFrame:
+    """Write rows as a record file and load it through the validating loader."""
+    path = tmp_path / f"record_{len(list(tmp_path.iterdir()))}.csv"
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame.to_csv(path, index=False)
+    return load_events(path)
+
+
+def window(days: int) -> Window:
+    return Window(START, START + pd.Timedelta(days=days - 1))
+
+
+def attack_rows(days) -> list[list[str]]:
+    return [row(int(d)) for d in days]
+
+
+# --- burstiness and branching on a Poisson record ----------------------------------------------
+
+
+def poisson_days(seed: int, rate: float, days: int) -> np.ndarray:
+    """Day numbers of a Poisson process of ``rate`` per day, binned to days."""
+    rng = np.random.default_rng(seed)
+    return np.sort(np.floor(rng.uniform(0, days, rng.poisson(rate * days))))
+
+
+def test_burstiness_of_poisson_record_is_near_zero(tmp_path):
+    days = poisson_days(0, 0.2, 3000)
+    stat = burstiness(record(tmp_path, attack_rows(days)), window(3000))
+    # exponential gaps: the sample CV has standard error about 1/sqrt(n) and
+    # dB/dCV = 2/(CV+1)^2 = 1/2 at CV = 1; binning to days moves a 5-day mean gap little
+    se = 0.5 / math.sqrt(stat.n)
+    assert abs(stat.value) <= 3 * se
+
+
+def test_burstiness_of_a_regular_beat_is_minus_one_and_of_bursts_positive(tmp_path):
+    beat = burstiness(record(tmp_path, attack_rows(range(0, 100, 5))), window(100))
+    assert beat.value == pytest.approx(-1.0)
+    bursts = [d for start in (0, 200, 400) for d in range(start, start + 5)]
+    # gaps: twelve of 1 day, two of 196: mu = 404/14, sigma = sqrt(76844/14 - mu^2)
+    mu = 404 / 14
+    sigma = math.sqrt(76844 / 14 - mu**2)
+    stat = burstiness(record(tmp_path, attack_rows(bursts)), window(500))
+    assert stat.value == pytest.approx((sigma - mu) / (sigma + mu))
+    assert stat.value > 0
+
+
+def test_branching_ratio_of_poisson_records_is_near_zero():
+    # the decay is not identified when n = 0, so the fit takes the best of all decays:
+    # that inflates the one-sided tail, hence 3.5 standard errors rather than 3
+    for seed in range(10):
+        counts = np.random.default_rng(seed).poisson(0.3, 3000)
+        fit = fit_hawkes(counts)
+        excitation = _excitation(counts, fit.decay)
+        # Fisher information of n at n = 0 with the background rate profiled out
+        se = math.sqrt(counts.mean() / np.sum((excitation - excitation.mean()) ** 2))
+        assert fit.branching <= 3.5 * se, (seed, fit)
+
+
+def simulate_hawkes(baseline: float, branching: float, decay: float, days: int, seed: int):
+    """Daily counts of the discrete-time Hawkes process the fit assumes."""
+    rng = np.random.default_rng(seed)
+    counts = np.zeros(days)
+    excitation = 0.0
+    for t in range(days):
+        if t:
+            excitation = decay * excitation + (1 - decay) * counts[t - 1]
+        counts[t] = rng.poisson(baseline + branching * excitation)
+    return counts
+
+
+def test_hawkes_branching_ratio_is_recovered_within_its_standard_error(tmp_path):
+    true_n = 0.5
+    counts = simulate_hawkes(0.15, true_n, 0.8, 3000, seed=0)
+    fit = fit_hawkes(counts)
+    x = np.array([fit.baseline, fit.branching, fit.decay])
+    # observed information: the numerical Hessian of the log-likelihood at the optimum
+    h = 1e-4 * np.maximum(np.abs(x), 1e-2)
+
+    def ll(i: int, j: int, di: int, dj: int) -> float:
+        y = x.copy()
+        y[i] += di * h[i]
+        y[j] += dj * h[j]
+        return hawkes_loglik(counts, *y)
+
+    hess = np.array(
+        [
+            [
+                (ll(i, j, 1, 1) - ll(i, j, 1, -1) - ll(i, j, -1, 1) + ll(i, j, -1, -1))
+                / (4 * h[i] * h[j])
+                for j in range(3)
+            ]
+            for i in range(3)
+        ]
+    )
+    se = math.sqrt(np.linalg.inv(-hess)[1, 1])
+    assert abs(fit.branching - true_n) <= 3 * se
+    # the same through a record file and the scorecard
+    days = np.repeat(np.arange(3000), counts.astype(int))
+    stat = branching_ratio(record(tmp_path, attack_rows(days)), window(3000))
+    assert stat.value == pytest.approx(fit.branching, abs=1e-6)
+
+
+# --- lags, probabilities, shares on hand-made records -----------------------------------------
+
+
+def lags_record(tmp_path) -> pd.DataFrame:
+    rows = [
+        row(0, k=1),  # killed: strike 3 days later
+        row(3, actor="us", action="airstrike", target="militia_site"),
+        row(5),  # next attack 2 days after the strike
+        row(20, k=2, w=1),  # killed: next strike 20 days later (outside 14)
+        row(28),  # 8 days after... no strike before it: not a strike-to-attack lag
+        row(40, actor="us", action="airstrike", target="syria_site", country="syria"),
+        row(44),  # 4 days after the strike
+        row(60, k=1),  # killed; a strike the same day does not count as its answer
+        row(60, actor="us", action="airstrike", target="militia_site"),
+        row(61, actor="us", action="airstrike", target="militia_site"),
+        row(62),  # 1 day after the last strike
+    ]
+    return record(tmp_path, rows)
+
+
+def test_strike_after_death_probability_and_lags(tmp_path):
+    rec, w = lags_record(tmp_path), window(70)
+    p = p_strike_after_death(rec, w)
+    assert (p.value, p.n) == (pytest.approx(2 / 3), 3)
+    assert lag_death_to_strike(rec, w).value == 3.0  # lags 3, 20, 1
+    # strikes on days 3, 40, 60, 61 -> next attacks on 5, 44, 62, 62: lags 2, 4, 2, 1
+    assert lag_strike_to_attack(rec, w).value == 2.0
+
+
+def test_too_few_lethal_attacks_is_unsupported_with_a_reason(tmp_path):
+    rec = record(tmp_path, [row(0, k=1), row(3, actor="us", action="airstrike")])
+    stat = p_strike_after_death(rec, window(10))
+    assert math.isnan(stat.value)
+    assert stat.reason == "too few attacks that kill US nationals: n = 1 < 3"
+
+
+def test_casualty_share_counts_only_attacks_with_known_figures(tmp_path):
+    known = [row(d, k=0, w=0) for d in range(7)] + [row(7, w=2), row(8, k=1), row(9, k=1, w=0)]
+    unknown = [row(d) for d in range(10, 15)]
+    stat = casualty_share(record(tmp_path, known + unknown), window(20))
+    assert (stat.value, stat.n) == (pytest.approx(0.3), 10)
+    few = casualty_share(record(tmp_path, known[:5] + unknown), window(20))
+    assert math.isnan(few.value)
+    assert f"< {MIN_ATTACKS_WITH_CASUALTY_FIGURES}" in few.reason
+
+
+def test_embassy_assault_is_not_an_attack(tmp_path):
+    rec = record(tmp_path, [row(0), row(1, action="assault", target="baghdad_embassy")])
+    assert len(attacks(rec)) == 1
+
+
+def test_highest_rung_follows_the_ladder(tmp_path):
+    ladder = compose().ladder
+    rec = record(tmp_path, [row(0, target="convoy", action="ied_convoy")])
+    assert highest_rung(rec, window(10), ladder).value == 1
+    rec = record(tmp_path, [row(0), row(1, actor="us", action="airstrike", country="syria")])
+    assert highest_rung(rec, window(10), ladder).value == 4
+    rec = record(tmp_path, [row(0, w=3), row(2, actor="iran", action="ballistic_missile")])
+    assert highest_rung(rec, window(10), ladder).value == 7
+
+
+def test_every_statistic_says_why_on_a_tiny_record(tmp_path):
+    card = scorecard(record(tmp_path, attack_rows([0, 1])), window(10), compose().ladder)
+    for name, stat in card.items():
+        if name != "highest_rung":
+            assert math.isnan(stat.value) and stat.reason, name
+    assert f"< {MIN_HAWKES_EVENTS}" in card["branching_ratio"].reason
+
+
+def test_monthly_attacks_cover_partial_edge_months(tmp_path):
+    rec = record(tmp_path, attack_rows([0, 1, 40, 40, 75]))
+    counts = monthly_attacks(rec, Window(START, pd.Timestamp("2020-03-20")))
+    assert counts.tolist() == [2, 2, 1]
+    assert str(counts.index[0]) == "2020-01"
+
+
+# --- simulated events in the record schema -----------------------------------------------------
+
+
+def test_simulated_events_become_a_valid_record(tmp_path):
+    config = compose("replicates=3", "days=200", "output.events=all")
+    result = Simulation(config).run()
+    rec = events_to_record(result.events, config.theatre)
+    assert set(rec["actor"]) <= set(ACTORS)
+    assert set(rec["action"]) <= set(ACTIONS)
+    assert set(rec["target"]) <= set(TARGETS)
+    assert set(rec["country"]) <= set(COUNTRIES)
+    # every simulated attack is a record attack, replicate by replicate
+    per_replicate = attacks(rec).groupby("replicate").size()
+    expected = result.replicates.set_index("replicate")["attacks"]
+    assert per_replicate.reindex(expected.index, fill_value=0).tolist() == expected.tolist()
+    # and the converted events pass the record loader
+    path = tmp_path / "simulated.csv"
+    rec[rec["replicate"] == 0].drop(columns="replicate").assign(
+        date=lambda f: f["date"].dt.strftime("%Y-%m-%d")
+    ).to_csv(path, index=False)
+    assert len(load_events(path)) == int((rec["replicate"] == 0).sum())
