@@ -22,7 +22,7 @@
 # `000_153a2cfa979334c2.txt`). The model scripts none of it: each step happens, or not, by
 # the rules. This notebook runs an ensemble, replays one replicate in which the chain went as
 # far as a leadership strike, then reruns the same draws without the decapitation option
-# (`scenario=dec2019_no_decapitation`: the US keeps its red line but never strikes the
+# (`scenario=dec2019_no_decapitation`: the US keeps to its red line and never strikes the
 # leadership) and shows what changed.
 #
 # Sizes come from `ESCALATION_NOTEBOOK_SCALE` (`full`, the default, or `small`).
@@ -157,7 +157,11 @@ pair.plot()
 # option, the leadership strikes, the Iranian missile strikes and the spirals and wars
 # disappeared, the share of replicates reaching rung 5 or above fell by roughly 13
 # percentage points and the mean highest rung by about 0.4. Militia attacks and US deaths
-# barely moved: their paired intervals lie within a few hundredths of zero. In this model,
-# then, the leadership strike mattered for how high the ladder went far more than for how
-# much harassment US forces faced. Read the replicate above as an illustration of how the
-# rules chain together, not as a reconstruction of the events.
+# barely moved: their paired intervals lie within a few hundredths of zero. Not all of the
+# change belongs to the leadership strike: the counterfactual's `red_line` doctrine also
+# leaves wounds alone, ignores runs of attacks and strikes a little harder when it does
+# strike (compare the two columns in `docs/doctrines.md`), which is why the two rung-5
+# curves part before any leadership strike could have happened. Within those limits, in this
+# model the December 2019 choices mattered for how high the ladder went far more than for
+# how much harassment US forces faced. Read the replicate above as an illustration of how
+# the rules chain together, not as a reconstruction of the events.

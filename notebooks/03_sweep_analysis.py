@@ -34,6 +34,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import display
 
 import sim
 
@@ -69,7 +70,7 @@ if SWEEP is None:
         f"hydra.sweep.dir={SWEEP}", "output.quiet=true",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
-    print(done.stdout[-600:])
+    print(done.stdout[done.stdout.rfind("Sweep ") :])
     if done.returncode != 0:
         raise RuntimeError(f"the sweep failed ({done.returncode}): {done.stderr[-600:]}")
 sweep = sim.load_sweep(SWEEP)
@@ -89,7 +90,8 @@ sweep.summary[["job", "status", *[c for c in columns if c in sweep.summary]]].ro
 # of US withdrawal for each combination (grey: no finished job).
 
 # %%
-sweep.plot_heatmaps() if len(sweep.keys) >= 2 else None
+if len(sweep.keys) >= 2:
+    display(sweep.plot_heatmaps())
 
 # %% [markdown]
 # ## Each parameter with its interval
@@ -98,7 +100,8 @@ sweep.plot_heatmaps() if len(sweep.keys) >= 2 else None
 # intervals, attacks per month with the 90% t interval of the mean.
 
 # %%
-[sweep.plot_lines(key) for key in sweep.keys]
+for key in sweep.keys:
+    display(sweep.plot_lines(key))
 
 # %% [markdown]
 # ## Regimes
@@ -121,11 +124,16 @@ sweep.plot_regimes()
 
 # %%
 for regime in regimes.columns:
+    share = regimes[regime].max()
+    if share == 0:
+        print(f"{regime:>20}: in no replicate")
+        continue
     top = regimes[regime].idxmax()
-    where = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in
-                      zip(regimes.index.names, top if isinstance(top, tuple) else (top,),
-                          strict=True))  # fmt: skip
-    print(f"{regime:>20}: at most {regimes[regime].max():.0%} of replicates ({where})")
+    values = top if isinstance(top, tuple) else (top,)
+    where = ", ".join(
+        f"{k.split('.')[-1]}={v}" for k, v in zip(regimes.index.names, values, strict=True)
+    )
+    print(f"{regime:>20}: at most {share:.0%} of replicates ({where})")
 
 # %% [markdown]
 # ## Reading
