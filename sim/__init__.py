@@ -2,7 +2,8 @@
 the Iraqi government, Iran and Israel, as an agent-based model with a vectorized core.
 
 ``import sim`` gives the notebook surface of :mod:`sim.api`: :func:`run`,
-:func:`compare_scenarios`, :func:`load_sweep` and :func:`compose` (see docs/api.md). They
+:func:`compare_scenarios`, :func:`load_sweep`, :func:`compose` and the
+:class:`ConfigError` they raise (see docs/api.md). They
 are loaded on first use, so the command-line tools do not pay for them. ``sim.compare`` is
 the module of the ``escalation-compare`` command, not a function.
 """
@@ -16,6 +17,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 #: names re-exported from sim.api, loaded lazily (PEP 562)
 _API = (
+    "ConfigError",
     "Ensemble",
     "ScenarioComparison",
     "Sweep",

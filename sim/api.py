@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sim.sweep import SweepPlan
 
 __all__ = [
+    "ConfigError",
     "Ensemble",
     "ScenarioComparison",
     "Sweep",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -282,3 +283,32 @@ def test_load_sweep_reads_a_multirun(tmp_path):
     assert all(_drawn(fig) for fig in figures)
     with pytest.raises(ConfigError, match="key = 'seed'"):
         sweep.plot_lines("seed")
+
+
+# --- the reference page -------------------------------------------------------------------------
+
+API_DOC = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+
+
+def test_api_doc_examples_run_and_show_what_they_print(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", API_DOC, flags=re.S)
+    assert len(blocks) >= 4
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/api.md", "exec"), namespace)  # noqa: S102
+    printed = capsys.readouterr().out
+    assert "Ensemble: scenario dec2019_crisis, 150 days from 2019-10-01, seed 0" in printed
+    assert namespace["crisis"].config.doctrine.us.name == "syria_only"
+    assert set(namespace["table"]["metric"]) == {
+        "max_rung", "attacks_per_month", "killed_us", "p_rung5"
+    }  # fmt: skip
+    quoted = re.search(r"prints ``(.*?)``", API_DOC, flags=re.S).group(1)
+    assert " ".join(quoted.split()) in printed
+
+
+def test_api_doc_sweep_example_names_what_a_sweep_has():
+    block = re.search(r"```python no-run\n(.*?)```", API_DOC, flags=re.S).group(1)
+    for name in re.findall(r"(?:^|= )sweep\.(\w+)", block, flags=re.M):
+        assert hasattr(sim.Sweep, name) or name in {"table", "summary"}, name
+    for name in re.findall(r"sim\.(\w+)\(", API_DOC):
+        assert hasattr(sim, name), name
