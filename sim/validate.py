@@ -249,15 +249,24 @@ def write_outputs(
     atomic_write(out / "validation.png", lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
 
 
-def monthly_bands_figure(observed: pd.Series, simulated: pd.DataFrame, title: str):
-    """Observed monthly attacks over the simulated 50% and 90% bands (a matplotlib Figure).
+def monthly_bands_figure(
+    observed: pd.Series, simulated: pd.DataFrame, title: str, split: pd.Timestamp | None = None
+):
+    """Observed monthly attacks over the simulated 50% and 90% bands (a matplotlib Figure)."""
+    from sim.plots.style import _new_figure
+
+    fig = _new_figure((11.0, 4.8))
+    draw_monthly_bands(fig.add_subplot(), observed, simulated, title, split)
+    return fig
+
+
+def draw_monthly_bands(ax, observed, simulated, title: str, split=None) -> None:
+    """Draw the bands and observed counts on ``ax``; a dashed line at ``split`` (held out).
 
     Months at the window's edges are partial in both series alike.
     """
-    from sim.plots.style import BLACK, BLUE, FONT, _new_figure
+    from sim.plots.style import BLACK, BLUE, FONT, GREY
 
-    fig = _new_figure((11.0, 4.8))
-    ax = fig.add_subplot()
     starts = observed.index.to_timestamp()
     edges = starts.append(pd.DatetimeIndex([(observed.index[-1] + 1).to_timestamp()]))
     q = np.quantile(simulated.to_numpy(dtype=float), [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
@@ -267,13 +276,16 @@ def monthly_bands_figure(observed: pd.Series, simulated: pd.DataFrame, title: st
     ax.step(edges, q[2], where="post", color=BLUE, lw=1.2, label="simulated median")
     middle = starts + (edges[1:] - starts) / 2
     ax.plot(middle, observed.to_numpy(), "o", color=BLACK, ms=5, label="observed")
+    if split is not None:
+        ax.axvline(split, color=GREY, ls="--", lw=1.2, label="held out from here")
     ax.set_ylabel("militia attacks per month", fontsize=FONT)
     ax.set_title(f"{title} (first and last months are partial)", fontsize=FONT + 1)
     ax.set_ylim(bottom=0)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=FONT - 1, loc="upper left", frameon=False)
-    fig.autofmt_xdate()
-    return fig
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
 
 
 def validate(

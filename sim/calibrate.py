@@ -1,0 +1,377 @@
+"""``escalation-calibrate``: fit the free parameters to an event record with Optuna.
+
+Each trial sets the free parameters (``configs/calibration/``), runs an ensemble over the
+fitted part of the record and scores the scorecard (:mod:`sim.scorecard`). The distance to
+minimise is the sum, over the statistics the record supports, of the squared difference
+between the observed value and the simulated median, in units of the simulated spread.
+Every trial uses the same seed, so trials differ by their parameters, not their draws.
+The study lives in SQLite: the same command run again resumes it up to ``--trials``.
+The best parameters become a scenario preset, ``scenario=calibrated_<name>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.config import BaseConfig, ConfigError, apply_change, config_dir, parse_date, validate
+from sim.scorecard import Window
+from sim.scorecard import scorecard as score
+from sim.validate import (
+    check_positive,
+    compare,
+    compose_or_fail,
+    fail,
+    file_hash,
+    load_or_fail,
+    parse_args,
+    simulate,
+    summary_lines,
+    window_of,
+    window_overrides,
+)
+
+PROG = "escalation-calibrate"
+#: z = 1.645 spans the central 90% of a normal: the simulated 90% interval / (2 z) is a spread
+Z90 = 1.645
+#: spreads below this share of the compared values would make one statistic outweigh all others
+SPREAD_FLOOR_RELATIVE = 0.05
+#: and an absolute floor for statistics whose values are near 0 (burstiness, branching ratio)
+SPREAD_FLOOR_ABSOLUTE = 0.01
+#: a statistic the observed record supports but fewer than half the replicates do adds this
+#: much, as an observed value two spreads away would
+UNSUPPORTED_PENALTY = 4.0
+NAME = re.compile(r"[a-z0-9_]+")
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """One calibrated setting: its dotted config path and search range."""
+
+    path: str
+    low: float
+    high: float
+    log: bool
+    why: str
+
+
+def load_parameters(path: Path) -> list[FreeParameter]:
+    """The free parameters of a calibration file; ConfigError names the bad entry."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read as YAML ({str(exc).splitlines()[0]})") from None
+    entries = data.get("parameters") if isinstance(data, dict) else None
+    if not entries:
+        raise ConfigError(f"{path}: parameters: a list of {{path, low, high, log, why}} is needed")
+    out = []
+    for i, entry in enumerate(entries):
+        where = f"{path}: parameters[{i}]"
+        try:
+            p = FreeParameter(
+                str(entry["path"]),
+                float(entry["low"]),
+                float(entry["high"]),
+                bool(entry.get("log", False)),
+                str(entry.get("why", "")),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(f"{where}: needs path, low, high (numbers), log, why") from None
+        if not p.low < p.high or (p.log and p.low <= 0):
+            raise ConfigError(f"{where} ({p.path}): needs low < high, and low > 0 on a log scale")
+        out.append(p)
+    return out
+
+
+def with_values(config: BaseConfig, values: dict[str, float]) -> BaseConfig:
+    """A copy of ``config`` with the free parameters set (and validated)."""
+    for path, value in values.items():
+        config = apply_change(config, path, value, "calibration")
+    validate(config)
+    return config
+
+
+def spread(low: float, high: float, observed: float, median: float) -> float:
+    """The simulated spread of a statistic, floored (see the floors' comments)."""
+    return max(
+        (high - low) / (2 * Z90),
+        SPREAD_FLOOR_RELATIVE * max(abs(observed), abs(median)),
+        SPREAD_FLOOR_ABSOLUTE,
+    )
+
+
+def distance(rows: list[dict[str, Any]]) -> tuple[float, dict[str, float]]:
+    """Sum of squared standardised differences over the statistics the record supports."""
+    terms = {}
+    for row in rows:
+        if row["observed"] is None:
+            continue
+        if row["median"] is None:
+            terms[row["statistic"]] = UNSUPPORTED_PENALTY
+            continue
+        s = spread(row["low"], row["high"], row["observed"], row["median"])
+        terms[row["statistic"]] = ((row["observed"] - row["median"]) / s) ** 2
+    return float(sum(terms.values())), terms
+
+
+def open_study(name: str, storage: str, seed: int, identity: dict[str, Any]):
+    """Create or resume the study; a study fitted to other data or parameters is refused."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        study = None
+    done = 0 if study is None else len(complete_trials(study))
+    # a resumed study gets a fresh seed, or TPE's first random points would repeat
+    sampler = optuna.samplers.TPESampler(seed=seed + done)
+    if study is None:
+        study = optuna.create_study(
+            study_name=name, storage=storage, sampler=sampler, direction="minimize"
+        )
+        for key, value in identity.items():
+            study.set_user_attr(key, value)
+        return study
+    for key, value in identity.items():
+        if study.user_attrs.get(key) != value:
+            raise ConfigError(
+                f"--storage {storage}: study {name!r} was run with another {key} "
+                f"({study.user_attrs.get(key)!r}); choose another --name"
+            )
+    return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+
+
+def complete_trials(study) -> list:
+    import optuna
+
+    return [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+
+
+def _nested(values: dict[str, float]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for path, value in values.items():
+        *parents, leaf = path.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = float(f"{value:.4g}")
+    return tree
+
+
+def preset_text(name: str, values: dict[str, float], meta: dict[str, Any]) -> str:
+    """The scenario preset: a ``# @package _global_`` delta with its provenance."""
+    header = [
+        "# @package _global_",
+        f"# Calibrated by escalation-calibrate on {meta['date']} (docs/validation.md).",
+        f"# Record: {meta['record']} (sha256 {meta['record_sha256']}).",
+        f"# Fitted on {meta['fit_start']} to {meta['fit_end']}; "
+        + (
+            f"held out: {meta['holdout_start']} to {meta['holdout_end']}."
+            if meta["holdout_start"]
+            else "nothing held out."
+        ),
+        f"# Study {meta['study']}: {meta['trials']} trials (TPE sampler, seed {meta['seed']}), "
+        f"{meta['replicates']} replicates per trial;",
+        f"# best distance {meta['distance']:.3g} over {len(meta['terms'])} statistics "
+        f"({', '.join(meta['terms'])}).",
+        "# Free parameters and their ranges: configs/calibration/default.yaml; all other",
+        "# values as in the default scenario"
+        + (f", with the overrides {' '.join(meta['overrides'])}." if meta["overrides"] else "."),
+    ]
+    body = {
+        "days": meta["fit_days"],
+        "scenario": {
+            "name": f"calibrated_{name}",
+            "description": f"The default scenario with its free parameters fitted to "
+            f"{meta['record']} ({meta['fit_start']} to {meta['fit_end']}).",
+            "start_date": meta["fit_start"],
+        },
+        **_nested(values),
+    }
+    return "\n".join(header) + "\n" + yaml.safe_dump(body, sort_keys=False)
+
+
+def fit_figure(observed: pd.Series, simulated: pd.DataFrame, study, title: str, split):
+    """Monthly attacks under the best parameters over the whole record, and the search."""
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
+
+    from sim.plots.style import BLUE, FONT, GREY, _new_figure
+    from sim.validate import draw_monthly_bands
+
+    fig = _new_figure((14.0, 4.8))
+    bands, history = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
+    draw_monthly_bands(bands, observed, simulated, title, split)
+    values = np.array([t.value for t in complete_trials(study)])
+    trial = np.arange(1, len(values) + 1)
+    history.plot(trial, values, ".", color=GREY, label="trial")
+    history.plot(trial, np.minimum.accumulate(values), "-", color=BLUE, label="best so far")
+    history.set_yscale("log")
+    history.yaxis.set_major_formatter(ScalarFormatter())
+    history.xaxis.set_major_locator(MaxNLocator(integer=True))
+    history.set_xlabel("trial", fontsize=FONT)
+    history.set_ylabel("distance", fontsize=FONT)
+    history.set_title("the search", fontsize=FONT + 1)
+    history.legend(fontsize=FONT - 1, frameon=False)
+    history.grid(alpha=0.3)
+    return fig
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point of ``escalation-calibrate``."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = parse_args(
+        PROG,
+        argv,
+        "Fit the free parameters to an event record with Optuna and write the best as a "
+        "scenario preset, scenario=calibrated_<name>.",
+    )
+    parser.add_argument("--name", required=True, help="study and preset name (a-z, 0-9, _)")
+    parser.add_argument("--trials", type=int, default=40, help="trials in the study (default 40)")
+    parser.add_argument("--storage", default=None, help="Optuna storage, e.g. sqlite:///study.db")
+    parser.add_argument("--holdout-from", default=None, help="first date held out (YYYY-MM-DD)")
+    parser.add_argument(
+        "--parameters",
+        type=Path,
+        default=Path(config_dir()) / "calibration" / "default.yaml",
+        help="free parameters and their ranges (default configs/calibration/default.yaml)",
+    )
+    parser.set_defaults(replicates=30)
+    args = parser.parse_args(argv)
+    run_calibration(parser, args)
+
+
+def run_calibration(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    check_positive(parser, "--replicates", args.replicates)
+    check_positive(parser, "--trials", args.trials)
+    if not NAME.fullmatch(args.name):
+        fail(PROG, f"--name {args.name!r}: use lower-case letters, digits and _")
+    try:
+        free = load_parameters(args.parameters)
+        holdout = parse_date("--holdout-from", args.holdout_from) if args.holdout_from else None
+    except ConfigError as exc:
+        fail(PROG, str(exc))
+    record = load_or_fail(PROG, args.events)
+    full = window_of(record)
+    fit = full
+    if holdout is not None:
+        fit = Window(full.start, pd.Timestamp(holdout) - pd.Timedelta(days=1))
+        if not full.start < pd.Timestamp(holdout) <= full.end:
+            fail(PROG, f"--holdout-from {holdout}: must fall after {full.start.date()} and on "
+                 f"or before {full.end.date()}")  # fmt: skip
+    run = [f"replicates={args.replicates}", f"seed={args.seed}", "output.events=all"]
+    base = compose_or_fail(PROG, [*args.overrides, *window_overrides(fit), *run])
+    try:
+        for p in free:
+            with_values(base, {p.path: p.low})
+            with_values(base, {p.path: p.high})
+    except ConfigError as exc:
+        fail(PROG, f"{args.parameters}: {exc}")
+    out = args.out or Path("results/calibration") / args.name
+    storage = args.storage or f"sqlite:///{out / 'study.db'}"
+    if storage.startswith("sqlite:///"):
+        Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    fitted = fit.clip(record)
+    observed = score(fitted, fit, base.ladder)
+    identity = {
+        "record_sha256": file_hash(args.events),
+        "fit": [fit.start.date().isoformat(), fit.end.date().isoformat()],
+        "parameters": [p.path for p in free],
+        "overrides": list(args.overrides),
+        "replicates": args.replicates,
+        "seed": args.seed,
+    }
+    try:
+        study = open_study(args.name, storage, args.seed, identity)
+    except ConfigError as exc:
+        fail(PROG, str(exc))
+
+    def objective(trial) -> float:
+        values = {p.path: trial.suggest_float(p.path, p.low, p.high, log=p.log) for p in free}
+        ensemble = simulate(with_values(base, values), fit)
+        value, terms = distance(compare(observed, ensemble))
+        trial.set_user_attr("terms", terms)
+        return value
+
+    todo = args.trials - len(complete_trials(study))
+    print(f"Study {args.name} ({storage}): {len(complete_trials(study))} trials done, "
+          f"{max(todo, 0)} to run")  # fmt: skip
+    started = dt.datetime.now()
+    if todo > 0:
+        study.optimize(objective, n_trials=todo)
+    finish(args, study, free, base, record, full, fit, holdout, out, started)
+
+
+def finish(args, study, free, base, record, full, fit, holdout, out, started) -> None:
+    """Write the preset, the fit figure and (with a held-out part) its validation."""
+    from sim.io import atomic_write, write_json
+    from sim.validate import markdown, metadata, validate
+
+    best = study.best_trial
+    values = {p.path: best.params[p.path] for p in free}
+    meta = {
+        "date": dt.date.today().isoformat(),
+        "record": args.events.name,
+        "record_sha256": file_hash(args.events),
+        "fit_start": fit.start.date().isoformat(),
+        "fit_end": fit.end.date().isoformat(),
+        "fit_days": fit.days,
+        "holdout_start": holdout.isoformat() if holdout else None,
+        "holdout_end": full.end.date().isoformat() if holdout else None,
+        "study": args.name,
+        "trials": len(complete_trials(study)),
+        "seed": args.seed,
+        "replicates": args.replicates,
+        "distance": best.value,
+        "terms": best.user_attrs.get("terms", {}),
+        "overrides": list(args.overrides),
+        "parameters": values,
+        "minutes_this_session": round((dt.datetime.now() - started).total_seconds() / 60, 2),
+    }
+    preset_dir = args.out or Path(config_dir()) / "scenario"
+    preset = preset_dir / f"calibrated_{args.name}.yaml"
+    text = preset_text(args.name, values, meta)
+    atomic_write(preset, lambda tmp: tmp.write_text(text))
+    write_json(meta, out / "calibration.json")
+    # the best parameters over the whole record, the held-out part included
+    whole = with_values(compose_or_fail(PROG, [*args.overrides, *window_overrides(full),
+                        f"replicates={args.replicates}", f"seed={args.seed}",
+                        "output.events=all"]), values)  # fmt: skip
+    rows, ensemble, observed_monthly = validate(record, full, whole)
+    split = pd.Timestamp(holdout) if holdout else None
+    fig = fit_figure(observed_monthly, ensemble.monthly, study,
+                     f"calibrated_{args.name} against {args.events.name}", split)  # fmt: skip
+    atomic_write(out / "calibration.png", lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
+    print(f"Best distance {best.value:.3g} (trial {best.number}):")
+    for p in free:
+        print(f"  {p.path} = {values[p.path]:.4g}  (range {p.low:g} - {p.high:g})")
+    print(f"Preset: {preset} (use scenario=calibrated_{args.name})")
+    print(f"Figure: {out / 'calibration.png'}")
+    if holdout is None:
+        return
+    held = Window(pd.Timestamp(holdout), full.end)
+    config = with_values(
+        compose_or_fail(PROG, [*args.overrides, *window_overrides(held),
+                        f"replicates={args.replicates}", f"seed={args.seed}",
+                        "output.events=all"]), values)  # fmt: skip
+    held_record = held.clip(record)
+    rows, ensemble, _ = validate(held_record, held, config)
+    vmeta = metadata(args.events, held_record, held, config, args.overrides)
+    vmeta["scenario"] = f"calibrated_{args.name}"
+    write_json({"meta": vmeta, "statistics": rows}, out / "holdout_validation.json")
+    atomic_write(out / "holdout_validation.md", lambda tmp: tmp.write_text(markdown(rows, vmeta)))
+    print("Held-out part:")
+    print("\n".join(summary_lines(rows, vmeta, out / "holdout_validation.md")[1:]))
+
+
+if __name__ == "__main__":
+    main()
