@@ -97,6 +97,10 @@ def _options(message: str) -> str:
 # --- one configuration, many replicates -------------------------------------------------------
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def first_day_at(rungs: np.ndarray, level: int) -> np.ndarray:
     """Per replicate, the first day (0-based) the rung was ``level`` or above; NEVER if not.
 
@@ -198,7 +202,7 @@ class Ensemble:
         return "\n".join(
             [
                 f"Ensemble: scenario {cfg.scenario.name}, {cfg.days} days from "
-                f"{cfg.scenario.start_date}, seed {cfg.seed}, {len(t)} replicates",
+                f"{cfg.scenario.start_date}, seed {cfg.seed}, {_plural(len(t), 'replicate')}",
                 f"  doctrines: US {d.us.name}, Iran {d.iran.name}, Israel {d.israel.name}, "
                 f"Iraq {d.iraq.name}",
                 f"  outcomes: {shares}",
@@ -206,8 +210,9 @@ class Ensemble:
                 f"{h['killed_us']:.2f} US killed, highest rung {h['max_rung']:.2f}",
                 f"  P(rung {HEADLINE_RUNG}+) {h[f'p_rung{HEADLINE_RUNG}']:.0%}, "
                 f"P(a US death) {h['p_us_death']:.0%}",
-                f"  tables: .replicates ({len(t)} rows), .events ({len(self.events)} rows, "
-                f"{kept} replicates kept), .daily ({len(self.daily)} rows), .quantiles",
+                f"  tables: .replicates ({_plural(len(t), 'row')}), .events "
+                f"({_plural(len(self.events), 'row')}, {_plural(kept, 'replicate')} kept), "
+                f".daily ({_plural(len(self.daily), 'row')}), .quantiles",
             ]
         )
 

@@ -220,12 +220,13 @@ def quantile_band_figure(quantiles: pd.DataFrame, column: str = "rung") -> Figur
     fig = _new_figure((12.0, 4.8))
     ax = fig.subplots()
     x = quantiles["date"]
-    ax.fill_between(x, quantiles[needed[0]], quantiles[needed[4]], color=PURPLE, alpha=0.2,
-                    lw=0, label="90% of replicates")  # fmt: skip
-    ax.fill_between(x, quantiles[needed[1]], quantiles[needed[3]], color=PURPLE, alpha=0.4,
-                    lw=0, label="50% of replicates")  # fmt: skip
-    ax.plot(x, quantiles[needed[2]], color=PURPLE, lw=2, label="median")
+    bands = ((0, 4, 0.2, "90% of replicates"), (1, 3, 0.4, "50% of replicates"))
+    for lo, hi, alpha, label in bands:
+        ax.fill_between(x, quantiles[needed[lo]], quantiles[needed[hi]], step="mid",
+                        color=PURPLE, alpha=alpha, lw=0, label=label)  # fmt: skip
+    ax.plot(x, quantiles[needed[2]], color=PURPLE, lw=2, drawstyle="steps-mid", label="median")
     ax.plot(x, quantiles[needed[5]], color="black", lw=1.4, ls="--", label="mean")
+    ax.set_title(f"{column.replace('_', ' ')} by day across replicates", fontsize=FONT + 2)
     ax.set_ylabel(column.replace("_", " "), fontsize=FONT + 1)
     ax.grid(color="#E5E5E5")
     ax.legend(fontsize=FONT, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
