@@ -115,8 +115,8 @@ def Side(side: str, model, settings: Settings) -> None:
         with solara.Row(style={"align-items": "flex-start", "gap": "24px"}):
             Ladder(side, model, snap)
             Counters(side, snap)
-        solara.FigureMatplotlib(views.map_figure(model), dpi=72, format="png")
-        solara.FigureMatplotlib(views.timeline_figure(model), dpi=72, format="png")
+        solara.FigureMatplotlib(views.map_figure(model), dpi=96, format="png")
+        solara.FigureMatplotlib(views.timeline_figure(model), dpi=96, format="png")
 
 
 @solara.component
@@ -170,25 +170,31 @@ def Knobs(settings: solara.Reactive[Settings]) -> None:
         on_value=lambda v: settings.set(replace(s, seed=v)),
         continuous_update=False,
     )
-    solara.Text("US sliders edit side A only; the others apply to both sides.")
+    solara.Text(
+        "The three US sliders edit doctrine A only; the others apply to both sides. "
+        "Slider values can also be typed in the boxes."
+    )
     for name, knob in KNOBS.items():
         value = s.values.get(name, knob.lo)
         with solara.Column(gap="0px", classes=[f"esc-knob-{name}"]):
-            solara.SliderFloat(
-                knob.label,
-                value=min(max(value, knob.lo), knob.hi),
-                min=knob.lo,
-                max=knob.hi,
-                step=knob.step,
-                on_value=lambda v, name=name: set_value(name, v),
-            )
-            solara.InputFloat(
-                "or type a value",
-                value=value,
-                on_value=lambda v, name=name: set_value(name, v),
-                continuous_update=False,
-                classes=[f"esc-input-{name}"],
-            )
+            solara.Text(knob.label, style={"font-weight": "600", "margin-top": "10px"})
+            with solara.Row(style={"align-items": "center"}):
+                solara.SliderFloat(
+                    "",
+                    value=min(max(value, knob.lo), knob.hi),
+                    min=knob.lo,
+                    max=knob.hi,
+                    step=knob.step,
+                    on_value=lambda v, name=name: set_value(name, v),
+                )
+                with solara.Div(style={"width": "90px", "flex": "none"}):
+                    solara.InputFloat(
+                        "",
+                        value=value,
+                        on_value=lambda v, name=name: set_value(name, v),
+                        continuous_update=False,
+                        classes=[f"esc-input-{name}"],
+                    )
     solara.Button("Back to the presets", on_click=lambda: settings.set(s.with_presets()))
 
 
@@ -205,6 +211,8 @@ def Page() -> None:
     settings = solara.use_reactive(solara.use_memo(_initial_settings, []))
     model = solara.use_reactive(solara.use_memo(lambda: SeminarModel(settings.value), []))
     solara.Style(CSS)
+    with solara.Sidebar(), solara.Card("Seminar settings (applied on Reset)"):
+        Knobs(settings)
     SolaraViz(
         model,
         components=[],
@@ -212,6 +220,4 @@ def Page() -> None:
         name="Escalation seminar: militias, the US, Iraq, Iran and Israel",
         play_interval=300,
     )
-    with solara.Sidebar(), solara.Card("Seminar settings"):
-        Knobs(settings)
     Comparison(model.value, settings)

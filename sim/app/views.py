@@ -103,7 +103,7 @@ def map_figure(model: EscalationModel) -> Figure:
     theatre = model.simulation.params.theatre
     events = model.simulation.events_frame()
     bounds = theatre.config
-    fig = _new_figure((9.0, 7.4))
+    fig = _new_figure((8.6, 7.4))
     ax = fig.add_subplot()
     aspect = 1.0 / math.cos(math.radians((bounds.lat_min + bounds.lat_max) / 2))
     handles = _draw_map(ax, theatre, _map_layers(theatre, events), aspect)
@@ -141,7 +141,7 @@ def timeline_figure(model: EscalationModel) -> Figure:
     events = model.simulation.events_frame()
     rungs = sorted(cfg.ladder.rungs, key=lambda r: r.level)
     start = mdates.date2num(pd.Timestamp(cfg.scenario.start_date))
-    fig = _new_figure((9.0, 5.6))
+    fig = _new_figure((8.6, 5.8))
     ax = fig.add_subplot()
     n = max(len(daily), 1)
     edges = start + np.arange(n + 1, dtype=float)
@@ -166,5 +166,5 @@ def timeline_figure(model: EscalationModel) -> Figure:
         columnspacing=1.0,
         handletextpad=0.3,
     )
-    ax.set_title("Attacks and responses so far, at the rung each reached", fontsize=BIG + 1)
+    ax.set_title("Events so far, at the rung each reached", fontsize=BIG + 1)
     return fig

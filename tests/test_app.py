@@ -1,0 +1,226 @@
+"""The seminar app without a browser: its model, what it shows, its errors, assets and launcher."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pytest
+
+from sim.app import assets, launch, views
+from sim.app.seminar import (
+    KNOBS,
+    SCENARIO_DOCTRINE,
+    SeminarModel,
+    Settings,
+    configure,
+    preset_values,
+    scenarios,
+    us_doctrines,
+)
+from sim.config import compose
+from sim.engine import Simulation
+
+DAYS = 60
+
+
+@pytest.fixture(scope="module")
+def stepped() -> SeminarModel:
+    """The page's default model after DAYS days."""
+    model = SeminarModel(Settings().with_presets())
+    for _ in range(DAYS):
+        model.step()
+    return model
+
+
+def test_page_module_imports():
+    from sim.app import page
+
+    assert callable(page.Page)
+    assert set(page.SIDE_COLOUR) == {"A", "B"}
+
+
+def test_selectors_list_the_config_presets():
+    assert {"default", "dec2019_crisis", "biden2021"} <= set(scenarios())
+    assert set(us_doctrines()) == {
+        "restraint",
+        "proportional",
+        "red_line",
+        "decapitation",
+        "syria_only",
+        "max_pressure",
+    }
+
+
+def test_sides_differ_only_in_the_us_doctrine():
+    a, b = configure(Settings(doctrine_b="restraint").with_presets())
+    assert a.doctrine.us.name == "decapitation" and b.doctrine.us.name == "restraint"
+    assert dataclasses.replace(a, doctrine=dataclasses.replace(a.doctrine, us=b.doctrine.us)) == b
+    assert a.seed == b.seed
+
+
+def test_same_doctrine_on_both_sides_gives_the_same_run():
+    """Common random numbers: with nothing to tell them apart, the two sides are identical."""
+    settings = Settings(doctrine_b=SCENARIO_DOCTRINE, seed="11").with_presets()
+    model = SeminarModel(settings)
+    for _ in range(DAYS):
+        model.step()
+    ea, eb = model.a.simulation.events_frame(), model.b.simulation.events_frame()
+    assert len(ea) > 0
+    assert ea.equals(eb)
+    assert views.snapshot(model.a) == views.snapshot(model.b)
+
+
+def test_shown_counters_come_from_the_engine(stepped):
+    """An independent run of the same configuration gives the numbers the page shows."""
+    for _, side in stepped.sides:
+        sim = Simulation(side.config, replicates=[0])
+        for _ in range(DAYS):
+            sim.step()
+        daily = sim.daily_frame()
+        snap = views.snapshot(side)
+        assert snap.day == DAYS
+        assert snap.rung == int(sim.state.rung_today[0]) == int(daily["rung"].iloc[-1])
+        assert snap.highest == int(daily["rung"].max())
+        for key in ("attacks_rocket", "attacks_ied", "attacks_drone", "responses"):
+            assert getattr(snap, key) == int(daily[key].sum()), key
+        assert snap.killed_us == round(daily["killed_us"].sum())
+        assert snap.attacks == int(daily["attacks"].sum())
+        assert snap.us_troops == round(float(sim.state.troops()[0]))
+        assert snap.rung_name == views.rung_names(side)[snap.rung]
+    # the default seed and horizon give a run with something to show
+    assert views.snapshot(stepped.a).attacks > 0
+
+
+def test_before_the_first_step_everything_is_zero():
+    snap = views.snapshot(SeminarModel().a)
+    assert (snap.day, snap.rung, snap.attacks, snap.killed_us, snap.responses) == (0, 0, 0, 0, 0)
+    assert snap.date == "01 Oct 2019"
+
+
+def test_presets_follow_the_scenario_and_doctrine():
+    values = preset_values("dec2019_no_decapitation")  # the scenario swaps in red_line
+    red_line = compose("doctrine/us=red_line").doctrine.us
+    assert values["response_lag_days"] == red_line.response_lag_days
+    assert values["respond_if_us_wounded"] == red_line.respond_if_us_wounded
+    crackdown = preset_values("dec2019_iraq_crackdown")
+    assert crackdown["raid_rate"] == compose("doctrine/iraq=crackdown").doctrine.iraq.raid_rate
+    assert preset_values("default", "max_pressure")["respond_if_us_wounded"] == 1.0
+    assert values["casualty_aversion"] == 1.0  # a factor: 1 keeps each group's own value
+
+
+def test_us_sliders_edit_side_a_only_and_the_others_both():
+    settings = Settings(doctrine_b="restraint").with_presets()
+    values = {**settings.values, "response_lag_days": 9, "interdiction_rate": 0.05}
+    a, b = configure(dataclasses.replace(settings, values=values))
+    assert a.doctrine.us.response_lag_days == 9
+    assert (
+        b.doctrine.us.response_lag_days
+        == compose("doctrine/us=restraint").doctrine.us.response_lag_days
+    )
+    assert a.doctrine.israel.interdiction_rate == b.doctrine.israel.interdiction_rate == 0.05
+
+
+def test_casualty_aversion_factor_scales_every_group():
+    settings = Settings().with_presets()
+    base, _ = configure(settings)
+    a, b = configure(
+        dataclasses.replace(settings, values={**settings.values, "casualty_aversion": 0.5})
+    )
+    for side in (a, b):
+        got = [m.casualty_aversion for m in side.actors.militias]
+        want = [m.casualty_aversion * 0.5 for m in base.actors.militias]
+        assert np.allclose(got, want)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seed": "-1"}, "seed = -1: must be a whole number >= 0"),
+        ({"seed": "twelve"}, "seed = 'twelve': must be a whole number >= 0"),
+        (
+            {"respond_if_us_wounded": 1.5},
+            "doctrine.us.respond_if_us_wounded = 1.5: must be a probability",
+        ),
+        ({"response_lag_days": 2.5}, "doctrine.us.response_lag_days = 2.5: must be a whole number"),
+        ({"kill_threshold": 0}, "doctrine.us.kill_threshold = 0: must be a whole number >= 1"),
+        (
+            {"interdiction_rate": -0.1},
+            "doctrine.israel.interdiction_rate = -0.1: must be a number >= 0",
+        ),
+        ({"casualty_aversion": 2.0}, "casualty_aversion = 1.2: must be a fraction in [0, 1]"),
+        ({"scenario": "nowhere"}, "scenario/nowhere"),
+    ],
+)
+def test_bad_values_give_a_one_line_message_and_an_empty_model(change, message):
+    settings = Settings().with_presets()
+    fields = {k: v for k, v in change.items() if k in ("seed", "scenario")}
+    values = {**settings.values, **{k: v for k, v in change.items() if k in KNOBS}}
+    model = SeminarModel(dataclasses.replace(settings, values=values, **fields))
+    assert model.error is not None and message in model.error
+    assert "\n" not in model.error
+    assert model.sides == [] and model.running is False
+    model.step()  # nothing to step, and no crash
+    assert model.day == 0
+
+
+def test_rebuilt_from_a_reactive_store():
+    """Mesa's Reset passes the page's reactive settings; the model reads their value."""
+
+    class Store:
+        value = Settings(seed="5").with_presets()
+
+    model = SeminarModel(Store())
+    assert model.error is None and model.a.config.seed == 5 == model.b.config.seed
+
+
+def test_figures_draw_and_ring_the_days_events(stepped):
+    side = stepped.a
+    events = side.simulation.events_frame()
+    last = events[events["day"] == side.day - 1]
+    assert len(views._today_points(side, events)) == len(last)
+    for make in (views.map_figure, views.timeline_figure):
+        fig = make(side)
+        assert fig.axes and fig.axes[0].get_legend() is not None
+
+
+def test_assets_match_what_solara_requests():
+    packages = assets.solara_packages()
+    names = [re.sub(r"@[^@/]+$", "", p) for p in packages]
+    assert names == [
+        "@widgetti/solara-vuetify-app",
+        "@widgetti/vue-grid-layout",
+        "requirejs",
+        "font-awesome",
+    ]
+    assert all(re.search(r"@\d+\.\d+\.\d+", p) for p in packages)
+
+
+def test_assets_install_is_idempotent_and_needs_npm(tmp_path, monkeypatch, capsys):
+    present = tmp_path / "requirejs@2.3.6"
+    present.mkdir()
+    (present / "package.json").write_text("{}")
+    assert assets.install(["requirejs@2.3.6"], tmp_path) == []
+    monkeypatch.setattr(assets.shutil, "which", lambda _: None)
+    with pytest.raises(RuntimeError, match="npm not found"):
+        assets.install(["font-awesome@4.5.0"], tmp_path)
+    monkeypatch.setattr(assets, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(assets, "solara_packages", lambda: ["font-awesome@4.5.0"])
+    assert assets.main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: npm not found") and err.count("\n") == 1
+    assert not (tmp_path / "font-awesome@4.5.0").exists()
+    assert assets.main(["--bogus"]) == 2
+
+
+def test_launcher_binds_to_this_machine_by_default(capsys):
+    args = launch.parse([])
+    assert (args.host, args.port) == ("127.0.0.1", launch.DEFAULT_PORT)
+    assert launch.parse(["--port", "9001", "--host", "::1"]).port == 9001
+    for bad in (["--port", "0"], ["--port", "http"], ["--colour"]):
+        with pytest.raises(SystemExit) as exit_info:
+            launch.parse(bad)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("escalation-app: error:") and err.count("\n") == 1
