@@ -15,7 +15,7 @@ done; exit 1
 endef
 PYTHON ?= $(shell $(find_python))
 
-.PHONY: help setup run test lint clean figures bench
+.PHONY: help setup run test lint clean figures bench notebooks
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -35,8 +35,8 @@ test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff lint and format check
-	$(BIN)/ruff check sim tests benchmarks hydra_plugins
-	$(BIN)/ruff format --check sim tests benchmarks hydra_plugins
+	$(BIN)/ruff check sim tests benchmarks hydra_plugins notebooks
+	$(BIN)/ruff format --check sim tests benchmarks hydra_plugins notebooks
 
 bench: $(STAMP)  ## benchmark the Mesa path, ensembles up to 10,000 replicates and the floor; append to benchmarks/results.json
 	$(BIN)/escalation-bench $(ARGS)
@@ -52,3 +52,9 @@ figures: $(STAMP)  ## redraw the documentation figures (docs/images/) from their
 	    --common scenario=dec2019_crisis --replicates 500 --seed 1 --out .figures-run/compare >/dev/null
 	cp .figures-run/compare/compare.png docs/images/doctrines.png
 	rm -rf .figures-run
+
+notebooks: $(STAMP)  ## run the three notebooks at full size into results/notebooks/ (.ipynb with outputs)
+	mkdir -p results/notebooks
+	for f in notebooks/*.py; do \
+	  $(BIN)/jupytext --to ipynb --execute -o results/notebooks/$$(basename $${f%.py}).ipynb $$f || exit 1; \
+	done

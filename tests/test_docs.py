@@ -127,3 +127,15 @@ def test_readme_python_example_runs():
     exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
     assert len(namespace["result"].replicates) == 1000
     assert namespace["model"].day == 1
+
+
+def test_readme_api_example_runs():
+    section = README.split("### Notebooks and the Python API", 1)[1]
+    block = section.split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+    crisis = namespace["crisis"]
+    assert len(crisis.replicates) == 1000
+    assert "dec2019_crisis" in repr(crisis) and "syria_only" in repr(crisis)
+    for name in ("01_compare_doctrines", "02_december_2019", "03_sweep_analysis"):
+        assert (ROOT / "notebooks" / f"{name}.py").is_file() and f"`{name}`" in section

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
@@ -73,8 +74,8 @@ def heatmap_figure(summary: pd.DataFrame, plan: SweepPlan) -> Figure:
         )
         masked = np.ma.masked_invalid(grid)
         top = 1.0 if is_p else max(float(np.nanmax(grid)) if np.isfinite(grid).any() else 1, 1e-9)
-        image = ax.imshow(masked, cmap=cmap, vmin=0, vmax=top, origin="lower", aspect="auto")
-        image.cmap.set_bad(GREY)
+        colours = matplotlib.colormaps[cmap].with_extremes(bad=GREY)
+        image = ax.imshow(masked, cmap=colours, vmin=0, vmax=top, origin="lower", aspect="auto")
         for (i, j), value in np.ndenumerate(grid):
             if np.isfinite(value):
                 text = f"{value:.0%}" if is_p else f"{value:.1f}"
