@@ -20,6 +20,7 @@ from sim.kernels import (
     poisson_from_uniform,
     record_us_casualties,
     rowwise_matmul,
+    sum_last,
 )
 from sim.params import Params
 from sim.rng import RandomStreams, Stream
@@ -134,7 +135,7 @@ def militia_attacks(today: Today) -> Attacks:
     state, params, day = today.state, today.params, today.day
     M, W = params.n_militias, len(Weapon)
     rate, cap, opportunity = attack_rates(state, params, day)
-    p_attack = -np.expm1(-rate.sum(axis=2))
+    p_attack = -np.expm1(-sum_last(rate))
     rows, militia = np.nonzero(today.uniform(Stream.ATTACK_OCCURS, M) < p_attack)
     n = len(rows)
     empty = np.zeros(0, dtype=np.int64)
@@ -297,12 +298,13 @@ DAILY_COLUMNS = (
 
 def daily_record(state: State, params: Params) -> dict[str, np.ndarray]:
     """(R,) values of each daily series at the end of the day."""
-    cap = capability(state, params).mean(axis=(1, 2))
+    cap = capability(state, params)
+    cap = sum_last(cap.reshape(len(cap), -1)) / (cap.shape[1] * cap.shape[2])  # mean
     return {
         "attacks_rocket": state.attacks_today[:, Weapon.ROCKET].copy(),
         "attacks_ied": state.attacks_today[:, Weapon.IED].copy(),
         "attacks_drone": state.attacks_today[:, Weapon.DRONE].copy(),
-        "attacks": state.attacks_today.sum(axis=1),
+        "attacks": sum_last(state.attacks_today),
         "responses": state.responses_today.copy(),
         "killed_us": state.killed_us_today.copy(),
         "wounded_us": state.wounded_us_today.copy(),
@@ -310,14 +312,16 @@ def daily_record(state: State, params: Params) -> dict[str, np.ndarray]:
         "wounded_iraqi": state.wounded_iraqi_today.copy(),
         "rung": state.rung_today.copy(),
         "tension": state.tension.copy(),
-        "militia_fighters": state.fighters.sum(axis=1),
+        "militia_fighters": sum_last(state.fighters),
         "militia_capacity": cap,
-        "militia_rockets": state.stock[:, :, Weapon.ROCKET].sum(axis=1),
-        "perceived_risk": state.perceived_risk.mean(axis=1),
-        "grievance": state.grievance.mean(axis=1),
+        "militia_rockets": sum_last(state.stock[:, :, Weapon.ROCKET]),
+        "perceived_risk": sum_last(state.perceived_risk) / params.n_militias,
+        "grievance": sum_last(state.grievance) / params.n_militias,
         "iran_green_light": state.iran_green.copy(),
         "us_troops": state.troops(),
         "us_resolve": state.us_resolve.copy(),
-        "sites_open": state.site_open[:, params.theatre.us_sites].sum(axis=1).astype(np.float64),
+        "sites_open": np.count_nonzero(state.site_open[:, params.theatre.us_sites], axis=1).astype(
+            np.float64
+        ),
         "sovereignty_pressure": state.sovereignty.copy(),
     }

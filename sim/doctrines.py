@@ -15,6 +15,7 @@ from sim.kernels import (
     learn_response,
     poisson_from_uniform,
     record_us_casualties,
+    sum_last,
 )
 from sim.params import Params
 from sim.rng import Stream
@@ -173,7 +174,7 @@ def _posture(today: Today) -> None:
     # show of force (bomber overflights, seed 001): a cheap signal that raises perceived risk
     shown = np.flatnonzero(
         active
-        & (state.attacks_today.sum(axis=1) > 0)
+        & (sum_last(state.attacks_today) > 0)
         & (today.chance(Stream.SHOW_OF_FORCE) < us.show_of_force_probability)
     )
     risk = state.perceived_risk
@@ -240,7 +241,7 @@ def _drawdown(today: Today) -> None:
     """Troops move on a straight line from their level when the change began to the target:
     a drawdown (5,000 -> 2,500 in 2020, seeds 001 and 003) or a build-up."""
     state, us = today.state, today.params.config.doctrine.us
-    troops = state.personnel.sum(axis=1)
+    troops = state.troops()
     starting = np.flatnonzero(state.active & (state.drawdown_start == today.day))
     state.posture_start_troops[starting] = troops[starting]
     down = troops[starting] > us.drawdown_target_troops

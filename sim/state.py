@@ -95,7 +95,9 @@ class State:
 
     def troops(self) -> np.ndarray:
         """(R,) US personnel in theatre."""
-        return self.personnel.sum(axis=1)
+        from sim.kernels import sum_last  # kernels builds on this module
+
+        return sum_last(self.personnel)
 
 
 def initial_state(params: Params, replicates: int) -> State:
