@@ -143,13 +143,15 @@ def militia_attacks(today: Today) -> Attacks:
         return Attacks(empty, empty, empty, empty, empty, empty)
 
     def draw(stream: Stream) -> np.ndarray:  # one uniform per attack, slot = the group
-        return today.uniform(stream, M, rows)[np.arange(n), militia]
+        return today.uniform_at(stream, rows, militia)
 
     # where and with what: one categorical draw over (target, weapon) per attack
-    detail = (
-        opportunity[rows, :, None] * params.attack_weight[militia] * cap[rows, militia][:, None, :]
-    )
-    choice = categorical_from_uniform(draw(Stream.ATTACK_CHOICE), detail.reshape(n, -1))
+    # detail[i, t * W + w] = opportunity[t] * attack_weight[m, t, w] * cap[m, w], laid out
+    # flat so that each product is one long loop
+    detail = np.repeat(opportunity[rows], W, axis=1)
+    detail *= params.attack_weight.reshape(M, -1)[militia]
+    detail *= np.tile(cap[rows, militia], opportunity.shape[1])
+    choice = categorical_from_uniform(draw(Stream.ATTACK_CHOICE), detail)
     target, weapon = np.divmod(choice, W)
 
     salvo_mean = params.salvo_mean[weapon] * params.salvo_scale[militia]

@@ -81,7 +81,7 @@ def _decide_strikes(today: Today, attacks: Attacks) -> None:
     rows, militia = np.nonzero(decide)
     state.response_due[rows, militia] = today.day + us.response_lag_days
     state.response_size[rows, militia] = strike_size(state, params, attacks)[rows, militia]
-    where = today.uniform(Stream.US_STRIKE_LOCATION, M, rows)[np.arange(len(rows)), militia]
+    where = today.uniform_at(Stream.US_STRIKE_LOCATION, rows, militia)
     state.response_in_iraq[rows, militia] = where < us.strike_in_iraq_probability
 
 

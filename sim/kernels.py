@@ -86,8 +86,12 @@ def geometric_from_uniform(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
 def categorical_from_uniform(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Index drawn from each row of ``weights`` (n, k) with probability proportional to it."""
-    cum = np.cumsum(weights, axis=1)
-    idx = (cum < (u * cum[:, -1])[:, None]).sum(axis=1)
+    # running totals of each row, built down the columns of the transpose: k additions of
+    # length n instead of n short accumulations (the same sums, in the same order)
+    cum = np.array(weights.T, order="C")
+    for j in range(1, len(cum)):
+        cum[j] += cum[j - 1]
+    idx = np.count_nonzero(cum < u * cum[-1], axis=0)
     return np.minimum(idx, weights.shape[1] - 1)
 
 
@@ -120,6 +124,10 @@ class Today:
     def uniform(self, stream: Stream, slots: int, rows: np.ndarray | None = None) -> np.ndarray:
         """(rows, slots) uniforms of today's ``stream``."""
         return self.streams.uniform(self.day, stream, slots, rows)
+
+    def uniform_at(self, stream: Stream, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """One uniform of today's ``stream`` per (row, slot) pair."""
+        return self.streams.uniform_at(self.day, stream, rows, slots)
 
     def chance(self, stream: Stream) -> np.ndarray:
         """One uniform per replicate."""

@@ -82,11 +82,22 @@ class RandomStreams:
     ) -> np.ndarray:
         """Uniforms of shape (len(rows), slots); ``rows`` indexes replicates (default all)."""
         keys = self.keys if rows is None else self.keys[rows]
-        counter = (
-            (np.uint64(day) << np.uint64(32))
-            | (np.uint64(int(stream)) << np.uint64(20))
-            | np.arange(slots, dtype=np.uint64)
-        )
-        z = keys[:, None] ^ _mix(counter * _GOLDEN)[None, :]
-        z = _mix(_mix(z) + _GOLDEN)
-        return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+        counter = _counter(day, stream, np.arange(slots, dtype=np.uint64))
+        return _unit(keys[:, None] ^ _mix(counter * _GOLDEN)[None, :])
+
+    def uniform_at(self, day: int, stream: Stream, rows: np.ndarray, slots: np.ndarray):
+        """One uniform per (row, slot) pair: ``uniform(...)[i, slots[i]]`` for rows[i],
+        without hashing the slots nobody reads."""
+        counter = _counter(day, stream, np.asarray(slots).astype(np.uint64))
+        return _unit(self.keys[rows] ^ _mix(counter * _GOLDEN))
+
+
+def _counter(day: int, stream: Stream, slots: np.ndarray) -> np.ndarray:
+    """The 64-bit counter of (day, stream, slot)."""
+    return (np.uint64(day) << np.uint64(32)) | (np.uint64(int(stream)) << np.uint64(20)) | slots
+
+
+def _unit(z: np.ndarray) -> np.ndarray:
+    """Hash keyed counters to uniforms in [0, 1) with 53 random bits."""
+    z = _mix(_mix(z) + _GOLDEN)
+    return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
