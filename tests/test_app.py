@@ -224,3 +224,44 @@ def test_launcher_binds_to_this_machine_by_default(capsys):
         assert exit_info.value.code == 2
         err = capsys.readouterr().err
         assert err.startswith("escalation-app: error:") and err.count("\n") == 1
+
+
+def _played(**choices) -> SeminarModel:
+    model = SeminarModel(Settings(**choices).with_presets())
+    while model.running:
+        model.step()
+    return model
+
+
+def test_seminar_guide_exercise_one_holds():
+    """docs/seminar_guide.md, Exercise 1: with seed 25 only the decapitation side reaches rung 7."""
+    model = _played(scenario="dec2019_crisis", doctrine_b="red_line", seed="25")
+    a, b = model.a.simulation.events_frame(), model.b.simulation.events_frame()
+    first_day = {side: {k: int(e.loc[e["kind"] == k, "day"].min()) for k in set(e["kind"])}
+                 for side, e in (("A", a), ("B", b))}  # fmt: skip
+    cols = ["day", "kind", "target", "munitions"]
+    assert a.loc[a["day"] <= 60, cols].equals(b.loc[b["day"] <= 60, cols])
+    for side in ("A", "B"):
+        assert first_day[side]["us_strike_iraq"] < first_day[side]["embassy_assault"]
+    assert first_day["A"]["decapitation"] < first_day["A"]["iran_direct_strike"]
+    assert set(a.loc[a["kind"] == "iran_direct_strike", "target"]) == {"ain_al_asad", "erbil"}
+    assert views.snapshot(model.a).highest == 7
+    assert views.snapshot(model.b).highest <= 5
+    assert views.snapshot(_played(scenario="dec2019_crisis", doctrine_b="red_line").a).highest <= 5
+
+
+def test_seminar_guide_exercise_two_reading_holds():
+    """The guide's reading: restraint (B) has more attacks but a lower ladder than proportional."""
+    more_attacks = lower = 0
+    for seed in range(6):
+        model = SeminarModel(
+            Settings(
+                doctrine_a="proportional", doctrine_b="restraint", seed=str(seed)
+            ).with_presets()
+        )
+        for _ in range(150):
+            model.step()
+        a, b = views.snapshot(model.a), views.snapshot(model.b)
+        more_attacks += b.attacks > a.attacks
+        lower += b.highest < a.highest
+    assert more_attacks >= 4 and lower >= 4  # "typically": most of six seeds
