@@ -298,32 +298,39 @@ DAILY_COLUMNS = (
 )
 
 
+def daily_values(state: State, params: Params) -> np.ndarray:
+    """(len(DAILY_COLUMNS), R) values of each daily series at the end of the day.
+
+    One array, written row by row: the quantiles across replicates read it as it is.
+    """
+    out = np.empty((len(DAILY_COLUMNS), state.replicates))
+    row = dict(zip(DAILY_COLUMNS, out, strict=True))
+    cap = capability(state, params).reshape(state.replicates, -1)
+    M = params.n_militias
+    row["attacks_rocket"][:] = state.attacks_today[:, Weapon.ROCKET]
+    row["attacks_ied"][:] = state.attacks_today[:, Weapon.IED]
+    row["attacks_drone"][:] = state.attacks_today[:, Weapon.DRONE]
+    row["attacks"][:] = sum_last(state.attacks_today)
+    row["responses"][:] = state.responses_today
+    row["killed_us"][:] = state.killed_us_today
+    row["wounded_us"][:] = state.wounded_us_today
+    row["killed_iraqi"][:] = state.killed_iraqi_today
+    row["wounded_iraqi"][:] = state.wounded_iraqi_today
+    row["rung"][:] = state.rung_today
+    row["tension"][:] = state.tension
+    row["militia_fighters"][:] = sum_last(state.fighters)
+    np.divide(sum_last(cap), cap.shape[1], out=row["militia_capacity"])  # the mean
+    row["militia_rockets"][:] = sum_last(state.stock[:, :, Weapon.ROCKET])
+    np.divide(sum_last(state.perceived_risk), M, out=row["perceived_risk"])
+    np.divide(sum_last(state.grievance), M, out=row["grievance"])
+    row["iran_green_light"][:] = state.iran_green
+    row["us_troops"][:] = state.troops()
+    row["us_resolve"][:] = state.us_resolve
+    row["sites_open"][:] = np.count_nonzero(state.site_open[:, params.theatre.us_sites], axis=1)
+    row["sovereignty_pressure"][:] = state.sovereignty
+    return out
+
+
 def daily_record(state: State, params: Params) -> dict[str, np.ndarray]:
-    """(R,) values of each daily series at the end of the day."""
-    cap = capability(state, params)
-    cap = sum_last(cap.reshape(len(cap), -1)) / (cap.shape[1] * cap.shape[2])  # mean
-    return {
-        "attacks_rocket": state.attacks_today[:, Weapon.ROCKET].copy(),
-        "attacks_ied": state.attacks_today[:, Weapon.IED].copy(),
-        "attacks_drone": state.attacks_today[:, Weapon.DRONE].copy(),
-        "attacks": sum_last(state.attacks_today),
-        "responses": state.responses_today.copy(),
-        "killed_us": state.killed_us_today.copy(),
-        "wounded_us": state.wounded_us_today.copy(),
-        "killed_iraqi": state.killed_iraqi_today.copy(),
-        "wounded_iraqi": state.wounded_iraqi_today.copy(),
-        "rung": state.rung_today.copy(),
-        "tension": state.tension.copy(),
-        "militia_fighters": sum_last(state.fighters),
-        "militia_capacity": cap,
-        "militia_rockets": sum_last(state.stock[:, :, Weapon.ROCKET]),
-        "perceived_risk": sum_last(state.perceived_risk) / params.n_militias,
-        "grievance": sum_last(state.grievance) / params.n_militias,
-        "iran_green_light": state.iran_green.copy(),
-        "us_troops": state.troops(),
-        "us_resolve": state.us_resolve.copy(),
-        "sites_open": np.count_nonzero(state.site_open[:, params.theatre.us_sites], axis=1).astype(
-            np.float64
-        ),
-        "sovereignty_pressure": state.sovereignty.copy(),
-    }
+    """(R,) values of each daily series at the end of the day, by name."""
+    return dict(zip(DAILY_COLUMNS, daily_values(state, params), strict=True))

@@ -94,7 +94,7 @@ class Simulation:
         # rows whose full daily series is kept (None: all)
         self._daily_rows = None if self.daily_mode == "full" else self.sample_rows
         self.day = 0
-        self._daily: list[dict[str, np.ndarray]] = []
+        self._daily: list[np.ndarray] = []  # (columns, rows kept) a day
         self._daily_stats: list[np.ndarray] = []
         self._changes = _change_schedule(config)
 
@@ -111,16 +111,15 @@ class Simulation:
                 config = apply_change(config, change.path, change.value)
             self.params = compile_params(config, self.params.theatre)
         core.step(self.state, self.params, self.streams, self.day, self.log)
-        self._record(core.daily_record(self.state, self.params))
+        self._record(core.daily_values(self.state, self.params))
         self.day += 1
 
-    def _record(self, record: dict[str, np.ndarray]) -> None:
+    def _record(self, values: np.ndarray) -> None:
         if self._daily_rows is None:
-            self._daily.append(record)
+            self._daily.append(values)
             return
-        values = np.stack([np.asarray(record[name], np.float64) for name in core.DAILY_COLUMNS])
         self._daily_stats.append(daily_stats(values))
-        self._daily.append({name: v[self._daily_rows] for name, v in record.items()})
+        self._daily.append(values[:, self._daily_rows])
 
     def run(self, progress=None) -> RunResult:
         """Step to the horizon and return the results; ``progress(day)`` after each day."""
@@ -148,10 +147,8 @@ class Simulation:
         rows = slice(None) if self._daily_rows is None else self._daily_rows
         ids = self.replicate_ids[rows]
         columns = {
-            name: np.stack([d[name] for d in self._daily], axis=1).reshape(-1)
-            if days
-            else np.zeros(0)
-            for name in core.DAILY_COLUMNS
+            name: np.stack([d[j] for d in self._daily], axis=1).reshape(-1) if days else np.zeros(0)
+            for j, name in enumerate(core.DAILY_COLUMNS)
         }
         frame = pd.DataFrame(
             {

@@ -131,7 +131,8 @@ class EventLog:
         n_kinds = len(EventKind)
         self._kind_counts = np.zeros((replicates, n_kinds), dtype=np.int64)
         self._kind_days = np.zeros((replicates, n_kinds), dtype=np.int64)
-        self._today = np.zeros((replicates, n_kinds), dtype=np.int64)  # the current day's
+        # (row, kind) cells, as row * kinds + kind, of the current day's events
+        self._today: list[np.ndarray] = []
         self._day: int | None = None
         self.attack_counts = np.zeros((replicates, len(Weapon) + 1), dtype=np.int64)
         self.casualties = np.zeros((replicates, len(CASUALTY_COLUMNS)))
@@ -154,12 +155,12 @@ class EventLog:
         return self._kind_days
 
     def _fold(self) -> None:
-        """Move the current day's counts into the totals."""
+        """Close the current day: count it in ``kind_days`` for each kind it had."""
         if self._day is None:
             return
-        self._kind_counts += self._today
-        self._kind_days += self._today > 0
-        self._today.fill(0)
+        if self._today:
+            self._kind_days.reshape(-1)[np.unique(np.concatenate(self._today))] += 1
+        self._today = []
         self._day = None
 
     def grow(self, replicates: int) -> None:
@@ -173,7 +174,6 @@ class EventLog:
 
         self._kind_counts = pad(self._kind_counts)
         self._kind_days = pad(self._kind_days)
-        self._today = pad(self._today)
         self.attack_counts = pad(self.attack_counts)
         self.casualties = pad(self.casualties)
         if self._keep is not None:
@@ -246,7 +246,9 @@ class EventLog:
         if day != self._day:
             self._fold()
             self._day = day
-        np.add.at(self._today, (rows, kinds), 1)
+        cells = rows * self._kind_counts.shape[1] + kinds
+        np.add.at(self._kind_counts.reshape(-1), cells, 1)
+        self._today.append(cells)
         attack = is_attack(actor, kinds)
         if attack.any():
             w = np.broadcast_to(np.asarray(weapon, dtype=np.int64), kinds.shape)[attack]
