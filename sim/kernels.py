@@ -36,26 +36,15 @@ def sum_last(a: np.ndarray) -> np.ndarray:
     """``a.sum(axis=-1)`` to the last bit, for a short last axis (groups, weapons, sites).
 
     NumPy reduces such an axis with one inner loop per row, which costs more than the
-    arithmetic at 10,000 rows; here the same additions, in NumPy's order (one by one
-    below 8 terms, 8 running sums then the rest up to 128), run across all rows at once.
+    arithmetic at 10,000 rows; below 8 terms NumPy adds them one by one, and here the
+    same additions run across all rows at once. Longer axes go to NumPy.
     """
     n = a.shape[-1]
-    if n == 0 or n > 128 or a.dtype.kind != "f":
+    if n == 0 or n >= 8 or a.dtype.kind != "f":
         return a.sum(axis=-1)
-    if n < 8:
-        total = a[..., 0] + 0.0  # NumPy starts from +0.0, which turns -0.0 into +0.0
-        for i in range(1, n):
-            total += a[..., i]
-        return total
-    blocks = n - n % 8
-    r = [a[..., j].copy() for j in range(8)]
-    for start in range(8, blocks, 8):
-        for j in range(8):
-            r[j] += a[..., start + j]
-    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    for i in range(blocks, n):
+    total = a[..., 0] + 0.0  # NumPy starts from +0.0, which turns -0.0 into +0.0
+    for i in range(1, n):
         total += a[..., i]
-    total += 0.0
     return total
 
 
