@@ -168,6 +168,15 @@ def _nested(values: dict[str, float]) -> dict[str, Any]:
     return tree
 
 
+def _shown(path: Path) -> str:
+    """A path as the preset's header shows it: relative to the project when inside it."""
+    root = Path(config_dir()).parent
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
 def preset_text(name: str, values: dict[str, float], meta: dict[str, Any]) -> str:
     """The scenario preset: a ``# @package _global_`` delta with its provenance."""
     header = [
@@ -184,7 +193,7 @@ def preset_text(name: str, values: dict[str, float], meta: dict[str, Any]) -> st
         f"{meta['replicates']} replicates per trial;",
         f"# best distance {meta['distance']:.3g} over {len(meta['terms'])} statistics "
         f"({', '.join(meta['terms'])}).",
-        "# Free parameters and their ranges: configs/calibration/default.yaml; all other",
+        f"# Free parameters and their ranges: {meta['parameters_file']}; all other",
         "# values as in the default scenario"
         + (f", with the overrides {' '.join(meta['overrides'])}." if meta["overrides"] else "."),
     ]
@@ -335,6 +344,7 @@ def finish(args, study, free, base, record, full, fit, holdout, out, started) ->
         "terms": best.user_attrs.get("terms", {}),
         "overrides": list(args.overrides),
         "parameters": values,
+        "parameters_file": _shown(args.parameters),
         "minutes_this_session": round((dt.datetime.now() - started).total_seconds() / 60, 2),
     }
     preset_dir = args.out or Path(config_dir()) / "scenario"
