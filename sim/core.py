@@ -76,10 +76,12 @@ def supply(state: State, params: Params, day: int) -> None:
 def capability(state: State, params: Params) -> np.ndarray:
     """(R, M, W) in [0, 1]: stock on hand (saturating), fighters and intact leadership."""
     dyn = params.config.actors.dynamics
-    cap = state.stock / (state.stock + params.stock_half_saturation)
+    cap = state.stock + params.stock_half_saturation
+    np.divide(state.stock, cap, out=cap)
     strength = state.fighters / params.max_fighters
     leadership = 1.0 - dyn.leadership_loss_effect * (1.0 - state.leadership)
-    return cap * (strength * leadership)[:, :, None]
+    cap *= (strength * leadership)[:, :, None]
+    return cap
 
 
 def attack_propensity(state: State, params: Params, day: int) -> np.ndarray:
@@ -100,14 +102,12 @@ def attack_propensity(state: State, params: Params, day: int) -> np.ndarray:
 def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
     """(R, T): open, manned, unprotected sites; convoys on the road (more in a drawdown)."""
     th, actors = params.theatre, params.config.actors
-    us_sites = th.us_sites
-    n_sites = len(us_sites)
+    us_sites = _as_slice(th.us_sites)
+    n_sites = len(th.us_sites)
     opportunity = np.empty((state.replicates, th.n_targets))
-    opportunity[:, :n_sites] = (
-        state.site_open[:, us_sites]
-        * (state.personnel[:, us_sites] > 0)
-        * (1.0 - state.protection[:, us_sites])
-    )
+    sites = opportunity[:, :n_sites]
+    np.subtract(1.0, state.protection[:, us_sites], out=sites)
+    sites *= state.site_open[:, us_sites] & (state.personnel[:, us_sites] > 0)
     moving = day - state.drawdown_start  # days into a drawdown or build-up
     drawing_down = (
         (state.drawdown_start != NEVER)
@@ -115,8 +115,15 @@ def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
         & (moving < params.config.doctrine.us.drawdown_days)
     )
     convoys = actors.convoys_per_day * (1.0 + actors.drawdown_convoy_boost * drawing_down)
-    opportunity[:, n_sites:] = convoys[:, None] * th.convoy_weight[None, :]
+    np.multiply(convoys[:, None], th.convoy_weight[None, :], out=opportunity[:, n_sites:])
     return opportunity
+
+
+def _as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """A run of consecutive indices as a slice, which selects a view instead of a copy."""
+    if len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index))):
+        return slice(int(index[0]), int(index[0]) + len(index))
+    return index
 
 
 def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ...]:

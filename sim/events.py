@@ -159,7 +159,8 @@ class EventLog:
         if self._day is None:
             return
         if self._today:
-            self._kind_days.reshape(-1)[np.unique(np.concatenate(self._today))] += 1
+            # a cell listed twice is raised once: fancy-index += does not accumulate
+            self._kind_days.reshape(-1)[np.concatenate(self._today)] += 1
         self._today = []
         self._day = None
 
