@@ -1,0 +1,147 @@
+"""``escalation-calibrate``: recovery of a known parameter, resume, refusals, the preset."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from sim.calibrate import distance, load_parameters, main, with_values
+from sim.config import compose, config_dir
+from sim.engine import Simulation
+from sim.record import load_events
+from sim.scorecard import attacks, events_to_record
+
+TRUE_CONVOYS = 2.0
+#: d ln(IED attacks) / d ln(convoys_per_day) near 2 convoys a day, measured with 40
+#: replicates of 300 days: 0.88 from 1 to 2 and 0.66 from 2 to 4
+IED_ELASTICITY = 0.75
+
+
+@pytest.fixture(scope="module")
+def model_record(tmp_path_factory) -> Path:
+    """One replicate of the model itself, with convoys_per_day = 2, as a record file."""
+    config = compose(
+        "replicates=1", "days=240", "seed=11", "scenario.start_date=2020-01-01",
+        "output.events=all", f"actors.convoys_per_day={TRUE_CONVOYS}",
+    )  # fmt: skip
+    record = events_to_record(Simulation(config).run().events, config.theatre)
+    path = tmp_path_factory.mktemp("record") / "model.csv"
+    record.drop(columns="replicate").assign(
+        date=lambda f: f["date"].dt.strftime("%Y-%m-%d")
+    ).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def one_parameter(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("params") / "convoys.yaml"
+    path.write_text(
+        "parameters:\n  - {path: actors.convoys_per_day, low: 0.25, high: 4.0, log: true, "
+        "why: test}\n"
+    )
+    return path
+
+
+def calibrate(record: Path, params: Path, out: Path, trials: int, *extra: str) -> None:
+    main([
+        "--events", str(record), "--name", "model", "--trials", str(trials),
+        "--replicates", "5", "--parameters", str(params), "--out", str(out),
+        "--storage", f"sqlite:///{out / 'study.db'}", *extra,
+    ])  # fmt: skip
+
+
+def test_a_short_calibration_recovers_the_models_own_parameter(
+    model_record, one_parameter, tmp_path, capsys
+):
+    out = tmp_path / "cal"
+    calibrate(model_record, one_parameter, out, 10)  # TPE draws its first 10 at random
+    preset = yaml.safe_load((out / "calibrated_model.yaml").read_text())
+    fitted = preset["actors"]["convoys_per_day"]
+    # the record's IED count fixes its IED rate to about 1/sqrt(n) (Poisson); through the
+    # elasticity that is the standard error of ln(convoys_per_day): allow three of them
+    n_ied = int((attacks(load_events(model_record))["action"] == "ied_convoy").sum())
+    tolerance = 3 / math.sqrt(n_ied) / IED_ELASTICITY
+    assert abs(math.log(fitted / TRUE_CONVOYS)) <= tolerance, (fitted, tolerance)
+    assert (out / "calibration.png").is_file()
+    meta = json.loads((out / "calibration.json").read_text())
+    assert meta["trials"] == 10 and meta["parameters"]["actors.convoys_per_day"] == pytest.approx(
+        fitted, rel=1e-3
+    )
+    header = (out / "calibrated_model.yaml").read_text().splitlines()
+    assert header[0] == "# @package _global_"
+    assert any("sha256" in line for line in header) and any("10 trials" in line for line in header)
+    assert "Preset:" in capsys.readouterr().out
+
+
+def test_running_the_same_command_again_resumes_the_study(model_record, one_parameter, tmp_path):
+    out = tmp_path / "cal"
+    calibrate(model_record, one_parameter, out, 2)
+    storage = f"sqlite:///{out / 'study.db'}"
+    first = [t.params for t in optuna.load_study(study_name="model", storage=storage).trials]
+    calibrate(model_record, one_parameter, out, 3)
+    trials = optuna.load_study(study_name="model", storage=storage).trials
+    assert len(trials) == 3
+    assert [t.params for t in trials[:2]] == first  # kept, not restarted
+    calibrate(model_record, one_parameter, out, 3)  # already done: nothing added
+    assert len(optuna.load_study(study_name="model", storage=storage).trials) == 3
+
+
+def test_a_study_run_on_another_record_is_refused(model_record, one_parameter, tmp_path, capsys):
+    out = tmp_path / "cal"
+    calibrate(model_record, one_parameter, out, 1)
+    other = tmp_path / "other.csv"
+    other.write_text(model_record.read_text().replace(",simulation", ",another source"))
+    with pytest.raises(SystemExit) as exit_:
+        calibrate(other, one_parameter, out, 2)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "another record_sha256" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("parameters: []", "parameters: a list"),
+        ("parameters:\n  - {path: actors.convoys_per_day, low: 2, high: 1}", "low < high"),
+        ("parameters:\n  - {path: actors.no_such, low: 1, high: 2}", "not a parameter"),
+        ("parameters:\n  - {path: weapons.rocket.kill_per_munition, low: -1, high: 2}", ">= 0"),
+    ],
+)
+def test_bad_parameter_files_exit_2(model_record, tmp_path, capsys, text, needle):
+    params = tmp_path / "p.yaml"
+    params.write_text(text)
+    with pytest.raises(SystemExit) as exit_:
+        calibrate(model_record, params, tmp_path / "cal", 1)
+    assert exit_.value.code == 2
+    assert needle in capsys.readouterr().err
+    assert not (tmp_path / "cal").exists()
+
+
+def test_distance_is_the_sum_of_squared_standardised_differences():
+    rows = [
+        {"statistic": "a", "observed": 3.0, "median": 1.0, "low": 0.0, "high": 3.29},
+        {"statistic": "b", "observed": None, "median": 1.0, "low": 0.0, "high": 2.0},
+        {"statistic": "c", "observed": 1.0, "median": None, "low": None, "high": None},
+    ]
+    total, terms = distance(rows)
+    assert terms["a"] == pytest.approx(4.0, rel=1e-3)  # 2 / (3.29 / 3.29) = two spreads
+    assert "b" not in terms and terms["c"] == 4.0
+    assert total == pytest.approx(8.0, rel=1e-3)
+
+
+def test_the_committed_preset_composes_and_sets_values_inside_the_ranges():
+    preset = Path(config_dir()) / "scenario" / "calibrated_seeds.yaml"
+    assert preset.is_file()
+    config = compose("scenario=calibrated_seeds")
+    assert config.scenario.name == "calibrated_seeds"
+    for p in load_parameters(Path(config_dir()) / "calibration" / "default.yaml"):
+        node = config
+        for part in p.path.split("."):
+            node = getattr(node, part)
+        assert p.low <= node <= p.high, p.path
+        with_values(config, {p.path: node})  # still a valid configuration
