@@ -118,8 +118,8 @@ class Simulation:
         if self._daily_rows is None:
             self._daily.append(values)
             return
-        self._daily_stats.append(daily_stats(values))
         self._daily.append(values[:, self._daily_rows])
+        self._daily_stats.append(daily_stats(values, overwrite=True))  # nothing else reads it
 
     def run(self, progress=None) -> RunResult:
         """Step to the horizon and return the results; ``progress(day)`` after each day."""

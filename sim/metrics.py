@@ -84,10 +84,14 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 DAILY_STATS = ("q05", "q25", "q50", "q75", "q95", "mean")
 
 
-def daily_stats(values: np.ndarray) -> np.ndarray:
-    """(len(DAILY_STATS), C) statistics of a (C, R) array of one day's values."""
+def daily_stats(values: np.ndarray, overwrite: bool = False) -> np.ndarray:
+    """(len(DAILY_STATS), C) statistics of a (C, R) array of one day's values.
+
+    With ``overwrite`` the quantiles reorder ``values`` in place instead of a copy.
+    """
     values = np.asarray(values, dtype=np.float64)
-    return np.vstack([np.quantile(values, QUANTILES, axis=1), values.mean(axis=1)[None, :]])
+    mean = values.mean(axis=1)[None, :]
+    return np.vstack([np.quantile(values, QUANTILES, axis=1, overwrite_input=overwrite), mean])
 
 
 def quantile_frame(stats: np.ndarray, columns: tuple[str, ...], start_date: str) -> pd.DataFrame:
