@@ -20,14 +20,18 @@ MATMUL_ROWS = 4096
 def rowwise_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for (n, k) ``a`` and a small (k, m) ``b``, in blocks of rows.
 
-    BLAS sums each row's products in an order that depends on the size of the whole
-    product (a different kernel above a size), so the same replicate could round
-    differently in a run of 10,000 than alone; blocks of a fixed size keep it the same.
+    BLAS sums each row's products in an order that depends on the shape of the whole
+    product (a vector kernel for one row, another kernel above a size), so the same
+    replicate could round differently alone, in 100 or in 10,000; blocks of 2 to
+    ``MATMUL_ROWS`` rows always take the same kernel.
     """
-    if len(a) <= MATMUL_ROWS:
-        return a @ b
-    out = np.empty((len(a), b.shape[1]), dtype=np.result_type(a, b))
-    for start in range(0, len(a), MATMUL_ROWS):
+    n = len(a)
+    out = np.empty((n, b.shape[1]), dtype=np.result_type(a, b))
+    if n == 1:  # as the first of two rows, not as a vector
+        out[:] = (np.concatenate([a, a]) @ b)[:1]
+        return out
+    for start in range(0, n, MATMUL_ROWS):
+        start = min(start, n - 2)  # a lone last row joins the one before it
         np.matmul(a[start : start + MATMUL_ROWS], b, out=out[start : start + MATMUL_ROWS])
     return out
 
