@@ -251,10 +251,12 @@ class EventLog:
         np.add.at(self._kind_counts.reshape(-1), cells, 1)
         self._today.append(cells)
         attack = is_attack(actor, kinds)
-        if attack.any():
+        if actor == Actor.MILITIA and attack.any():
             w = np.broadcast_to(np.asarray(weapon, dtype=np.int64), kinds.shape)[attack]
             np.add.at(self.attack_counts, (rows[attack], np.where(w < 0, len(Weapon), w)), 1)
         for i, value in enumerate(casualties):
+            if isinstance(value, int | float) and value == 0:
+                continue  # the default: nothing to add
             value = np.asarray(value, dtype=np.float64)
             if value.any():
                 np.add.at(self.casualties[:, i], rows, np.broadcast_to(value, kinds.shape))
