@@ -239,14 +239,24 @@ def write_outputs(
     out: Path, rows: list[dict[str, Any]], meta: dict[str, Any], ensemble: Ensemble,
     observed_monthly: pd.Series,
 ) -> None:  # fmt: skip
-    """validation.json, validation.md, validation.png into ``out`` (each atomic)."""
-    from sim.io import atomic_write, write_json
+    """validation.json, validation.md, validation.png into ``out``.
 
-    write_json({"meta": meta, "statistics": rows}, out / "validation.json")
+    Everything is rendered in memory first, then each file is written atomically, so a
+    failure while drawing leaves no folder behind.
+    """
+    import io
+    import json
+
+    from sim.io import atomic_write
+
+    data = json.dumps({"meta": meta, "statistics": rows}, indent=2, default=str) + "\n"
     text = markdown(rows, meta)
-    atomic_write(out / "validation.md", lambda tmp: tmp.write_text(text))
+    png = io.BytesIO()
     fig = monthly_bands_figure(observed_monthly, ensemble.monthly, meta["title"])
-    atomic_write(out / "validation.png", lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
+    fig.savefig(png, dpi=150, format="png")
+    atomic_write(out / "validation.json", lambda tmp: tmp.write_text(data))
+    atomic_write(out / "validation.md", lambda tmp: tmp.write_text(text))
+    atomic_write(out / "validation.png", lambda tmp: tmp.write_bytes(png.getvalue()))
 
 
 def monthly_bands_figure(
