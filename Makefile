@@ -51,6 +51,8 @@ figures: $(STAMP)  ## redraw the documentation figures (docs/images/) from their
 	$(BIN)/escalation-compare doctrine/us=red_line doctrine/us=decapitation doctrine/us=syria_only \
 	    --common scenario=dec2019_crisis --replicates 500 --seed 1 --out .figures-run/compare >/dev/null
 	cp .figures-run/compare/compare.png docs/images/doctrines.png
+	$(BIN)/escalation-validate --events data/events_seeds.csv --replicates 100 scenario=calibrated_seeds --out .figures-run/validation >/dev/null
+	cp .figures-run/validation/validation.png docs/images/validation.png
 	rm -rf .figures-run
 
 notebooks: $(STAMP)  ## run the three notebooks at full size into results/notebooks/ (.ipynb with outputs)
