@@ -61,6 +61,17 @@ def test_replicate_k_is_the_same_in_ensembles_of_any_size_and_any_split():
     pd.testing.assert_frame_equal(alone, whole.iloc[[73]].reset_index(drop=True))
 
 
+def test_replicate_k_is_the_same_beside_thousands_of_others():
+    # above ~4,400 replicates a single BLAS product would switch kernels and summation
+    # order (tests/test_kernels.py); the core keeps every replicate on the same one
+    cfg = config("days=60", "output.events=all")
+    many = Simulation(cfg, replicates=range(4500)).run()
+    few = Simulation(cfg, replicates=range(40)).run()
+    pd.testing.assert_frame_equal(many.replicates.iloc[:40], few.replicates)
+    kept = many.events[many.events.replicate < 40].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, few.events)
+
+
 def _counts_from_events(events: pd.DataFrame, replicates: np.ndarray) -> pd.DataFrame:
     """The per-replicate counts recomputed from a full event log."""
     attack = (events.actor == "militia") & (events.kind != "embassy_assault")
