@@ -265,3 +265,19 @@ def test_seminar_guide_exercise_two_reading_holds():
         more_attacks += b.attacks > a.attacks
         lower += b.highest < a.highest
     assert more_attacks >= 4 and lower >= 4  # "typically": most of six seeds
+
+
+def test_page_reads_both_sides_with_their_figures(stepped):
+    from sim.app.page import side_views
+
+    shown = side_views(stepped)
+    assert [v.side for v in shown] == ["A", "B"]
+    assert shown[0].snap == views.snapshot(stepped.a)
+    assert "edited" not in shown[0].title and "restraint" in shown[1].title
+    assert all(v.map_figure.axes and v.timeline_figure.axes for v in shown)
+    settings = stepped.settings
+    edited = SeminarModel(
+        dataclasses.replace(settings, values={**settings.values, "response_lag_days": 7})
+    )
+    assert "(edited by the US sliders)" in side_views(edited)[0].title
+    assert "edited" not in side_views(edited)[1].title

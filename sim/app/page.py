@@ -11,9 +11,10 @@ comes from :mod:`sim.app.views`, which reads the engine.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import solara
+from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
@@ -56,10 +57,10 @@ def _html(tag: str, text: str = "", cls: str = "", style: str = "", children=Non
 
 
 @solara.component
-def Ladder(side: str, model, snap: views.Snapshot) -> None:
+def Ladder(side: str, rungs: dict[int, str], snap: views.Snapshot) -> None:
     """The rungs, top down; the current one large and coloured, those reached so far tinted."""
     rows = []
-    for level, name in sorted(views.rung_names(model).items(), reverse=True):
+    for level, name in sorted(rungs.items(), reverse=True):
         state = "current" if level == snap.rung else "reached" if level <= snap.highest else ""
         rows.append(_html("div", f"{level}  {name}", f"esc-rung {state} esc-{side}-rung-{level}"))
     _html("div", cls=f"esc-ladder esc-{side}-ladder", children=rows)
@@ -94,35 +95,64 @@ def Counters(side: str, snap: views.Snapshot) -> None:
     _html("table", cls=f"esc-counters esc-{side}-counters", children=rows)
 
 
+@dataclass(frozen=True)
+class SideView:
+    """Everything drawn of one side, read from the model in one go (while it is not stepping)."""
+
+    side: str
+    title: str
+    snap: views.Snapshot
+    rungs: dict[int, str]
+    map_figure: Figure
+    timeline_figure: Figure
+
+
+def side_views(model: SeminarModel) -> list[SideView]:
+    """Both sides' numbers and figures, taken under the model's lock so play cannot tear them."""
+    edited = model.settings.values != model.settings.with_presets().values
+    out = []
+    with model.lock:
+        for side, escalation in model.sides:
+            snap = views.snapshot(escalation)
+            note = " (edited by the US sliders)" if side == "A" and edited else ""
+            out.append(
+                SideView(
+                    side=side,
+                    title=f"{side}: US doctrine {snap.doctrine}{note}",
+                    snap=snap,
+                    rungs=views.rung_names(escalation),
+                    map_figure=views.map_figure(escalation),
+                    timeline_figure=views.timeline_figure(escalation),
+                )
+            )
+    return out
+
+
 @solara.component
-def Side(side: str, model, settings: Settings) -> None:
+def Side(view: SideView) -> None:
     """One side: title, ladder and counters, map, timeline."""
-    update_counter.get()  # the model object is the same after a step: re-read it
-    snap = views.snapshot(model)
-    edited = side == "A" and settings.values != settings.with_presets().values
-    title = f"{side}: US doctrine {snap.doctrine}" + (
-        " (edited by the US sliders)" if edited else ""
-    )
+    side, snap = view.side, view.snap
     with solara.Column(classes=[f"esc-side-{side}"], style={"min-width": "0"}):
         _html(
             "div",
-            title,
+            view.title,
             f"esc-side-title esc-{side}-title",
             style=f"border-left: 12px solid {SIDE_COLOUR[side]}; padding-left: 10px",
         )
-        status = "horizon reached" if snap.done else f"day {snap.day}"
-        _html("div", f"{snap.date}, {status}", f"esc-{side}-day", style="font-size: 22px")
+        _html("div", f"{snap.date}, day {snap.day}", f"esc-{side}-day", style="font-size: 22px")
+        if snap.done:
+            _html("div", "The scenario's horizon is reached: press Reset.", style="font-size: 20px")
         with solara.Row(style={"align-items": "flex-start", "gap": "24px"}):
-            Ladder(side, model, snap)
+            Ladder(side, view.rungs, snap)
             Counters(side, snap)
-        solara.FigureMatplotlib(views.map_figure(model), dpi=96, format="png")
-        solara.FigureMatplotlib(views.timeline_figure(model), dpi=96, format="png")
+        solara.FigureMatplotlib(view.map_figure, dpi=96, format="png")
+        solara.FigureMatplotlib(view.timeline_figure, dpi=96, format="png")
 
 
 @solara.component
 def Comparison(model: SeminarModel, settings: solara.Reactive[Settings]) -> None:
     """Both sides, or the message that says why there are none."""
-    update_counter.get()  # Mesa bumps this after each step
+    update_counter.get()  # Mesa bumps this after each step; the model object stays the same
     if model.error:
         solara.Error(
             f"Not applied: {model.error}. Fix the setting and press Reset.",
@@ -132,8 +162,8 @@ def Comparison(model: SeminarModel, settings: solara.Reactive[Settings]) -> None
     if settings.value != model.settings:
         solara.Info("Settings changed: press Reset to start both sides again with them.")
     with solara.Columns([1, 1]):
-        for side, escalation in model.sides:
-            Side(side, escalation, model.settings)
+        for view in side_views(model):
+            Side(view)
 
 
 @solara.component
@@ -169,10 +199,11 @@ def Knobs(settings: solara.Reactive[Settings]) -> None:
         value=s.seed,
         on_value=lambda v: settings.set(replace(s, seed=v)),
         continuous_update=False,
+        classes=["esc-seed"],
     )
     solara.Text(
-        "The three US sliders edit doctrine A only; the others apply to both sides. "
-        "Slider values can also be typed in the boxes."
+        "Changes apply on Reset. The three US sliders edit doctrine A only; "
+        "the others apply to both sides. Slider values can also be typed in the boxes."
     )
     for name, knob in KNOBS.items():
         value = s.values.get(name, knob.lo)
@@ -211,7 +242,7 @@ def Page() -> None:
     settings = solara.use_reactive(solara.use_memo(_initial_settings, []))
     model = solara.use_reactive(solara.use_memo(lambda: SeminarModel(settings.value), []))
     solara.Style(CSS)
-    with solara.Sidebar(), solara.Card("Seminar settings (applied on Reset)"):
+    with solara.Sidebar(), solara.Card("Seminar settings"):
         Knobs(settings)
     SolaraViz(
         model,

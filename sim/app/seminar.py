@@ -10,6 +10,8 @@ page to show, instead of raising into the browser session.
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -115,6 +117,11 @@ def _compose(overrides: list[str]) -> BaseConfig:
 
 def preset_values(scenario: str, doctrine_a: str = SCENARIO_DOCTRINE) -> dict[str, float]:
     """The slider values that reproduce the presets (casualty aversion: a factor of 1)."""
+    return dict(_preset_values(scenario, doctrine_a))
+
+
+@functools.lru_cache(maxsize=64)
+def _preset_values(scenario: str, doctrine_a: str) -> dict[str, float]:
     config = _compose([f"scenario={scenario}", *_doctrine_override(doctrine_a)])
     values: dict[str, float] = {}
     for name, knob in KNOBS.items():
@@ -192,6 +199,8 @@ class SeminarModel(mesa.Model):
 
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
+        #: held while stepping; the page holds it while it reads both sides
+        self.lock = threading.RLock()
         settings = getattr(settings, "value", settings) or Settings().with_presets()
         self.settings: Settings = settings
         self.error: str | None = None
@@ -219,7 +228,8 @@ class SeminarModel(mesa.Model):
 
     def step(self) -> None:
         """One day on both sides (a side that reached its horizon stays where it is)."""
-        for _, side in self.sides:
-            if side.running:
-                side.step()
+        with self.lock:
+            for _, side in self.sides:
+                if side.running:
+                    side.step()
         self.running = any(side.running for _, side in self.sides)

@@ -160,7 +160,7 @@ def timeline_figure(model: EscalationModel) -> Figure:
         handles=handles,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.12),
-        ncol=3,
+        ncol=2,
         fontsize=BIG - 4,
         frameon=False,
         columnspacing=1.0,
