@@ -15,17 +15,11 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-#: names re-exported from sim.api, loaded lazily (PEP 562)
+#: names re-exported from sim.api (its ``__all__``), loaded lazily (PEP 562)
 _API = (
-    "ConfigError",
-    "Ensemble",
-    "ScenarioComparison",
-    "Sweep",
-    "compare_scenarios",
-    "compose",
-    "load_sweep",
-    "run",
-)
+    "ConfigError", "Ensemble", "ScenarioComparison", "Sweep",
+    "compare_scenarios", "compose", "load_sweep", "run",
+)  # fmt: skip
 __all__ = [*_API, "__version__"]
 
 

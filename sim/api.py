@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+import sim
 from sim.config import BaseConfig, ConfigError
 from sim.engine import RunResult, Simulation
 from sim.metrics import OUTCOMES, daily_quantiles
@@ -31,16 +32,7 @@ if TYPE_CHECKING:
     from sim.compare import Comparison
     from sim.sweep import SweepPlan
 
-__all__ = [
-    "ConfigError",
-    "Ensemble",
-    "ScenarioComparison",
-    "Sweep",
-    "compare_scenarios",
-    "compose",
-    "load_sweep",
-    "run",
-]
+__all__ = list(sim._API)  # the names ``import sim`` re-exports, listed once there
 
 #: the waiting times :meth:`Ensemble.survival` knows: name -> description
 EVENTS = {

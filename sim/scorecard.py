@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import optimize, signal, special
 
 from sim.config import LadderConfig, TheatreConfig
+from sim.record import TARGETS
 from sim.record import attacks as record_attacks
 
 #: militia actions that are attacks with a weapon (an embassy assault is not an attack,
@@ -44,15 +45,9 @@ MIN_HAWKES_EVENTS = 30
 # --- the record vocabulary for simulated events ------------------------------------------
 #: theatre sites named differently in the record's target vocabulary
 SITE_ALIASES = {"baghdad_airport": "biap"}
-RECORD_TARGETS = (
-    "ain_al_asad",
-    "erbil",
-    "baghdad_embassy",
-    "biap",
-    "taji",
-    "balad",
-    "qayyarah",
-    "k1",
+#: the record's targets that are US sites of the theatre (not convoys, Syria, militia, other)
+RECORD_TARGETS = tuple(
+    t for t in TARGETS if t not in ("convoy", "syria_site", "militia_site", "other")
 )
 
 
