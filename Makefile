@@ -15,7 +15,7 @@ done; exit 1
 endef
 PYTHON ?= $(shell $(find_python))
 
-.PHONY: help setup run test lint clean figures bench notebooks
+.PHONY: help setup run test lint clean figures bench notebooks app
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -24,6 +24,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# the seminar app's page files (Solara loads them from a CDN otherwise); needs npm
+	$(BIN)/python -m sim.app.assets || echo "warning: the seminar app's page files are not installed (see above); everything else works"
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv (Python 3.12+) and install the project with its dev tools
@@ -37,6 +39,9 @@ test: $(STAMP)  ## run the whole test suite
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check sim tests benchmarks hydra_plugins notebooks
 	$(BIN)/ruff format --check sim tests benchmarks hydra_plugins notebooks
+
+app: $(STAMP)  ## start the seminar app on http://127.0.0.1:8765/ (ARGS="--port 8800")
+	$(BIN)/escalation-app $(ARGS)
 
 bench: $(STAMP)  ## benchmark the Mesa path, ensembles up to 10,000 replicates and the floor; append to benchmarks/results.json
 	$(BIN)/escalation-bench $(ARGS)
