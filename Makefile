@@ -15,7 +15,7 @@ done; exit 1
 endef
 PYTHON ?= $(shell $(find_python))
 
-.PHONY: help setup run test lint clean figures bench notebooks app
+.PHONY: help setup run test lint clean figures bench bench-sweep notebooks app
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -42,6 +42,9 @@ lint: $(STAMP)  ## ruff lint and format check
 
 app: $(STAMP)  ## start the seminar app on http://127.0.0.1:8765/ (ARGS="--port 8800")
 	$(BIN)/escalation-app $(ARGS)
+
+bench-sweep: $(STAMP)  ## time a 1,000-job sweep end to end (joblib launcher); append to benchmarks/sweeps.json
+	$(BIN)/escalation-bench --sweep 1000 $(ARGS)
 
 bench: $(STAMP)  ## benchmark the Mesa path, ensembles up to 10,000 replicates and the floor; append to benchmarks/results.json
 	$(BIN)/escalation-bench $(ARGS)

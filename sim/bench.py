@@ -354,9 +354,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--profile", action="store_true", help="also print where the largest ensemble spends time"
     )
+    parser.add_argument(
+        "--sweep",
+        type=int,
+        metavar="JOBS",
+        help="instead, time a sweep of about JOBS jobs of 100 replicates x 365 days end to end "
+        "(appends to benchmarks/sweeps.json)",
+    )
+    parser.add_argument(
+        "--launcher", default="joblib", help="with --sweep: the Hydra launcher (default joblib)"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats: must be at least 1")
+    if args.sweep is not None:
+        if args.sweep < 1:
+            parser.error("--sweep: must be at least 1")
+        return _sweep(args)
 
     record = benchmark(quick=args.quick, repeats=args.repeats)
     print(table(record))
@@ -365,6 +379,21 @@ def main(argv: list[str] | None = None) -> None:
         print(profile(quick=args.quick))
     if not args.no_record:
         path = args.results or default_results()
+        count = append_record(path, record)
+        print(f"Recorded in {path} ({count} record{'s' if count != 1 else ''})")
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from sim import bench_sweep
+
+    try:
+        record = bench_sweep.sweep_benchmark(args.sweep, args.launcher, quick=args.quick)
+    except RuntimeError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(bench_sweep.describe(record))
+    if not args.no_record:
+        path = args.results or bench_sweep.default_results()
         count = append_record(path, record)
         print(f"Recorded in {path} ({count} record{'s' if count != 1 else ''})")
 

@@ -220,6 +220,7 @@ class SweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         plan = SweepPlan.from_hydra(config.hydra)
+        plan.write(Path(config.hydra.sweep.dir))
         keys = ", ".join(f"{k} ({len(v)})" for k, v in plan.values.items()) or "no swept keys"
         print(f"Sweep of {plan.n_jobs} jobs over {keys}", flush=True)
 

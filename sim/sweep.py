@@ -36,6 +36,8 @@ JOB_FILE = "job.json"
 ERROR_FILE = "error.txt"
 #: what Hydra writes at a sweep's root when the multirun starts
 MULTIRUN_FILE = "multirun.yaml"
+#: the plan in small form, written beside it at the start so that jobs need not parse it
+PLAN_FILE = "sweep_plan.json"
 #: the rung from which the headline counts an escalation (US strikes in Iraq, assaults)
 HEADLINE_RUNG = 5
 #: days per month, for attacks per month
@@ -85,11 +87,21 @@ class SweepPlan:
 
     @classmethod
     def read(cls, sweep_dir: Path) -> SweepPlan:
-        """The plan recorded in ``<sweep_dir>/multirun.yaml``."""
+        """The plan of the sweep in ``sweep_dir``: from ``sweep_plan.json``, which the sweep
+        writes as it starts (a job reads it in a millisecond), else from ``multirun.yaml``."""
         path = Path(sweep_dir) / MULTIRUN_FILE
         if not path.is_file():
             raise SweepError(f"{sweep_dir}: not a sweep folder (no {MULTIRUN_FILE})")
+        plan = Path(sweep_dir) / PLAN_FILE
+        if plan.is_file():
+            return cls(json.loads(plan.read_text()))
         return cls.from_hydra(OmegaConf.load(path).hydra)
+
+    def write(self, sweep_dir: Path) -> None:
+        """Save the plan as ``sweep_plan.json``."""
+        from sim.io import write_json
+
+        write_json(self.values, Path(sweep_dir) / PLAN_FILE)
 
     def job_params(self, task_overrides: list[str]) -> dict[str, Any]:
         """The swept values of one job, from its own overrides (``.hydra/overrides.yaml``)."""

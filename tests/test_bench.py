@@ -102,3 +102,26 @@ def test_console_script_runs(tmp_path):
         [str(BENCH), "--repeats", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert bad.returncode == 2 and "--repeats" in bad.stderr
+
+
+@pytest.mark.slow
+def test_sweep_timing_runs_a_real_sweep_and_records_it(tmp_path, capsys):
+    """--sweep times the command a user runs; its per-job seconds come from the job records."""
+    results = tmp_path / "sweeps.json"
+    bench.main(["--sweep", "20", "--quick", "--launcher", "basic", "--results", str(results)])
+    out = capsys.readouterr().out
+    (record,) = json.loads(results.read_text())
+    assert record["jobs"] == 20 and record["launcher"] == "basic"
+    assert (record["replicates"], record["days"]) == (10, 30)
+    assert record["command"].startswith("escalation-sim -m experiment=interdiction_supply")
+    assert 0 < record["job_seconds_median"] <= record["job_seconds_total"]
+    assert record["job_seconds_total"] < record["wall_seconds"] * record["cpu_count"]
+    assert record["target_met"] is False  # a quick run is never counted against the target
+    assert "sweep of 20 jobs" in out and "Recorded in" in out
+
+
+def test_sweep_timing_refuses_bad_counts(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--sweep", "0"])
+    assert exit_.value.code == 2
+    assert "--sweep: must be at least 1" in capsys.readouterr().err

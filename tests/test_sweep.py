@@ -140,6 +140,8 @@ def test_sweep_table_has_a_row_per_job_and_replicate(basic_sweep):
     for metric in ("outcome", "max_rung", "attacks", "killed_us", "us_strikes", "us_troops_end"):
         assert metric in table.columns
     assert table["doctrine.us.decapitation_probability"].dtype == np.float64
+    plan = json.loads((folder / "sweep_plan.json").read_text())  # what each job reads
+    assert list(plan) == keys and len(plan["doctrine/iran"]) == 4
     assert set(table["doctrine/iran"]) == {
         "restrain_proxies",
         "calibrated",
