@@ -21,7 +21,7 @@
 #
 # Set `ESCALATION_SWEEP` to a sweep folder to read it. Without it, the notebook runs a small
 # sweep of the `deterrence_threshold` experiment (US response threshold x response lag under
-# the proportional doctrine) in a temporary folder. `ESCALATION_NOTEBOOK_SCALE=small` shrinks
+# the red-line doctrine) in a temporary folder. `ESCALATION_NOTEBOOK_SCALE=small` shrinks
 # that sweep to a quick check.
 
 # %%
@@ -142,12 +142,14 @@ for regime in regimes.columns:
 # a sweep given through `ESCALATION_SWEEP` needs its own reading.*
 #
 # Over this grid the regimes do not change: every replicate ended in chronic harassment, with
-# no deterrence, no spiral and no withdrawal in 120 days. What moves is inside that regime.
-# A slower response lets militias attack a little more (attacks per month rise with the lag,
-# by less than one a month from no lag to 30 days) and, at the longest lag, leaves a few
-# replicates below rung 5 within the horizon. The response threshold made no visible
-# difference in this sweep, plausibly because under the proportional doctrine the US answers
-# attacks themselves as well as deaths (`docs/doctrines.md`), so the death count seldom
-# decides. With 20 replicates per job the intervals are wide: a longer horizon, more
-# replicates or a doctrine that answers deaths only would be the next sweep to run before
-# drawing any conclusion about deterrence.
+# no deterrence, no spiral and no withdrawal in 120 days. What moves is whether the US
+# strikes at all. Under the red-line doctrine only an attack that kills at least
+# `kill_threshold` US nationals is answered: with a threshold of one death, about a fifth to
+# a quarter of the replicates reached rung 5 (a US strike in Iraq) within 120 days; with two
+# deaths about one in twenty; with three, none, since attacks that kill three are rare. Yet
+# attacks per month hardly moved (about 10 a month in every cell, slightly fewer where the
+# US strikes most), and US deaths stayed the same: in this model a red line decides how
+# often the US escalates, not how often militias attack. The lag mattered little here,
+# because few replicates had a strike to delay. With 20 replicates per job the intervals are
+# wide: a longer horizon and more replicates would be the next sweep to run before drawing
+# any conclusion about deterrence.
