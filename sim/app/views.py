@@ -120,18 +120,17 @@ def map_figure(model: EscalationModel) -> Figure:
     ax.tick_params(labelsize=BIG - 3)
     ax.grid(color="#EBEBEB", lw=0.8, zorder=0)
     ax.set_axisbelow(True)
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.06),
-        ncol=3,
-        fontsize=BIG - 4,
-        frameon=False,
-        columnspacing=1.0,
-        handletextpad=0.3,
-    )
+    _legend_below(ax, handles, -0.06, ncol=3)
     ax.set_title(f"Theatre, day {model.day}", fontsize=BIG + 2)
     return fig
+
+
+def _legend_below(ax, handles: list, y: float, ncol: int) -> None:
+    """A frameless legend under the axes, in the projector's font size."""
+    ax.legend(
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, y), ncol=ncol,
+        fontsize=BIG - 4, frameon=False, columnspacing=1.0, handletextpad=0.3,
+    )  # fmt: skip
 
 
 def timeline_figure(model: EscalationModel) -> Figure:
@@ -156,15 +155,6 @@ def timeline_figure(model: EscalationModel) -> Figure:
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.tick_params(axis="x", labelsize=BIG - 3)
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.12),
-        ncol=2,
-        fontsize=BIG - 4,
-        frameon=False,
-        columnspacing=1.0,
-        handletextpad=0.3,
-    )
+    _legend_below(ax, handles, -0.12, ncol=2)
     ax.set_title("Events so far, at the rung each reached", fontsize=BIG + 1)
     return fig
