@@ -210,7 +210,7 @@ class USDoctrineConfig:
     respond_if_us_killed: float = probability()
     respond_if_us_wounded: float = probability()
     respond_per_attack: float = probability()
-    attack_count_trigger: float = nonneg()
+    attack_count_trigger: float = at_least(1.0)  # a campaign needs at least one attack
     respond_if_count_exceeded: float = probability()
     count_window_days: int = whole_days(1)
     response_lag_days: int = whole_days()
@@ -234,7 +234,7 @@ class USDoctrineConfig:
     drawdown_target_troops: float = nonneg()
     drawdown_days: int = whole_days(1)
     embassy_closure_threat: bool = MISSING
-    closure_threat_baghdad_attacks: float = nonneg()
+    closure_threat_baghdad_attacks: float = at_least(1.0)  # a run needs at least one attack
     closure_threat_window_days: int = whole_days(1)
     closure_threat_days: int = whole_days()
     show_of_force_probability: float = probability()

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 
 import pytest
+from hypothesis import settings
 
 from sim.config import BaseConfig, compose
+
+# Property tests draw the same examples on every run, so a failure in CI is repeatable;
+# HYPOTHESIS_PROFILE=explore searches afresh with more examples (and prints the blob to
+# reproduce anything it finds).
+settings.register_profile("repeatable", derandomize=True, database=None, max_examples=25)
+settings.register_profile("explore", max_examples=300)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @functools.cache

@@ -65,6 +65,16 @@ def test_overrides_reach_the_typed_config():
             "actors.militias[0].max_fighters = 0.0: must be > 0",
         ),
         ("doctrine.israel.blame_us_probability", float("nan"), "blame_us_probability = nan"),
+        (
+            "doctrine.us.attack_count_trigger",
+            0.0,
+            "doctrine.us.attack_count_trigger = 0.0: must be a number >= 1",
+        ),
+        (
+            "doctrine.us.closure_threat_baghdad_attacks",
+            0.5,
+            "doctrine.us.closure_threat_baghdad_attacks = 0.5: must be a number >= 1",
+        ),
     ],
 )
 def test_out_of_range_values_name_the_field(path, value, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numpy as np
 import pytest
 from conftest import config
@@ -281,3 +282,22 @@ def test_militia_behaviour_can_change_mid_run():
         sim.params.obedience[1] == 0.1
         and sim.params.obedience[0] == cfg.actors.militias[0].obedience
     )
+
+
+def test_campaign_and_closure_triggers_need_attacks():
+    """At their lowest settings, the count triggers still need an attack to fire: quiet
+    groups are never struck and a quiet Baghdad brings no closure threat."""
+    cfg = config("doctrine/us=decapitation", "replicates=20", "days=60", *ALL_EVENTS)
+    us = cfg.doctrine.us
+    lowest = {f.name: f.metadata.get("lo") for f in dataclasses.fields(us)}
+    us.respond_if_count_exceeded = 1.0
+    us.attack_count_trigger = lowest["attack_count_trigger"]
+    us.closure_threat_baghdad_attacks = lowest["closure_threat_baghdad_attacks"]
+    for militia in cfg.actors.militias:
+        militia.rockets = militia.ieds = militia.drones = 0.0
+    iran = cfg.doctrine.iran
+    iran.rockets_per_day = iran.ieds_per_day = iran.drones_per_day = 0.0
+    validate(cfg)
+    kinds = set(run(cfg).events.kind)
+    assert not kinds & {"us_strike_iraq", "us_strike_syria", "embassy_assault"}, kinds
+    assert "embassy_closure_threat" not in kinds
