@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import doctrines
+from sim import doctrines, fused
 from sim.events import WEAPON_ACTION, Action, Actor, EventKind, EventLog, Weapon
 from sim.kernels import (
     Attacks,
@@ -84,19 +84,41 @@ def capability(state: State, params: Params) -> np.ndarray:
     return cap
 
 
+def mean_capability(state: State, params: Params, out: np.ndarray) -> np.ndarray:
+    """(R,) mean of ``capability`` over groups and weapons, into ``out``."""
+    if fused.ENABLED and state.stock[0].size <= fused.PAIRWISE_BLOCK:
+        dyn = params.config.actors.dynamics
+        fused.mean_capability(
+            state.stock,
+            params.stock_half_saturation,
+            state.fighters,
+            params.max_fighters,
+            state.leadership,
+            dyn.leadership_loss_effect,
+            out,
+        )
+        return out
+    cap = capability(state, params).reshape(state.replicates, -1)
+    return np.divide(sum_last(cap), cap.shape[1], out=out)
+
+
 def attack_propensity(state: State, params: Params, day: int) -> np.ndarray:
     """(R, M) attacks per day before capability and geometry: motive, green light, deterrence."""
     motive = params.resolve + state.grievance
     green_light = 1.0 - params.obedience * (1.0 - state.iran_green[:, None])
-    deterrence = np.exp(-params.risk_sensitivity * state.perceived_risk)
     truce = np.where(day <= state.truce_until, params.config.doctrine.iraq.truce_attack_factor, 1.0)
     return (
         params.base_attack_rate
         * motive
         * green_light
-        * deterrence
+        * deterrence(state, params)
         * (truce * state.active)[:, None]
     )
+
+
+def deterrence(state: State, params: Params) -> np.ndarray:
+    """(R, M) factor of the fear of a US answer on each group's attacks."""
+    return np.exp(-params.risk_sensitivity * state.perceived_risk)
 
 
 def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
@@ -128,21 +150,54 @@ def _as_slice(index: np.ndarray) -> slice | np.ndarray:
 
 def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ...]:
     """Hazard pieces: (R, M, W) rate by weapon, plus the factors to rebuild (t, w) detail."""
-    cap = capability(state, params)
+    return _hazards(state, params, day)[:3]
+
+
+def _hazards(state: State, params: Params, day: int) -> tuple[np.ndarray, ...]:
+    """``attack_rates`` and the (R, M) total rate of each group."""
     opportunity = target_opportunity(state, params, day)
     # sum over targets first: rate[r, m, w] = a[r, m] cap[r, m, w] sum_t opp[r, t] B[m, t, w]
     # one BLAS product (R, T) @ (T, M*W) instead of an einsum, in blocks of rows
-    reach = rowwise_matmul(opportunity, params.attack_weight_by_target).reshape(cap.shape)
-    rate = attack_propensity(state, params, day)[:, :, None] * cap * reach
-    return rate, cap, opportunity
+    reach = rowwise_matmul(opportunity, params.attack_weight_by_target)
+    reach = reach.reshape(state.stock.shape)
+    if not fused.ENABLED:
+        cap = capability(state, params)
+        rate = attack_propensity(state, params, day)[:, :, None] * cap * reach
+        return rate, cap, opportunity, sum_last(rate)
+    cap, rate = np.empty_like(state.stock), np.empty_like(state.stock)
+    total = np.empty(state.fighters.shape)
+    dyn, iraq = params.config.actors.dynamics, params.config.doctrine.iraq
+    fused.hazard(
+        state.stock,
+        params.stock_half_saturation,
+        state.fighters,
+        params.max_fighters,
+        state.leadership,
+        dyn.leadership_loss_effect,
+        params.resolve,
+        state.grievance,
+        params.obedience,
+        state.iran_green,
+        deterrence(state, params),
+        state.truce_until,
+        day,
+        iraq.truce_attack_factor,
+        state.active,
+        params.base_attack_rate,
+        reach,
+        cap,
+        rate,
+        total,
+    )
+    return rate, cap, opportunity, total
 
 
 def militia_attacks(today: Today) -> Attacks:
     """Sample whether each group attacks today, then where and with what, then the outcome."""
     state, params, day = today.state, today.params, today.day
     M, W = params.n_militias, len(Weapon)
-    rate, cap, opportunity = attack_rates(state, params, day)
-    p_attack = -np.expm1(-sum_last(rate))
+    _, cap, opportunity, total = _hazards(state, params, day)
+    p_attack = -np.expm1(-total)
     rows, militia = np.nonzero(today.uniform(Stream.ATTACK_OCCURS, M) < p_attack)
     n = len(rows)
     empty = np.zeros(0, dtype=np.int64)
@@ -153,12 +208,16 @@ def militia_attacks(today: Today) -> Attacks:
         return today.uniform_at(stream, rows, militia)
 
     # where and with what: one categorical draw over (target, weapon) per attack
-    # detail[i, t * W + w] = opportunity[t] * attack_weight[m, t, w] * cap[m, w], laid out
-    # flat so that each product is one long loop
-    detail = np.repeat(opportunity[rows], W, axis=1)
-    detail *= params.attack_weight.reshape(M, -1)[militia]
-    detail *= np.tile(cap[rows, militia], opportunity.shape[1])
-    choice = categorical_from_uniform(draw(Stream.ATTACK_CHOICE), detail)
+    # detail[i, t * W + w] = opportunity[t] * attack_weight[m, t, w] * cap[m, w]
+    u = draw(Stream.ATTACK_CHOICE)
+    attack_weight = params.attack_weight.reshape(M, -1)
+    if fused.ENABLED:
+        choice = fused.choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap)
+    else:  # laid out flat so that each product is one long loop
+        detail = np.repeat(opportunity[rows], W, axis=1)
+        detail *= attack_weight[militia]
+        detail *= np.tile(cap[rows, militia], opportunity.shape[1])
+        choice = categorical_from_uniform(u, detail)
     target, weapon = np.divmod(choice, W)
 
     salvo_mean = params.salvo_mean[weapon] * params.salvo_scale[militia]
@@ -312,7 +371,6 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     """
     out = np.empty((len(DAILY_COLUMNS), state.replicates))
     row = dict(zip(DAILY_COLUMNS, out, strict=True))
-    cap = capability(state, params).reshape(state.replicates, -1)
     M = params.n_militias
     row["attacks_rocket"][:] = state.attacks_today[:, Weapon.ROCKET]
     row["attacks_ied"][:] = state.attacks_today[:, Weapon.IED]
@@ -326,7 +384,7 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     row["rung"][:] = state.rung_today
     row["tension"][:] = state.tension
     row["militia_fighters"][:] = sum_last(state.fighters)
-    np.divide(sum_last(cap), cap.shape[1], out=row["militia_capacity"])  # the mean
+    mean_capability(state, params, out=row["militia_capacity"])
     row["militia_rockets"][:] = sum_last(state.stock[:, :, Weapon.ROCKET])
     np.divide(sum_last(state.perceived_risk), M, out=row["perceived_risk"])
     np.divide(sum_last(state.grievance), M, out=row["grievance"])

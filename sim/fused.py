@@ -1,0 +1,284 @@
+"""Compiled loops (numba) for the hottest steps of a day, behind the core's own functions.
+
+At 10,000 replicates a day of the NumPy core is a few hundred whole-array operations, each
+a pass over memory with its own temporary. The loops here fuse the densest chains into one
+pass. They are not a second set of rules: each computes, to the last bit, what the NumPy
+expression named in its docstring computes (the same operations in the same order, no fast
+math, no fused multiply-add), and ``tests/test_fused.py`` holds them to that against the
+NumPy code on random inputs and on whole runs. Transcendental functions (``exp``,
+``expm1``, ``log``) stay in NumPy, whose SIMD versions round differently from the C
+library's.
+
+``ESCALATION_KERNELS=numpy`` turns the loops off (the core then runs its NumPy code);
+so does a missing numba. Compiled code is cached on disk after the first run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+try:  # pragma: no cover - exercised by the environment, not by a test
+    import numba
+
+    AVAILABLE = True
+except ImportError:  # pragma: no cover
+    AVAILABLE = False
+
+#: whether the core calls the compiled loops (tests flip it to compare both paths)
+ENABLED = AVAILABLE and os.environ.get("ESCALATION_KERNELS", "compiled") != "numpy"
+
+
+def _jit(func):
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(func) if AVAILABLE else func
+
+
+@_jit
+def hazard(
+    stock,
+    half_saturation,
+    fighters,
+    max_fighters,
+    leadership,
+    leadership_loss_effect,
+    resolve,
+    grievance,
+    obedience,
+    iran_green,
+    deterrence,
+    truce_until,
+    day,
+    truce_factor,
+    active,
+    base_rate,
+    reach,
+    cap,
+    rate,
+    total,
+):
+    """Fills ``cap`` and ``rate`` (R, M, W) and ``total`` (R, M), as the NumPy core does:
+
+    ``cap = capability(...)``, ``rate = attack_propensity(...)[:, :, None] * cap * reach``
+    and ``total = sum_last(rate)``, with ``deterrence`` the propensity's exponential.
+    """
+    R, M, W = stock.shape
+    for r in range(R):
+        truce = truce_factor if day <= truce_until[r] else 1.0
+        open_ = truce * (1.0 if active[r] else 0.0)
+        permission = 1.0 - iran_green[r]
+        for m in range(M):
+            strength = fighters[r, m] / max_fighters[m]
+            intact = 1.0 - leadership_loss_effect * (1.0 - leadership[r, m])
+            scale = strength * intact
+            propensity = base_rate[m] * (resolve[m] + grievance[r, m])
+            propensity = propensity * (1.0 - obedience[m] * permission)
+            propensity = propensity * deterrence[r, m]
+            propensity = propensity * open_
+            acc = 0.0
+            for w in range(W):
+                s = stock[r, m, w]
+                c = (s / (s + half_saturation[w])) * scale
+                cap[r, m, w] = c
+                x = (propensity * c) * reach[r, m, w]
+                rate[r, m, w] = x
+                acc = x + 0.0 if w == 0 else acc + x
+            total[r, m] = acc
+
+
+@_jit
+def choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap):
+    """Each attack's flat (target, weapon) index, as ``categorical_from_uniform(u, detail)``
+    with ``detail[i, t * W + w] = opportunity[r, t] * attack_weight[m, t * W + w] *
+    cap[r, m, w]`` for attack i = (r, m): the running total in the same order, then the
+    number of running totals below ``u`` times the last."""
+    n = len(rows)
+    T = opportunity.shape[1]
+    W = cap.shape[2]
+    K = T * W
+    out = np.empty(n, dtype=np.int64)
+    cum = np.empty(K)
+    for i in range(n):
+        r, m = rows[i], militia[i]
+        acc = 0.0
+        for t in range(T):
+            o = opportunity[r, t]
+            for w in range(W):
+                j = t * W + w
+                x = (o * attack_weight[m, j]) * cap[r, m, w]
+                acc = x if j == 0 else x + acc
+                cum[j] = acc
+        threshold = u[i] * cum[K - 1]
+        below = 0
+        for j in range(K):
+            if cum[j] < threshold:
+                below += 1
+        out[i] = min(below, K - 1)
+    return out
+
+
+#: the longest row ``_pairwise_sum`` adds (NumPy splits longer ones in halves, recursively)
+PAIRWISE_BLOCK = 128
+
+
+@_jit
+def _pairwise_sum(a, n):
+    """NumPy's pairwise summation of ``a[:n]``, for ``8 <= n <= PAIRWISE_BLOCK``: eight
+    running sums, combined as a tree, then the rest one by one."""
+    r0, r1, r2, r3 = a[0], a[1], a[2], a[3]
+    r4, r5, r6, r7 = a[4], a[5], a[6], a[7]
+    i = 8
+    end = n - n % 8
+    while i < end:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
+
+
+@_jit
+def mean_capability(
+    stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect, out
+):
+    """``out[r] = sum_last(capability(...)[r].reshape(-1)) / (M * W)``, NumPy's sum included
+    (for M * W up to ``PAIRWISE_BLOCK`` terms)."""
+    R, M, W = stock.shape
+    row = np.empty(M * W)
+    for r in range(R):
+        for m in range(M):
+            strength = fighters[r, m] / max_fighters[m]
+            intact = 1.0 - leadership_loss_effect * (1.0 - leadership[r, m])
+            scale = strength * intact
+            for w in range(W):
+                s = stock[r, m, w]
+                row[m * W + w] = (s / (s + half_saturation[w])) * scale
+        total = 0.0 + _pairwise_sum(row, M * W) if M * W >= 8 else _small_sum(row)
+        out[r] = total / (M * W)
+
+
+@_jit
+def _small_sum(row):
+    """``sum_last`` of a row shorter than 8 terms: the first plus 0.0, then the others."""
+    acc = row[0] + 0.0
+    for i in range(1, len(row)):
+        acc += row[i]
+    return acc
+
+
+#: the counts a row of small whole numbers may hold to be counted rather than bucketed
+COUNT_LIMIT = 4096
+#: buckets of the value range for the order statistics of other rows
+BUCKETS = 1024
+
+
+@_jit
+def order_statistics(values, ranks, out, done):
+    """The values at ``ranks`` (sorted, distinct) of each row of ``values`` (C, R), as a
+    sort would place them: exact, whatever the method. Sets ``done[c]`` for rows it
+    handles (all but those with a NaN or an infinity, left to NumPy).
+
+    Rows of whole numbers in [0, ``COUNT_LIMIT``) are counted; other rows are cut into
+    ``BUCKETS`` equal slices of their range (a monotone map, so a lower slice holds lower
+    values), and only the slices holding a wanted rank are sorted.
+    """
+    C, R = values.shape
+    counts = np.zeros(max(COUNT_LIMIT, BUCKETS), dtype=np.int64)
+    wanted = np.zeros(BUCKETS, dtype=np.bool_)
+    for c in range(C):
+        row = values[c]
+        done[c] = _count_whole(row, ranks, out[c], counts)
+        if not done[c] and R > 0:
+            done[c] = _bucket_select(row, ranks, out[c], counts, wanted)
+
+
+@_jit
+def _count_whole(row, ranks, out, counts):
+    top = -1
+    whole = True
+    for v in row:
+        if not (v >= 0.0 and v < COUNT_LIMIT) or math.copysign(1.0, v) < 0.0:
+            whole = False
+            break
+        k = int(v)
+        if k != v:
+            whole = False
+            break
+        counts[k] += 1
+        if k > top:
+            top = k
+    if whole and len(row) > 0:
+        seen = 0
+        j = 0
+        for k in range(top + 1):
+            seen += counts[k]
+            while j < len(ranks) and ranks[j] < seen:
+                out[j] = k
+                j += 1
+    for k in range(top + 1):
+        counts[k] = 0
+    return whole and len(row) > 0
+
+
+@_jit
+def _bucket_select(row, ranks, out, counts, wanted):
+    lo, hi = row[0], row[0]
+    for v in row:
+        if not math.isfinite(v):
+            return False
+        lo = min(lo, v)
+        hi = max(hi, v)
+    if lo == hi:
+        out[:] = lo
+        return True
+    scale = BUCKETS / (hi - lo)
+    if not math.isfinite(scale):
+        return False
+    for v in row:
+        counts[min(int((v - lo) * scale), BUCKETS - 1)] += 1
+    # the bucket of each wanted rank, and how many lower values lie in lower buckets
+    first = np.empty(len(ranks), dtype=np.int64)
+    bucket_of = np.empty(len(ranks), dtype=np.int64)
+    seen = 0
+    j = 0
+    for b in range(BUCKETS):
+        while j < len(ranks) and ranks[j] < seen + counts[b]:
+            bucket_of[j] = b
+            first[j] = seen
+            wanted[b] = True
+            j += 1
+        seen += counts[b]
+    size = 0
+    for b in range(BUCKETS):
+        if wanted[b]:
+            size += counts[b]
+    picked = np.empty(size)
+    n = 0
+    for v in row:
+        if wanted[min(int((v - lo) * scale), BUCKETS - 1)]:
+            picked[n] = v
+            n += 1
+    picked.sort()
+    # picked holds the wanted buckets in order; a rank's place is its offset within its
+    # bucket plus the sizes of the wanted buckets below it
+    below = 0
+    j = 0
+    for b in range(BUCKETS):
+        if wanted[b]:
+            while j < len(ranks) and bucket_of[j] == b:
+                out[j] = picked[below + ranks[j] - first[j]]
+                j += 1
+            below += counts[b]
+        counts[b] = 0
+        wanted[b] = False
+    return True

@@ -1,0 +1,145 @@
+"""The compiled loops compute what the NumPy core computes, to the last bit."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import config
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from sim import fused
+from sim import core
+from sim.engine import Simulation, run
+from sim.kernels import categorical_from_uniform
+from sim.metrics import QUANTILES, quantiles
+
+pytestmark = pytest.mark.skipif(not fused.AVAILABLE, reason="numba is not installed")
+
+
+def _both(cfg):
+    """The run with the compiled loops and with the NumPy core alone."""
+    results = {}
+    for enabled in (True, False):
+        fused.ENABLED = enabled
+        try:
+            results[enabled] = run(cfg)
+        finally:
+            fused.ENABLED = fused.AVAILABLE
+    return results[True], results[False]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("replicates=300", "output.events=all", "output.daily=full"),
+        ("replicates=400", "days=120", "output.events=all"),  # daily quantiles
+        ("replicates=200", "doctrine/us=max_pressure", "output.events=all", "output.daily=full"),
+        ("replicates=200", "doctrine/us=decapitation", "scenario=summer2020_convoys"),
+        ("replicates=1", "days=200"),
+    ],
+)
+def test_runs_are_identical_with_and_without_the_compiled_loops(overrides):
+    compiled, numpy_only = _both(config(*overrides))
+    assert len(compiled.events) > 0
+    for name in ("events", "daily", "replicates"):
+        pd.testing.assert_frame_equal(
+            getattr(compiled, name), getattr(numpy_only, name), check_exact=True
+        )
+    if compiled.daily_quantiles is not None:
+        pd.testing.assert_frame_equal(
+            compiled.daily_quantiles, numpy_only.daily_quantiles, check_exact=True
+        )
+
+
+def _with(enabled, func, *args):
+    fused.ENABLED = enabled
+    try:
+        return func(*args)
+    finally:
+        fused.ENABLED = fused.AVAILABLE
+
+
+def test_hazards_target_choice_and_capacity_match_numpy_every_day():
+    """Bit for bit on the states of a real run: the rates, the (target, weapon) drawn for
+    every group on random uniforms, and the day's mean capability."""
+    sim = Simulation(config("replicates=300", "doctrine/us=max_pressure"))
+    rng = np.random.default_rng(0)
+    params, M = sim.params, sim.params.n_militias
+    while not sim.done:
+        state, day = sim.state, sim.day
+        compiled = _with(True, core._hazards, state, params, day)
+        numpy_only = _with(False, core._hazards, state, params, day)
+        for a, b in zip(compiled, numpy_only, strict=True):
+            np.testing.assert_array_equal(a, b)
+        _, cap, opportunity, _ = compiled
+        rows, militia = np.nonzero(state.active[:, None] & np.ones(M, dtype=bool))
+        u = rng.random(len(rows))
+        weights = np.repeat(opportunity[rows], cap.shape[2], axis=1)
+        weights *= params.attack_weight.reshape(M, -1)[militia]
+        weights *= np.tile(cap[rows, militia], opportunity.shape[1])
+        np.testing.assert_array_equal(
+            fused.choose_target_weapon(
+                u, rows, militia, opportunity, params.attack_weight.reshape(M, -1), cap
+            ),
+            categorical_from_uniform(u, weights),
+        )
+        out = np.empty((2, state.replicates))
+        _with(True, core.mean_capability, state, params, out[0])
+        _with(False, core.mean_capability, state, params, out[1])
+        np.testing.assert_array_equal(out[0], out[1])
+        sim.step()
+
+
+def _rows(elements):
+    return hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 4), st.integers(1, 300)),
+        elements=elements,
+    )
+
+
+WHOLE = st.integers(0, 5000).map(float)
+ANY = st.floats(allow_nan=True, allow_infinity=True)
+SMALL = st.sampled_from([0.0, 1.0, 2.0, 0.5, -0.0, -1.0, 1e-300, 7.25])
+
+
+@given(st.one_of(_rows(WHOLE), _rows(ANY), _rows(SMALL), _rows(st.floats(-1e6, 1e6))))
+def test_quantiles_match_numpy_to_the_bit(values):
+    expected = np.quantile(values, QUANTILES, axis=1)
+    got = quantiles(values.copy())
+    with np.errstate(invalid="ignore"):
+        same = (got == expected) | (np.isnan(got) & np.isnan(expected))
+    assert same.all(), (values, got, expected)
+
+
+def test_quantiles_of_a_day_match_numpy_on_realistic_rows():
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(0.3, (4, 10_000)).astype(float)  # counted
+    levels = rng.lognormal(0.0, 2.0, (4, 10_000))  # bucketed
+    mixed = np.where(rng.random((2, 10_000)) < 0.9, 0.0, rng.random((2, 10_000)))
+    values = np.vstack([counts, levels, mixed])
+    expected = np.quantile(values, QUANTILES, axis=1)
+    assert np.array_equal(quantiles(values.copy()), expected)
+
+
+@pytest.mark.parametrize("n", [8, 9, 12, 15, 16, 17, 63, 64, 100, 127, 128])
+def test_pairwise_sum_is_numpys_sum(n):
+    rng = np.random.default_rng(n)
+    for _ in range(200):
+        row = rng.standard_normal(n) * 10.0 ** rng.integers(-8, 8, n)
+        assert 0.0 + fused._pairwise_sum(row, n) == row.sum()
+
+
+def test_the_environment_can_turn_the_loops_off(monkeypatch):
+    monkeypatch.setenv("ESCALATION_KERNELS", "numpy")
+    try:
+        assert not importlib.reload(fused).ENABLED
+    finally:
+        monkeypatch.delenv("ESCALATION_KERNELS")
+        importlib.reload(fused)
+    assert fused.ENABLED
