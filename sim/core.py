@@ -124,9 +124,25 @@ def deterrence(state: State, params: Params) -> np.ndarray:
 def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
     """(R, T): open, manned, unprotected sites; convoys on the road (more in a drawdown)."""
     th, actors = params.theatre, params.config.actors
+    opportunity = np.empty((state.replicates, th.n_targets))
+    if fused.ENABLED:
+        fused.target_opportunity(
+            state.protection,
+            state.site_open,
+            state.personnel,
+            th.us_sites,
+            state.drawdown_start,
+            NEVER,
+            day,
+            params.config.doctrine.us.drawdown_days,
+            actors.convoys_per_day,
+            actors.drawdown_convoy_boost,
+            th.convoy_weight,
+            opportunity,
+        )
+        return opportunity
     us_sites = _as_slice(th.us_sites)
     n_sites = len(th.us_sites)
-    opportunity = np.empty((state.replicates, th.n_targets))
     sites = opportunity[:, :n_sites]
     np.subtract(1.0, state.protection[:, us_sites], out=sites)
     sites *= state.site_open[:, us_sites] & (state.personnel[:, us_sites] > 0)

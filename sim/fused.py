@@ -88,6 +88,38 @@ def hazard(
 
 
 @_jit
+def target_opportunity(
+    protection,
+    site_open,
+    personnel,
+    us_sites,
+    drawdown_start,
+    never,
+    day,
+    drawdown_days,
+    convoys_per_day,
+    convoy_boost,
+    convoy_weight,
+    out,
+):
+    """Fills ``out`` (R, T) as ``core.target_opportunity`` does: each US site's ``1 -
+    protection`` if it is open and manned, then each convoy route's weight times the
+    convoys of the day (more while a drawdown or build-up is under way)."""
+    R = out.shape[0]
+    S = len(us_sites)
+    for r in range(R):
+        for i in range(S):
+            s = us_sites[i]
+            manned = 1.0 if site_open[r, s] and personnel[r, s] > 0 else 0.0
+            out[r, i] = (1.0 - protection[r, s]) * manned
+        moving = day - drawdown_start[r]
+        under_way = drawdown_start[r] != never and moving >= 0 and moving < drawdown_days
+        convoys = convoys_per_day * (1.0 + convoy_boost * (1.0 if under_way else 0.0))
+        for j in range(len(convoy_weight)):
+            out[r, S + j] = convoys * convoy_weight[j]
+
+
+@_jit
 def choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap):
     """Each attack's flat (target, weapon) index, as ``categorical_from_uniform(u, detail)``
     with ``detail[i, t * W + w] = opportunity[r, t] * attack_weight[m, t * W + w] *

@@ -64,10 +64,14 @@ def _with(enabled, func, *args):
         fused.ENABLED = fused.AVAILABLE
 
 
-def test_hazards_target_choice_and_capacity_match_numpy_every_day():
-    """Bit for bit on the states of a real run: the rates, the (target, weapon) drawn for
-    every group on random uniforms, and the day's mean capability."""
-    sim = Simulation(config("replicates=300", "doctrine/us=max_pressure"))
+@pytest.mark.parametrize(
+    "overrides",
+    [("doctrine/us=max_pressure",), ("scenario=summer2020_convoys", "doctrine/us=decapitation")],
+)
+def test_hazards_target_choice_and_capacity_match_numpy_every_day(overrides):
+    """Bit for bit on the states of a real run: the opportunities and rates, the (target,
+    weapon) drawn for every group on random uniforms, and the day's mean capability."""
+    sim = Simulation(config("replicates=300", *overrides))
     rng = np.random.default_rng(0)
     params, M = sim.params, sim.params.n_militias
     while not sim.done:
