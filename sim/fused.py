@@ -180,6 +180,15 @@ def _pairwise_sum(a, n):
 
 
 @_jit
+def row_sums(a, out):
+    """``out[i] = a[i].sum()`` for a (n, k) array with ``8 <= k <= PAIRWISE_BLOCK``, as
+    NumPy's reduction adds each row (from +0.0, pairwise)."""
+    k = a.shape[1]
+    for i in range(a.shape[0]):
+        out[i] = 0.0 + _pairwise_sum(a[i], k)
+
+
+@_jit
 def mean_capability(
     stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect, out
 ):

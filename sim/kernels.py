@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import fused
 from sim.events import Action, Actor, EventKind, EventLog
 from sim.params import Params
 from sim.rng import RandomStreams, Stream
@@ -41,9 +42,20 @@ def sum_last(a: np.ndarray) -> np.ndarray:
 
     NumPy reduces such an axis with one inner loop per row, which costs more than the
     arithmetic at 10,000 rows; below 8 terms NumPy adds them one by one, and here the
-    same additions run across all rows at once. Longer axes go to NumPy.
+    same additions run across all rows at once. Longer axes go to NumPy, or to a compiled
+    loop that adds each row in NumPy's pairwise order (``fused.row_sums``).
     """
     n = a.shape[-1]
+    if (
+        fused.ENABLED
+        and 8 <= n <= fused.PAIRWISE_BLOCK
+        and a.dtype == np.float64
+        and a.flags.c_contiguous  # NumPy adds the rows of other layouts in another order
+    ):
+        rows = a.reshape(-1, n)
+        out = np.empty(len(rows))
+        fused.row_sums(rows, out)
+        return out.reshape(a.shape[:-1])
     if n == 0 or n >= 8 or a.dtype.kind != "f":
         return a.sum(axis=-1)
     total = a[..., 0] + 0.0  # NumPy starts from +0.0, which turns -0.0 into +0.0

@@ -12,8 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sim import fused
-from sim import core
+from sim import core, fused
 from sim.engine import Simulation, run
 from sim.kernels import categorical_from_uniform
 from sim.metrics import QUANTILES, quantiles
@@ -147,3 +146,14 @@ def test_the_environment_can_turn_the_loops_off(monkeypatch):
         monkeypatch.delenv("ESCALATION_KERNELS")
         importlib.reload(fused)
     assert fused.ENABLED
+
+
+@pytest.mark.parametrize("n", [1, 5, 8, 9, 12, 16, 31, 64, 128, 129, 200])
+def test_sum_last_is_numpys_sum_in_every_layout(n):
+    from sim.kernels import sum_last
+
+    rng = np.random.default_rng(n)
+    for shape in [(50, n), (3, 7, n), (1, n)]:
+        a = rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 6, shape)
+        for arr in (a, np.asfortranarray(a), a[::2]):
+            assert np.array_equal(sum_last(arr), arr.sum(axis=-1))
