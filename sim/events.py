@@ -211,13 +211,13 @@ class EventLog:
         kinds = np.broadcast_to(np.asarray(kind, dtype=np.int64), (n,))
         casualties = (killed_us, wounded_us, killed_iraqi, wounded_iraqi, killed_militia)
         self._tally(rows, int(day), int(actor), kinds, weapon, casualties)
-        stored = None
+        stored = None  # positions of the events kept (None: all)
         if self._keep is not None:
-            stored = self._keep[rows]
-            if not stored.any():
+            kept = self._keep[rows]
+            if not kept.any():
                 return
-            if stored.all():
-                stored = None
+            if not kept.all():
+                stored = np.flatnonzero(kept)
         values = {
             "replicate": rows,
             "day": day,
@@ -236,10 +236,16 @@ class EventLog:
             "killed_militia": killed_militia,
             "rung": rung,
         }
+        size = n if stored is None else len(stored)
         chunk = {}
         for name, value in values.items():
-            column = np.broadcast_to(np.asarray(value, dtype=_dtype(name)), (n,))
-            chunk[name] = column.copy() if stored is None else column[stored]
+            value = np.asarray(value)
+            if value.ndim == 0:
+                chunk[name] = np.full(size, value, dtype=_dtype(name))
+            elif stored is None:
+                chunk[name] = value.astype(_dtype(name))  # a copy
+            else:  # select first: in a sample, few of the events are kept
+                chunk[name] = value[stored].astype(_dtype(name), copy=False)
         self._chunks.append(chunk)
 
     def _tally(self, rows, day: int, actor: int, kinds, weapon, casualties) -> None:

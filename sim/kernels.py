@@ -154,6 +154,8 @@ class Today:
         (mask, kind) pairs of further ladder events the same act reaches (an attack that
         also causes US casualties), so its rung is the highest of them.
         """
+        if len(rows) == 0:
+            return
         if actor != Actor.MILITIA:
             columns.setdefault("source", self.params.source_of(actor))
         kind_codes = np.broadcast_to(np.asarray(kind, dtype=np.int64), rows.shape)
