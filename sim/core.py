@@ -238,45 +238,41 @@ def militia_attacks(today: Today) -> Attacks:
 
     salvo_mean = params.salvo_mean[weapon] * params.salvo_scale[militia]
     munitions = geometric_from_uniform(draw(Stream.SALVO), salvo_mean)
-    on_hand = np.maximum(1, np.ceil(state.stock[rows, militia, weapon])).astype(np.int64)
-    munitions = np.minimum(munitions, on_hand)
-    state.stock[rows, militia, weapon] = np.maximum(
-        0.0, state.stock[rows, militia, weapon] - munitions
+    munitions, intercepted, means = attack_exposure(
+        state, params, rows, militia, target, weapon, munitions, draw(Stream.INTERCEPT)
     )
-
-    th = params.theatre
-    site = th.target_site[target]
-    is_site = site >= 0
-    site_or_0 = np.where(is_site, site, 0)
-    air_defence = np.where(is_site, state.air_defence[rows, site_or_0], 0.0)
-    intercepted = draw(Stream.INTERCEPT) < air_defence
-    # convoy crews are mostly Iraqi contractors: the IED weapon rates already say so
-    exposure = np.where(
-        is_site,
-        state.personnel[rows, site_or_0] / params.config.weapons.personnel_reference,
-        1.0,
-    )
-    aim = (1.0 - params.casualty_aversion[militia]) * ~intercepted
-    killed = poisson_from_uniform(
-        draw(Stream.US_KILLED), munitions * params.kill_per_munition[weapon] * exposure * aim
-    )
-    wounded = poisson_from_uniform(
-        draw(Stream.US_WOUNDED), munitions * params.wound_per_munition[weapon] * exposure * aim
-    )
-    iraqi_killed = poisson_from_uniform(
-        draw(Stream.IRAQI_KILLED), munitions * params.iraqi_killed_per_munition[weapon] * aim
-    )
-    iraqi_wounded = poisson_from_uniform(
-        draw(Stream.IRAQI_WOUNDED), munitions * params.iraqi_wounded_per_munition[weapon] * aim
-    )
+    killed = poisson_from_uniform(draw(Stream.US_KILLED), means[0])
+    wounded = poisson_from_uniform(draw(Stream.US_WOUNDED), means[1])
+    iraqi_killed = poisson_from_uniform(draw(Stream.IRAQI_KILLED), means[2])
+    iraqi_wounded = poisson_from_uniform(draw(Stream.IRAQI_WOUNDED), means[3])
     record_us_casualties(state, params, rows, killed, wounded, day)
-    np.add.at(state.killed_iraqi_today, rows, iraqi_killed)
-    np.add.at(state.wounded_iraqi_today, rows, iraqi_wounded)
-    np.add.at(state.attacks_today, (rows, weapon), 1.0)
-    state.recent_attacks[rows, militia] += 1.0
-    np.add.at(state.recent_baghdad_attacks, rows, th.target_in_baghdad[target])
+    th = params.theatre
     # each attack is a trial of "does the US answer?": until it does, risk decays
-    state.perceived_risk[rows, militia] *= 1.0 - params.config.actors.dynamics.learning_rate
+    risk_kept = 1.0 - params.config.actors.dynamics.learning_rate
+    if fused.ENABLED:
+        fused.tally_attacks(
+            rows,
+            militia,
+            weapon,
+            target,
+            iraqi_killed,
+            iraqi_wounded,
+            state.killed_iraqi_today,
+            state.wounded_iraqi_today,
+            state.attacks_today,
+            state.recent_attacks,
+            state.recent_baghdad_attacks,
+            th.target_in_baghdad,
+            state.perceived_risk,
+            risk_kept,
+        )
+    else:
+        np.add.at(state.killed_iraqi_today, rows, iraqi_killed)
+        np.add.at(state.wounded_iraqi_today, rows, iraqi_wounded)
+        np.add.at(state.attacks_today, (rows, weapon), 1.0)
+        state.recent_attacks[rows, militia] += 1.0
+        np.add.at(state.recent_baghdad_attacks, rows, th.target_in_baghdad[target])
+        state.perceived_risk[rows, militia] *= risk_kept
 
     casualties = (killed + wounded) > 0
     today.emit(
@@ -296,6 +292,76 @@ def militia_attacks(today: Today) -> Attacks:
         wounded_iraqi=iraqi_wounded,
     )
     return Attacks(rows, militia, target, weapon, killed, wounded)
+
+
+def attack_exposure(
+    state: State,
+    params: Params,
+    rows: np.ndarray,
+    militia: np.ndarray,
+    target: np.ndarray,
+    weapon: np.ndarray,
+    munitions: np.ndarray,
+    u_intercept: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fire the attacks: munitions (at most the stock, at least one) leave the stock; air
+    defence may intercept; returns munitions, intercepted and the (4, n) expected US
+    killed, US wounded, Iraqi killed and Iraqi wounded."""
+    th, weapons = params.theatre, params.config.weapons
+    per_munition = np.stack(
+        [
+            params.kill_per_munition,
+            params.wound_per_munition,
+            params.iraqi_killed_per_munition,
+            params.iraqi_wounded_per_munition,
+        ]
+    )
+    if fused.ENABLED:
+        means = np.empty((4, len(rows)))
+        intercepted = np.empty(len(rows), dtype=bool)
+        munitions = munitions.copy()
+        fused.attack_exposure(
+            rows,
+            militia,
+            weapon,
+            target,
+            munitions,
+            u_intercept,
+            state.stock,
+            state.air_defence,
+            state.personnel,
+            th.target_site,
+            weapons.personnel_reference,
+            params.casualty_aversion,
+            per_munition,
+            means,
+            intercepted,
+        )
+        return munitions, intercepted, means
+    on_hand = np.maximum(1, np.ceil(state.stock[rows, militia, weapon])).astype(np.int64)
+    munitions = np.minimum(munitions, on_hand)
+    state.stock[rows, militia, weapon] = np.maximum(
+        0.0, state.stock[rows, militia, weapon] - munitions
+    )
+    site = th.target_site[target]
+    is_site = site >= 0
+    site_or_0 = np.where(is_site, site, 0)
+    air_defence = np.where(is_site, state.air_defence[rows, site_or_0], 0.0)
+    intercepted = u_intercept < air_defence
+    # convoy crews are mostly Iraqi contractors: the IED weapon rates already say so
+    exposure = np.where(
+        is_site, state.personnel[rows, site_or_0] / weapons.personnel_reference, 1.0
+    )
+    aim = (1.0 - params.casualty_aversion[militia]) * ~intercepted
+    means = np.stack(
+        [
+            munitions * per_munition[0, weapon] * exposure * aim,
+            munitions * per_munition[1, weapon] * exposure * aim,
+            munitions * per_munition[2, weapon] * aim,
+            munitions * per_munition[3, weapon] * aim,
+        ]
+    )
+    return munitions, intercepted, means
 
 
 def embassy_assault(today: Today) -> None:

@@ -150,6 +150,95 @@ def choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap):
     return out
 
 
+@_jit
+def attack_exposure(
+    rows,
+    militia,
+    weapon,
+    target,
+    munitions,
+    u_intercept,
+    stock,
+    air_defence,
+    personnel,
+    target_site,
+    personnel_reference,
+    casualty_aversion,
+    per_munition,
+    means,
+    intercepted,
+):
+    """What ``core.attack_outcomes`` does before the casualty draws: each attack fires at
+    most what its group holds (at least one), which leaves its stock; it is intercepted
+    if its uniform falls under the site's air defence; ``means`` (4, n) gets the expected
+    US killed and wounded (exposed by the site's personnel; convoys count 1) and Iraqi
+    killed and wounded, none when intercepted. ``per_munition`` is (4, W)."""
+    for i in range(len(rows)):
+        r, m, w = rows[i], militia[i], weapon[i]
+        held = stock[r, m, w]
+        fired = min(munitions[i], np.int64(max(1.0, np.ceil(held))))
+        munitions[i] = fired
+        stock[r, m, w] = max(0.0, held - fired)
+        site = target_site[target[i]]
+        if site >= 0:
+            shield = air_defence[r, site]
+            exposure = personnel[r, site] / personnel_reference
+        else:
+            shield = 0.0
+            exposure = 1.0
+        intercepted[i] = u_intercept[i] < shield
+        aim = (1.0 - casualty_aversion[m]) * (0.0 if intercepted[i] else 1.0)
+        means[0, i] = ((fired * per_munition[0, w]) * exposure) * aim
+        means[1, i] = ((fired * per_munition[1, w]) * exposure) * aim
+        means[2, i] = (fired * per_munition[2, w]) * aim
+        means[3, i] = (fired * per_munition[3, w]) * aim
+
+
+@_jit
+def poisson_counts(u, mean, pmf0, max_count, out):
+    """``kernels.poisson_from_uniform`` after its exponential: the count at which each
+    running total of the Poisson(mean) probabilities (from ``pmf0 = exp(-mean)``) first
+    exceeds ``u``, at most ``max_count``."""
+    for i in range(len(u)):
+        pmf = pmf0[i]
+        total = pmf
+        k = 0
+        while k < max_count and u[i] >= total:
+            k += 1
+            pmf = pmf * mean[i] / k
+            total = total + pmf
+        out[i] = k
+
+
+@_jit
+def tally_attacks(
+    rows,
+    militia,
+    weapon,
+    target,
+    iraqi_killed,
+    iraqi_wounded,
+    killed_iraqi_today,
+    wounded_iraqi_today,
+    attacks_today,
+    recent_attacks,
+    recent_baghdad_attacks,
+    target_in_baghdad,
+    perceived_risk,
+    risk_kept,
+):
+    """The day's tallies of the attacks, in their order (as ``np.add.at`` adds them), and
+    the decay of each attacker's perceived risk by ``risk_kept``."""
+    for i in range(len(rows)):
+        r, m = rows[i], militia[i]
+        killed_iraqi_today[r] += iraqi_killed[i]
+        wounded_iraqi_today[r] += iraqi_wounded[i]
+        attacks_today[r, weapon[i]] += 1.0
+        recent_attacks[r, m] += 1.0
+        recent_baghdad_attacks[r] += 1.0 if target_in_baghdad[target[i]] else 0.0
+        perceived_risk[r, m] *= risk_kept
+
+
 #: the longest row ``_pairwise_sum`` adds (NumPy splits longer ones in halves, recursively)
 PAIRWISE_BLOCK = 128
 

@@ -67,8 +67,12 @@ def sum_last(a: np.ndarray) -> np.ndarray:
 def poisson_from_uniform(u: np.ndarray, mean: np.ndarray, max_count: int = 200) -> np.ndarray:
     """Inverse CDF of Poisson(mean) at u, elementwise (exact; means here are small)."""
     mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
-    count = np.zeros(u.shape, dtype=np.int64)
     pmf = np.exp(-mean)
+    if fused.ENABLED:
+        count = np.empty(u.size, dtype=np.int64)
+        fused.poisson_counts(u.ravel(), mean.ravel(), pmf.ravel(), max_count, count)
+        return count.reshape(u.shape)
+    count = np.zeros(u.shape, dtype=np.int64)
     cdf = pmf.copy()
     for k in range(1, max_count + 1):
         below = u >= cdf

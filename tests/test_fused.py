@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import numpy as np
@@ -14,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from sim import core, fused
 from sim.engine import Simulation, run
-from sim.kernels import categorical_from_uniform
+from sim.kernels import categorical_from_uniform, poisson_from_uniform
 from sim.metrics import QUANTILES, quantiles
 
 pytestmark = pytest.mark.skipif(not fused.AVAILABLE, reason="numba is not installed")
@@ -69,7 +70,8 @@ def _with(enabled, func, *args):
 )
 def test_hazards_target_choice_and_capacity_match_numpy_every_day(overrides):
     """Bit for bit on the states of a real run: the opportunities and rates, the (target,
-    weapon) drawn for every group on random uniforms, and the day's mean capability."""
+    weapon) drawn for every group on random uniforms, the munitions fired, interceptions
+    and expected casualties of random attacks, casualty draws, and mean capability."""
     sim = Simulation(config("replicates=300", *overrides))
     rng = np.random.default_rng(0)
     params, M = sim.params, sim.params.n_militias
@@ -91,6 +93,24 @@ def test_hazards_target_choice_and_capacity_match_numpy_every_day(overrides):
             ),
             categorical_from_uniform(u, weights),
         )
+        # every group fires at a random target with a random weapon and salvo
+        target = rng.integers(0, opportunity.shape[1], len(rows))
+        weapon = rng.integers(0, cap.shape[2], len(rows))
+        salvo = rng.integers(1, 40, len(rows))
+        fired = []
+        for enabled in (True, False):
+            copy = dataclasses.replace(state, stock=state.stock.copy())
+            out = _with(
+                enabled, core.attack_exposure, copy, params, rows, militia, target, weapon, salvo, u
+            )
+            fired.append((*out, copy.stock))
+        for a, b in zip(*fired, strict=True):
+            np.testing.assert_array_equal(a, b)
+        means = fired[0][2]
+        np.testing.assert_array_equal(
+            _with(True, poisson_from_uniform, u, means[0] * 50.0),
+            _with(False, poisson_from_uniform, u, means[0] * 50.0),
+        )
         out = np.empty((2, state.replicates))
         _with(True, core.mean_capability, state, params, out[0])
         _with(False, core.mean_capability, state, params, out[1])
@@ -109,8 +129,6 @@ def test_hazards_target_choice_and_capacity_match_numpy_every_day(overrides):
 def test_every_state_array_is_identical_day_by_day(overrides):
     """Two ensembles on the same draws, one with the compiled loops and one without,
     stepped side by side: every array of their states agrees to the bit every day."""
-    import dataclasses
-
     cfg = config("replicates=200", "days=150", *overrides)
     compiled, numpy_only = Simulation(cfg), Simulation(cfg)
     while not compiled.done:
