@@ -84,19 +84,22 @@ def capability(state: State, params: Params) -> np.ndarray:
     return cap
 
 
+def _capability_inputs(state: State, params: Params) -> tuple:
+    """The arguments of ``capability`` for the compiled loops, in their order."""
+    return (
+        state.stock,
+        params.stock_half_saturation,
+        state.fighters,
+        params.max_fighters,
+        state.leadership,
+        params.config.actors.dynamics.leadership_loss_effect,
+    )
+
+
 def mean_capability(state: State, params: Params, out: np.ndarray) -> np.ndarray:
     """(R,) mean of ``capability`` over groups and weapons, into ``out``."""
     if fused.ENABLED and state.stock[0].size <= fused.PAIRWISE_BLOCK:
-        dyn = params.config.actors.dynamics
-        fused.mean_capability(
-            state.stock,
-            params.stock_half_saturation,
-            state.fighters,
-            params.max_fighters,
-            state.leadership,
-            dyn.leadership_loss_effect,
-            out,
-        )
+        fused.mean_capability(*_capability_inputs(state, params), out)
         return out
     cap = capability(state, params).reshape(state.replicates, -1)
     return np.divide(sum_last(cap), cap.shape[1], out=out)
@@ -182,14 +185,8 @@ def _hazards(state: State, params: Params, day: int) -> tuple[np.ndarray, ...]:
         return rate, cap, opportunity, sum_last(rate)
     cap, rate = np.empty_like(state.stock), np.empty_like(state.stock)
     total = np.empty(state.fighters.shape)
-    dyn, iraq = params.config.actors.dynamics, params.config.doctrine.iraq
     fused.hazard(
-        state.stock,
-        params.stock_half_saturation,
-        state.fighters,
-        params.max_fighters,
-        state.leadership,
-        dyn.leadership_loss_effect,
+        *_capability_inputs(state, params),
         params.resolve,
         state.grievance,
         params.obedience,
@@ -197,7 +194,7 @@ def _hazards(state: State, params: Params, day: int) -> tuple[np.ndarray, ...]:
         deterrence(state, params),
         state.truce_until,
         day,
-        iraq.truce_attack_factor,
+        params.config.doctrine.iraq.truce_attack_factor,
         state.active,
         params.base_attack_rate,
         reach,

@@ -36,6 +36,20 @@ def _jit(func):
 
 
 @_jit
+def _strength(fighters, max_fighters, leadership, leadership_loss_effect, r, m):
+    """``capability``'s factor of group m in replicate r: fighters and intact leadership."""
+    return (fighters[r, m] / max_fighters[m]) * (
+        1.0 - leadership_loss_effect * (1.0 - leadership[r, m])
+    )
+
+
+@_jit
+def _saturation(stock, half_saturation):
+    """``capability``'s saturating share of a weapon's stock."""
+    return stock / (stock + half_saturation)
+
+
+@_jit
 def hazard(
     stock,
     half_saturation,
@@ -69,17 +83,14 @@ def hazard(
         open_ = truce * (1.0 if active[r] else 0.0)
         permission = 1.0 - iran_green[r]
         for m in range(M):
-            strength = fighters[r, m] / max_fighters[m]
-            intact = 1.0 - leadership_loss_effect * (1.0 - leadership[r, m])
-            scale = strength * intact
+            scale = _strength(fighters, max_fighters, leadership, leadership_loss_effect, r, m)
             propensity = base_rate[m] * (resolve[m] + grievance[r, m])
             propensity = propensity * (1.0 - obedience[m] * permission)
             propensity = propensity * deterrence[r, m]
             propensity = propensity * open_
             acc = 0.0
             for w in range(W):
-                s = stock[r, m, w]
-                c = (s / (s + half_saturation[w])) * scale
+                c = _saturation(stock[r, m, w], half_saturation[w]) * scale
                 cap[r, m, w] = c
                 x = (propensity * c) * reach[r, m, w]
                 rate[r, m, w] = x
@@ -287,12 +298,9 @@ def mean_capability(
     row = np.empty(M * W)
     for r in range(R):
         for m in range(M):
-            strength = fighters[r, m] / max_fighters[m]
-            intact = 1.0 - leadership_loss_effect * (1.0 - leadership[r, m])
-            scale = strength * intact
+            scale = _strength(fighters, max_fighters, leadership, leadership_loss_effect, r, m)
             for w in range(W):
-                s = stock[r, m, w]
-                row[m * W + w] = (s / (s + half_saturation[w])) * scale
+                row[m * W + w] = _saturation(stock[r, m, w], half_saturation[w]) * scale
         total = 0.0 + _pairwise_sum(row, M * W) if M * W >= 8 else _small_sum(row)
         out[r] = total / (M * W)
 

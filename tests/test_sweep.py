@@ -3,6 +3,7 @@ report, resume after a kill, and failed jobs."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -18,7 +19,10 @@ import pandas as pd
 import pytest
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
+from hydra._internal.config_repository import ConfigRepository
+from hydra._internal.utils import create_config_search_path
 from hydra.core.global_hydra import GlobalHydra
+from hydra_plugins.escalation_launcher import MAX_AUTO_JOBS_PER_TASK, ParsedOnce, batches
 from omegaconf import OmegaConf
 
 from sim.config import compose, config_dir, register_schemas
@@ -129,6 +133,14 @@ def joblib_sweep(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def batched_sweep(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The joblib launcher handing jobs over in batches (3 batches of 3, 3 and 2 jobs)."""
+    folder = tmp_path_factory.mktemp("sweeps") / "batched"
+    extra = ("hydra/launcher=joblib_batched", "hydra.launcher.n_jobs=2")
+    return folder, run_sweep(folder, *extra, "hydra.launcher.jobs_per_task=3")
+
+
 @pytest.mark.slow
 def test_sweep_table_has_a_row_per_job_and_replicate(basic_sweep):
     folder, out = basic_sweep
@@ -193,6 +205,63 @@ def test_a_job_gives_the_same_results_alone_in_a_sweep_or_under_joblib(basic_swe
     pd.testing.assert_frame_equal(basic_table, joblib_table)
 
 
+@pytest.mark.slow
+def test_batched_launcher_gives_the_same_jobs_and_tables(basic_sweep, batched_sweep):
+    folder, _ = basic_sweep
+    batched, out = batched_sweep
+    assert "launching 8 jobs in 3 batches" in out.stdout
+    for job in range(8):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(folder / str(job) / "ensemble.parquet"),
+            pd.read_parquet(batched / str(job) / "ensemble.parquet"),
+        )
+        # composed from the parsed files, each job's configuration is the one Hydra composes
+        for name in ("config.yaml", "overrides.yaml"):
+            assert (batched / str(job) / ".hydra" / name).read_text() == (
+                folder / str(job) / ".hydra" / name
+            ).read_text()
+        basic_record = json.loads((folder / str(job) / JOB_FILE).read_text())
+        record = json.loads((batched / str(job) / JOB_FILE).read_text())
+        assert (record["key"], record["params"]) == (basic_record["key"], basic_record["params"])
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(folder / "sweep.parquet"), pd.read_parquet(batched / "sweep.parquet")
+    )
+    summary = pd.read_csv(batched / "sweep_summary.csv")
+    assert len(summary) == 8 and (summary["status"] == "ok").all()
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("[") and "[HYDRA]" not in ln]
+    assert len(lines) == 8 and "8/8 jobs finished" in out.stdout
+
+
+def test_batches_are_even_and_cover_every_job_once():
+    assert batches(0, 2) == []
+    for n_jobs in (1, 2, 7, 8, 20, 100, 1000):
+        for workers in (1, 2, 3, 8):
+            parts = batches(n_jobs, workers)
+            assert [i for part in parts for i in part] == list(range(n_jobs))
+            sizes = [len(part) for part in parts]
+            assert max(sizes) - min(sizes) <= 1 and max(sizes) <= MAX_AUTO_JOBS_PER_TASK
+            if n_jobs >= workers:  # every worker has as many batches as the others
+                assert len(parts) % workers == 0
+    assert [len(p) for p in batches(100, 2)] == [8] * 2 + [7] * 12
+    assert [len(p) for p in batches(8, 2, jobs_per_task=3)] == [3, 3, 2]
+    assert [len(p) for p in batches(5, 2, jobs_per_task=10)] == [5]
+    with pytest.raises(ValueError, match="jobs_per_task = 0: must be >= 1"):
+        batches(5, 2, jobs_per_task=0)
+
+
+def test_parsed_config_files_are_shared_within_a_launch_only(tmp_path):
+    (tmp_path / "config.yaml").write_text("size: 1\nnames: [a]\n")
+    repository = ConfigRepository(create_config_search_path(str(tmp_path)))
+    first = ParsedOnce(repository, launch_id="first")
+    loaded = first.load_config("config")
+    loaded.config.names.append("b")  # composing may change what it loaded
+    again = copy.deepcopy(first).load_config("config")  # Hydra composes from a copy
+    assert again.config == {"size": 1, "names": ["a"]}
+    (tmp_path / "config.yaml").write_text("size: 2\nnames: []\n")
+    assert first.load_config("config").config.size == 1, "parsed once per launch"
+    assert ParsedOnce(repository, launch_id="second").load_config("config").config.size == 2
+
+
 def replicate_table_of(result) -> pd.DataFrame:
     return result.replicates.reset_index(drop=True)
 
@@ -217,10 +286,19 @@ def test_submitit_local_gives_the_same_job_results(basic_sweep, tmp_path):
 # --- faults: killed, resumed, failing -------------------------------------------------------
 
 
+#: the launchers whose faults the tests check: one after another, and in batches
+FAULT_LAUNCHERS = {
+    "basic": [],
+    "batched": ["hydra/launcher=joblib_batched", "hydra.launcher.n_jobs=2"],
+}
+
+
 @pytest.mark.slow
-def test_killed_sweep_resumes_with_every_job_exactly_once(tmp_path):
+@pytest.mark.parametrize("launcher", FAULT_LAUNCHERS)
+def test_killed_sweep_resumes_with_every_job_exactly_once(tmp_path, launcher):
     folder = tmp_path / "killed"
     args = ["-m", "experiment=deterrence_threshold", "replicates=20", "days=200"]
+    args += FAULT_LAUNCHERS[launcher]
     proc = subprocess.Popen(
         [str(BIN / "escalation-sim"), *args, f"hydra.sweep.dir={folder}"],
         cwd=tmp_path,
@@ -251,18 +329,23 @@ def test_killed_sweep_resumes_with_every_job_exactly_once(tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_leaves_other_results_alone(basic_sweep, tmp_path):
+@pytest.mark.parametrize("launcher", FAULT_LAUNCHERS)
+def test_resume_leaves_other_results_alone(basic_sweep, tmp_path, launcher):
     folder = tmp_path / "copy"
     shutil.copytree(basic_sweep[0], folder)
     before = (folder / "0" / "ensemble.parquet").read_bytes()
-    out = escalation_sim("-m", *SMALL[:-1], "days=41", f"+resume={folder}", cwd=tmp_path)
+    out = escalation_sim(
+        "-m", *SMALL[:-1], "days=41", f"+resume={folder}", *FAULT_LAUNCHERS[launcher],
+        cwd=tmp_path,
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     assert "holds the results of a different configuration" in out.stdout
     assert (folder / "0" / "ensemble.parquet").read_bytes() == before
 
 
 @pytest.mark.slow
-def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path):
+@pytest.mark.parametrize("launcher", FAULT_LAUNCHERS)
+def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, launcher):
     (tmp_path / "experiment").mkdir()
     (tmp_path / "experiment" / "bad.yaml").write_text(
         "# @package _global_\nreplicates: 3\noutput: {figures: false, events: none}\n"
@@ -271,7 +354,7 @@ def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path):
     folder = tmp_path / "sweep"
     out = escalation_sim(
         "-m", "experiment=bad", "days=30", f"hydra.searchpath=[file://{tmp_path}]",
-        f"hydra.sweep.dir={folder}", cwd=tmp_path,
+        f"hydra.sweep.dir={folder}", *FAULT_LAUNCHERS[launcher], cwd=tmp_path,
     )  # fmt: skip
     assert out.returncode == 1, "a sweep with a failed job exits with status 1"
     assert "Traceback" not in out.stderr
