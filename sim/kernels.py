@@ -188,12 +188,13 @@ def learn_response(state: State, params: Params, rows: np.ndarray, militias: np.
         return
     dyn = params.config.actors.dynamics
     rate, spill = dyn.learning_rate, dyn.learning_spillover
-    risk = state.perceived_risk
-    struck = np.zeros(risk.shape, dtype=bool)
-    struck[rows, militias] = True
-    seen = struck.any(axis=1, keepdims=True)  # others in the same replicate watch
-    risk += np.where(struck, rate, np.where(seen, rate * spill * (1.0 - risk), 0.0))
-    np.clip(risk, 0.0, 1.0, out=risk)
+    # only the replicates that saw a strike learn: every group in them (the others watch)
+    seen, at = np.unique(rows, return_inverse=True)
+    struck = np.zeros((len(seen), state.perceived_risk.shape[1]), dtype=bool)
+    struck[at, militias] = True
+    risk = state.perceived_risk[seen]
+    risk += np.where(struck, rate, rate * spill * (1.0 - risk))
+    state.perceived_risk[seen] = np.clip(risk, 0.0, 1.0, out=risk)
 
 
 def record_us_casualties(
