@@ -250,6 +250,50 @@ def tally_attacks(
         perceived_risk[r, m] *= risk_kept
 
 
+# --- random numbers (``rng``): the same splitmix64 hash, one call instead of ~30 ---------
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_TO_UNIT = 2.0**-53
+
+
+@_jit
+def _mix(z):
+    z ^= z >> np.uint64(30)
+    z *= _M1
+    z ^= z >> np.uint64(27)
+    z *= _M2
+    z ^= z >> np.uint64(31)
+    return z
+
+
+@_jit
+def _unit(z):
+    z = _mix(_mix(z) + _GOLDEN)
+    return np.float64(z >> np.uint64(11)) * _TO_UNIT
+
+
+@_jit
+def uniforms(keys, base, slots, out):
+    """``out[i, j]``: the uniform of replicate key ``keys[i]`` at counter ``base | j``
+    (``rng.RandomStreams.uniform``)."""
+    salts = np.empty(slots, dtype=np.uint64)
+    for j in range(slots):
+        salts[j] = _mix((base | np.uint64(j)) * _GOLDEN)
+    for i in range(len(keys)):
+        for j in range(slots):
+            out[i, j] = _unit(keys[i] ^ salts[j])
+
+
+@_jit
+def uniforms_at(keys, rows, base, slots, out):
+    """``out[i]``: the uniform of replicate key ``keys[rows[i]]`` at counter ``base |
+    slots[i]`` (``rng.RandomStreams.uniform_at``)."""
+    for i in range(len(rows)):
+        out[i] = _unit(keys[rows[i]] ^ _mix((base | np.uint64(slots[i])) * _GOLDEN))
+
+
 #: the longest row ``_pairwise_sum`` adds (NumPy splits longer ones in halves, recursively)
 PAIRWISE_BLOCK = 128
 

@@ -13,6 +13,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim import fused
+
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -82,17 +84,27 @@ class RandomStreams:
     ) -> np.ndarray:
         """Uniforms of shape (len(rows), slots); ``rows`` indexes replicates (default all)."""
         keys = self.keys if rows is None else self.keys[rows]
+        if fused.ENABLED:
+            out = np.empty((len(keys), slots))
+            fused.uniforms(keys, _counter(day, stream, 0), slots, out)
+            return out
         counter = _counter(day, stream, np.arange(slots, dtype=np.uint64))
         return _unit(keys[:, None] ^ _mix(counter * _GOLDEN)[None, :])
 
     def uniform_at(self, day: int, stream: Stream, rows: np.ndarray, slots: np.ndarray):
         """One uniform per (row, slot) pair: ``uniform(...)[i, slots[i]]`` for rows[i],
         without hashing the slots nobody reads."""
+        if fused.ENABLED:
+            rows = np.asarray(rows, dtype=np.int64)
+            slots = np.broadcast_to(np.asarray(slots, dtype=np.int64), rows.shape)
+            out = np.empty(len(rows))
+            fused.uniforms_at(self.keys, rows, _counter(day, stream, 0), slots, out)
+            return out
         counter = _counter(day, stream, np.asarray(slots).astype(np.uint64))
         return _unit(self.keys[rows] ^ _mix(counter * _GOLDEN))
 
 
-def _counter(day: int, stream: Stream, slots: np.ndarray) -> np.ndarray:
+def _counter(day: int, stream: Stream, slots):
     """The 64-bit counter of (day, stream, slot)."""
     return (np.uint64(day) << np.uint64(32)) | (np.uint64(int(stream)) << np.uint64(20)) | slots
 

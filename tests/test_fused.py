@@ -200,3 +200,26 @@ def test_sum_last_is_numpys_sum_in_every_layout(n):
         a = rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 6, shape)
         for arr in (a, np.asfortranarray(a), a[::2]):
             assert np.array_equal(sum_last(arr), arr.sum(axis=-1))
+
+
+def test_random_streams_hash_the_same_numbers_compiled_or_not():
+    from sim.rng import RandomStreams, Stream
+
+    streams = RandomStreams(7, np.arange(500))
+    rng = np.random.default_rng(0)
+
+    def draws(day, stream, slots, rows, pairs):
+        return (
+            streams.uniform(day, stream, slots),
+            streams.uniform(day, stream, slots, rows),
+            streams.uniform_at(day, stream, *pairs),
+        )
+
+    for day in (0, 1, 364, 5000):
+        for stream in Stream:
+            for slots in (1, 4, 9):
+                args = (day, stream, slots, rng.integers(0, 500, 50))
+                args += ((rng.integers(0, 500, 100), rng.integers(0, 9, 100)),)
+                compiled = _with(True, draws, *args)
+                for a, b in zip(compiled, _with(False, draws, *args), strict=True):
+                    np.testing.assert_array_equal(a, b)

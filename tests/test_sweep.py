@@ -22,9 +22,9 @@ from hydra import initialize_config_dir
 from hydra._internal.config_repository import ConfigRepository
 from hydra._internal.utils import create_config_search_path
 from hydra.core.global_hydra import GlobalHydra
-from hydra_plugins.escalation_launcher import MAX_AUTO_JOBS_PER_TASK, ParsedOnce, batches
 from omegaconf import OmegaConf
 
+from hydra_plugins.escalation_launcher import MAX_AUTO_JOBS_PER_TASK, ParsedOnce, batches
 from sim.config import compose, config_dir, register_schemas
 from sim.engine import run
 from sim.plots.sweep import wilson_interval
