@@ -6,6 +6,9 @@ only place that calls ``core.step``.
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import platform
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +22,28 @@ from sim.params import Params, compile_params
 from sim.rng import RandomStreams
 from sim.state import State, initial_state
 from sim.theatre import Theatre
+
+
+@functools.cache
+def hold_freed_memory() -> bool:
+    """Ask the C library's allocator to keep freed memory for reuse (glibc only; once).
+
+    A day at 10,000 replicates makes hundreds of NumPy temporaries of 0.1-1 MB. By
+    default glibc hands the top of its heap back to the system as soon as a few such
+    arrays are freed, and the next day's arrays fault their pages in again, which cost
+    more than the arithmetic on them. Here freed memory stays in the process (up to
+    1 GB) and arrays up to 32 MB come from the heap: the peak is the same, the page
+    faults go. Returns whether the allocator took the settings.
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # <malloc.h>
+    settings = ((m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20), (m_mmap_threshold, 32 << 20))
+    return all(libc.mallopt(option, value) == 1 for option, value in settings)
 
 
 @dataclass
@@ -74,6 +99,7 @@ class Simulation:
         replicates: np.ndarray | list[int] | range | None = None,
         theatre: Theatre | None = None,
     ) -> None:
+        hold_freed_memory()
         self.config = config
         self.params = compile_params(config, theatre)
         ids = np.arange(config.replicates) if replicates is None else np.asarray(replicates)

@@ -89,3 +89,13 @@ def test_december_2019_sequence_emerges_without_a_script():
     deadly = ev[(ev.actor == "militia") & (ev.killed_us > 0)].groupby("replicate").day.min()
     deadly = deadly.reindex(complete.index)
     assert (deadly <= complete["us_strike_iraq"]).any()
+
+
+def test_the_allocator_keeps_freed_memory_on_glibc():
+    import platform
+
+    from sim.engine import hold_freed_memory
+
+    assert hold_freed_memory() is (
+        platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    )
