@@ -208,7 +208,7 @@ class EventLog:
         if n == 0:
             return
         rows = np.asarray(replicate, dtype=np.int64)
-        kinds = np.broadcast_to(np.asarray(kind, dtype=np.int64), (n,))
+        kinds = as_column(kind, n, np.int64)
         casualties = (killed_us, wounded_us, killed_iraqi, wounded_iraqi, killed_militia)
         self._tally(rows, int(day), int(actor), kinds, weapon, casualties)
         stored = None  # positions of the events kept (None: all)
@@ -249,6 +249,7 @@ class EventLog:
         self._chunks.append(chunk)
 
     def _tally(self, rows, day: int, actor: int, kinds, weapon, casualties) -> None:
+        n = len(rows)
         self.grow(int(rows.max()) + 1)
         if day != self._day:
             self._fold()
@@ -258,14 +259,14 @@ class EventLog:
         self._today.append(cells)
         attack = is_attack(actor, kinds)
         if actor == Actor.MILITIA and attack.any():
-            w = np.broadcast_to(np.asarray(weapon, dtype=np.int64), kinds.shape)[attack]
+            w = as_column(weapon, n, np.int64)[attack]
             np.add.at(self.attack_counts, (rows[attack], np.where(w < 0, len(Weapon), w)), 1)
         for i, value in enumerate(casualties):
             if isinstance(value, int | float) and value == 0:
                 continue  # the default: nothing to add
             value = np.asarray(value, dtype=np.float64)
             if value.any():
-                np.add.at(self.casualties[:, i], rows, np.broadcast_to(value, kinds.shape))
+                np.add.at(self.casualties[:, i], rows, as_column(value, n, np.float64))
 
     def __len__(self) -> int:
         """Events stored (the tallies also count those of rows not kept)."""
@@ -302,6 +303,13 @@ class EventLog:
         frame["munitions"] = frame["munitions"].round().astype(np.int64)
         frame["rung"] = frame["rung"].astype(np.int64)
         return frame
+
+
+def as_column(value, n: int, dtype) -> np.ndarray:
+    """``value`` (a scalar or an array of n) as an array of n elements of ``dtype``."""
+    if np.ndim(value) == 0:
+        return np.full(n, value, dtype=dtype)
+    return np.asarray(value, dtype=dtype)
 
 
 def _dtype(name: str) -> type:

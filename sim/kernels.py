@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import fused
-from sim.events import Action, Actor, EventKind, EventLog
+from sim.events import Action, Actor, EventKind, EventLog, as_column
 from sim.params import Params
 from sim.rng import RandomStreams, Stream
 from sim.state import NEVER, State
@@ -162,7 +162,7 @@ class Today:
             return
         if actor != Actor.MILITIA:
             columns.setdefault("source", self.params.source_of(actor))
-        kind_codes = np.broadcast_to(np.asarray(kind, dtype=np.int64), rows.shape)
+        kind_codes = as_column(kind, len(rows), np.int64)
         rung = self.params.rung_of_kind[kind_codes]
         for mask, extra in extra_kinds:
             rung = np.where(mask, np.maximum(rung, self.params.rung_of_kind[extra]), rung)
