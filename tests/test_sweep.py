@@ -24,7 +24,8 @@ from hydra._internal.utils import create_config_search_path
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from hydra_plugins.escalation_launcher import MAX_AUTO_JOBS_PER_TASK, ParsedOnce, batches
+from hydra_plugins.escalation_launcher import MAX_AUTO_JOBS_PER_TASK, batches
+from hydra_plugins.escalation_launcher._worker import ParsedOnce
 from sim.config import compose, config_dir, register_schemas
 from sim.engine import run
 from sim.plots.sweep import wilson_interval

@@ -18,7 +18,6 @@ that the workers finish together.
 
 # No ``from __future__ import annotations``: Hydra's plugin scan imports this module without
 # registering it in sys.modules, where dataclasses look up string annotations.
-import copy
 import logging
 import math
 import uuid
@@ -27,16 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from hydra._internal.config_repository import ConfigRepository
 from hydra.core.config_store import ConfigStore
-from hydra.core.hydra_config import HydraConfig
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
-from hydra.types import HydraContext, TaskFunction
+from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_globals
 from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from joblib import Parallel, delayed, effective_n_jobs
-from omegaconf import DictConfig, open_dict
 
 log = logging.getLogger(__name__)
 
@@ -126,78 +121,16 @@ class BatchedJoblibLauncher(JoblibLauncher):
         for idx, overrides in jobs:
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
 
+        # Hydra's plugin scan runs this module again in every worker; what must last for the
+        # whole launch in a worker lives in _worker, which the scan skips
+        from . import _worker
+
         launch_id = uuid.uuid4().hex  # the scope of the workers' parsed config files
         state = Singleton.get_state()
         returns = Parallel(**options)(
-            delayed(run_batch)(
+            delayed(_worker.run_batch)(
                 task, self.hydra_context, self.config, self.task_function, state, launch_id
             )
             for task in tasks
         )
         return [ret for batch in returns for ret in batch]
-
-
-def run_batch(
-    jobs: list[tuple[int, list[str]]],
-    hydra_context: HydraContext,
-    config: DictConfig,
-    task_function: TaskFunction,
-    singleton_state: dict[Any, Any],
-    launch_id: str,
-) -> list[JobReturn]:
-    """Run a batch of jobs in a worker, each as the joblib launcher runs one job."""
-    setup_globals()
-    Singleton.set_state(singleton_state)
-    loader = hydra_context.config_loader
-    repository = getattr(loader, "repository", None)
-    if isinstance(repository, ConfigRepository) and not isinstance(repository, ParsedOnce):
-        loader.repository = ParsedOnce(repository, launch_id)
-    returns = []
-    for idx, overrides in jobs:
-        sweep_config = loader.load_sweep_config(config, overrides)
-        with open_dict(sweep_config):
-            sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{idx}"
-            sweep_config.hydra.job.num = idx
-        HydraConfig.instance().set_config(sweep_config)
-        returns.append(
-            run_job(
-                hydra_context=hydra_context,
-                config=sweep_config,
-                task_function=task_function,
-                job_dir_key="hydra.sweep.dir",
-                job_subdir_key="hydra.sweep.subdir",
-            )
-        )
-    return returns
-
-
-#: the parsed config files of the current launch in this process: (launch id, results)
-_parsed: dict[str, Any] = {"launch": None, "results": {}}
-
-
-class ParsedOnce(ConfigRepository):
-    """Hydra's config repository, parsing each config file once per launch in a process.
-
-    Hydra composes every job from a fresh copy of the repository (``copy.deepcopy``) and
-    may change the results it loads while merging them, so the copies share the store of
-    parsed results and each load returns a deep copy: the job is composed from the same
-    objects as if the file had just been read.
-    """
-
-    def __init__(self, repository: ConfigRepository, launch_id: str) -> None:
-        self.sources = repository.sources
-        self.launch_id = launch_id
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> "ParsedOnce":
-        twin = copy.copy(self)
-        twin.sources = copy.deepcopy(self.sources, memo)
-        return twin
-
-    def load_config(self, config_path: str) -> Any:
-        if _parsed["launch"] != self.launch_id:
-            _parsed.update(launch=self.launch_id, results={})
-        key = (tuple((s.scheme(), s.provider, s.path) for s in self.sources), config_path)
-        results = _parsed["results"]
-        if key not in results:
-            results[key] = super().load_config(config_path)
-        return copy.deepcopy(results[key])
