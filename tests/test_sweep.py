@@ -436,6 +436,18 @@ def test_bad_sweeps_stop_before_any_job(tmp_path, args, message):
     assert not (tmp_path / "sweep").exists() and not (tmp_path / "results").exists()
 
 
+def test_batched_launcher_refuses_a_bad_batch_size(tmp_path):
+    out = escalation_sim(
+        "-m", "seed=1,2", "days=2", "hydra/launcher=joblib_batched",
+        "hydra.launcher.jobs_per_task=0", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 1
+    # the message on one line, then Hydra's usual hint about HYDRA_FULL_ERROR
+    assert out.stderr.splitlines()[0] == "hydra.launcher.jobs_per_task = 0: must be >= 1"
+    assert "Traceback" not in out.stderr
+    assert not list((tmp_path / "sweep").glob(f"*/{JOB_FILE}"))
+
+
 def test_report_refuses_a_folder_that_is_not_a_sweep(tmp_path):
     out = subprocess.run(
         [str(BIN / "escalation-report"), str(tmp_path)], capture_output=True, text=True

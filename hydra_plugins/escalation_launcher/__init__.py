@@ -29,6 +29,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_globals
+from hydra.errors import CompactHydraException
 from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from joblib import Parallel, delayed, effective_n_jobs
@@ -110,9 +111,11 @@ class BatchedJoblibLauncher(JoblibLauncher):
                 options[key] = int(value)
         workers = effective_n_jobs(options.get("n_jobs", -1))
         jobs = [(initial_job_idx + i, list(o)) for i, o in enumerate(job_overrides)]
-        tasks = [
-            [jobs[i] for i in part] for part in batches(len(jobs), workers, self.jobs_per_task)
-        ]
+        try:
+            parts = batches(len(jobs), workers, self.jobs_per_task)
+        except ValueError as exc:  # Hydra prints a compact error as its message alone
+            raise CompactHydraException(str(exc)) from None
+        tasks = [[jobs[i] for i in part] for part in parts]
         log.info(
             f"Joblib.Parallel({','.join(f'{k}={v}' for k, v in options.items())}) is launching "
             f"{len(jobs)} jobs in {len(tasks)} batches"
