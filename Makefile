@@ -43,7 +43,7 @@ lint: $(STAMP)  ## ruff lint and format check
 app: $(STAMP)  ## start the seminar app on http://127.0.0.1:8765/ (ARGS="--port 8800")
 	$(BIN)/escalation-app $(ARGS)
 
-bench-sweep: $(STAMP)  ## time a 1,000-job sweep end to end (joblib launcher); append to benchmarks/sweeps.json
+bench-sweep: $(STAMP)  ## time a 1,000-job sweep end to end (joblib_batched launcher); append to benchmarks/sweeps.json
 	$(BIN)/escalation-bench --sweep 1000 $(ARGS)
 
 bench: $(STAMP)  ## benchmark the Mesa path, ensembles up to 10,000 replicates and the floor; append to benchmarks/results.json

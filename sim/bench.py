@@ -362,7 +362,9 @@ def main(argv: list[str] | None = None) -> None:
         "(appends to benchmarks/sweeps.json)",
     )
     parser.add_argument(
-        "--launcher", default="joblib", help="with --sweep: the Hydra launcher (default joblib)"
+        "--launcher",
+        default="joblib_batched",
+        help="with --sweep: the Hydra launcher (default joblib_batched)",
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.repeats is not None and args.repeats < 1:

@@ -33,7 +33,9 @@ TARGET_SECONDS_PER_1000_JOBS = 600.0
 QUICK = ("replicates=10", "days=30")
 
 
-def sweep_benchmark(jobs: int, launcher: str = "joblib", quick: bool = False) -> dict[str, Any]:
+def sweep_benchmark(
+    jobs: int, launcher: str = "joblib_batched", quick: bool = False
+) -> dict[str, Any]:
     """Run the sweep and return its record (nothing is written but a temporary folder)."""
     seeds = max(1, math.ceil(jobs / JOBS_PER_SEED))
     with tempfile.TemporaryDirectory(prefix="escalation-bench-") as tmp:
