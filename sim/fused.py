@@ -254,12 +254,12 @@ def tally_attacks(
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_TO_UNIT = 2.0**-53
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+TO_UNIT = 2.0**-53
 
 
-@_jit
-def _mix(z):
+def splitmix(z):
+    """splitmix64 finaliser of a uint64 (in place on an array): NumPy's and the loops' hash."""
     z ^= z >> np.uint64(30)
     z *= _M1
     z ^= z >> np.uint64(27)
@@ -268,10 +268,13 @@ def _mix(z):
     return z
 
 
+_mix = _jit(splitmix)
+
+
 @_jit
 def _unit(z):
-    z = _mix(_mix(z) + _GOLDEN)
-    return np.float64(z >> np.uint64(11)) * _TO_UNIT
+    z = _mix(_mix(z) + GOLDEN)
+    return np.float64(z >> np.uint64(11)) * TO_UNIT
 
 
 @_jit
@@ -280,7 +283,7 @@ def uniforms(keys, base, slots, out):
     (``rng.RandomStreams.uniform``)."""
     salts = np.empty(slots, dtype=np.uint64)
     for j in range(slots):
-        salts[j] = _mix((base | np.uint64(j)) * _GOLDEN)
+        salts[j] = _mix((base | np.uint64(j)) * GOLDEN)
     for i in range(len(keys)):
         for j in range(slots):
             out[i, j] = _unit(keys[i] ^ salts[j])
@@ -291,7 +294,7 @@ def uniforms_at(keys, rows, base, slots, out):
     """``out[i]``: the uniform of replicate key ``keys[rows[i]]`` at counter ``base |
     slots[i]`` (``rng.RandomStreams.uniform_at``)."""
     for i in range(len(rows)):
-        out[i] = _unit(keys[rows[i]] ^ _mix((base | np.uint64(slots[i])) * _GOLDEN))
+        out[i] = _unit(keys[rows[i]] ^ _mix((base | np.uint64(slots[i])) * GOLDEN))
 
 
 #: the longest row ``_pairwise_sum`` adds (NumPy splits longer ones in halves, recursively)

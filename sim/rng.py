@@ -14,11 +14,9 @@ from enum import IntEnum
 import numpy as np
 
 from sim import fused
-
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_TO_UNIT = 2.0**-53
+from sim.fused import GOLDEN as _GOLDEN
+from sim.fused import TO_UNIT as _TO_UNIT
+from sim.fused import splitmix as _mix
 
 
 class Stream(IntEnum):
@@ -49,16 +47,6 @@ class Stream(IntEnum):
     TRUCE = 23
     IRAQI_WOUNDED = 24
     TALKS_COLLAPSE = 25
-
-
-def _mix(z: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser, in place on a uint64 array."""
-    z ^= z >> np.uint64(30)
-    z *= _M1
-    z ^= z >> np.uint64(27)
-    z *= _M2
-    z ^= z >> np.uint64(31)
-    return z
 
 
 def replicate_keys(seed: int, replicates: np.ndarray) -> np.ndarray:
