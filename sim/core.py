@@ -172,8 +172,11 @@ def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ..
     return _hazards(state, params, day)[:3]
 
 
-def _hazards(state: State, params: Params, day: int) -> tuple[np.ndarray, ...]:
-    """``attack_rates`` and the (R, M) total rate of each group."""
+def _hazards(
+    state: State, params: Params, day: int, by_weapon: bool = True
+) -> tuple[np.ndarray, ...]:
+    """``attack_rates`` and the (R, M) total rate of each group; without ``by_weapon`` the
+    compiled loop skips the (R, M, W) rates (returned empty)."""
     opportunity = target_opportunity(state, params, day)
     # sum over targets first: rate[r, m, w] = a[r, m] cap[r, m, w] sum_t opp[r, t] B[m, t, w]
     # one BLAS product (R, T) @ (T, M*W) instead of an einsum, in blocks of rows
@@ -183,7 +186,8 @@ def _hazards(state: State, params: Params, day: int) -> tuple[np.ndarray, ...]:
         cap = capability(state, params)
         rate = attack_propensity(state, params, day)[:, :, None] * cap * reach
         return rate, cap, opportunity, sum_last(rate)
-    cap, rate = np.empty_like(state.stock), np.empty_like(state.stock)
+    cap = np.empty_like(state.stock)
+    rate = np.empty_like(state.stock) if by_weapon else np.empty((0, 0, 0))
     total = np.empty(state.fighters.shape)
     fused.hazard(
         *_capability_inputs(state, params),
@@ -209,7 +213,7 @@ def militia_attacks(today: Today) -> Attacks:
     """Sample whether each group attacks today, then where and with what, then the outcome."""
     state, params, day = today.state, today.params, today.day
     M, W = params.n_militias, len(Weapon)
-    _, cap, opportunity, total = _hazards(state, params, day)
+    _, cap, opportunity, total = _hazards(state, params, day, by_weapon=False)
     p_attack = -np.expm1(-total)
     rows, militia = np.nonzero(today.uniform(Stream.ATTACK_OCCURS, M) < p_attack)
     n = len(rows)

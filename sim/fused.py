@@ -75,8 +75,10 @@ def hazard(
     """Fills ``cap`` and ``rate`` (R, M, W) and ``total`` (R, M), as the NumPy core does:
 
     ``cap = capability(...)``, ``rate = attack_propensity(...)[:, :, None] * cap * reach``
-    and ``total = sum_last(rate)``, with ``deterrence`` the propensity's exponential.
+    and ``total = sum_last(rate)``, with ``deterrence`` the propensity's exponential. An
+    empty ``rate`` is left alone (the day's draw needs only the totals).
     """
+    keep_rate = rate.size > 0
     R, M, W = stock.shape
     for r in range(R):
         truce = truce_factor if day <= truce_until[r] else 1.0
@@ -93,7 +95,8 @@ def hazard(
                 c = _saturation(stock[r, m, w], half_saturation[w]) * scale
                 cap[r, m, w] = c
                 x = (propensity * c) * reach[r, m, w]
-                rate[r, m, w] = x
+                if keep_rate:
+                    rate[r, m, w] = x
                 acc = x + 0.0 if w == 0 else acc + x
             total[r, m] = acc
 
