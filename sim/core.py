@@ -63,9 +63,11 @@ def begin_day(state: State) -> None:
 def supply(state: State, params: Params, day: int) -> None:
     """Iran ships materiel along the land bridge to each group's depots (shares fixed)."""
     rates = params.supply_rates(day)
-    active = state.active
-    state.stock[active] += params.supply_share[:, None] * rates[None, :]
-    np.minimum(state.stock, params.stock_capacity[None, :, None], out=state.stock)
+    if fused.ENABLED:
+        fused.supply(state.stock, state.active, params.supply_share, rates, params.stock_capacity)
+    else:
+        state.stock[state.active] += params.supply_share[:, None] * rates[None, :]
+        np.minimum(state.stock, params.stock_capacity[None, :, None], out=state.stock)
     # a 30-day moving volume of transfers: what Israeli intelligence sees
     state.transfer_recent += (rates.sum() - state.transfer_recent) / 30.0
 
@@ -453,6 +455,36 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     One array, written row by row: the quantiles across replicates read it as it is.
     """
     out = np.empty((len(DAILY_COLUMNS), state.replicates))
+    if fused.ENABLED and max(state.stock[0].size, state.personnel.shape[1]) <= fused.PAIRWISE_BLOCK:
+        fused.daily_values(
+            state.attacks_today,
+            Weapon.ROCKET,
+            Weapon.IED,
+            Weapon.DRONE,
+            state.responses_today,
+            state.killed_us_today,
+            state.wounded_us_today,
+            state.killed_iraqi_today,
+            state.wounded_iraqi_today,
+            state.rung_today,
+            state.tension,
+            state.fighters,
+            state.stock,
+            params.stock_half_saturation,
+            params.max_fighters,
+            state.leadership,
+            params.config.actors.dynamics.leadership_loss_effect,
+            state.perceived_risk,
+            state.grievance,
+            state.iran_green,
+            state.personnel,
+            state.us_resolve,
+            state.site_open,
+            params.theatre.us_sites,
+            state.sovereignty,
+            out,
+        )
+        return out
     row = dict(zip(DAILY_COLUMNS, out, strict=True))
     M = params.n_militias
     row["attacks_rocket"][:] = state.attacks_today[:, Weapon.ROCKET]

@@ -35,7 +35,14 @@ def _jit(func):
     return numba.njit(cache=True, nogil=True, error_model="numpy")(func) if AVAILABLE else func
 
 
-@_jit
+def _inline(func):
+    """A helper compiled into its callers (a call would count references to its arrays)."""
+    if not AVAILABLE:
+        return func
+    return numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")(func)
+
+
+@_inline
 def _strength(fighters, max_fighters, leadership, leadership_loss_effect, r, m):
     """``capability``'s factor of group m in replicate r: fighters and intact leadership."""
     return (fighters[r, m] / max_fighters[m]) * (
@@ -43,7 +50,7 @@ def _strength(fighters, max_fighters, leadership, leadership_loss_effect, r, m):
     )
 
 
-@_jit
+@_inline
 def _saturation(stock, half_saturation):
     """``capability``'s saturating share of a weapon's stock."""
     return stock / (stock + half_saturation)
@@ -131,6 +138,21 @@ def target_opportunity(
         convoys = convoys_per_day * (1.0 + convoy_boost * (1.0 if under_way else 0.0))
         for j in range(len(convoy_weight)):
             out[r, S + j] = convoys * convoy_weight[j]
+
+
+@_jit
+def supply(stock, active, share, rates, capacity):
+    """``core.supply``'s shipment: ``stock[active] += share[:, None] * rates[None, :]``, then
+    ``np.minimum(stock, capacity[None, :, None], out=stock)``."""
+    R, M, W = stock.shape
+    for r in range(R):
+        for m in range(M):
+            for w in range(W):
+                x = stock[r, m, w]
+                if active[r]:
+                    x = x + share[m] * rates[w]
+                c = capacity[m]
+                stock[r, m, w] = x if x <= c or x != x else c  # np.minimum keeps a NaN
 
 
 @_jit
@@ -304,7 +326,7 @@ def uniforms_at(keys, rows, base, slots, out):
 PAIRWISE_BLOCK = 128
 
 
-@_jit
+@_inline
 def _pairwise_sum(a, n):
     """NumPy's pairwise summation of ``a[:n]``, for ``8 <= n <= PAIRWISE_BLOCK``: eight
     running sums, combined as a tree, then the rest one by one."""
@@ -347,21 +369,120 @@ def mean_capability(
     R, M, W = stock.shape
     row = np.empty(M * W)
     for r in range(R):
-        for m in range(M):
-            scale = _strength(fighters, max_fighters, leadership, leadership_loss_effect, r, m)
-            for w in range(W):
-                row[m * W + w] = _saturation(stock[r, m, w], half_saturation[w]) * scale
-        total = 0.0 + _pairwise_sum(row, M * W) if M * W >= 8 else _small_sum(row)
-        out[r] = total / (M * W)
+        out[r] = _mean_capability(
+            stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect,
+            r, row,
+        )  # fmt: skip
+
+
+@_inline
+def _mean_capability(
+    stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect, r, row
+):
+    """Replicate r's mean capability, with ``row`` (M * W) as room for the terms."""
+    _, M, W = stock.shape
+    for m in range(M):
+        scale = _strength(fighters, max_fighters, leadership, leadership_loss_effect, r, m)
+        for w in range(W):
+            row[m * W + w] = _saturation(stock[r, m, w], half_saturation[w]) * scale
+    return _row_sum(row, M * W) / (M * W)
+
+
+@_inline
+def _small_sum(row, n):
+    """``sum_last`` of ``n`` < 8 terms: the first plus 0.0, then the others one by one."""
+    acc = row[0] + 0.0
+    for i in range(1, n):
+        acc += row[i]
+    return acc
+
+
+@_inline
+def _row_sum(row, n):
+    """``sum_last`` of the first ``n`` (at most ``PAIRWISE_BLOCK``) terms of ``row``, in
+    NumPy's order."""
+    if n == 0:
+        return 0.0
+    if n < 8:
+        return _small_sum(row, n)
+    return 0.0 + _pairwise_sum(row, n)
 
 
 @_jit
-def _small_sum(row):
-    """``sum_last`` of a row shorter than 8 terms: the first plus 0.0, then the others."""
-    acc = row[0] + 0.0
-    for i in range(1, len(row)):
-        acc += row[i]
-    return acc
+def daily_values(
+    attacks_today,
+    rocket,
+    ied,
+    drone,
+    responses,
+    killed_us,
+    wounded_us,
+    killed_iraqi,
+    wounded_iraqi,
+    rung,
+    tension,
+    fighters,
+    stock,
+    half_saturation,
+    max_fighters,
+    leadership,
+    leadership_loss_effect,
+    perceived_risk,
+    grievance,
+    iran_green,
+    personnel,
+    us_resolve,
+    site_open,
+    us_sites,
+    sovereignty,
+    out,
+):
+    """``core.daily_values``: row i of ``out`` (C, R) is ``DAILY_COLUMNS[i]``, in its order."""
+    R, M, W = stock.shape
+    S = personnel.shape[1]
+    cap = np.empty(M * W)
+    terms = np.empty(max(M, W, S))  # a row's terms, copied: a slice in the loop costs more
+    for r in range(R):
+        out[0, r] = attacks_today[r, rocket]
+        out[1, r] = attacks_today[r, ied]
+        out[2, r] = attacks_today[r, drone]
+        for w in range(W):
+            terms[w] = attacks_today[r, w]
+        out[3, r] = _row_sum(terms, W)
+        out[4, r] = responses[r]
+        out[5, r] = killed_us[r]
+        out[6, r] = wounded_us[r]
+        out[7, r] = killed_iraqi[r]
+        out[8, r] = wounded_iraqi[r]
+        out[9, r] = rung[r]
+        out[10, r] = tension[r]
+        for m in range(M):
+            terms[m] = fighters[r, m]
+        out[11, r] = _row_sum(terms, M)
+        out[12, r] = _mean_capability(
+            stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect,
+            r, cap,
+        )  # fmt: skip
+        for m in range(M):
+            terms[m] = stock[r, m, rocket]
+        out[13, r] = _row_sum(terms, M)
+        for m in range(M):
+            terms[m] = perceived_risk[r, m]
+        out[14, r] = _row_sum(terms, M) / M
+        for m in range(M):
+            terms[m] = grievance[r, m]
+        out[15, r] = _row_sum(terms, M) / M
+        out[16, r] = iran_green[r]
+        for s in range(S):
+            terms[s] = personnel[r, s]
+        out[17, r] = _row_sum(terms, S)
+        out[18, r] = us_resolve[r]
+        n_open = 0
+        for s in us_sites:
+            if site_open[r, s]:
+                n_open += 1
+        out[19, r] = n_open
+        out[20, r] = sovereignty[r]
 
 
 #: the counts a row of small whole numbers may hold to be counted rather than bucketed
@@ -419,6 +540,18 @@ def _count_whole(row, ranks, out, counts):
 
 
 @_jit
+def _repeated(part):
+    """Whether ``part`` holds one nonzero value over and over (zeros may differ in sign)."""
+    first = part[0]
+    if first == 0.0:
+        return False
+    for v in part:  # noqa: SIM110 - a loop numba compiles (no generators)
+        if v != first:
+            return False
+    return True
+
+
+@_jit
 def _bucket_select(row, ranks, out, counts, wanted):
     lo, hi = row[0], row[0]
     for v in row:
@@ -446,27 +579,31 @@ def _bucket_select(row, ranks, out, counts, wanted):
             wanted[b] = True
             j += 1
         seen += counts[b]
+    # the wanted buckets laid out one after the other, each sorted on its own (a higher
+    # bucket holds no lower value, so together they are in sorted order); a bucket of one
+    # repeated value (many replicates at full resolve, say) needs no sort
+    offset = np.empty(BUCKETS, dtype=np.int64)
     size = 0
     for b in range(BUCKETS):
         if wanted[b]:
+            offset[b] = size
             size += counts[b]
     picked = np.empty(size)
-    n = 0
+    fill = offset.copy()
     for v in row:
-        if wanted[min(int((v - lo) * scale), BUCKETS - 1)]:
-            picked[n] = v
-            n += 1
-    picked.sort()
-    # picked holds the wanted buckets in order; a rank's place is its offset within its
-    # bucket plus the sizes of the wanted buckets below it
-    below = 0
+        b = min(int((v - lo) * scale), BUCKETS - 1)
+        if wanted[b]:
+            picked[fill[b]] = v
+            fill[b] += 1
     j = 0
     for b in range(BUCKETS):
         if wanted[b]:
+            part = picked[offset[b] : offset[b] + counts[b]]
+            if not _repeated(part):
+                part.sort()
             while j < len(ranks) and bucket_of[j] == b:
-                out[j] = picked[below + ranks[j] - first[j]]
+                out[j] = part[ranks[j] - first[j]]
                 j += 1
-            below += counts[b]
         counts[b] = 0
         wanted[b] = False
     return True

@@ -13,9 +13,12 @@ from sim.config import BaseConfig, compose
 
 # Property tests draw the same examples on every run, so a failure in CI is repeatable;
 # HYPOTHESIS_PROFILE=explore searches afresh with more examples (and prints the blob to
-# reproduce anything it finds).
-settings.register_profile("repeatable", derandomize=True, database=None, max_examples=25)
-settings.register_profile("explore", max_examples=300)
+# reproduce anything it finds). No deadline: tests assert results, never wall-clock time
+# (the first example of a test may load compiled code from disk, a few tenths of a second).
+settings.register_profile(
+    "repeatable", derandomize=True, database=None, max_examples=25, deadline=None
+)
+settings.register_profile("explore", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 

@@ -71,7 +71,8 @@ def _with(enabled, func, *args):
 def test_hazards_target_choice_and_capacity_match_numpy_every_day(overrides):
     """Bit for bit on the states of a real run: the opportunities and rates, the (target,
     weapon) drawn for every group on random uniforms, the munitions fired, interceptions
-    and expected casualties of random attacks, casualty draws, and mean capability."""
+    and expected casualties of random attacks, casualty draws, mean capability, the day's
+    values of the daily series and the day's supply."""
     sim = Simulation(config("replicates=300", *overrides))
     rng = np.random.default_rng(0)
     params, M = sim.params, sim.params.n_militias
@@ -115,6 +116,17 @@ def test_hazards_target_choice_and_capacity_match_numpy_every_day(overrides):
         _with(True, core.mean_capability, state, params, out[0])
         _with(False, core.mean_capability, state, params, out[1])
         np.testing.assert_array_equal(out[0], out[1])
+        # the day's values of every daily series, to the bit (signs of zeros included)
+        values = [_with(e, core.daily_values, state, params) for e in (True, False)]
+        np.testing.assert_array_equal(values[0].view(np.int64), values[1].view(np.int64))
+        stocks = []
+        for enabled in (True, False):
+            copy = dataclasses.replace(
+                state, stock=state.stock.copy(), transfer_recent=state.transfer_recent.copy()
+            )
+            _with(enabled, core.supply, copy, params, day)
+            stocks.append(copy.stock.view(np.int64))
+        np.testing.assert_array_equal(*stocks)
         sim.step()
 
 
@@ -168,7 +180,11 @@ def test_quantiles_of_a_day_match_numpy_on_realistic_rows():
     counts = rng.poisson(0.3, (4, 10_000)).astype(float)  # counted
     levels = rng.lognormal(0.0, 2.0, (4, 10_000))  # bucketed
     mixed = np.where(rng.random((2, 10_000)) < 0.9, 0.0, rng.random((2, 10_000)))
-    values = np.vstack([counts, levels, mixed])
+    # most replicates at one level (full resolve, the starting troops): a bucket of one
+    # repeated value, taken without a sort
+    spread = 0.4 * rng.random((2, 10_000)) + 0.6 * (rng.random((2, 10_000)) < 0.5)
+    held = np.where(rng.random((2, 10_000)) < [[0.7], [0.3]], 0.5, spread)
+    values = np.vstack([counts, levels, mixed, held])
     expected = np.quantile(values, QUANTILES, axis=1)
     assert np.array_equal(quantiles(values.copy()), expected)
 
