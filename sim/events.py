@@ -12,6 +12,8 @@ from enum import IntEnum
 import numpy as np
 import pandas as pd
 
+from sim import fused
+
 
 class Actor(IntEnum):
     MILITIA = 0
@@ -129,40 +131,17 @@ class EventLog:
         if self._keep is not None and len(self._keep) != replicates:
             raise ValueError(f"keep has {len(self._keep)} rows for {replicates} replicates")
         n_kinds = len(EventKind)
-        self._kind_counts = np.zeros((replicates, n_kinds), dtype=np.int64)
-        self._kind_days = np.zeros((replicates, n_kinds), dtype=np.int64)
-        # (row, kind) cells, as row * kinds + kind, of the current day's events
-        self._today: list[np.ndarray] = []
-        self._day: int | None = None
+        self.kind_counts = np.zeros((replicates, n_kinds), dtype=np.int64)
+        self.kind_days = np.zeros((replicates, n_kinds), dtype=np.int64)
+        # the last day counted in kind_days for each (row, kind)
+        self._last_day = np.full((replicates, n_kinds), -1, dtype=np.int64)
         self.attack_counts = np.zeros((replicates, len(Weapon) + 1), dtype=np.int64)
         self.casualties = np.zeros((replicates, len(CASUALTY_COLUMNS)))
 
     @property
     def replicates(self) -> int:
         """Rows of the tallies."""
-        return len(self._kind_counts)
-
-    @property
-    def kind_counts(self) -> np.ndarray:
-        """(replicates, kinds) events of each kind."""
-        self._fold()
-        return self._kind_counts
-
-    @property
-    def kind_days(self) -> np.ndarray:
-        """(replicates, kinds) days with at least one event of each kind (days come in order)."""
-        self._fold()
-        return self._kind_days
-
-    def _fold(self) -> None:
-        """Close the current day: count it in ``kind_days`` for each kind it had."""
-        if self._day is None:
-            return
-        if self._today:
-            # a cell listed twice is raised once: fancy-index += does not accumulate
-            self._kind_days.reshape(-1)[np.concatenate(self._today)] += 1
-        self._today = []
-        self._day = None
+        return len(self.kind_counts)
 
     def grow(self, replicates: int) -> None:
         """Make room in the tallies for ``replicates`` rows (new rows start at zero)."""
@@ -173,8 +152,11 @@ class EventLog:
         def pad(a: np.ndarray) -> np.ndarray:
             return np.concatenate([a, np.zeros((extra, a.shape[1]), dtype=a.dtype)])
 
-        self._kind_counts = pad(self._kind_counts)
-        self._kind_days = pad(self._kind_days)
+        self.kind_counts = pad(self.kind_counts)
+        self.kind_days = pad(self.kind_days)
+        self._last_day = np.concatenate(
+            [self._last_day, np.full((extra, self._last_day.shape[1]), -1, dtype=np.int64)]
+        )
         self.attack_counts = pad(self.attack_counts)
         self.casualties = pad(self.casualties)
         if self._keep is not None:
@@ -251,22 +233,34 @@ class EventLog:
     def _tally(self, rows, day: int, actor: int, kinds, weapon, casualties) -> None:
         n = len(rows)
         self.grow(int(rows.max()) + 1)
-        if day != self._day:
-            self._fold()
-            self._day = day
-        cells = rows * self._kind_counts.shape[1] + kinds
-        np.add.at(self._kind_counts.reshape(-1), cells, 1)
-        self._today.append(cells)
         attack = is_attack(actor, kinds)
-        if actor == Actor.MILITIA and attack.any():
-            w = as_column(weapon, n, np.int64)[attack]
+        weapons = as_column(weapon, n, np.int64)
+        # the casualty columns with something to add (most events leave them at zero)
+        added = [
+            (i, value)
+            for i, value in enumerate(casualties)
+            if not (isinstance(value, int | float) and value == 0) and np.any(value)
+        ]
+        if fused.ENABLED:
+            values = np.empty((len(added), n))
+            for j, (_, value) in enumerate(added):
+                values[j] = value
+            fused.tally_events(
+                rows, kinds, day, attack, weapons, self.kind_counts, self.kind_days,
+                self._last_day, self.attack_counts,
+                np.array([i for i, _ in added], dtype=np.int64), values, self.casualties,
+            )  # fmt: skip
+            return
+        np.add.at(self.kind_counts, (rows, kinds), 1)
+        # a (row, kind) counts a day once, however many events it has that day
+        first = self._last_day[rows, kinds] != day
+        self.kind_days[rows[first], kinds[first]] += 1  # fancy += does not accumulate
+        self._last_day[rows, kinds] = day
+        if attack.any():
+            w = weapons[attack]
             np.add.at(self.attack_counts, (rows[attack], np.where(w < 0, len(Weapon), w)), 1)
-        for i, value in enumerate(casualties):
-            if isinstance(value, int | float) and value == 0:
-                continue  # the default: nothing to add
-            value = np.asarray(value, dtype=np.float64)
-            if value.any():
-                np.add.at(self.casualties[:, i], rows, as_column(value, n, np.float64))
+        for i, value in added:
+            np.add.at(self.casualties[:, i], rows, as_column(value, n, np.float64))
 
     def __len__(self) -> int:
         """Events stored (the tallies also count those of rows not kept)."""
