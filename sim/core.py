@@ -402,15 +402,36 @@ def end_of_day(today: Today) -> None:
     state, params = today.state, today.params
     cfg = params.config
     dyn, us = cfg.actors.dynamics, cfg.doctrine.us
-    state.grievance *= params.grievance_decay
-    np.minimum(state.leadership + 1.0 / dyn.leadership_recovery_days, 1.0, out=state.leadership)
-    # groups rebuild and replace members (seed 001), logistic towards their ceiling
-    room = 1.0 - (state.fighters + state.detained) / params.max_fighters
-    state.fighters += dyn.fighter_regeneration_per_day * state.fighters * np.maximum(room, 0.0)
-    state.recent_attacks *= params.attack_count_decay
-    state.recent_baghdad_attacks *= params.baghdad_count_decay
-    state.sovereignty *= params.sovereignty_decay
-    np.minimum(state.us_resolve + us.resolve_recovery_per_day, 1.0, out=state.us_resolve)
+    if fused.ENABLED:
+        fused.decay_and_recover(
+            state.grievance,
+            params.grievance_decay,
+            state.leadership,
+            1.0 / dyn.leadership_recovery_days,
+            state.fighters,
+            state.detained,
+            params.max_fighters,
+            dyn.fighter_regeneration_per_day,
+            state.recent_attacks,
+            params.attack_count_decay,
+            state.recent_baghdad_attacks,
+            params.baghdad_count_decay,
+            state.sovereignty,
+            params.sovereignty_decay,
+            state.us_resolve,
+            us.resolve_recovery_per_day,
+        )
+    else:
+        state.grievance *= params.grievance_decay
+        recovered = state.leadership + 1.0 / dyn.leadership_recovery_days
+        np.minimum(recovered, 1.0, out=state.leadership)
+        # groups rebuild and replace members (seed 001), logistic towards their ceiling
+        room = 1.0 - (state.fighters + state.detained) / params.max_fighters
+        state.fighters += dyn.fighter_regeneration_per_day * state.fighters * np.maximum(room, 0.0)
+        state.recent_attacks *= params.attack_count_decay
+        state.recent_baghdad_attacks *= params.baghdad_count_decay
+        state.sovereignty *= params.sovereignty_decay
+        np.minimum(state.us_resolve + us.resolve_recovery_per_day, 1.0, out=state.us_resolve)
 
     leaving = np.flatnonzero(state.active & (state.us_resolve < us.withdrawal_threshold))
     today.absorb(leaving, Outcome.WITHDRAWAL, EventKind.US_WITHDRAWAL, Action.OTHER)

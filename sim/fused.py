@@ -151,8 +151,36 @@ def supply(stock, active, share, rates, capacity):
                 x = stock[r, m, w]
                 if active[r]:
                     x = x + share[m] * rates[w]
-                c = capacity[m]
-                stock[r, m, w] = x if x <= c or x != x else c  # np.minimum keeps a NaN
+                stock[r, m, w] = _at_most(x, capacity[m])
+
+
+@_jit
+def _at_most(x, limit):
+    """``np.minimum(x, limit)`` of two floats (a NaN ``x`` is kept)."""
+    return x if x <= limit or x != x else limit
+
+
+@_jit
+def decay_and_recover(
+    grievance, grievance_decay, leadership, leadership_step, fighters, detained,
+    max_fighters, regeneration, recent_attacks, attack_count_decay, recent_baghdad_attacks,
+    baghdad_count_decay, sovereignty, sovereignty_decay, us_resolve, resolve_step,
+):  # fmt: skip
+    """``core.end_of_day``'s decays and recoveries, in its order: grievance, leadership,
+    fighters (logistic), attack counts, sovereignty pressure and US resolve."""
+    R, M = fighters.shape
+    for r in range(R):
+        for m in range(M):
+            grievance[r, m] *= grievance_decay
+            leadership[r, m] = _at_most(leadership[r, m] + leadership_step, 1.0)
+            f = fighters[r, m]
+            room = 1.0 - (f + detained[r, m]) / max_fighters[m]
+            room = room if room >= 0.0 or room != room else 0.0  # np.maximum(room, 0.0)
+            fighters[r, m] = f + (regeneration * f) * room
+            recent_attacks[r, m] *= attack_count_decay
+        recent_baghdad_attacks[r] *= baghdad_count_decay
+        sovereignty[r] *= sovereignty_decay
+        us_resolve[r] = _at_most(us_resolve[r] + resolve_step, 1.0)
 
 
 @_jit
