@@ -150,6 +150,14 @@ def test_casualty_aversion_factor_scales_every_group():
             "doctrine.israel.interdiction_rate = -0.1: must be a number >= 0",
         ),
         ({"casualty_aversion": 2.0}, "casualty_aversion = 1.2: must be a fraction in [0, 1]"),
+        # values the model would take, typed beyond the slider's ends
+        (
+            {"response_lag_days": 45},
+            "US response lag (days) = 45: outside the slider's range, 0 to 30",
+        ),
+        ({"kill_threshold": 12}, "US deaths = 12: outside the slider's range, 1 to 10"),
+        ({"war_aversion": 0.5}, "(war aversion) = 0.5: outside the slider's range, 0 to 0.2"),
+        ({"casualty_aversion": 2.5}, "all groups) = 2.5: outside the slider's range, 0 to 2"),
         ({"scenario": "nowhere"}, "scenario/nowhere"),
     ],
 )
@@ -163,6 +171,21 @@ def test_bad_values_give_a_one_line_message_and_an_empty_model(change, message):
     assert model.sides == [] and model.running is False
     model.step()  # nothing to step, and no crash
     assert model.day == 0
+
+
+def test_every_slider_end_is_accepted_and_the_values_beyond_refused():
+    """The sliders' own ends are valid settings; a step beyond either end is refused."""
+    settings = Settings().with_presets()
+    lows = {name: knob.lo for name, knob in KNOBS.items()}
+    # the model caps each group's casualty aversion at 1, so the factor's top (2) is refused
+    highs = {name: knob.hi for name, knob in KNOBS.items()} | {"casualty_aversion": 1.0}
+    for values in (lows, highs):
+        model = SeminarModel(dataclasses.replace(settings, values=values))
+        assert model.error is None, (values, model.error)
+    for name, knob in KNOBS.items():
+        assert knob.outside(knob.lo) is None and knob.outside(knob.hi) is None, name
+        for value in (knob.lo - knob.step, knob.hi + knob.step):
+            assert knob.outside(value), (name, value)
 
 
 def test_rebuilt_from_a_reactive_store():

@@ -216,12 +216,26 @@ def test_page_steps_side_by_side_offline(page, tmp_path):
 
 def test_typed_value_out_of_range_shows_a_message(page):
     page.wait_for_selector(".esc-A-ladder")
+    # a lag the model would take, but beyond the slider's 0 to 30: said at once, refused on Reset
+    box = page.locator(".esc-input-response_lag_days input")
+    box.fill("45")
+    box.press("Enter")
+    note = page.wait_for_selector(".esc-knob-error-response_lag_days")
+    assert "45 is outside 0 to 30" in note.inner_text()
+    page.get_by_role("button", name="Reset", exact=True).click()
+    message = page.wait_for_selector(".esc-error")
+    assert "US response lag (days) = 45: outside the slider's range" in message.inner_text()
+    assert page.locator(".esc-A-ladder").count() == 0
+    # a value the model itself refuses gets the model's message
+    page.get_by_role("button", name="Back to the presets").click()
     box = page.locator(".esc-input-respond_if_us_wounded input")
     box.fill("1.5")
     box.press("Enter")
     page.get_by_role("button", name="Reset", exact=True).click()
-    message = page.wait_for_selector(".esc-error")
-    assert "doctrine.us.respond_if_us_wounded = 1.5" in message.inner_text()
+    page.wait_for_function(
+        "() => document.querySelector('.esc-error')?.innerText.includes('must be a probability')"
+    )
+    assert "doctrine.us.respond_if_us_wounded = 1.5" in page.inner_text(".esc-error")
     assert page.locator(".esc-A-ladder").count() == 0
     # the page is still alive: the presets bring both sides back
     page.get_by_role("button", name="Back to the presets").click()

@@ -45,6 +45,7 @@ CSS = """
 .esc-counters td { font-size: 20px; padding: 2px 10px; }
 .esc-counters td.value { font-size: 26px; font-weight: 700; text-align: right; }
 .esc-error { font-size: 22px; }
+.esc-knob-error { color: #B00020; font-size: 16px; font-weight: 600; }
 """.replace("CURRENT", VERMILLION)
 
 SIDE_COLOUR = {"A": BLUE, "B": ORANGE}
@@ -226,6 +227,12 @@ def Knobs(settings: solara.Reactive[Settings]) -> None:
                         continuous_update=False,
                         classes=[f"esc-input-{name}"],
                     )
+            if knob.outside(value):  # typed beyond the slider's ends: say so at once
+                _html(
+                    "div",
+                    f"{value:g} is outside {knob.lo:g} to {knob.hi:g}: Reset will refuse it",
+                    f"esc-knob-error esc-knob-error-{name}",
+                )
     solara.Button("Back to the presets", on_click=lambda: settings.set(s.with_presets()))
 
 

@@ -42,6 +42,12 @@ class Knob:
     def whole(self) -> bool:
         return float(self.step).is_integer() and not self.factor
 
+    def outside(self, value: float) -> str | None:
+        """What is wrong with a typed ``value`` beyond the slider's ends; None if it is within."""
+        if self.lo <= value <= self.hi:
+            return None
+        return f"{self.label} = {value:g}: outside the slider's range, {self.lo:g} to {self.hi:g}"
+
 
 KNOBS: dict[str, Knob] = {
     "kill_threshold": Knob(
@@ -180,9 +186,17 @@ def _scaled(settings: Settings, base: BaseConfig) -> list[str]:
 
 
 def configure(settings: Settings) -> tuple[BaseConfig, BaseConfig]:
-    """The validated configurations of side A and side B; ConfigError (one line) if bad."""
+    """The validated configurations of side A and side B; ConfigError (one line) if bad.
+
+    A value the model refuses gets the model's message; a value the model would take but
+    that lies beyond its slider's ends (typed in the box) is refused too, naming the range.
+    """
     side_a, side_b = overrides(settings)
     base_a, base_b = _compose(side_a), _compose(side_b)
+    for name, knob in KNOBS.items():
+        problem = knob.outside(settings.values[name]) if name in settings.values else None
+        if problem:
+            raise ConfigError(problem)
     extra_a, extra_b = _scaled(settings, base_a), _scaled(settings, base_b)
     config_a = _compose([*side_a, *extra_a]) if extra_a else base_a
     config_b = _compose([*side_b, *extra_b]) if extra_b else base_b
