@@ -170,6 +170,10 @@ def test_page_steps_side_by_side_offline(page, tmp_path):
         _images_loaded(page, side, 2)  # map and timeline on both sides
     assert page.inner_text(".esc-A-attacks").strip() == "0"
     assert "calm" in page.inner_text(".esc-A-ladder .current")
+    # Step, play and Reset at the top of the sidebar: in view on a 1080-line projector
+    for name in ("Step", "▶", "Reset"):
+        box = page.get_by_role("button", name=name, exact=True).bounding_box()
+        assert box["y"] + box["height"] <= 1080 - 100, (name, box)
 
     # the first day on which side A's rung and attack count are above zero (engine in-process)
     model = SeminarModel(Settings().with_presets())

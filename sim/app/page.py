@@ -236,6 +236,24 @@ def Knobs(settings: solara.Reactive[Settings]) -> None:
     solara.Button("Back to the presets", on_click=lambda: settings.set(s.with_presets()))
 
 
+@solara.component
+def SettingsCard(settings: solara.Reactive[Settings]) -> None:
+    with solara.Sidebar(), solara.Card("Seminar settings"):
+        Knobs(settings)
+
+
+@solara.component
+def SettingsPanel(settings: solara.Reactive[Settings]) -> None:
+    """The seminar's settings in the sidebar, below SolaraViz's Controls card.
+
+    Solara orders the sidebar's cards by how deep in the page their components sit, the
+    shallow first; SolaraViz's cards sit one level below the page, so the settings card sits
+    two below. Step, play and Reset then stay at the top of the sidebar, in view on a
+    1080-line projector without scrolling.
+    """
+    SettingsCard(settings)
+
+
 def _initial_settings() -> Settings:
     try:
         return Settings().with_presets()
@@ -249,8 +267,6 @@ def Page() -> None:
     settings = solara.use_reactive(solara.use_memo(_initial_settings, []))
     model = solara.use_reactive(solara.use_memo(lambda: SeminarModel(settings.value), []))
     solara.Style(CSS)
-    with solara.Sidebar(), solara.Card("Seminar settings"):
-        Knobs(settings)
     SolaraViz(
         model,
         components=[],
@@ -258,4 +274,5 @@ def Page() -> None:
         name="Escalation seminar: militias, the US, Iraq, Iran and Israel",
         play_interval=300,
     )
+    SettingsPanel(settings)  # after SolaraViz's Controls card (Step, play, Reset) in the sidebar
     Comparison(model.value, settings)
