@@ -312,3 +312,61 @@ def test_api_doc_sweep_example_names_what_a_sweep_has():
         assert hasattr(sim.Sweep, name) or name in {"table", "summary"}, name
     for name in re.findall(r"sim\.(\w+)\(", API_DOC):
         assert hasattr(sim, name), name
+
+
+# --- figures of a sweep over a config group (options with no order) ------------------------------
+
+
+def _group_sweep_table() -> pd.DataFrame:
+    """A sweep.parquet-like table over a number and a config group with long option names."""
+    rng = np.random.default_rng(3)
+    outcomes = ["chronic_harassment", "spiral", "war"]
+    rows = [
+        {
+            "doctrine.us.decapitation_probability": p,
+            "doctrine/iran": iran,
+            "replicate": r,
+            "max_rung": int(rng.integers(2, 8)),
+            "attacks_per_month": float(rng.uniform(4, 11)),
+            "outcome": str(rng.choice(outcomes)),
+        }
+        for p in (0.0, 0.3)
+        for iran in ("calibrated", "restrain_proxies", "revenge", "talks_first")
+        for r in range(20)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_regime_bars_of_a_config_group_have_labels_that_do_not_overlap():
+    from sim.plots.ensemble import regime_figure
+
+    table = _group_sweep_table()
+    keys = ["doctrine.us.decapitation_probability", "doctrine/iran"]
+    shares = pd.crosstab([table[k] for k in keys], table["outcome"], normalize="index")
+    fig = regime_figure(shares)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].get_xticklabels()]
+    assert len(boxes) == 8
+    for left, right in zip(boxes[:-1], boxes[1:], strict=True):
+        assert not left.overlaps(right), (left, right)
+
+
+def test_interval_plot_joins_numbers_with_a_line_and_options_not():
+    from sim.plots.ensemble import sweep_interval_figure
+
+    table = _group_sweep_table()
+    joined = sweep_interval_figure(table, "doctrine.us.decapitation_probability")
+    assert all(
+        any(line.get_linestyle() == "-" and len(line.get_xdata()) == 2 for line in ax.lines)
+        for ax in joined.axes
+    )
+    options = sweep_interval_figure(table, "doctrine/iran")
+    for ax in options.axes:
+        for line in ax.lines:  # markers and error bars only: no line from one option to the next
+            assert line.get_linestyle() == "None" or len(line.get_xdata()) <= 2
+            xs = np.asarray(line.get_xdata(), float)
+            assert line.get_linestyle() == "None" or len(set(xs)) == 1
+        assert [t.get_text() for t in ax.get_xticklabels()] == [
+            "calibrated", "restrain_proxies", "revenge", "talks_first"
+        ]  # fmt: skip

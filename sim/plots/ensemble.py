@@ -270,9 +270,13 @@ def sweep_interval_figure(table: pd.DataFrame, key: str, level: float = 0.90) ->
             sem = grouped[column].sem().fillna(0).to_numpy(float)
             half = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sem
             low, high = mean - half, mean + half
-        ax.fill_between(x, low, high, color=colour, alpha=0.22, lw=0,
-                        label=f"{level:.0%} interval")  # fmt: skip
-        ax.plot(x, mean, "o-", color=colour, lw=2, label="estimate")
+        if numeric:  # a band and a line along an ordered axis
+            ax.fill_between(x, low, high, color=colour, alpha=0.22, lw=0,
+                            label=f"{level:.0%} interval")  # fmt: skip
+            ax.plot(x, mean, "o-", color=colour, lw=2, label="estimate")
+        else:  # options with no order between them (a config group): no line joins them
+            ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="o", color=colour,
+                        ms=8, capsize=5, lw=2, label=f"estimate, {level:.0%} interval")  # fmt: skip
         if not numeric or len(levels) <= 12:
             ax.set_xticks(x, [f"{v:g}" if isinstance(v, float) else str(v) for v in levels])
         ax.set_xlabel(key.split(".")[-1].replace("_", " "), fontsize=FONT + 1)
@@ -301,11 +305,12 @@ def regime_figure(shares: pd.DataFrame) -> Figure:
         ax.bar(x, values, 0.85, bottom=bottom, color=colour, label=regime.replace("_", " "))
         bottom += values
     names = shares.index.names
-    labels = [
-        "\n".join(str(v) for v in (idx if isinstance(idx, tuple) else (idx,)))
-        for idx in shares.index
-    ]
-    ax.set_xticks(x, labels, fontsize=FONT - 1)
+    values = [idx if isinstance(idx, tuple) else (idx,) for idx in shares.index]
+    if max(len(str(v)) for row in values for v in row) <= 6:  # short numbers: stacked, level
+        ax.set_xticks(x, ["\n".join(map(str, row)) for row in values], fontsize=FONT - 1)
+    else:  # names (a config group's options) would run into each other: one upright line
+        ax.set_xticks(x, [" / ".join(map(str, row)) for row in values], fontsize=FONT - 1,
+                      rotation=90)  # fmt: skip
     ax.set_xlabel(" / ".join(str(n).split(".")[-1] for n in names), fontsize=FONT + 1)
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter("{x:.0%}")
