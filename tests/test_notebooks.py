@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import jupytext
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,3 +54,70 @@ def test_notebook_runs_under_nbmake_at_small_size(path, tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "1 passed" in done.stdout
     assert seconds < BUDGET, f"{path.stem} took {seconds:.0f} s at the small size"
+
+
+# --- the readings: what each notebook's closing paragraph says holds at its full size ----------
+#
+# Each reading was written from the notebook's numbers at ESCALATION_NOTEBOOK_SCALE=full. These
+# tests recompute those numbers in-process (same configurations, seeds and sizes) and check the
+# paragraph's claims, so a change to the model that moves them fails here, not silently in prose.
+
+
+def _source(name: str) -> str:
+    return (ROOT / "notebooks" / f"{name}.py").read_text()
+
+
+def _full_size(name: str) -> dict:
+    sizes = re.search(r"SIZES = (\{.*?\})\n", _source(name), flags=re.S).group(1)
+    return ast.literal_eval(re.sub(r"#[^\n]*", "", sizes))["full"]
+
+
+def _shares(ensemble) -> pd.Series:
+    return ensemble.replicates["outcome"].value_counts(normalize=True)
+
+
+@pytest.mark.slow
+def test_reading_of_03_sweep_analysis_holds_for_its_own_sweep_at_full_size():
+    import sim
+
+    source = _source("03_sweep_analysis")
+    experiment = re.search(r'EXPERIMENT = "(\w+)"', source).group(1)
+    assert experiment == "decapitation_iran" and _full_size("03_sweep_analysis") == []
+    cells = {
+        (p, iran): sim.run(f"experiment={experiment}", f"doctrine/iran={iran}",
+                           f"doctrine.us.decapitation_probability={p}")
+        for p in (0, 0.3)
+        for iran in ("calibrated", "restrain_proxies", "revenge", "talks_first")
+    }  # fmt: skip
+    assert {e.config.replicates for e in cells.values()} == {100}
+    shares = {k: _shares(e) for k, e in cells.items()}
+    t = {k: e.replicates for k, e in cells.items()}
+    assert all(s.get("deterrence_holds", 0) == 0 for s in shares.values())
+    for iran in ("calibrated", "restrain_proxies", "revenge", "talks_first"):
+        assert shares[(0, iran)].get("chronic_harassment") == 1.0
+        # the leadership strike leaves the share reaching rung 5 where it was
+        assert (t[(0, iran)]["max_rung"] >= 5).mean() == (t[(0.3, iran)]["max_rung"] >= 5).mean()
+    apm = {k: v["attacks_per_month"].mean() for k, v in t.items()}
+    assert 5.3 < apm[(0, "restrain_proxies")] < 5.9 and 8.7 < apm[(0, "calibrated")] < 9.3
+    assert 10.3 < apm[(0, "revenge")] < 10.9
+    moved = {iran: 1 - shares[(0.3, iran)].get("chronic_harassment", 0)
+             for iran in ("calibrated", "restrain_proxies", "revenge")}  # fmt: skip
+    assert min(moved.values()) > 0.12 and max(moved.values()) < 0.27
+    cal, res, rev = (
+        shares[(0.3, "calibrated")],
+        shares[(0.3, "restrain_proxies")],
+        shares[(0.3, "revenge")],
+    )
+    assert 0.14 < cal["spiral"] < 0.2 and 0 < cal["war"] < 0.05
+    assert 0.11 < res["spiral"] < 0.17 and res.get("war", 0) == 0
+    assert t[(0.3, "restrain_proxies")]["iran_direct_strikes"].sum() == 0
+    assert 0.1 < rev["war"] < 0.16 and 0.08 < rev["withdrawal"] < 0.14
+    assert [k for k, s in shares.items() if s.get("withdrawal", 0) > 0] == [(0.3, "revenge")]
+    deaths = {k: v["killed_us"].mean() for k, v in t.items()}
+    assert 2.2 < deaths[(0, "revenge")] < 2.6 and 6.2 < deaths[(0.3, "revenge")] < 7.2
+    struck = t[(0.3, "revenge")]["iran_direct_strikes"] > 0
+    extra = (t[(0.3, "revenge")]["killed_us"] - t[(0, "revenge")]["killed_us"])[struck]
+    assert 15 < extra.mean() < 21
+    assert all(abs(apm[(0.3, i)] - apm[(0, i)]) < 0.3 for i in ("calibrated", "restrain_proxies"))
+    assert apm[(0.3, "revenge")] < apm[(0, "revenge")] - 0.5
+    pd.testing.assert_frame_equal(t[(0.3, "talks_first")], t[(0.3, "calibrated")])
