@@ -117,17 +117,18 @@ comparison.plot()
 #
 # In this model, striking back buys fewer attacks at the price of a higher ladder. Every
 # doctrine that responds cut militia attacks per month against restraint (about 12 a month),
-# maximum pressure most (to roughly a quarter of that) and proportional responses next; the
-# red line, decapitation and Syria-only doctrines sat together a little below 9 a month. The
-# price shows on the ladder: restraint never left the lower rungs and Syria-only strikes
+# maximum pressure most (to roughly a quarter of that) and proportional responses next; the red
+# line, decapitation and Syria-only doctrines sat together at about 9 a month. The price shows
+# on the ladder: restraint never went above rung 3 (US casualties) and Syria-only strikes
 # stopped at rung 4, while the red line and decapitation doctrines reached rung 5 or above in
-# most replicates and the proportional and maximum-pressure doctrines in all of them; only
-# decapitation and maximum pressure ended in spirals and open wars in a noticeable share of
-# replicates. US deaths moved far less than attacks: the paired intervals of the red line,
-# decapitation and Syria-only doctrines against restraint straddle or sit close to zero, and
-# only maximum pressure and, less markedly, proportional responses lowered them (under
-# maximum pressure about four replicates in ten saw no US death, against about one in ten
-# under restraint).
-# These are statements about the model's rules and parameters (docs/ODD.md,
-# docs/doctrines.md), not forecasts: the model leaves out, among much else, domestic politics
-# in Washington and Tehran and any learning about the other side's doctrine.
+# most replicates and the proportional and maximum-pressure doctrines in all of them. Only
+# decapitation and maximum pressure ended in spirals or open war at all: about one replicate in
+# eight under decapitation, and more than four in five under maximum pressure (two in three a
+# spiral, about one in seven open war). US deaths moved far less than attacks: the paired
+# intervals of the red line, decapitation and Syria-only doctrines against restraint straddle
+# or sit close to zero, and only maximum pressure and, less markedly, proportional responses
+# lowered them (under maximum pressure about four replicates in ten saw no US death, against
+# about one in ten under restraint). These are statements about the model's rules and
+# parameters (docs/ODD.md, docs/doctrines.md), not forecasts: the model leaves out, among much
+# else, domestic politics in Washington and Tehran and any learning about the other side's
+# doctrine.

@@ -77,6 +77,97 @@ def _shares(ensemble) -> pd.Series:
 
 
 @pytest.mark.slow
+def test_reading_of_01_compare_doctrines_holds_at_full_size():
+    import sim
+
+    doctrines = re.search(r"DOCTRINES = (\[.*?\])", _source("01_compare_doctrines")).group(1)
+    names = ast.literal_eval(doctrines)
+    size = _full_size("01_compare_doctrines")
+    assert size == {"replicates": 1000, "days": 365}
+    c = sim.compare_scenarios({n: [f"doctrine/us={n}"] for n in names}, seed=0, **size)
+    h = {n: e.headline() for n, e in c.ensembles.items()}
+    top = {n: int(e.replicates["max_rung"].max()) for n, e in c.ensembles.items()}
+    apm = {n: v["attacks_per_month"] for n, v in h.items()}
+    # attacks: about 12 under restraint; max pressure about a quarter; proportional next;
+    # red line, decapitation, Syria-only at about 9
+    assert 11.5 < apm["restraint"] < 12.5
+    assert 0.2 < apm["max_pressure"] / apm["restraint"] < 0.3
+    assert (
+        apm["max_pressure"]
+        < apm["proportional"]
+        < min(apm[n] for n in ("red_line", "decapitation", "syria_only"))
+    )
+    assert all(abs(apm[n] - 9) < 0.3 for n in ("red_line", "decapitation", "syria_only"))
+    # the ladder
+    assert top["restraint"] == 3 and top["syria_only"] == 4
+    assert 0.5 < h["red_line"]["p_rung5"] < 1 and 0.5 < h["decapitation"]["p_rung5"] < 1
+    assert h["proportional"]["p_rung5"] == 1 == h["max_pressure"]["p_rung5"]
+    # spirals and war: only decapitation (about one in eight) and max pressure (over 4 in 5)
+    bad = {n: 1 - _shares(e).get("chronic_harassment", 0) for n, e in c.ensembles.items()}
+    assert {n for n, v in bad.items() if v > 0} == {"decapitation", "max_pressure"}
+    assert 0.09 < bad["decapitation"] < 0.16 and bad["max_pressure"] > 0.8
+    mp = _shares(c.ensembles["max_pressure"])
+    assert 0.6 < mp["spiral"] < 0.72 and 0.11 < mp["war"] < 0.18
+    # US deaths: intervals of red line, decapitation, Syria-only straddle or sit close to
+    # zero; max pressure and proportional lowered them
+    d = c.differences(["killed_us", "p_us_death"]).set_index(["variant", "metric"])
+    for n in ("red_line", "decapitation", "syria_only"):
+        assert (
+            d.loc[(n, "killed_us"), "ci_low"] < 0.05 and d.loc[(n, "killed_us"), "ci_high"] > -0.05
+        )
+    assert (
+        d.loc[("max_pressure", "killed_us"), "ci_high"]
+        < d.loc[("proportional", "killed_us"), "ci_low"]
+    )
+    assert d.loc[("proportional", "killed_us"), "ci_high"] < -0.2
+    assert 0.35 < 1 - h["max_pressure"]["p_us_death"] < 0.45
+    assert 0.07 < 1 - h["restraint"]["p_us_death"] < 0.15
+
+
+@pytest.mark.slow
+def test_reading_of_02_december_2019_holds_at_full_size():
+    import sim
+
+    size = _full_size("02_december_2019")
+    assert size == {"replicates": 500}
+    pair = sim.compare_scenarios(
+        {"crisis": ["scenario=dec2019_crisis"],
+         "no decapitation": ["scenario=dec2019_no_decapitation"]},
+        seed=0, **size,
+    )  # fmt: skip
+    crisis, counter = (
+        pair.ensembles["crisis"].replicates,
+        pair.ensembles["no decapitation"].replicates,
+    )
+    # about one in sixteen crisis replicates saw a leadership strike and Iran's answer
+    assert 0.04 < (crisis["decapitations"] > 0).mean() < 0.09
+    assert (crisis["iran_direct_strikes"] > 0).mean() == pytest.approx(
+        (crisis["decapitations"] > 0).mean()
+    )
+    shares = crisis["outcome"].value_counts(normalize=True)
+    assert shares["chronic_harassment"] > 0.9 and 0.03 < shares["spiral"] < 0.08
+    # on the same draws without it: none of them, and no spiral or war
+    assert counter[["decapitations", "iran_direct_strikes"]].sum().sum() == 0
+    assert set(counter["outcome"]) == {"chronic_harassment"}
+    d = pair.differences(["p_rung5", "max_rung", "us_strikes", "attacks_per_month", "killed_us"])
+    d = d.set_index("metric")
+    assert -0.16 < d.loc["p_rung5", "difference"] < -0.10
+    assert -0.5 < d.loc["max_rung", "difference"] < -0.3
+    assert -0.45 < d.loc["us_strikes", "difference"] < -0.25
+    assert (
+        d.loc["attacks_per_month", "ci_low"] > -0.15
+        and d.loc["attacks_per_month", "ci_high"] < 0.15
+    )
+    assert d.loc["killed_us", "ci_low"] > -0.06 and d.loc["killed_us", "ci_high"] < 0.06
+    # the rung-5 curves part before any leadership strike could have happened
+    first_decap = int(pair.ensembles["crisis"].events.query("kind == 'decapitation'")["day"].min())
+    a = pair.ensembles["crisis"].survival("rung5").set_index("replicate")
+    b = pair.ensembles["no decapitation"].survival("rung5").set_index("replicate")
+    differ = (a["duration"] != b["duration"]) | (a["observed"] != b["observed"])
+    assert a.loc[differ, "duration"].min() < first_decap
+
+
+@pytest.mark.slow
 def test_reading_of_03_sweep_analysis_holds_for_its_own_sweep_at_full_size():
     import sim
 
