@@ -140,6 +140,14 @@ METRICS = [
 ]
 pair.differences(METRICS).round(3)
 
+# %% [markdown]
+# The regimes the replicates ended in (share of replicates):
+
+# %%
+regimes = {n: e.replicates["outcome"].value_counts(normalize=True)
+           for n, e in pair.ensembles.items()}  # fmt: skip
+pd.DataFrame(regimes).T.fillna(0.0).round(3)
+
 # %%
 pair.plot_survival("rung5")
 
