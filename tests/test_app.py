@@ -304,3 +304,26 @@ def test_page_reads_both_sides_with_their_figures(stepped):
     )
     assert "(edited by the US sliders)" in side_views(edited)[0].title
     assert "edited" not in side_views(edited)[1].title
+
+
+def test_map_shows_sites_handed_over_before_the_start_as_closed():
+    """biden2021 starts with Qayyarah, K1 and Taji handed over: hollow, not held US sites."""
+    from sim.config import compose as compose_config
+
+    model = SeminarModel(Settings(scenario="biden2021").with_presets())
+    theatre = model.a.simulation.params.theatre
+    handed = compose_config("scenario=biden2021").scenario.sites_handed_over
+    assert sorted(handed) == ["k1", "qayyarah", "taji"]
+    closed = views.closed_sites(model.a)
+    assert sorted(np.asarray(theatre.site_names)[closed]) == sorted(handed)
+    ax = views.map_figure(model.a).axes[0]
+    drawn = {c.get_gid(): c.get_offsets() for c in ax.collections if c.get_gid()}
+    index = theatre.site_index
+    where = {(theatre.lon[index[n]], theatre.lat[index[n]]) for n in handed}
+    assert {tuple(xy) for xy in drawn["sites:closed"]} == where
+    assert not where & {tuple(xy) for xy in drawn["sites:us"]}
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert views.CLOSED_LABEL in labels
+    # a scenario that starts with every site held draws none hollow
+    plain = views.map_figure(SeminarModel(Settings().with_presets()).a).axes[0]
+    assert "sites:closed" not in {c.get_gid() for c in plain.collections}

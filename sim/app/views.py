@@ -98,15 +98,35 @@ def _today_points(model: EscalationModel, events: pd.DataFrame) -> np.ndarray:
     return np.array(points).reshape(-1, 2)
 
 
+#: the map's legend entry for US sites not (or no longer) held
+CLOSED_LABEL = "US site closed or handed over"
+
+
+def closed_sites(model: EscalationModel) -> np.ndarray:
+    """Per theatre site, True where the US holds it no longer: handed over before the start
+    (``scenario.sites_handed_over``) or closed since; read from the engine's state."""
+    theatre = model.simulation.params.theatre
+    return (theatre.side == "us") & ~model.simulation.state.site_open[0]
+
+
 def map_figure(model: EscalationModel) -> Figure:
-    """The theatre with the side's events so far; the last day's events ringed in black."""
+    """The theatre with the side's events so far; the last day's events ringed in black.
+
+    Sites are coloured by side; US sites the US no longer holds are hollow and grey,
+    whether they closed during the run or were handed over before it began.
+    """
     theatre = model.simulation.params.theatre
     events = model.simulation.events_frame()
     bounds = theatre.config
     fig = _new_figure((8.6, 7.4))
     ax = fig.add_subplot()
     aspect = 1.0 / math.cos(math.radians((bounds.lat_min + bounds.lat_max) / 2))
-    handles = _draw_map(ax, theatre, _map_layers(theatre, events), aspect)
+    layers = _map_layers(theatre, events)
+    layers["closed"] = layers["closed"] | closed_sites(model)
+    handles = _draw_map(ax, theatre, layers, aspect)
+    for handle in handles:
+        if handle.get_label() == "Site closed during the run":
+            handle.set_label(CLOSED_LABEL)
     today = _today_points(model, events)
     if len(today):
         ax.scatter(
