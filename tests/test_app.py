@@ -323,7 +323,7 @@ def test_map_shows_sites_handed_over_before_the_start_as_closed():
     assert {tuple(xy) for xy in drawn["sites:closed"]} == where
     assert not where & {tuple(xy) for xy in drawn["sites:us"]}
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert views.CLOSED_LABEL in labels
+    assert views.CLOSED_OR_HANDED_OVER in labels
     # a scenario that starts with every site held draws none hollow
     plain = views.map_figure(SeminarModel(Settings().with_presets()).a).axes[0]
     assert "sites:closed" not in {c.get_gid() for c in plain.collections}

@@ -93,6 +93,30 @@ def test_sites_closed_during_the_run_are_drawn_apart():
     assert sum(len(c.get_offsets()) for c in collections) == len(theatre.site_names)
 
 
+def test_sites_handed_over_before_the_start_are_drawn_closed():
+    """biden2021 starts with Qayyarah, K1 and Taji handed over: hollow, under their label."""
+    handed = run(config("scenario=biden2021", "days=10"))
+    names = handed.config.scenario.sites_handed_over
+    assert sorted(names) == ["k1", "qayyarah", "taji"]
+    theatre = handed.params.theatre
+    ax = plots.map_figure(handed).axes[0]
+    hollow = {
+        tuple(xy)
+        for c in _site_collections(ax)
+        if c.get_gid() == "sites:closed"
+        for xy in c.get_offsets()
+    }
+    index = theatre.site_index
+    assert hollow >= {(theatre.lon[index[n]], theatre.lat[index[n]]) for n in names}
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "US site closed or handed over" in labels
+    # the default scenario holds every site at the start: the label says so
+    plain = plots.map_figure(run(config("days=10"))).axes[0]
+    assert "US site closed or handed over" not in [
+        t.get_text() for t in plain.get_legend().get_texts()
+    ]
+
+
 def test_runs_without_events_still_draw(tmp_path):
     short = run(config("days=2"))
     quiet = dataclasses.replace(short, events=short.events.iloc[0:0])

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from sim.model import EscalationModel
-from sim.plots.map_drawing import _draw_map
+from sim.plots.map_drawing import CLOSED_OR_HANDED_OVER, _draw_map
 from sim.plots.style import BLACK, _handle, _new_figure, _text
 from sim.plots.theatre_map import _map_layers, _segment_midpoints
 from sim.plots.timeline import _draw_event_markers, _draw_rungs
@@ -98,10 +98,6 @@ def _today_points(model: EscalationModel, events: pd.DataFrame) -> np.ndarray:
     return np.array(points).reshape(-1, 2)
 
 
-#: the map's legend entry for US sites not (or no longer) held
-CLOSED_LABEL = "US site closed or handed over"
-
-
 def closed_sites(model: EscalationModel) -> np.ndarray:
     """Per theatre site, True where the US holds it no longer: handed over before the start
     (``scenario.sites_handed_over``) or closed since; read from the engine's state."""
@@ -123,10 +119,8 @@ def map_figure(model: EscalationModel) -> Figure:
     aspect = 1.0 / math.cos(math.radians((bounds.lat_min + bounds.lat_max) / 2))
     layers = _map_layers(theatre, events)
     layers["closed"] = layers["closed"] | closed_sites(model)
+    layers["closed_label"] = CLOSED_OR_HANDED_OVER
     handles = _draw_map(ax, theatre, layers, aspect)
-    for handle in handles:
-        if handle.get_label() == "Site closed during the run":
-            handle.set_label(CLOSED_LABEL)
     today = _today_points(model, events)
     if len(today):
         ax.scatter(

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
     from sim.theatre import Theatre
 
+#: legend entries of hollow grey US sites: closed during the run; or closed, or handed
+#: over before the start (``scenario.sites_handed_over``)
+CLOSED_DURING_RUN = "Site closed during the run"
+CLOSED_OR_HANDED_OVER = "US site closed or handed over"
+
 
 def _area(count):
     """Marker area (points squared) of an attack circle for a number of attacks."""
@@ -126,7 +131,8 @@ def _draw_map(ax: Axes, theatre: Theatre, layers: dict, aspect: float) -> list:
                 zorder=4,
                 gid="sites:closed",
             )
-        handles.append(_handle("Site closed during the run", "none", "s", 8, edge=GREY))
+        label = layers.get("closed_label", CLOSED_DURING_RUN)
+        handles.append(_handle(label, "none", "s", 8, edge=GREY))
 
     fig = ax.figure
     drawn: set[tuple[str, str, str]] = set()

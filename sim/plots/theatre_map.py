@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
 
-from sim.plots.map_drawing import _draw_map, _inset
+from sim.plots.map_drawing import CLOSED_OR_HANDED_OVER, _draw_map, _inset
 from sim.plots.map_labels import _label_sites
 from sim.plots.style import (
     FONT,
@@ -41,7 +41,8 @@ def map_figure(result: RunResult, replicate: int = 0) -> Figure:
 
     Sites are drawn by side, routes by kind; militia attacks are circles sized by count at
     the struck site (convoy IEDs at the middle of their road segment), strikes are markers
-    beside the struck site, and sites closed during the run are hollow and grey. A dense
+    beside the struck site, and sites closed during the run (or handed over before it
+    began, ``scenario.sites_handed_over``) are hollow and grey. A dense
     cluster of sites (Baghdad in the default theatre) is repeated, enlarged, in an inset.
 
     Args:
@@ -65,6 +66,10 @@ def map_figure(result: RunResult, replicate: int = 0) -> Figure:
     ax = fig.add_subplot()
     aspect = 1.0 / math.cos(math.radians((bounds.lat_min + bounds.lat_max) / 2))
     layers = _map_layers(theatre, events)
+    handed_over = np.isin(theatre.site_names, cfg.scenario.sites_handed_over)
+    if handed_over.any():  # never held in this run: drawn as closed
+        layers["closed"] |= handed_over
+        layers["closed_label"] = CLOSED_OR_HANDED_OVER
 
     handles = _draw_map(ax, theatre, layers, aspect)
     ax.set_xlim(bounds.lon_min, bounds.lon_max)
