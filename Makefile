@@ -63,8 +63,11 @@ figures: $(STAMP)  ## redraw the documentation figures (docs/images/) from their
 	cp .figures-run/validation/validation.png docs/images/validation.png
 	rm -rf .figures-run
 
+NOTEBOOKS     ?= $(wildcard notebooks/[0-9][0-9]_*.py)
+NOTEBOOKS_OUT ?= results/notebooks
 notebooks: $(STAMP)  ## run the three notebooks at full size into results/notebooks/ (.ipynb with outputs)
-	mkdir -p results/notebooks
-	for f in notebooks/*.py; do \
-	  $(BIN)/jupytext --to ipynb --execute -o results/notebooks/$$(basename $${f%.py}).ipynb $$f || exit 1; \
+	mkdir -p $(NOTEBOOKS_OUT)
+	for f in $(NOTEBOOKS); do \
+	  out=$(NOTEBOOKS_OUT)/$$(basename $${f%.py}).ipynb; \
+	  $(BIN)/jupytext --quiet --to ipynb -o $$out $$f && $(BIN)/jupyter-execute --inplace $$out || exit 1; \
 	done

@@ -28,6 +28,7 @@
 
 # %%
 # %matplotlib inline
+import atexit
 import os
 import shutil
 import subprocess
@@ -62,7 +63,9 @@ def escalation_sim() -> list[str]:
 
 SWEEP = os.environ.get("ESCALATION_SWEEP")
 if SWEEP is None:
-    SWEEP = str(Path(tempfile.mkdtemp(prefix="sweep_")) / EXPERIMENT)
+    scratch = tempfile.mkdtemp(prefix="sweep_")
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # gone when the kernel stops
+    SWEEP = str(Path(scratch) / EXPERIMENT)
     command = [
         *escalation_sim(), "-m", f"experiment={EXPERIMENT}", *SIZES[SCALE],
         f"hydra.sweep.dir={SWEEP}", "output.quiet=true",
