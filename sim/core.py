@@ -479,9 +479,9 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     if fused.ENABLED and max(state.stock[0].size, state.personnel.shape[1]) <= fused.PAIRWISE_BLOCK:
         fused.daily_values(
             state.attacks_today,
-            Weapon.ROCKET,
-            Weapon.IED,
-            Weapon.DRONE,
+            int(Weapon.ROCKET),  # plain ints: numba types an enum member slowly, every call
+            int(Weapon.IED),
+            int(Weapon.DRONE),
             state.responses_today,
             state.killed_us_today,
             state.wounded_us_today,
