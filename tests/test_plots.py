@@ -148,3 +148,18 @@ def test_figures_leave_pyplot_alone(result):
     plots.timeline_figure(result)
     plots.map_figure(result)
     assert plt.get_fignums() == before
+
+
+def test_map_counts_match_the_run_summary():
+    """The map's box counts as ``ensemble.parquet`` does: one Iranian salvo on two bases (the
+    default run's day 230) is one missile strike, not one per base."""
+    full = run(config())
+    events = full.events
+    salvo = events[events["kind"] == "iran_direct_strike"]
+    assert len(salvo) > salvo["day"].nunique()  # several bases on one day
+    row = full.replicates.iloc[0]
+    text = [t.get_text() for t in plots.map_figure(full).axes[0].texts]
+    box = next(t for t in text if t.startswith("This replicate"))
+    assert f"Iranian missile strikes: {row['iran_direct_strikes']}\n" in box + "\n"
+    assert f"Militia attacks: {row['attacks']}\n" in box + "\n"
+    assert f"Israeli strikes: {row['israeli_strikes']}\n" in box + "\n"

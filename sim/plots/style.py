@@ -142,8 +142,11 @@ def _counts(events: pd.DataFrame) -> dict[str, int]:
     out = {"attacks": int(attacks.sum())}
     for w in WEAPON_STYLE:
         out[f"attacks_{w}"] = int((attacks & (weapon == w)).sum())
-    for k in (*US_STRIKES, "embassy_assault", "israeli_strike", "iran_direct_strike"):
+    for k in (*US_STRIKES, "embassy_assault", "israeli_strike"):
         out[k] = int((kind == k).sum())
+    # one salvo on several bases logs an event per base: count strikes by day, as
+    # ensemble.parquet and the run summary do
+    out["iran_direct_strike"] = int(events.loc[kind == "iran_direct_strike", "day"].nunique())
     out["site_closed"] = int((kind == "site_closed").sum())
     out["killed_us"] = int(events["killed_us"].sum())
     out["wounded_us"] = int(events["wounded_us"].sum())
