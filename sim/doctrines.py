@@ -241,10 +241,10 @@ def _drawdown(today: Today) -> None:
     """Troops move on a straight line from their level when the change began to the target:
     a drawdown (5,000 -> 2,500 in 2020, seeds 001 and 003) or a build-up."""
     state, us = today.state, today.params.config.doctrine.us
-    troops = state.troops()
     starting = np.flatnonzero(state.active & (state.drawdown_start == today.day))
-    state.posture_start_troops[starting] = troops[starting]
-    down = troops[starting] > us.drawdown_target_troops
+    starting_troops = sum_last(state.personnel[starting])  # only the rows it needs
+    state.posture_start_troops[starting] = starting_troops
+    down = starting_troops > us.drawdown_target_troops
     today.emit(starting[down], EventKind.DRAWDOWN, Actor.US)
     today.emit(starting[~down], EventKind.BUILD_UP, Actor.US)
 
@@ -256,7 +256,7 @@ def _drawdown(today: Today) -> None:
     progress = np.minimum((today.day - state.drawdown_start[rows]) / us.drawdown_days, 1.0)
     start = state.posture_start_troops[rows]
     goal = np.maximum(start + (us.drawdown_target_troops - start) * progress, 0.0)
-    now = troops[rows]
+    now = sum_last(state.personnel[rows])
     scale = np.divide(goal, now, out=np.ones_like(now), where=now > 0)
     state.personnel[rows] *= scale[:, None]
 
