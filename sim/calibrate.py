@@ -243,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         argv,
         "Fit the free parameters to an event record with Optuna and write the best as a "
         "scenario preset, scenario=calibrated_<name>.",
+        replicates=30,
     )
     parser.add_argument("--name", required=True, help="study and preset name (a-z, 0-9, _)")
     parser.add_argument("--trials", type=int, default=40, help="trials in the study (default 40)")
@@ -254,7 +255,6 @@ def main(argv: list[str] | None = None) -> None:
         default=Path(config_dir()) / "calibration" / "default.yaml",
         help="free parameters and their ranges (default configs/calibration/default.yaml)",
     )
-    parser.set_defaults(replicates=30)
     args = parser.parse_args(argv)
     run_calibration(parser, args)
 

@@ -204,13 +204,20 @@ def summary_lines(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -
     return lines
 
 
-def parse_args(prog: str, argv: list[str], description: str) -> argparse.ArgumentParser:
-    """The options shared by validation and calibration."""
+def parse_args(
+    prog: str, argv: list[str], description: str, replicates: int = 100
+) -> argparse.ArgumentParser:
+    """The options shared by validation and calibration (``replicates``: the default size)."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "--events", type=Path, required=True, help="event record (CSV, docs/data.md)"
     )
-    parser.add_argument("--replicates", type=int, default=100, help="ensemble size (default 100)")
+    parser.add_argument(
+        "--replicates",
+        type=int,
+        default=replicates,
+        help=f"ensemble size (default {replicates})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
     parser.add_argument("--out", type=Path, default=None, help="output folder")
     parser.add_argument(

@@ -145,3 +145,17 @@ def test_the_committed_preset_composes_and_sets_values_inside_the_ranges():
             node = getattr(node, part)
         assert p.low <= node <= p.high, p.path
         with_values(config, {p.path: node})  # still a valid configuration
+
+
+def test_help_gives_the_replicates_default_the_command_uses(capsys, monkeypatch):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "ensemble size (default 30)" in text
+    seen = {}
+    monkeypatch.setattr(
+        "sim.calibrate.run_calibration", lambda parser, args: seen.update(vars(args))
+    )
+    main(["--events", "x.csv", "--name", "x"])
+    assert seen["replicates"] == 30
