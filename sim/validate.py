@@ -163,6 +163,10 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"{meta['record_events']} events; window {meta['start']} to {meta['end']} "
         f"({meta['days']} days). Ensemble: {meta['replicates']} replicates, seed {meta['seed']}.",
         "",
+    ]
+    if meta.get("overrides"):
+        lines += [f"Overrides: `{' '.join(meta['overrides'])}`.", ""]
+    lines += [
         "| statistic | observed | simulated median | 90% interval | inside? |",
         "| --- | --- | --- | --- | --- |",
     ]
@@ -189,8 +193,10 @@ def summary_lines(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -
         f"Validation: {out}",
         f"  {meta['record']}: {meta['record_events']} events, {meta['start']} to {meta['end']}",
         f"  Scenario {meta['scenario']}, {meta['replicates']} replicates, seed {meta['seed']}",
-        f"  Inside the 90% interval: {inside} of {len(judged)} supported statistics",
     ]
+    if meta.get("overrides"):
+        lines.append(f"  Overrides: {' '.join(meta['overrides'])}")
+    lines.append(f"  Inside the 90% interval: {inside} of {len(judged)} supported statistics")
     for row in rows:
         if row["inside"] is not None:
             mark = "inside" if row["inside"] else "OUTSIDE"

@@ -57,9 +57,13 @@ def test_the_console_script_runs_a_small_record_and_its_window(tmp_path):
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    assert "  Overrides: scenario=biden2021\n" in proc.stdout
     meta = json.loads((out / "validation.json").read_text())["meta"]
     assert (meta["start"], meta["end"], meta["days"]) == ("2020-07-02", "2020-08-03", 33)
     assert meta["scenario"] == "biden2021"
+    # the overrides are part of what was validated, in the table's file too
+    assert meta["overrides"] == ["scenario=biden2021"]
+    assert "Overrides: `scenario=biden2021`." in (out / "validation.md").read_text()
     # the preset's drone era (2021-04-01) falls after the record: said, not silently dropped
     assert any("after the window" in note for note in meta["changes_outside"])
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*"))
