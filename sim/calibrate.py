@@ -132,6 +132,12 @@ def open_study(name: str, storage: str, seed: int, identity: dict[str, Any]):
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         study = None
+    except Exception as exc:  # noqa: BLE001 - the database layer's errors vary by backend
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        raise ConfigError(
+            f"--storage {storage}: cannot be opened ({lines[0]}); "
+            "use an Optuna storage URL such as sqlite:///study.db"
+        ) from None
     done = 0 if study is None else len(complete_trials(study))
     # a resumed study gets a fresh seed, or TPE's first random points would repeat
     sampler = optuna.samplers.TPESampler(seed=seed + done)
@@ -316,7 +322,14 @@ def run_calibration(parser: argparse.ArgumentParser, args: argparse.Namespace) -
           f"{max(todo, 0)} to run")  # fmt: skip
     started = dt.datetime.now()
     if todo > 0:
-        study.optimize(objective, n_trials=todo)
+        try:
+            study.optimize(objective, n_trials=todo)
+        except KeyboardInterrupt:
+            # Optuna has marked the running trial failed; the complete ones are stored
+            print(f"{PROG}: stopped with {len(complete_trials(study))} of {args.trials} trials "
+                  f"complete in {storage}; run the same command again to resume",
+                  file=sys.stderr)  # fmt: skip
+            raise SystemExit(130) from None
     finish(args, study, free, base, record, full, fit, holdout, out, started)
 
 

@@ -159,3 +159,51 @@ def test_help_gives_the_replicates_default_the_command_uses(capsys, monkeypatch)
     )
     main(["--events", "x.csv", "--name", "x"])
     assert seen["replicates"] == 30
+
+
+def test_a_stopped_study_says_how_to_resume_and_resumes(
+    model_record, one_parameter, tmp_path, capsys, monkeypatch
+):
+    """Ctrl-C in a trial: one line, exit 130, the finished trials kept, no preset yet."""
+    import sim.calibrate
+
+    real, calls = sim.calibrate.simulate, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim.calibrate, "simulate", interrupted)
+    out = tmp_path / "cal"
+    with pytest.raises(SystemExit) as exit_:
+        calibrate(model_record, one_parameter, out, 3)
+    assert exit_.value.code == 130
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "stopped with 1 of 3 trials complete" in err and "run the same command again" in err
+    assert not (out / "calibrated_model.yaml").exists()
+    monkeypatch.setattr(sim.calibrate, "simulate", real)
+    calibrate(model_record, one_parameter, out, 3)
+    states = [t.state for t in optuna.load_study(
+        study_name="model", storage=f"sqlite:///{out / 'study.db'}").trials]  # fmt: skip
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 3
+    assert "3 trials" in (out / "calibrated_model.yaml").read_text()
+
+
+@pytest.mark.parametrize("storage", ["nonsense", "postgresql://nowhere/study"])
+def test_a_storage_that_cannot_be_opened_exits_2(
+    model_record, one_parameter, tmp_path, capsys, storage
+):
+    out = tmp_path / "cal"
+    with pytest.raises(SystemExit) as exit_:
+        main([
+            "--events", str(model_record), "--name", "model", "--trials", "1",
+            "--parameters", str(one_parameter), "--out", str(out), "--storage", storage,
+        ])  # fmt: skip
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"escalation-calibrate: error: --storage {storage}: cannot be opened")
+    assert not out.exists()
