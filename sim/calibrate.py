@@ -191,7 +191,8 @@ def preset_text(name: str, values: dict[str, float], meta: dict[str, Any]) -> st
         f"# Record: {meta['record']} (sha256 {meta['record_sha256']}).",
         f"# Fitted on {meta['fit_start']} to {meta['fit_end']}; "
         + (
-            f"held out: {meta['holdout_start']} to {meta['holdout_end']}."
+            f"held out: {meta['holdout_start']} to {meta['holdout_end']} "
+            f"({len(meta['held_out_events'])} events, listed in calibration.json)."
             if meta["holdout_start"]
             else "nothing held out."
         ),
@@ -333,6 +334,14 @@ def run_calibration(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     finish(args, study, free, base, record, full, fit, holdout, out, started)
 
 
+def describe_events(record: pd.DataFrame) -> list[str]:
+    """One line per row of a record: date, actor, action, target, country, source."""
+    return [
+        f"{r.date.date().isoformat()} {r.actor} {r.action} {r.target} ({r.country}; {r.source})"
+        for r in record.itertuples()
+    ]
+
+
 def finish(args, study, free, base, record, full, fit, holdout, out, started) -> None:
     """Write the preset, the fit figure and (with a held-out part) its validation."""
     from sim.io import atomic_write, write_json
@@ -349,6 +358,7 @@ def finish(args, study, free, base, record, full, fit, holdout, out, started) ->
         "fit_days": fit.days,
         "holdout_start": holdout.isoformat() if holdout else None,
         "holdout_end": full.end.date().isoformat() if holdout else None,
+        "held_out_events": describe_events(record[record["date"] > fit.end]),
         "study": args.name,
         "trials": len(complete_trials(study)),
         "seed": args.seed,
@@ -391,8 +401,13 @@ def finish(args, study, free, base, record, full, fit, holdout, out, started) ->
     vmeta = metadata(args.events, held_record, held, config, args.overrides)
     vmeta["scenario"] = f"calibrated_{args.name}"
     write_json({"meta": vmeta, "statistics": rows}, out / "holdout_validation.json")
-    atomic_write(out / "holdout_validation.md", lambda tmp: tmp.write_text(markdown(rows, vmeta)))
-    print("Held-out part:")
+    held_out = meta["held_out_events"]
+    text = markdown(rows, vmeta) + "\nThe held-out events, left out of the fit:\n\n"
+    text += "".join(f"- {line}\n" for line in held_out)
+    atomic_write(out / "holdout_validation.md", lambda tmp: tmp.write_text(text))
+    print(f"Held-out part ({len(held_out)} events, not used in the fit):")
+    for line in held_out:
+        print(f"    {line}")
     print("\n".join(summary_lines(rows, vmeta, out / "holdout_validation.md")[1:]))
 
 

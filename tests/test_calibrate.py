@@ -207,3 +207,21 @@ def test_a_storage_that_cannot_be_opened_exits_2(
     assert len(err.splitlines()) == 1
     assert err.startswith(f"escalation-calibrate: error: --storage {storage}: cannot be opened")
     assert not out.exists()
+
+
+def test_the_held_out_events_are_named_and_validated(model_record, one_parameter, tmp_path, capsys):
+    out = tmp_path / "cal"
+    calibrate(model_record, one_parameter, out, 1, "--holdout-from", "2020-08-01")
+    record = load_events(model_record)
+    held = record[record["date"] >= "2020-08-01"]
+    assert 0 < len(held) < len(record)
+    meta = json.loads((out / "calibration.json").read_text())
+    assert len(meta["held_out_events"]) == len(held)
+    assert meta["held_out_events"][0].startswith(held["date"].min().date().isoformat())
+    assert meta["fit_end"] == "2020-07-31" and meta["holdout_start"] == "2020-08-01"
+    report = (out / "holdout_validation.md").read_text()
+    assert all(f"- {line}\n" in report for line in meta["held_out_events"])
+    header = (out / "calibrated_model.yaml").read_text()
+    assert f"held out: 2020-08-01 to {meta['holdout_end']} ({len(held)} events" in header
+    printed = capsys.readouterr().out
+    assert f"Held-out part ({len(held)} events, not used in the fit):" in printed
