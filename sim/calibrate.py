@@ -217,27 +217,47 @@ def preset_text(name: str, values: dict[str, float], meta: dict[str, Any]) -> st
     return "\n".join(header) + "\n" + yaml.safe_dump(body, sort_keys=False)
 
 
+def _plain_number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
+
+
 def fit_figure(observed: pd.Series, simulated: pd.DataFrame, study, title: str, split):
-    """Monthly attacks under the best parameters over the whole record, and the search."""
-    from matplotlib.ticker import MaxNLocator, ScalarFormatter
+    """Monthly attacks under the best parameters over the whole record, and the search.
+
+    The search is drawn by Optuna's trial numbers, as the command prints them (a trial
+    stopped by Ctrl-C keeps its number and leaves a gap), on a log scale labelled in
+    plain numbers.
+    """
+    from matplotlib.ticker import LogFormatter, MaxNLocator
 
     from sim.plots.style import BLUE, FONT, GREY, _new_figure
     from sim.validate import draw_monthly_bands
 
+    class PlainLog(LogFormatter):
+        """Matplotlib's choice of which log ticks to label, in plain numbers."""
+
+        def __call__(self, x, pos=None):
+            return _plain_number(x) if super().__call__(x, pos) else ""
+
     fig = _new_figure((14.0, 4.8))
     bands, history = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
     draw_monthly_bands(bands, observed, simulated, title, split)
-    values = np.array([t.value for t in complete_trials(study)])
-    trial = np.arange(1, len(values) + 1)
+    done = complete_trials(study)
+    values = np.array([t.value for t in done])
+    trial = np.array([t.number for t in done])
     history.plot(trial, values, ".", color=GREY, label="trial")
-    history.plot(trial, np.minimum.accumulate(values), "-", color=BLUE, label="best so far")
+    history.step(trial, np.minimum.accumulate(values), where="post", color=BLUE,
+                 label="best so far")  # fmt: skip
     history.set_yscale("log")
-    history.yaxis.set_major_formatter(ScalarFormatter())
+    history.yaxis.set_major_formatter(PlainLog(labelOnlyBase=False))
+    history.yaxis.set_minor_formatter(PlainLog(labelOnlyBase=False))
     history.xaxis.set_major_locator(MaxNLocator(integer=True))
-    history.set_xlabel("trial", fontsize=FONT)
+    history.set_xlabel("trial number", fontsize=FONT)
     history.set_ylabel("distance", fontsize=FONT)
     history.set_title("the search", fontsize=FONT + 1)
-    history.legend(fontsize=FONT - 1, frameon=False)
+    # under the axes: any corner inside may hold a trial
+    history.legend(fontsize=FONT - 1, frameon=False, ncol=2, loc="upper center",
+                   bbox_to_anchor=(0.5, -0.16))  # fmt: skip
     history.grid(alpha=0.3)
     return fig
 

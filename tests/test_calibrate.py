@@ -225,3 +225,38 @@ def test_the_held_out_events_are_named_and_validated(model_record, one_parameter
     assert f"held out: 2020-08-01 to {meta['holdout_end']} ({len(held)} events" in header
     printed = capsys.readouterr().out
     assert f"Held-out part ({len(held)} events, not used in the fit):" in printed
+
+
+@pytest.mark.parametrize("values", [[808, 853, None, 1173, 565], [52000, 3000, 120, None, 33]])
+def test_the_search_is_drawn_by_trial_number_with_plain_distance_labels(values):
+    import numpy as np
+    import pandas as pd
+
+    from sim.calibrate import fit_figure
+
+    study = optuna.create_study()
+    for value in values:
+        trial = study.ask()
+        if value is None:  # stopped: Optuna keeps its number
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, value)
+    months = pd.period_range("2020-01", "2020-03", freq="M")
+    fig = fit_figure(
+        pd.Series([1, 2, 3], index=months),
+        pd.DataFrame(np.ones((4, 3)), columns=months),
+        study, "t", None,
+    )  # fmt: skip
+    fig.canvas.draw()
+    history = fig.axes[1]
+    numbers = [i for i, v in enumerate(values) if v is not None]
+    assert history.lines[0].get_xdata().tolist() == numbers  # as the command prints them
+    low, high = history.get_ylim()
+    labels = [
+        t.get_text()
+        for t in history.yaxis.get_majorticklabels() + history.yaxis.get_minorticklabels()
+        if low <= t.get_position()[1] <= high and t.get_text()
+    ]
+    assert labels  # a log axis within one decade still gets labels
+    for text in labels:
+        float(text.replace(",", ""))  # plain numbers, not 9 x 10^2
