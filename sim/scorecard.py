@@ -17,12 +17,15 @@ import pandas as pd
 from scipy import optimize, signal, special
 
 from sim.config import LadderConfig, TheatreConfig
-from sim.record import TARGETS
+from sim.record import ACTIONS, TARGETS
 from sim.record import attacks as record_attacks
 
-#: militia actions that are attacks with a weapon (an embassy assault is not an attack,
-#: as in sim.events.is_attack); the per-weapon rates are of these
+#: militia actions with a named weapon; the per-weapon rates are of these
 WEAPON_ACTIONS = ("rocket", "ied_convoy", "drone")
+#: militia actions that are attacks: all but a ground assault, as in sim.events.is_attack
+#: (every militia event but the embassy assault). The model's militias attack only with
+#: the weapons above; a record may also hold ``other`` (a weapon it does not name).
+ATTACK_ACTIONS = tuple(action for action in ACTIONS if action != "assault")
 #: days after an attack that kills a US national within which a US strike counts as its answer
 STRIKE_WINDOW_DAYS = 14
 #: mean days in a month, for rates per month over windows of any length
@@ -142,9 +145,9 @@ def events_to_record(events: pd.DataFrame, theatre: TheatreConfig) -> pd.DataFra
 
 
 def attacks(record: pd.DataFrame) -> pd.DataFrame:
-    """Militia attacks with a weapon (rocket, convoy IED, drone)."""
+    """Militia attacks: every militia row but an assault (see :data:`ATTACK_ACTIONS`)."""
     found = record_attacks(record)
-    return found[found["action"].astype(str).isin(WEAPON_ACTIONS)]
+    return found[found["action"].astype(str).isin(ATTACK_ACTIONS)]
 
 
 def us_strikes(record: pd.DataFrame) -> pd.DataFrame:
@@ -180,7 +183,11 @@ def _lethal_attack_days(record: pd.DataFrame, window: Window) -> np.ndarray:
 
 
 def attacks_per_month(record: pd.DataFrame, window: Window, weapon: str | None = None) -> Statistic:
-    """Militia attacks (of one weapon, or all) per month of the window."""
+    """Militia attacks (of one weapon, or all) per month of the window.
+
+    By weapon only when the record names the weapon (rocket, convoy IED, drone) of at
+    least one attack; other attacks count in the total alone.
+    """
     found = attacks(record)
     if weapon is not None:
         if not record_attacks(record)["action"].astype(str).isin(WEAPON_ACTIONS).any():
@@ -280,7 +287,7 @@ def ladder_kinds(record: pd.DataFrame) -> list[list[str]]:
     kinds: list[list[str]] = []
     for a, act, t, c, h in zip(actor, action, target, country, hurt, strict=True):
         row: list[str] = []
-        if a == "militia" and act in WEAPON_ACTIONS:
+        if a == "militia" and act in ATTACK_ACTIONS:
             row.append("convoy_ied" if t == "convoy" else "base_attack")
             if h:
                 row.append("us_casualties")

@@ -12,11 +12,13 @@ from sim.config import compose
 from sim.engine import Simulation
 from sim.record import ACTIONS, ACTORS, COLUMNS, COUNTRIES, TARGETS, load_events
 from sim.scorecard import (
+    DAYS_PER_MONTH,
     MIN_ATTACKS_WITH_CASUALTY_FIGURES,
     MIN_HAWKES_EVENTS,
     Window,
     _excitation,
     attacks,
+    attacks_per_month,
     branching_ratio,
     burstiness,
     casualty_share,
@@ -139,6 +141,54 @@ def test_hawkes_branching_ratio_is_recovered_within_its_standard_error(tmp_path)
     days = np.repeat(np.arange(3000), counts.astype(int))
     stat = branching_ratio(record(tmp_path, attack_rows(days)), window(3000))
     assert stat.value == pytest.approx(fit.branching, abs=1e-6)
+
+
+# --- attack rates ----------------------------------------------------------------------------
+
+
+def test_attacks_per_month_by_weapon_on_a_hand_made_record(tmp_path):
+    rows = (
+        [row(d) for d in range(0, 60, 6)]  # 10 rockets
+        + [row(d, action="ied_convoy", target="convoy") for d in (1, 13, 25, 37, 49)]
+        + [row(d, action="drone", target="erbil") for d in (7, 50)]
+        + [row(30, action="assault", target="baghdad_embassy")]  # not an attack
+        + [row(31, actor="us", action="airstrike", target="militia_site")]
+    )
+    rec, w = record(tmp_path, rows), window(61)
+    months = 61 / DAYS_PER_MONTH
+    expected = {None: 17, "rocket": 10, "ied_convoy": 5, "drone": 2}
+    for weapon, n in expected.items():
+        stat = attacks_per_month(rec, w, weapon)
+        assert (stat.value, stat.n) == (pytest.approx(n / months), n), weapon
+    short = attacks_per_month(rec, window(20))
+    assert math.isnan(short.value) and "days in the window" in short.reason
+
+
+def test_attacks_per_month_of_a_poisson_record_is_its_rate(tmp_path):
+    rate, days = 0.3, 3000  # a day
+    stat = attacks_per_month(
+        record(tmp_path, attack_rows(poisson_days(1, rate, days))), window(days)
+    )
+    # a Poisson count of mean rate * days has standard deviation sqrt(rate * days)
+    se = math.sqrt(rate * days) / days * DAYS_PER_MONTH
+    assert abs(stat.value - rate * DAYS_PER_MONTH) <= 3 * se
+
+
+def test_attacks_whose_weapon_the_record_does_not_name_count_in_the_total_alone(tmp_path):
+    days = poisson_days(2, 0.3, 200)
+    rec = record(tmp_path, [row(int(d), action="other", target="other") for d in days])
+    w = window(200)
+    total = attacks_per_month(rec, w)
+    assert (total.value, total.n) == (pytest.approx(len(days) / (200 / DAYS_PER_MONTH)), len(days))
+    for weapon in ("rocket", "ied_convoy", "drone"):
+        by_weapon = attacks_per_month(rec, w, weapon)
+        assert math.isnan(by_weapon.value) and by_weapon.reason == "the record names no weapons"
+    card = scorecard(rec, w, compose().ladder)
+    assert card["burstiness"].n == len(days) - 1  # the gaps between these attacks
+    assert card["highest_rung"].value == 2  # base attacks, as a rocket's
+    # once one attack names its weapon, the rates by weapon are supported
+    named = record(tmp_path, [row(0), *(row(int(d), action="other") for d in days)])
+    assert attacks_per_month(named, w, "rocket").n == 1
 
 
 # --- lags, probabilities, shares on hand-made records -----------------------------------------
