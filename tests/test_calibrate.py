@@ -260,3 +260,23 @@ def test_the_search_is_drawn_by_trial_number_with_plain_distance_labels(values):
     assert labels  # a log axis within one decade still gets labels
     for text in labels:
         float(text.replace(",", ""))  # plain numbers, not 9 x 10^2
+
+
+def test_every_free_parameter_is_marked_in_its_config_and_only_those():
+    """The list in configs/calibration/ and the ``free: calibrated`` marks agree."""
+    root = Path(config_dir())
+    mark = "free: calibrated (configs/calibration/default.yaml)"
+    marked = set()
+    for path in root.rglob("*.yaml"):
+        if path.parent.name == "calibration":
+            continue
+        for line in path.read_text().splitlines():
+            if mark in line.split("#", 1)[-1] and "#" in line:
+                group = path.relative_to(root).parts[0]
+                marked.add((group, line.split(":", 1)[0].strip()))
+    free = load_parameters(root / "calibration" / "default.yaml")
+    assert marked == {(p.path.split(".")[0], p.path.split(".")[-1]) for p in free}
+    tempo = load_parameters(root / "calibration" / "tempo.yaml")
+    assert {p.path for p in tempo} <= {p.path for p in free}
+    for p in free:  # every listed path is a setting of the default configuration
+        with_values(compose(), {p.path: p.low})
