@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from scipy import stats
 
 from sim.calibrate import distance, load_parameters, main, with_values
 from sim.config import compose, config_dir
@@ -67,6 +68,14 @@ def test_a_short_calibration_recovers_the_models_own_parameter(
     n_ied = int((attacks(load_events(model_record))["action"] == "ied_convoy").sum())
     tolerance = 3 / math.sqrt(n_ied) / IED_ELASTICITY
     assert abs(math.log(fitted / TRUE_CONVOYS)) <= tolerance, (fitted, tolerance)
+    # and the distance grows away from the truth across the whole search, not only at its
+    # best: the rank correlation of the distance with |ln(value / true)| over the 10 trials
+    # exceeds 0.745, which a distance unrelated to the parameter passes with chance < 1%
+    # (one-sided critical value of Spearman's rho for n = 10)
+    trials = optuna.load_study(study_name="model", storage=f"sqlite:///{out / 'study.db'}").trials
+    away = [abs(math.log(t.params["actors.convoys_per_day"] / TRUE_CONVOYS)) for t in trials]
+    rho = stats.spearmanr(away, [t.value for t in trials]).statistic
+    assert rho > 0.745, rho
     assert (out / "calibration.png").is_file()
     meta = json.loads((out / "calibration.json").read_text())
     assert meta["trials"] == 10 and meta["parameters"]["actors.convoys_per_day"] == pytest.approx(
