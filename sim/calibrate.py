@@ -27,6 +27,7 @@ from sim.config import BaseConfig, ConfigError, apply_change, config_dir, parse_
 from sim.scorecard import Window
 from sim.scorecard import scorecard as score
 from sim.validate import (
+    check_overrides,
     check_positive,
     compare,
     compose_or_fail,
@@ -289,6 +290,7 @@ def main(argv: list[str] | None = None) -> None:
 def run_calibration(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     check_positive(parser, "--replicates", args.replicates)
     check_positive(parser, "--trials", args.trials)
+    check_overrides(PROG, args.overrides)
     if not NAME.fullmatch(args.name):
         fail(PROG, f"--name {args.name!r}: use lower-case letters, digits and _")
     try:

@@ -232,6 +232,24 @@ def parse_args(
     return parser
 
 
+#: overrides the commands set themselves, and the option to use instead
+RESERVED = {
+    "days": "the record's window sets it; use --from/--to",
+    "scenario.start_date": "the record's window sets it; use --from/--to",
+    "replicates": "use --replicates",
+    "seed": "use --seed",
+    "output.events": "the command needs every event",
+}
+
+
+def check_overrides(prog: str, overrides: list[str]) -> None:
+    """Refuse overrides the command would silently replace (one line, exit 2)."""
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key in RESERVED:
+            fail(prog, f"{override}: {RESERVED[key]}")
+
+
 def check_positive(parser: argparse.ArgumentParser, name: str, value: int) -> None:
     if value < 1:
         parser.error(f"{name} = {value}: must be a whole number >= 1")
@@ -239,6 +257,8 @@ def check_positive(parser: argparse.ArgumentParser, name: str, value: int) -> No
 
 def load_or_fail(prog: str, path: Path) -> pd.DataFrame:
     """Load a record or exit 2 with the loader's one line."""
+    if path.is_dir():
+        fail(prog, f"--events {path}: is a folder, not a record file")
     if not path.is_file():
         fail(prog, f"--events {path}: no such file")
     try:
@@ -333,6 +353,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--to", dest="end", default=None, help="last date scored (YYYY-MM-DD)")
     args = parser.parse_args(argv)
     check_positive(parser, "--replicates", args.replicates)
+    check_overrides(PROG, args.overrides)
     for flag, value in (("--from", args.start), ("--to", args.end)):
         if value is not None:
             try:

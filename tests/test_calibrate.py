@@ -100,6 +100,18 @@ def test_running_the_same_command_again_resumes_the_study(model_record, one_para
     assert len(optuna.load_study(study_name="model", storage=storage).trials) == 3
 
 
+def test_an_override_the_command_sets_itself_is_refused(
+    model_record, one_parameter, tmp_path, capsys
+):
+    with pytest.raises(SystemExit) as exit_:
+        calibrate(
+            model_record, one_parameter, tmp_path / "cal", 1, "scenario.start_date=2021-01-01"
+        )
+    assert exit_.value.code == 2
+    assert "scenario.start_date=2021-01-01: the record's window sets it" in capsys.readouterr().err
+    assert not (tmp_path / "cal").exists()
+
+
 def test_a_study_run_on_another_record_is_refused(model_record, one_parameter, tmp_path, capsys):
     out = tmp_path / "cal"
     calibrate(model_record, one_parameter, out, 1)

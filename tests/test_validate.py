@@ -78,6 +78,9 @@ def test_the_console_script_runs_a_small_record_and_its_window(tmp_path):
         (["--events", "{good}", "doctrine.us.response_lag_days=-3"], "response_lag_days = -3"),
         (["--events", "{good}", "doctrine.us.no_such_key=1"], "no_such_key"),
         (["--events", "{good}", "--from", "2020-02-30"], "--from = '2020-02-30'"),
+        (["--events", "{good}", "days=100"], "days=100: the record's window sets it"),
+        (["--events", "{good}", "replicates=50"], "replicates=50: use --replicates"),
+        (["--events", "{tmp}"], "is a folder, not a record file"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, args, needle):
