@@ -154,7 +154,7 @@ def supply(stock, active, share, rates, capacity):
                 stock[r, m, w] = _at_most(x, capacity[m])
 
 
-@_jit
+@_inline
 def _at_most(x, limit):
     """``np.minimum(x, limit)`` of two floats (a NaN ``x`` is kept)."""
     return x if x <= limit or x != x else limit
@@ -410,7 +410,7 @@ def row_sums(a, out):
     NumPy's reduction adds each row (from +0.0, pairwise)."""
     k = a.shape[1]
     for i in range(a.shape[0]):
-        out[i] = 0.0 + _pairwise_sum(a[i], k)
+        out[i] = _row_sum(a[i], k)
 
 
 @_jit
