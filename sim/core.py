@@ -217,7 +217,7 @@ def militia_attacks(today: Today) -> Attacks:
     M, W = params.n_militias, len(Weapon)
     _, cap, opportunity, total = _hazards(state, params, day, by_weapon=False)
     p_attack = -np.expm1(-total)
-    rows, militia = np.nonzero(today.uniform(Stream.ATTACK_OCCURS, M) < p_attack)
+    rows, militia = today.below(Stream.ATTACK_OCCURS, M, p_attack)
     n = len(rows)
     empty = np.zeros(0, dtype=np.int64)
     if n == 0:

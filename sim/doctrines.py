@@ -73,12 +73,12 @@ def _decide_strikes(today: Today, attacks: Attacks) -> None:
     state, params = today.state, today.params
     us = params.config.doctrine.us
     M = params.n_militias
-    decide = (
-        state.active[:, None]
-        & (today.uniform(Stream.US_RESPONSE, M) < response_trigger(state, params, attacks))
-        & (state.response_due == NEVER)
+    rows, militia = today.below(
+        Stream.US_RESPONSE,
+        M,
+        response_trigger(state, params, attacks),
+        state.active[:, None] & (state.response_due == NEVER),
     )
-    rows, militia = np.nonzero(decide)
     state.response_due[rows, militia] = today.day + us.response_lag_days
     state.response_size[rows, militia] = strike_size(state, params, attacks)[rows, militia]
     where = today.uniform_at(Stream.US_STRIKE_LOCATION, rows, militia)
@@ -91,12 +91,10 @@ def _decide_decapitation(today: Today) -> None:
     state, us = today.state, today.params.config.doctrine.us
     # a leadership can only be struck once it has rebuilt itself
     intact = state.leadership[np.arange(state.replicates), state.assault_militia] >= 1.0
-    go = (
-        state.active
-        & state.assault_today
-        & intact
-        & (state.decapitation_due == NEVER)
-        & (today.chance(Stream.DECAPITATION) < us.decapitation_probability)
+    go = today.happens(
+        Stream.DECAPITATION,
+        us.decapitation_probability,
+        state.active & state.assault_today & intact & (state.decapitation_due == NEVER),
     )
     state.decapitation_due[go] = today.day + us.decapitation_lag_days
     state.decapitation_target[go] = state.assault_militia[go]
@@ -172,10 +170,10 @@ def _posture(today: Today) -> None:
     active = state.active
 
     # show of force (bomber overflights, seed 001): a cheap signal that raises perceived risk
-    shown = np.flatnonzero(
-        active
-        & (sum_last(state.attacks_today) > 0)
-        & (today.chance(Stream.SHOW_OF_FORCE) < us.show_of_force_probability)
+    shown = today.happens(
+        Stream.SHOW_OF_FORCE,
+        us.show_of_force_probability,
+        active & (sum_last(state.attacks_today) > 0),
     )
     risk = state.perceived_risk
     risk[shown] += us.show_of_force_risk_signal * (1.0 - risk[shown])
@@ -287,11 +285,10 @@ def us_answer_iran(today: Today, rows: np.ndarray, killed: np.ndarray) -> None:
 def iran_act(today: Today) -> None:
     """Direct retaliation when the red line is crossed; green light or restraint for proxies."""
     state, iran = today.state, today.params.config.doctrine.iran
-    crossed = (
-        state.active
-        & state.decapitated_today
-        & (state.retaliation_due == NEVER)
-        & (today.chance(Stream.IRAN_RETALIATION) < iran.direct_retaliation_probability)
+    crossed = today.happens(
+        Stream.IRAN_RETALIATION,
+        iran.direct_retaliation_probability,
+        state.active & state.decapitated_today & (state.retaliation_due == NEVER),
     )
     state.retaliation_due[crossed] = today.day + max(iran.retaliation_lag_days, 1)
     _direct_strike(today)
@@ -310,11 +307,10 @@ def _diplomacy(today: Today) -> None:
         opening = np.flatnonzero(state.active & ~state.talks_open)
         state.talks_open[opening] = True
         today.emit(opening, EventKind.TALKS_OPEN, Actor.IRAN)
-    ending = np.flatnonzero(
-        state.active
-        & state.talks_open
-        & (state.responses_today > 0)
-        & (today.chance(Stream.TALKS_COLLAPSE) < iran.talks_collapse_probability)
+    ending = today.happens(
+        Stream.TALKS_COLLAPSE,
+        iran.talks_collapse_probability,
+        state.active & state.talks_open & (state.responses_today > 0),
     )
     state.talks_open[ending] = False
     today.emit(ending, EventKind.TALKS_COLLAPSE, Actor.IRAN)
@@ -374,7 +370,7 @@ def israel_interdict(today: Today) -> None:
     chance = -np.expm1(
         -israel.interdiction_rate * state.transfer_recent / israel.reference_transfer_per_day
     )
-    rows = np.flatnonzero(state.active & (today.chance(Stream.ISRAEL_STRIKE) < chance))
+    rows = today.happens(Stream.ISRAEL_STRIKE, chance, state.active)
     if len(rows) == 0:
         return
     u = today.uniform(Stream.ISRAEL_TARGET, 2, rows)
@@ -423,7 +419,7 @@ def iraq_act(today: Today) -> None:
     )
     # raids on the most active group (June 2020 raid on Kataib Hezbollah, seed 003)
     raid_rate = np.where(threat, iraq.raid_rate_under_closure_threat, iraq.raid_rate)
-    rows = np.flatnonzero(active & (today.chance(Stream.IRAQ_RAID) < raid_rate))
+    rows = today.happens(Stream.IRAQ_RAID, raid_rate, active)
     militia = np.argmax(state.recent_attacks[rows], axis=1)
     taken = state.fighters[rows, militia] * iraq.raid_detention_fraction
     state.fighters[rows, militia] -= taken
@@ -434,10 +430,12 @@ def iraq_act(today: Today) -> None:
     )  # fmt: skip
 
     # detainees walk free sooner the more seats their group holds (seed 001)
-    release = today.uniform(Stream.IRAQ_RELEASE, params.n_militias) < (
-        iraq.release_rate * params.political_weight
+    rows, militia = today.below(
+        Stream.IRAQ_RELEASE,
+        params.n_militias,
+        iraq.release_rate * params.political_weight,
+        active[:, None] & (state.detained > 0),
     )
-    rows, militia = np.nonzero(active[:, None] & (state.detained > 0) & release)
     state.fighters[rows, militia] += state.detained[rows, militia]
     state.detained[rows, militia] = 0.0
     today.emit(
@@ -449,19 +447,14 @@ def iraq_act(today: Today) -> None:
     may_vote = (state.sovereignty >= iraq.expulsion_vote_threshold) & (
         (state.last_vote_day == NEVER) | (day - state.last_vote_day >= iraq.vote_cooldown_days)
     )
-    votes = np.flatnonzero(
-        active & may_vote & (today.chance(Stream.EXPULSION_VOTE) < iraq.expulsion_vote_probability)
-    )
+    votes = today.happens(Stream.EXPULSION_VOTE, iraq.expulsion_vote_probability, active & may_vote)
     state.last_vote_day[votes] = day
     state.us_resolve[votes] -= us.resolve_loss_per_expulsion_vote
     today.emit(votes, EventKind.EXPULSION_VOTE, Actor.IRAQ_GOV)
 
     # with the embassy at stake, Baghdad brokers a truce (October 2020)
-    truce = np.flatnonzero(
-        active
-        & threat
-        & (day > state.truce_until)
-        & (today.chance(Stream.TRUCE) < iraq.truce_probability)
+    truce = today.happens(
+        Stream.TRUCE, iraq.truce_probability, active & threat & (day > state.truce_until)
     )
     state.truce_until[truce] = day + iraq.truce_days
     today.emit(truce, EventKind.TRUCE, Actor.IRAQ_GOV)

@@ -375,6 +375,29 @@ def uniforms_at(keys, rows, base, slots, out):
         out[i] = _unit(keys[rows[i]] ^ _mix((base | np.uint64(slots[i])) * GOLDEN))
 
 
+@_jit
+def below(keys, base, threshold, where, rows, slots):
+    """The (row, slot) cells, in row-major order, where ``where`` holds and the uniform
+    of ``keys[row]`` at counter ``base | slot`` is below ``threshold`` (both (R, S));
+    writes them into ``rows`` and ``slots`` and returns how many
+    (``rng.RandomStreams.below``: ``np.nonzero(where & (uniform < threshold))``).
+    Every cell's uniform is drawn, as the NumPy expression draws it."""
+    R, S = threshold.shape
+    salts = np.empty(S, dtype=np.uint64)
+    for j in range(S):
+        salts[j] = _mix((base | np.uint64(j)) * GOLDEN)
+    n = 0
+    for i in range(R):
+        key = keys[i]
+        for j in range(S):
+            u = _unit(key ^ salts[j])
+            if where[i, j] and u < threshold[i, j]:
+                rows[n] = i
+                slots[n] = j
+                n += 1
+    return n
+
+
 #: the longest row ``_pairwise_sum`` adds (NumPy splits longer ones in halves, recursively)
 PAIRWISE_BLOCK = 128
 

@@ -138,6 +138,21 @@ class Today:
         """One uniform of today's ``stream`` per (row, slot) pair."""
         return self.streams.uniform_at(self.day, stream, rows, slots)
 
+    def below(
+        self, stream: Stream, slots: int, threshold, where=True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, slots) where ``where`` holds and today's uniform is below ``threshold``."""
+        return self.streams.below(self.day, stream, slots, threshold, where)
+
+    def happens(self, stream: Stream, probability, where=True) -> np.ndarray:
+        """Rows where ``where`` holds and the day's one uniform of ``stream`` is below
+        ``probability`` (a scalar or one per replicate): the rows an event happens to."""
+        if np.ndim(probability):
+            probability = np.asarray(probability)[:, None]
+        if np.ndim(where):
+            where = np.asarray(where)[:, None]
+        return self.below(stream, 1, probability, where)[0]
+
     def chance(self, stream: Stream) -> np.ndarray:
         """One uniform per replicate."""
         return self.streams.uniform(self.day, stream, 1)[:, 0]

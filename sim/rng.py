@@ -79,6 +79,22 @@ class RandomStreams:
         counter = _counter(day, stream, np.arange(slots, dtype=np.uint64))
         return _unit(keys[:, None] ^ _mix(counter * _GOLDEN)[None, :])
 
+    def below(
+        self, day: int, stream: Stream, slots: int, threshold, where=True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``np.nonzero(where & (uniform(day, stream, slots) < threshold))``: the (row,
+        slot) pairs whose uniform falls below ``threshold``, among the cells ``where``
+        allows (both broadcast to (replicates, slots)), drawn and compared in one pass."""
+        shape = (len(self.keys), slots)
+        if not fused.ENABLED:
+            return np.nonzero(where & (self.uniform(day, stream, slots) < threshold))
+        threshold = np.broadcast_to(np.asarray(threshold, dtype=np.float64), shape)
+        where = np.broadcast_to(np.asarray(where, dtype=bool), shape)
+        rows = np.empty(shape[0] * slots, dtype=np.int64)
+        hit_slots = np.empty_like(rows)
+        n = fused.below(self.keys, _counter(day, stream, 0), threshold, where, rows, hit_slots)
+        return rows[:n], hit_slots[:n]
+
     def uniform_at(self, day: int, stream: Stream, rows: np.ndarray, slots: np.ndarray):
         """One uniform per (row, slot) pair: ``uniform(...)[i, slots[i]]`` for rows[i],
         without hashing the slots nobody reads."""

@@ -239,3 +239,31 @@ def test_random_streams_hash_the_same_numbers_compiled_or_not():
                 compiled = _with(True, draws, *args)
                 for a, b in zip(compiled, _with(False, draws, *args), strict=True):
                     np.testing.assert_array_equal(a, b)
+
+
+def test_draws_below_a_threshold_pick_the_cells_numpy_picks():
+    """``RandomStreams.below`` (draw, compare, mask and collect in one loop) gives the
+    cells of ``np.nonzero(where & (uniform < threshold))``, for every way a doctrine
+    broadcasts its threshold and mask."""
+    from sim.rng import RandomStreams, Stream
+
+    R, M = 400, 4
+    streams = RandomStreams(3, np.arange(R))
+    rng = np.random.default_rng(1)
+    thresholds = [0.3, rng.random((R, 1)), rng.random(M), rng.random((R, M)), np.nan]
+    masks = [True, rng.random((R, 1)) < 0.5, rng.random((R, M)) < 0.7, False]
+    for slots in (1, M):
+        for threshold in thresholds:
+            if np.ndim(threshold) and np.shape(threshold)[-1] != 1 and slots == 1:
+                continue
+            for where in masks:
+                if np.ndim(where) and np.shape(where)[-1] != 1 and slots == 1:
+                    continue
+                args = (9, Stream.IRAQ_RELEASE, slots, threshold, where)
+                compiled = _with(True, streams.below, *args)
+                expected = np.nonzero(where & (streams.uniform(*args[:3]) < threshold))
+                for a, b in zip(compiled, expected, strict=True):
+                    np.testing.assert_array_equal(a, b)
+                    assert a.dtype == np.int64
+                hits = len(compiled[0])
+                assert (hits > 0) == (threshold is not np.nan and where is not False)
