@@ -12,6 +12,7 @@ from sim.events import Action, Actor, EventKind
 from sim.kernels import (
     Attacks,
     Today,
+    cells_equal,
     learn_response,
     poisson_from_uniform,
     record_us_casualties,
@@ -104,7 +105,7 @@ def _execute_strikes(today: Today) -> None:
     state, params = today.state, today.params
     cfg = params.config
     us = cfg.doctrine.us
-    rows, militia = np.nonzero(state.active[:, None] & (state.response_due == today.day))
+    rows, militia = cells_equal(state.response_due, today.day, state.active)
     state.response_due[rows, militia] = NEVER
     if len(rows) == 0:
         return

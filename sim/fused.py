@@ -303,6 +303,62 @@ def tally_attacks(
         perceived_risk[r, m] *= risk_kept
 
 
+@_jit
+def record_us_casualties(
+    rows, killed, wounded, resolve_loss, day, never, killed_today, wounded_today, resolve,
+    first_death_day,
+):  # fmt: skip
+    """``kernels.record_us_casualties``: the casualties of each event in turn (as
+    ``np.add.at`` adds them), the resolve each death costs, the day of a first death."""
+    for i in range(len(rows)):
+        r = rows[i]
+        killed_today[r] += killed[i]
+        wounded_today[r] += wounded[i]
+        resolve[r] -= resolve_loss * killed[i]
+        if killed[i] > 0 and first_death_day[r] == never:
+            first_death_day[r] = day
+
+
+@_jit
+def cells_equal(a, value, active, rows, cols):
+    """``np.nonzero(active[:, None] & (a == value))`` for an (R, M) ``a``, into ``rows``
+    and ``cols``; returns how many cells."""
+    n = 0
+    for i in range(a.shape[0]):
+        if active[i]:
+            for j in range(a.shape[1]):
+                if a[i, j] == value:
+                    rows[n] = i
+                    cols[n] = j
+                    n += 1
+    return n
+
+
+@_jit
+def learn_response(rows, militias, rate, spread, risk):
+    """``kernels.learn_response`` for ``rows`` in increasing order (returns False, doing
+    nothing, if they are not): in each replicate struck, the struck groups' risk rises
+    by ``rate``, the others' by ``spread * (1 - risk)`` (``spread`` = rate x spillover),
+    then is clipped to [0, 1]."""
+    for i in range(1, len(rows)):
+        if rows[i] < rows[i - 1]:
+            return False
+    M = risk.shape[1]
+    struck = np.zeros(M, dtype=np.bool_)
+    i = 0
+    while i < len(rows):
+        r = rows[i]
+        while i < len(rows) and rows[i] == r:
+            struck[militias[i]] = True
+            i += 1
+        for m in range(M):
+            x = risk[r, m]
+            x = x + (rate if struck[m] else spread * (1.0 - x))
+            risk[r, m] = min(max(x, 0.0), 1.0)
+            struck[m] = False
+    return True
+
+
 # --- random numbers (``rng``): the same splitmix64 hash, one call instead of ~30 ---------
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

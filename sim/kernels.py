@@ -193,6 +193,16 @@ class Today:
         self.emit(rows, kind, Actor.US, action)
 
 
+def cells_equal(a: np.ndarray, value, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the cells of an (R, M) array equal to ``value`` in active rows:
+    ``np.nonzero(active[:, None] & (a == value))``, in one pass when compiled."""
+    if not fused.ENABLED:
+        return np.nonzero(active[:, None] & (a == value))
+    rows, cols = np.empty(a.size, dtype=np.int64), np.empty(a.size, dtype=np.int64)
+    n = fused.cells_equal(a, value, active, rows, cols)
+    return rows[:n], cols[:n]
+
+
 def learn_response(state: State, params: Params, rows: np.ndarray, militias: np.ndarray) -> None:
     """Militias see a US response: the struck group's perceived risk rises most.
 
@@ -203,6 +213,9 @@ def learn_response(state: State, params: Params, rows: np.ndarray, militias: np.
         return
     dyn = params.config.actors.dynamics
     rate, spill = dyn.learning_rate, dyn.learning_spillover
+    risk = state.perceived_risk
+    if fused.ENABLED and fused.learn_response(rows, militias, rate, rate * spill, risk):
+        return  # the rows were in order: done in one pass
     # only the replicates that saw a strike learn: every group in them (the others watch)
     seen, at = np.unique(rows, return_inverse=True)
     struck = np.zeros((len(seen), state.perceived_risk.shape[1]), dtype=bool)
@@ -221,10 +234,23 @@ def record_us_casualties(
     day: int,
 ) -> None:
     """Tally US casualties; each death costs the US some of its resolve to stay."""
+    loss = params.config.doctrine.us.resolve_loss_per_us_death
+    if fused.ENABLED:
+        fused.record_us_casualties(
+            rows,
+            np.asarray(killed, dtype=np.float64),
+            np.asarray(wounded, dtype=np.float64),
+            loss,
+            day,
+            NEVER,
+            state.killed_us_today,
+            state.wounded_us_today,
+            state.us_resolve,
+            state.first_us_death_day,
+        )
+        return
     np.add.at(state.killed_us_today, rows, killed)
     np.add.at(state.wounded_us_today, rows, wounded)
-    np.subtract.at(
-        state.us_resolve, rows, params.config.doctrine.us.resolve_loss_per_us_death * killed
-    )
+    np.subtract.at(state.us_resolve, rows, loss * killed)
     first = rows[(killed > 0) & (state.first_us_death_day[rows] == NEVER)]
     state.first_us_death_day[first] = day
