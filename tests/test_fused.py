@@ -267,3 +267,39 @@ def test_draws_below_a_threshold_pick_the_cells_numpy_picks():
                     assert a.dtype == np.int64
                 hits = len(compiled[0])
                 assert (hits > 0) == (threshold is not np.nan and where is not False)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 29), st.integers(0, 3)), max_size=60),
+    st.booleans(),
+)
+def test_response_learning_and_casualties_match_numpy(strikes, in_order):
+    """The compiled response learning (rows in order, or handed back to NumPy when they
+    are not) and US casualty tallies give NumPy's arrays, repeated replicates included."""
+    from sim.kernels import learn_response, record_us_casualties
+
+    if in_order:
+        strikes = sorted(strikes)
+    rows = np.array([r for r, _ in strikes], dtype=np.int64)
+    militia = np.array([m for _, m in strikes], dtype=np.int64)
+    sim = Simulation(config("replicates=30", "days=5"))
+    rng = np.random.default_rng(len(strikes))
+    sim.state.perceived_risk[:] = rng.random(sim.state.perceived_risk.shape)
+    sim.state.first_us_death_day[::3] = 2
+    killed, wounded = rng.poisson(0.7, len(rows)), rng.poisson(1.5, len(rows))
+
+    def apply():
+        state = dataclasses.replace(
+            sim.state,
+            **{f.name: getattr(sim.state, f.name).copy() for f in dataclasses.fields(sim.state)},
+        )
+        learn_response(state, sim.params, rows, militia)
+        record_us_casualties(state, sim.params, rows, killed, wounded, 4)
+        return state
+
+    compiled, numpy_only = _with(True, apply), _with(False, apply)
+    for name in ("perceived_risk", "killed_us_today", "wounded_us_today", "us_resolve"):
+        assert np.array_equal(getattr(compiled, name), getattr(numpy_only, name)), name
+    assert np.array_equal(compiled.first_us_death_day, numpy_only.first_us_death_day)
+    first_deaths = {r for r, k in zip(rows, killed, strict=True) if k > 0 and r % 3}
+    assert set(np.flatnonzero(compiled.first_us_death_day == 4)) == first_deaths
