@@ -369,21 +369,20 @@ TO_UNIT = 2.0**-53
 
 @_jit
 def tally_events(
-    rows, kinds, day, attack, weapon, kind_counts, kind_days, last_day, attack_counts,
-    columns, values, casualties,
+    rows, kinds, day, attack, weapon, tally, attack_counts, columns, values, casualties
 ):  # fmt: skip
     """``EventLog``'s tallies of one batch of events, in the order NumPy's ``add.at`` makes
-    them: each event counts in ``kind_counts[row, kind]``; the first event of a (row, kind)
-    on ``day`` counts a day in ``kind_days`` (``last_day`` remembers the day last counted);
-    attacks count by weapon (the last column for none); row j of ``values`` (C, n) adds
-    into column ``columns[j]`` of ``casualties``."""
+    them: each event counts in ``tally[row, kind, 0]``; the first event of a (row, kind)
+    on ``day`` counts a day in ``tally[row, kind, 1]`` (``tally[row, kind, 2]`` remembers
+    the day last counted); attacks count by weapon (the last column for none); row j of
+    ``values`` (C, n) adds into column ``columns[j]`` of ``casualties``."""
     no_weapon = attack_counts.shape[1] - 1
     for i in range(len(rows)):
         r, k = rows[i], kinds[i]
-        kind_counts[r, k] += 1
-        if last_day[r, k] != day:
-            last_day[r, k] = day
-            kind_days[r, k] += 1
+        tally[r, k, 0] += 1
+        if tally[r, k, 2] != day:
+            tally[r, k, 2] = day
+            tally[r, k, 1] += 1
         if attack[i]:
             w = weapon[i]
             attack_counts[r, no_weapon if w < 0 else w] += 1
