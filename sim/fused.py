@@ -431,13 +431,17 @@ def uniforms_at(keys, rows, base, slots, out):
 
 
 @_jit
-def below(keys, base, threshold, where, rows, slots):
+def below(keys, base, S, threshold, where, rows, slots):
     """The (row, slot) cells, in row-major order, where ``where`` holds and the uniform
-    of ``keys[row]`` at counter ``base | slot`` is below ``threshold`` (both (R, S));
-    writes them into ``rows`` and ``slots`` and returns how many
-    (``rng.RandomStreams.below``: ``np.nonzero(where & (uniform < threshold))``).
-    Every cell's uniform is drawn, as the NumPy expression draws it."""
-    R, S = threshold.shape
+    of ``keys[row]`` at counter ``base | slot`` is below ``threshold``; writes them into
+    ``rows`` and ``slots`` and returns how many (``rng.RandomStreams.below``:
+    ``np.nonzero(where & (uniform < threshold))``) for R = len(keys) replicates and S
+    slots. ``threshold`` and ``where`` are 2-d, (R, S) or with an axis of 1 that
+    broadcasts. Every cell's uniform is drawn, as the
+    NumPy expression draws it."""
+    R = len(keys)
+    t_rows, t_cols = threshold.shape[0] > 1, threshold.shape[1] > 1
+    w_rows, w_cols = where.shape[0] > 1, where.shape[1] > 1
     salts = np.empty(S, dtype=np.uint64)
     for j in range(S):
         salts[j] = _mix((base | np.uint64(j)) * GOLDEN)
@@ -446,7 +450,8 @@ def below(keys, base, threshold, where, rows, slots):
         key = keys[i]
         for j in range(S):
             u = _unit(key ^ salts[j])
-            if where[i, j] and u < threshold[i, j]:
+            w = where[i if w_rows else 0, j if w_cols else 0]
+            if w and u < threshold[i if t_rows else 0, j if t_cols else 0]:
                 rows[n] = i
                 slots[n] = j
                 n += 1

@@ -50,14 +50,79 @@ class Stream(IntEnum):
 
 
 def replicate_keys(seed: int, replicates: np.ndarray) -> np.ndarray:
-    """64-bit keys of the given replicate numbers of a run seeded with ``seed``."""
-    return np.array(
-        [
-            np.random.SeedSequence(seed, spawn_key=(int(k),)).generate_state(1, np.uint64)[0]
-            for k in replicates
-        ],
-        dtype=np.uint64,
-    )
+    """64-bit keys of the given replicate numbers of a run seeded with ``seed``:
+    ``SeedSequence(seed, spawn_key=(k,)).generate_state(1, np.uint64)[0]`` for each k.
+
+    NumPy's algorithm, run on whole arrays of replicates at once (a SeedSequence each
+    costs about 10 us, a second at 100,000 replicates); replicate numbers of 2**32 and
+    more take NumPy's own objects.
+    """
+    ks = np.asarray(replicates, dtype=np.int64).reshape(-1)
+    keys = np.empty(len(ks), dtype=np.uint64)
+    small = (ks >= 0) & (ks < 2**32)
+    keys[small] = _seed_sequence_keys(int(seed), ks[small].astype(np.uint32))
+    for i in np.flatnonzero(~small):
+        child = np.random.SeedSequence(seed, spawn_key=(int(ks[i]),))
+        keys[i] = child.generate_state(1, np.uint64)[0]
+    return keys
+
+
+# NumPy's SeedSequence constants (numpy/random/bit_generator.pyx): a 4-word pool of uint32
+_POOL_SIZE = 4
+_INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
+_INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED
+_MIX_MULT_L, _MIX_MULT_R = 0xCA01F9DD, 0x4973F715
+_MASK32 = 0xFFFFFFFF
+
+
+def _uint32_words(n: int) -> list[int]:
+    """A non-negative int as little-endian 32-bit words (0 is one word), as NumPy splits it."""
+    if n < 0:
+        raise ValueError(f"seed must be non-negative, got {n}")
+    words = [n & _MASK32]
+    while n > _MASK32:
+        n >>= 32
+        words.append(n & _MASK32)
+    return words
+
+
+def _seed_sequence_keys(seed: int, ks: np.ndarray) -> np.ndarray:
+    """``SeedSequence(seed, spawn_key=(k,)).generate_state(1, np.uint64)[0]`` for an array
+    of k below 2**32: the same uint32 arithmetic, one word position at a time."""
+    n = len(ks)
+    run = _uint32_words(seed)
+    run += [0] * (_POOL_SIZE - len(run))  # padded to the pool when there is a spawn key
+    entropy = [np.full(n, w, dtype=np.uint32) for w in run] + [ks.astype(np.uint32)]
+    hash_const = _INIT_A
+
+    def hashmix(value: np.ndarray) -> np.ndarray:
+        nonlocal hash_const
+        value = value ^ np.uint32(hash_const)
+        hash_const = (hash_const * _MULT_A) & _MASK32
+        value = value * np.uint32(hash_const)
+        return value ^ (value >> np.uint32(16))
+
+    def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        result = np.uint32(_MIX_MULT_L) * x - np.uint32(_MIX_MULT_R) * y
+        return result ^ (result >> np.uint32(16))
+
+    pool = [hashmix(entropy[i]) for i in range(_POOL_SIZE)]
+    for src in range(_POOL_SIZE):
+        for dst in range(_POOL_SIZE):
+            if src != dst:
+                pool[dst] = mix(pool[dst], hashmix(pool[src]))
+    for src in range(_POOL_SIZE, len(entropy)):
+        for dst in range(_POOL_SIZE):
+            pool[dst] = mix(pool[dst], hashmix(entropy[src]))
+    # generate_state(1, uint64): two 32-bit words from the pool, low word first
+    words = []
+    hash_const = _INIT_B
+    for i in range(2):
+        value = pool[i] ^ np.uint32(hash_const)
+        hash_const = (hash_const * _MULT_B) & _MASK32
+        value = value * np.uint32(hash_const)
+        words.append(value ^ (value >> np.uint32(16)))
+    return words[0].astype(np.uint64) | (words[1].astype(np.uint64) << np.uint64(32))
 
 
 class RandomStreams:
@@ -88,11 +153,14 @@ class RandomStreams:
         shape = (len(self.keys), slots)
         if not fused.ENABLED:
             return np.nonzero(where & (self.uniform(day, stream, slots) < threshold))
-        threshold = np.broadcast_to(np.asarray(threshold, dtype=np.float64), shape)
-        where = np.broadcast_to(np.asarray(where, dtype=bool), shape)
+        threshold, where = _as_2d(threshold, np.float64), _as_2d(where, np.bool_)
+        if not all(a.shape[k] in (1, shape[k]) for a in (threshold, where) for k in (0, 1)):
+            raise ValueError(f"threshold and where do not broadcast to {shape}")
         rows = np.empty(shape[0] * slots, dtype=np.int64)
         hit_slots = np.empty_like(rows)
-        n = fused.below(self.keys, _counter(day, stream, 0), threshold, where, rows, hit_slots)
+        n = fused.below(
+            self.keys, _counter(day, stream, 0), slots, threshold, where, rows, hit_slots
+        )
         return rows[:n], hit_slots[:n]
 
     def uniform_at(self, day: int, stream: Stream, rows: np.ndarray, slots: np.ndarray):
@@ -106,6 +174,12 @@ class RandomStreams:
             return out
         counter = _counter(day, stream, np.asarray(slots).astype(np.uint64))
         return _unit(self.keys[rows] ^ _mix(counter * _GOLDEN))
+
+
+def _as_2d(a, dtype) -> np.ndarray:
+    """A scalar, (S,) or 2-d array as a 2-d array (a scalar (1, 1), a row (1, S))."""
+    a = np.asarray(a, dtype=dtype)
+    return a if a.ndim == 2 else a.reshape(1, -1)
 
 
 def _counter(day: int, stream: Stream, slots):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from sim.rng import RandomStreams, Stream, replicate_keys
@@ -46,3 +48,16 @@ def test_different_seeds_differ():
     a = RandomStreams(1, np.arange(3)).uniform(0, Stream.SALVO, 4)
     b = RandomStreams(2, np.arange(3)).uniform(0, Stream.SALVO, 4)
     assert not np.array_equal(a, b)
+
+
+@given(
+    st.one_of(st.integers(0, 2**32), st.integers(0, 2**140)),
+    st.lists(st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 2**62)), max_size=20),
+)
+def test_keys_computed_on_whole_arrays_are_numpys_seed_sequence_children(seed, ks):
+    expected = [
+        np.random.SeedSequence(seed, spawn_key=(k,)).generate_state(1, np.uint64)[0] for k in ks
+    ]
+    np.testing.assert_array_equal(
+        replicate_keys(seed, np.array(ks, dtype=np.int64)), np.array(expected, dtype=np.uint64)
+    )
