@@ -677,12 +677,12 @@ def _count_whole(row, ranks, out, counts):
 
 @_jit
 def _repeated(part):
-    """Whether ``part`` holds one nonzero value over and over (zeros may differ in sign)."""
+    """Whether ``part`` holds one value over and over (zeros of one sign: a sort would
+    order +0.0 and -0.0 as it pleases)."""
     first = part[0]
-    if first == 0.0:
-        return False
-    for v in part:  # noqa: SIM110 - a loop numba compiles (no generators)
-        if v != first:
+    negative = math.copysign(1.0, first) < 0.0
+    for v in part:
+        if v != first or (v == 0.0 and (math.copysign(1.0, v) < 0.0) != negative):
             return False
     return True
 
