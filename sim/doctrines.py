@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import fused
 from sim.events import Action, Actor, EventKind
 from sim.kernels import (
     Attacks,
@@ -16,6 +17,7 @@ from sim.kernels import (
     learn_response,
     poisson_from_uniform,
     record_us_casualties,
+    rows_equal,
     sum_last,
 )
 from sim.params import Params
@@ -37,17 +39,28 @@ def us_respond(today: Today, attacks: Attacks) -> None:
 def response_trigger(state: State, params: Params, attacks: Attacks) -> np.ndarray:
     """(R, M) probability that the US decides today to strike each group."""
     us = params.config.doctrine.us
-    by_attack = np.zeros((state.replicates, params.n_militias))
-    if attacks.n:
-        harmed = (attacks.killed_us + attacks.wounded_us) > 0
-        chance = np.where(
-            attacks.killed_us >= us.kill_threshold,
-            max(us.respond_if_us_killed, us.respond_if_us_wounded, us.respond_per_attack),
-            np.where(
-                harmed, max(us.respond_if_us_wounded, us.respond_per_attack), us.respond_per_attack
-            ),
+    harmed = (attacks.killed_us + attacks.wounded_us) > 0
+    chance = np.where(
+        attacks.killed_us >= us.kill_threshold,
+        max(us.respond_if_us_killed, us.respond_if_us_wounded, us.respond_per_attack),
+        np.where(
+            harmed, max(us.respond_if_us_wounded, us.respond_per_attack), us.respond_per_attack
+        ),
+    ).astype(np.float64)
+    if fused.ENABLED:
+        out = np.empty((state.replicates, params.n_militias))
+        fused.response_trigger(
+            state.recent_attacks,
+            float(us.attack_count_trigger),
+            float(us.respond_if_count_exceeded),
+            attacks.rows,
+            attacks.militia,
+            chance,
+            out,
         )
-        by_attack[attacks.rows, attacks.militia] = chance
+        return out
+    by_attack = np.zeros((state.replicates, params.n_militias))
+    by_attack[attacks.rows, attacks.militia] = chance
     # a campaign of many attacks in the count window is a trigger of its own (seed 002)
     by_count = np.where(
         state.recent_attacks >= us.attack_count_trigger, us.respond_if_count_exceeded, 0.0
@@ -140,7 +153,7 @@ def _execute_strikes(today: Today) -> None:
 def _execute_decapitation(today: Today) -> None:
     state, params = today.state, today.params
     cfg = params.config
-    rows = np.flatnonzero(state.active & (state.decapitation_due == today.day))
+    rows = rows_equal(state.decapitation_due, today.day, state.active)
     if len(rows) == 0:
         return
     militia = state.decapitation_target[rows]
@@ -192,11 +205,13 @@ def _posture(today: Today) -> None:
     today.emit(threat, EventKind.EMBASSY_CLOSURE_THREAT, Actor.US, target=embassy)
 
     if us.posture_trigger == "first_us_death":
-        start_posture(today, np.flatnonzero(active & (state.first_us_death_day == today.day)))
+        start_posture(today, rows_equal(state.first_us_death_day, today.day, active))
     _consolidate(today)
     _drawdown(today)
 
-    upgraded = np.flatnonzero(active & (state.upgrade_due == today.day))
+    upgraded = rows_equal(state.upgrade_due, today.day, active)
+    if len(upgraded) == 0:
+        return
     state.upgrade_due[upgraded] = NEVER
     cells = np.ix_(upgraded, th.us_sites)
     state.air_defence[cells] = 1.0 - (1.0 - state.air_defence[cells]) * (
@@ -213,13 +228,28 @@ def _consolidate(today: Today) -> None:
     n_listed = len(params.consolidation_sites)
     if n_listed == 0:
         return
-    started = (state.consolidation_start != NEVER) & (today.day >= state.consolidation_start)
-    rows = np.flatnonzero(
-        state.active
-        & started
-        & (state.sites_closed < n_listed)
-        & ((today.day - state.consolidation_start) % us.consolidation_interval_days == 0)
-    )
+    if fused.ENABLED:
+        rows = np.empty(state.replicates, dtype=np.int64)
+        rows = rows[
+            : fused.closing_today(
+                state.active,
+                state.consolidation_start,
+                NEVER,
+                today.day,
+                state.sites_closed,
+                n_listed,
+                us.consolidation_interval_days,
+                rows,
+            )
+        ]
+    else:
+        started = (state.consolidation_start != NEVER) & (today.day >= state.consolidation_start)
+        rows = np.flatnonzero(
+            state.active
+            & started
+            & (state.sites_closed < n_listed)
+            & ((today.day - state.consolidation_start) % us.consolidation_interval_days == 0)
+        )
     if len(rows) == 0:
         return
     site = params.consolidation_sites[state.sites_closed[rows]]
@@ -240,13 +270,25 @@ def _drawdown(today: Today) -> None:
     """Troops move on a straight line from their level when the change began to the target:
     a drawdown (5,000 -> 2,500 in 2020, seeds 001 and 003) or a build-up."""
     state, us = today.state, today.params.config.doctrine.us
-    starting = np.flatnonzero(state.active & (state.drawdown_start == today.day))
+    starting = rows_equal(state.drawdown_start, today.day, state.active)
     starting_troops = sum_last(state.personnel[starting])  # only the rows it needs
     state.posture_start_troops[starting] = starting_troops
     down = starting_troops > us.drawdown_target_troops
     today.emit(starting[down], EventKind.DRAWDOWN, Actor.US)
     today.emit(starting[~down], EventKind.BUILD_UP, Actor.US)
 
+    if fused.ENABLED and state.personnel.shape[1] <= fused.PAIRWISE_BLOCK:
+        fused.drawdown(
+            state.active,
+            state.drawdown_start,
+            NEVER,
+            today.day,
+            us.drawdown_days,
+            state.posture_start_troops,
+            float(us.drawdown_target_troops),
+            state.personnel,
+        )
+        return
     rows = np.flatnonzero(
         state.active & (state.drawdown_start != NEVER) & (today.day >= state.drawdown_start)
     )
@@ -322,7 +364,7 @@ def _direct_strike(today: Today) -> None:
     state, params = today.state, today.params
     cfg = params.config
     iran, missile = cfg.doctrine.iran, cfg.weapons.ballistic_missile
-    rows = np.flatnonzero(state.active & (state.retaliation_due == today.day))
+    rows = rows_equal(state.retaliation_due, today.day, state.active)
     targets = params.retaliation_sites
     if len(rows) == 0 or len(targets) == 0:
         return

@@ -320,6 +320,71 @@ def record_us_casualties(
 
 
 @_jit
+def drawdown(active, drawdown_start, never, day, days, start_troops, target, personnel):
+    """``doctrines._drawdown``'s move of every replicate whose troop change has begun: the
+    troops on the line from ``start_troops`` to ``target`` over ``days``, each site scaled
+    by the goal over the troops now (summed as ``sum_last`` sums them)."""
+    S = personnel.shape[1]
+    for r in range(len(active)):
+        if not (active[r] and drawdown_start[r] != never and day >= drawdown_start[r]):
+            continue
+        progress = min((day - drawdown_start[r]) / days, 1.0)
+        start = start_troops[r]
+        goal = max(start + (target - start) * progress, 0.0)
+        now = _row_sum(personnel[r], S)
+        scale = goal / now if now > 0 else 1.0
+        for s in range(S):
+            personnel[r, s] *= scale
+
+
+@_jit
+def closing_today(active, start, never, day, sites_closed, n_listed, interval, rows):
+    """``doctrines._consolidate``'s replicates that close a site today: consolidation
+    begun, sites left to close, a whole number of intervals since it began. Into
+    ``rows``; returns how many."""
+    n = 0
+    for r in range(len(active)):
+        if (
+            active[r]
+            and start[r] != never
+            and day >= start[r]
+            and sites_closed[r] < n_listed
+            and (day - start[r]) % interval == 0
+        ):
+            rows[n] = r
+            n += 1
+    return n
+
+
+@_jit
+def response_trigger(recent_attacks, count_trigger, by_count, rows, militia, by_attack, out):
+    """``doctrines.response_trigger``: ``1 - (1 - a) (1 - c)`` in each (replicate, group)
+    cell, ``c`` the count trigger's chance, ``a`` that of the group's attack today
+    (``by_attack[i]`` for cell ``(rows[i], militia[i])``, else 0)."""
+    R, M = recent_attacks.shape
+    for r in range(R):
+        for m in range(M):
+            c = by_count if recent_attacks[r, m] >= count_trigger else 0.0
+            out[r, m] = 1.0 - (1.0 - 0.0) * (1.0 - c)
+    for i in range(len(rows)):
+        r, m = rows[i], militia[i]
+        c = by_count if recent_attacks[r, m] >= count_trigger else 0.0
+        out[r, m] = 1.0 - (1.0 - by_attack[i]) * (1.0 - c)
+
+
+@_jit
+def rows_equal(a, value, active, rows):
+    """``np.flatnonzero(active & (a == value))`` for an (R,) ``a``, into ``rows``;
+    returns how many rows."""
+    n = 0
+    for i in range(len(a)):
+        if active[i] and a[i] == value:
+            rows[n] = i
+            n += 1
+    return n
+
+
+@_jit
 def cells_equal(a, value, active, rows, cols):
     """``np.nonzero(active[:, None] & (a == value))`` for an (R, M) ``a``, into ``rows``
     and ``cols``; returns how many cells."""

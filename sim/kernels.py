@@ -193,6 +193,15 @@ class Today:
         self.emit(rows, kind, Actor.US, action)
 
 
+def rows_equal(a: np.ndarray, value, active: np.ndarray) -> np.ndarray:
+    """Active rows where the (R,) ``a`` equals ``value`` (a day something is due):
+    ``np.flatnonzero(active & (a == value))``, in one pass when compiled."""
+    if not fused.ENABLED:
+        return np.flatnonzero(active & (a == value))
+    rows = np.empty(len(a), dtype=np.int64)
+    return rows[: fused.rows_equal(a, value, active, rows)]
+
+
 def cells_equal(a: np.ndarray, value, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rows, columns) of the cells of an (R, M) array equal to ``value`` in active rows:
     ``np.nonzero(active[:, None] & (a == value))``, in one pass when compiled."""
