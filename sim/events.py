@@ -130,6 +130,11 @@ class EventLog:
         self._keep = None if keep is None else np.asarray(keep, dtype=bool)
         if self._keep is not None and len(self._keep) != replicates:
             raise ValueError(f"keep has {len(self._keep)} rows for {replicates} replicates")
+        # rows from this one on are never kept (a sample is the first rows): most batches
+        # of events then need no look at the mask
+        self._kept_below = replicates
+        if self._keep is not None:
+            self._kept_below = int(np.flatnonzero(self._keep)[-1]) + 1 if self._keep.any() else 0
         # (count, days, last day counted) of each (row, kind) side by side: an event touches
         # one cache line of the table, not three (at 10,000 rows it is megabytes)
         self._kinds = np.zeros((replicates, len(EventKind), 3), dtype=np.int64)
@@ -206,6 +211,8 @@ class EventLog:
         self._tally(rows, int(day), int(actor), kinds, weapon, casualties)
         stored = None  # positions of the events kept (None: all)
         if self._keep is not None:
+            if rows.min() >= self._kept_below:
+                return
             kept = self._keep[rows]
             if not kept.any():
                 return

@@ -178,7 +178,10 @@ class Today:
         if actor != Actor.MILITIA:
             columns.setdefault("source", self.params.source_of(actor))
         kind_codes = as_column(kind, len(rows), np.int64)
-        rung = self.params.rung_of_kind[kind_codes]
+        if isinstance(kind, np.ndarray) or extra_kinds:
+            rung = self.params.rung_of_kind[kind_codes]
+        else:  # one kind, one rung
+            rung = self.params.rung_of_kind[kind]
         for mask, extra in extra_kinds:
             rung = np.where(mask, np.maximum(rung, self.params.rung_of_kind[extra]), rung)
         self.log.add(
