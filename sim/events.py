@@ -135,9 +135,10 @@ class EventLog:
         self._kept_below = replicates
         if self._keep is not None:
             self._kept_below = int(np.flatnonzero(self._keep)[-1]) + 1 if self._keep.any() else 0
-        # (count, days, last day counted) of each (row, kind) side by side: an event touches
-        # one cache line of the table, not three (at 10,000 rows it is megabytes)
-        self._kinds = np.zeros((replicates, len(EventKind), 3), dtype=np.int64)
+        # (count, days, last day counted) of each (kind, row) side by side, kind by kind: a
+        # batch of events of one kind, rows in order, walks one slab of the table in order
+        # and touches one cache line an event (at 10,000 rows the table is megabytes)
+        self._kinds = np.zeros((len(EventKind), replicates, 3), dtype=np.int64)
         self._kinds[:, :, 2] = -1
         self.attack_counts = np.zeros((replicates, len(Weapon) + 1), dtype=np.int64)
         self.casualties = np.zeros((replicates, len(CASUALTY_COLUMNS)))
@@ -145,22 +146,22 @@ class EventLog:
     @property
     def replicates(self) -> int:
         """Rows of the tallies."""
-        return len(self._kinds)
+        return self._kinds.shape[1]
 
     @property
     def kind_counts(self) -> np.ndarray:
         """(rows, kinds) events of each kind (a view)."""
-        return self._kinds[:, :, 0]
+        return self._kinds[:, :, 0].T
 
     @property
     def kind_days(self) -> np.ndarray:
         """(rows, kinds) days with at least one event of each kind (a view)."""
-        return self._kinds[:, :, 1]
+        return self._kinds[:, :, 1].T
 
     @property
     def _last_day(self) -> np.ndarray:
         """(rows, kinds) the last day counted in ``kind_days`` (a view)."""
-        return self._kinds[:, :, 2]
+        return self._kinds[:, :, 2].T
 
     def grow(self, replicates: int) -> None:
         """Make room in the tallies for ``replicates`` rows (new rows start at zero)."""
@@ -168,11 +169,13 @@ class EventLog:
         if extra <= 0:
             return
 
-        def pad(a: np.ndarray) -> np.ndarray:
-            return np.concatenate([a, np.zeros((extra, *a.shape[1:]), dtype=a.dtype)])
+        def pad(a: np.ndarray, axis: int = 0) -> np.ndarray:
+            shape = list(a.shape)
+            shape[axis] = extra
+            return np.concatenate([a, np.zeros(shape, dtype=a.dtype)], axis=axis)
 
-        self._kinds = pad(self._kinds)
-        self._kinds[-extra:, :, 2] = -1
+        self._kinds = pad(self._kinds, axis=1)
+        self._kinds[:, -extra:, 2] = -1
         self.attack_counts = pad(self.attack_counts)
         self.casualties = pad(self.casualties)
         if self._keep is not None:
@@ -236,12 +239,14 @@ class EventLog:
             "killed_militia": killed_militia,
             "rung": rung,
         }
-        size = n if stored is None else len(stored)
+        # a column given as one value for every event is kept as that value (``columns``
+        # spreads it): converting a dozen of them per batch cost more than the batch
         chunk = {}
         for name, value in values.items():
-            value = np.asarray(value)
+            if not isinstance(value, np.ndarray):
+                value = np.asarray(value)
             if value.ndim == 0:
-                chunk[name] = np.full(size, value, dtype=_dtype(name))
+                chunk[name] = _dtype(name)(value)
             elif stored is None:
                 chunk[name] = value.astype(_dtype(name))  # a copy
             else:  # select first: in a sample, few of the events are kept
@@ -289,7 +294,22 @@ class EventLog:
         """All events as arrays, sorted by (replicate, day, order of insertion)."""
         if not self._chunks:
             return {name: np.zeros(0, dtype=_dtype(name)) for name in COLUMNS}
-        cols = {name: np.concatenate([c[name] for c in self._chunks]) for name in COLUMNS}
+        sizes = np.array([len(c["replicate"]) for c in self._chunks])
+        ends = np.cumsum(sizes)
+        cols = {}
+        for name in COLUMNS:
+            dtype = _dtype(name)
+            parts = [c[name] for c in self._chunks]
+            spread = [not isinstance(p, np.ndarray) for p in parts]
+            if not any(spread):
+                cols[name] = np.concatenate(parts)
+                continue
+            # the single values first, each over its batch; then the batches of arrays
+            single = [p if s else 0 for p, s in zip(parts, spread, strict=True)]
+            col = np.repeat(np.array(single, dtype), sizes)
+            for i in np.flatnonzero(~np.array(spread)):
+                col[ends[i] - sizes[i] : ends[i]] = parts[i]
+            cols[name] = col
         order = np.lexsort((np.arange(len(cols["day"])), cols["day"], cols["replicate"]))
         return {name: col[order] for name, col in cols.items()}
 

@@ -437,17 +437,17 @@ def tally_events(
     rows, kinds, day, attack, weapon, tally, attack_counts, columns, values, casualties
 ):  # fmt: skip
     """``EventLog``'s tallies of one batch of events, in the order NumPy's ``add.at`` makes
-    them: each event counts in ``tally[row, kind, 0]``; the first event of a (row, kind)
-    on ``day`` counts a day in ``tally[row, kind, 1]`` (``tally[row, kind, 2]`` remembers
+    them: each event counts in ``tally[kind, row, 0]``; the first event of a (row, kind)
+    on ``day`` counts a day in ``tally[kind, row, 1]`` (``tally[kind, row, 2]`` remembers
     the day last counted); attacks count by weapon (the last column for none); row j of
     ``values`` (C, n) adds into column ``columns[j]`` of ``casualties``."""
     no_weapon = attack_counts.shape[1] - 1
     for i in range(len(rows)):
         r, k = rows[i], kinds[i]
-        tally[r, k, 0] += 1
-        if tally[r, k, 2] != day:
-            tally[r, k, 2] = day
-            tally[r, k, 1] += 1
+        tally[k, r, 0] += 1
+        if tally[k, r, 2] != day:
+            tally[k, r, 2] = day
+            tally[k, r, 1] += 1
         if attack[i]:
             w = weapon[i]
             attack_counts[r, no_weapon if w < 0 else w] += 1
