@@ -455,7 +455,8 @@ def iraq_act(today: Today) -> None:
     level = np.where(
         day <= state.protection_until, iraq.protection_after_assault, iraq.embassy_protection
     )
-    state.protection[:, params.theatre.embassy_sites] = level[:, None]
+    for site in params.theatre.embassy_sites:  # a column at a time: no fancy-index copy
+        state.protection[:, site] = level
 
     threat = (state.closure_threat_day != NEVER) & (
         day - state.closure_threat_day < us.closure_threat_days

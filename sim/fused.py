@@ -187,8 +187,9 @@ def decay_and_recover(
 def choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap):
     """Each attack's flat (target, weapon) index, as ``categorical_from_uniform(u, detail)``
     with ``detail[i, t * W + w] = opportunity[r, t] * attack_weight[m, t * W + w] *
-    cap[r, m, w]`` for attack i = (r, m): the running total in the same order, then the
-    number of running totals below ``u`` times the last."""
+    cap[r, m, w]`` for attack i = (r, m): the running total in the same order (zero terms
+    skipped: adding one changes no total), then the number of running totals below ``u``
+    times the last."""
     n = len(rows)
     T = opportunity.shape[1]
     W = cap.shape[2]
@@ -203,7 +204,10 @@ def choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap):
             for w in range(W):
                 j = t * W + w
                 x = (o * attack_weight[m, j]) * cap[r, m, w]
-                acc = x if j == 0 else x + acc
+                if j == 0:
+                    acc = x
+                elif x != 0.0:  # adding a zero leaves the total (and the draw) as it is
+                    acc = x + acc
                 cum[j] = acc
         threshold = u[i] * cum[K - 1]
         below = 0
