@@ -244,10 +244,15 @@ def militia_attacks(today: Today) -> Attacks:
     munitions, intercepted, means = attack_exposure(
         state, params, rows, militia, target, weapon, munitions, draw(Stream.INTERCEPT)
     )
-    killed = poisson_from_uniform(draw(Stream.US_KILLED), means[0])
-    wounded = poisson_from_uniform(draw(Stream.US_WOUNDED), means[1])
-    iraqi_killed = poisson_from_uniform(draw(Stream.IRAQI_KILLED), means[2])
-    iraqi_wounded = poisson_from_uniform(draw(Stream.IRAQI_WOUNDED), means[3])
+    # the four casualty counts of every attack in one pass (each its own stream)
+    casualty_streams = (
+        Stream.US_KILLED,
+        Stream.US_WOUNDED,
+        Stream.IRAQI_KILLED,
+        Stream.IRAQI_WOUNDED,
+    )
+    u = np.stack([draw(stream) for stream in casualty_streams])
+    killed, wounded, iraqi_killed, iraqi_wounded = poisson_from_uniform(u, means)
     record_us_casualties(state, params, rows, killed, wounded, day)
     th = params.theatre
     # each attack is a trial of "does the US answer?": until it does, risk decays
