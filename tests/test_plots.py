@@ -163,3 +163,23 @@ def test_map_counts_match_the_run_summary():
     assert f"Iranian missile strikes: {row['iran_direct_strikes']}\n" in box + "\n"
     assert f"Militia attacks: {row['attacks']}\n" in box + "\n"
     assert f"Israeli strikes: {row['israeli_strikes']}\n" in box + "\n"
+
+
+def test_map_label_geometry_matches_matplotlib_boxes():
+    """The map's label placement scores every candidate box at once: its overlap areas and
+    scaled boxes are those of matplotlib's ``Bbox`` (as the one-box-at-a-time code had)."""
+    from matplotlib.transforms import Bbox
+
+    from sim.plots.map_labels import _overlaps, _scaled
+    from sim.plots.style import _overlap
+
+    rng = np.random.default_rng(4)
+    low = rng.uniform(0, 100, (30, 2))
+    boxes = np.hstack([low, low + rng.uniform(0.5, 40, (30, 2))])
+    as_bbox = [Bbox.from_extents(*b) for b in boxes]
+    areas = _overlaps(boxes, boxes)
+    for i, a in enumerate(as_bbox):
+        for j, b in enumerate(as_bbox):
+            assert areas[i, j] == pytest.approx(_overlap(a, b))
+        assert np.allclose(_scaled(boxes[i], 8)[0], a.expanded(8, 8).extents)
+    assert (areas > 0).sum() > len(boxes)  # some boxes do overlap

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.transforms import Bbox
 
 from sim.plots.map_drawing import _area, _strike_area
-from sim.plots.style import KIND_STYLE, STRIKE_OFFSET, _overlap, _site_labels
+from sim.plots.style import KIND_STYLE, STRIKE_OFFSET, _site_labels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -61,38 +61,58 @@ def _label_sites(
     obstacles += [(box, 5.0, -1) for box in avoid]
 
     labels = _site_labels(theatre)
-    placed: list[Bbox] = []
+    boxes = np.array([[b.x0, b.y0, b.x1, b.y1] for b, _, _ in obstacles]).reshape(-1, 4)
+    weights = np.array([w for _, w, _ in obstacles])
+    owners = np.array([o for _, _, o in obstacles])
+    placed = np.zeros((0, 4))
     sites = list(sites)
     # most crowded sites first, so they get the best spots
-    crowding = {
-        i: sum(_overlap(obstacles[i][0].expanded(8, 8), box) > 0 for box, _, _ in obstacles)
-        for i in sites
-    }
+    crowding = {i: int((_overlaps(_scaled(boxes[i], 8), boxes) > 0).sum()) for i in sites}
+    offsets = list(_label_offsets())
+    shift = np.array([offset for offset, _, _ in offsets], dtype=float) * pt
+    # where each alignment puts the text's box: its left (or right, or centre) and bottom
+    # (or top, or middle) at the anchor, as fractions of the box's width and height
+    ha_at = {"left": 0.0, "center": 0.5, "right": 1.0}
+    va_at = {"bottom": 0.0, "center": 0.5, "top": 1.0}
+    align = np.array([(ha_at[ha], va_at[va]) for _, ha, va in offsets])
+    distance = 0.5 * np.hypot(*np.array([o for o, _, _ in offsets], dtype=float).T)
     for i in sorted(sites, key=lambda i: -crowding[i]):
         text = "\n".join(textwrap.wrap(labels[theatre.site_names[i]], 24, break_on_hyphens=False))
-        best, best_cost = ((7, 0), "left", "center"), math.inf
-        note = _site_label(ax, i, theatre, text, fontsize, best)
-        for offset, ha, va in _label_offsets():
-            note.set_position(offset)
-            note.set_ha(ha)
-            note.set_va(va)
-            box = note.get_window_extent(renderer)
-            cost = 3.0 * sum(_overlap(box, other) for other in placed)
-            cost += sum(w * _overlap(box, o) for o, w, owner in obstacles if owner != i)
-            inside = (
-                axes_box.x0 <= box.x0
-                and box.x1 <= axes_box.x1
-                and axes_box.y0 <= box.y0
-                and box.y1 <= axes_box.y1
-            )
-            cost += 0.0 if inside else 1e7
-            cost += 0.5 * math.hypot(*offset)
-            if cost < best_cost:
-                best, best_cost = (offset, ha, va), cost
+        # the text's size is the same at every offset: measured once, the boxes follow
+        note = _site_label(ax, i, theatre, text, fontsize, offsets[0])
+        size = np.array(note.get_window_extent(renderer).size)
         note.remove()
+        low = xy[i] + shift - align * size  # (offsets, 2) lower-left corners
+        candidates = np.hstack([low, low + size])
+        cost = 3.0 * _overlaps(candidates, placed).sum(axis=1)
+        others = owners != i
+        cost += (_overlaps(candidates, boxes[others]) * weights[others]).sum(axis=1)
+        inside = (
+            (axes_box.x0 <= candidates[:, 0])
+            & (candidates[:, 2] <= axes_box.x1)
+            & (axes_box.y0 <= candidates[:, 1])
+            & (candidates[:, 3] <= axes_box.y1)
+        )
+        cost += np.where(inside, 0.0, 1e7) + distance
+        best = offsets[int(np.argmin(cost))]  # the nearest of the cheapest
         # a label moved away from its site gets a leader line
         note = _site_label(ax, i, theatre, text, fontsize, best, leader=math.hypot(*best[0]) > 12)
-        placed.append(note.get_window_extent(renderer))
+        box = note.get_window_extent(renderer)
+        placed = np.vstack([placed, [box.x0, box.y0, box.x1, box.y1]])
+
+
+def _scaled(box: np.ndarray, factor: float) -> np.ndarray:
+    """A box (x0, y0, x1, y1) scaled by ``factor`` about its centre (``Bbox.expanded``),
+    as a (1, 4) array."""
+    centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]) / 2 * factor
+    return np.concatenate([centre - half, centre + half])[None, :]
+
+
+def _overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) areas shared by each box of ``a`` with each of ``b`` (x0, y0, x1, y1)."""
+    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    return np.where((w > 0) & (h > 0), w * h, 0.0)
 
 
 def _site_label(ax: Axes, i: int, theatre: Theatre, text: str, fontsize, where, leader=False):
