@@ -74,16 +74,7 @@ def compose(*overrides: str, **settings: Any) -> BaseConfig:
     except ConfigError:
         raise
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(_one_line(exc) + _options(str(exc))) from None
-
-
-def _options(message: str) -> str:
-    """Hydra's list of a group's options, folded onto the error's line."""
-    if "Available options in" not in message:
-        return ""
-    listed = message.split("Available options in", 1)[1].split("Config search path", 1)[0]
-    group, _, names = listed.partition(":")
-    return f"; {group.strip()} is one of: {', '.join(names.split())}"
+        raise ConfigError(_one_line(exc)) from None
 
 
 # --- one configuration, many replicates -------------------------------------------------------

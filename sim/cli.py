@@ -18,7 +18,7 @@ import hydra
 import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
+from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
@@ -47,6 +47,10 @@ def _fail(message: str) -> None:
 
 def _one_line(exc: BaseException) -> str:
     """A config error from Hydra/OmegaConf as one line: the key, then the complaint."""
+    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
+        group, _, option = exc.missing_cfg_file.rpartition("/")
+        if group:  # an unknown option of a config group: say which ones there are
+            return f"{group}: no option '{option}' (choose from: {', '.join(exc.options)})"
     inner = exc.__cause__ if isinstance(exc.__cause__, OmegaConfBaseException) else exc
     message = str(getattr(inner, "msg", None) or inner).strip().splitlines()
     text = message[0] if message else type(inner).__name__

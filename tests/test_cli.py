@@ -144,7 +144,11 @@ def test_help_lists_the_config_groups(tmp_path):
         (["theatre.sites.0.lat=50"], "outside the map"),
         (["days=abc"], "days"),
         (["no_such_key=1"], "no_such_key"),
-        (["doctrine/us=no_such_doctrine"], "no_such_doctrine"),
+        (
+            ["doctrine/us=no_such_doctrine"],
+            "doctrine/us: no option 'no_such_doctrine' (choose from: decapitation, max_pressure",
+        ),
+        (["scenario=nope"], "scenario: no option 'nope' (choose from: biden2021,"),
         (["scenario.start_date=2020-02-30"], "scenario.start_date"),
     ],
 )
