@@ -422,9 +422,9 @@ def test_report_in_process_matches_its_inputs(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-m", "experiment=nope"], "Could not find 'experiment/nope'"),
+        (["-m", "experiment=nope"], "experiment: no option 'nope' (choose from: crackdown"),
         (["-m", "doctrine.us.kill_threshold=3,0"], "kill_threshold = 0: must be a whole number"),
-        (["-m", "doctrine/iran=calibrated,nope"], "Could not find 'doctrine/iran/nope'"),
+        (["-m", "doctrine/iran=calibrated,nope"], "doctrine/iran: no option 'nope'"),
         (["-m", "seed=1,2", "+resume=nowhere"], "resume: nowhere is not a sweep folder"),
         (["seed=1", "+resume=nowhere"], "resume: only a sweep (-m) can be resumed"),
     ],
