@@ -35,6 +35,21 @@ def test_atomic_write_replaces_an_old_file_whole(tmp_path):
     assert target.read_text() == "new" and len(list(tmp_path.iterdir())) == 1
 
 
+def test_result_files_get_the_umask_permissions_of_any_new_file(tmp_path):
+    """Written files are readable as a plain new file would be (a temporary file made by
+    ``mkstemp`` is private to its owner, and a rename kept that)."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+        written = atomic_write(tmp_path / "out.json", lambda tmp: tmp.write_text("{}"))
+    finally:
+        os.umask(old)
+    assert written.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o644
+
+
 def test_data_files_survive_a_failure_while_drawing(tmp_path, monkeypatch):
     import sim.plots
 

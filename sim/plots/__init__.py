@@ -16,7 +16,6 @@ This module writes the timeline and the map of one replicate as PNG files
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,13 +67,7 @@ def save_figures(result: RunResult, out_dir: str | os.PathLike, replicate: int =
 
 
 def _save_atomic(fig: Figure, path: Path) -> Path:
-    # a fresh name opened with "x" (rather than mkstemp) keeps the usual umask permissions
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as handle:
-            fig.savefig(handle, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    """Save ``fig`` as a PNG at ``path`` through ``io.atomic_write``."""
+    from sim.io import atomic_write  # io imports the engine; plots need not
+
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
