@@ -145,13 +145,21 @@ def supply(stock, active, share, rates, capacity):
     """``core.supply``'s shipment: ``stock[active] += share[:, None] * rates[None, :]``, then
     ``np.minimum(stock, capacity[None, :, None], out=stock)``."""
     R, M, W = stock.shape
+    # each replicate's M * W stocks as one short row, with its shipment and ceiling
+    shipment, ceiling = np.empty(M * W), np.empty(M * W)
+    for m in range(M):
+        for w in range(W):
+            shipment[m * W + w] = share[m] * rates[w]
+            ceiling[m * W + w] = capacity[m]
+    flat = stock.reshape(R, M * W)
     for r in range(R):
-        for m in range(M):
-            for w in range(W):
-                x = stock[r, m, w]
-                if active[r]:
-                    x = x + share[m] * rates[w]
-                stock[r, m, w] = _at_most(x, capacity[m])
+        row = flat[r]
+        if active[r]:
+            for j in range(M * W):
+                row[j] = _at_most(row[j] + shipment[j], ceiling[j])
+        else:
+            for j in range(M * W):
+                row[j] = _at_most(row[j], ceiling[j])
 
 
 @_inline
