@@ -158,7 +158,7 @@ def test_casualty_aversion_factor_scales_every_group():
         ({"kill_threshold": 12}, "US deaths = 12: outside the slider's range, 1 to 10"),
         ({"war_aversion": 0.5}, "(war aversion) = 0.5: outside the slider's range, 0 to 0.2"),
         ({"casualty_aversion": 2.5}, "all groups) = 2.5: outside the slider's range, 0 to 2"),
-        ({"scenario": "nowhere"}, "scenario/nowhere"),
+        ({"scenario": "nowhere"}, "scenario: no option 'nowhere' (choose from: biden2021"),
     ],
 )
 def test_bad_values_give_a_one_line_message_and_an_empty_model(change, message):
