@@ -154,8 +154,9 @@ class RandomStreams:
         if not fused.ENABLED:
             return np.nonzero(where & (self.uniform(day, stream, slots) < threshold))
         threshold, where = _as_2d(threshold, np.float64), _as_2d(where, np.bool_)
-        if not all(a.shape[k] in (1, shape[k]) for a in (threshold, where) for k in (0, 1)):
-            raise ValueError(f"threshold and where do not broadcast to {shape}")
+        for a in (threshold, where):
+            if a.shape[0] not in (1, shape[0]) or a.shape[1] not in (1, shape[1]):
+                raise ValueError(f"threshold and where do not broadcast to {shape}")
         rows = np.empty(shape[0] * slots, dtype=np.int64)
         hit_slots = np.empty_like(rows)
         n = fused.below(
@@ -184,7 +185,10 @@ def _as_2d(a, dtype) -> np.ndarray:
 
 def _counter(day: int, stream: Stream, slots):
     """The 64-bit counter of (day, stream, slot)."""
-    return (np.uint64(day) << np.uint64(32)) | (np.uint64(int(stream)) << np.uint64(20)) | slots
+    base = (int(day) << 32) | (int(stream) << 20)  # Python ints: one conversion, not five
+    if isinstance(slots, int):
+        return np.uint64(base | slots)
+    return np.uint64(base) | slots
 
 
 def _unit(z: np.ndarray) -> np.ndarray:
