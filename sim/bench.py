@@ -11,8 +11,9 @@ In one process, on the default scenario, it measures replicate-days per second o
 each timed from the configuration to the end of the horizon (building the model and
 stepping it; no result tables, no files), with the peak memory of one more run under
 ``tracemalloc``. The largest ensemble and the floor take turns, and their ratio is the
-median of the turns' ratios (the machine's speed drifts over minutes). It prints a table and appends one record to ``benchmarks/results.json``
-(see ``benchmarks/README.md`` for the targets).
+median of the turns' ratios (the machine's speed drifts over minutes). It prints a table
+and appends one record to ``benchmarks/results.json`` (see ``benchmarks/README.md`` for
+the targets).
 """
 
 from __future__ import annotations
