@@ -702,6 +702,11 @@ def daily_values(
 COUNT_LIMIT = 4096
 #: buckets of the value range for the order statistics of other rows
 BUCKETS = 1024
+#: a histogram is counted in this many interleaved copies, so that a run of equal values
+#: (most replicates at zero attacks, at full resolve) does not wait on one counter
+LANES = 4
+#: values checked at a time before a row is known to be of whole numbers or not
+CHECK_BLOCK = 1024
 
 
 @_jit
@@ -715,41 +720,108 @@ def order_statistics(values, ranks, out, done):
     values), and only the slices holding a wanted rank are sorted.
     """
     C, R = values.shape
-    counts = np.zeros(max(COUNT_LIMIT, BUCKETS), dtype=np.int64)
+    counts = np.zeros((max(COUNT_LIMIT, BUCKETS), LANES), dtype=np.int64)
     wanted = np.zeros(BUCKETS, dtype=np.bool_)
+    bucket = np.empty(R, dtype=np.int16)
     for c in range(C):
         row = values[c]
         done[c] = _count_whole(row, ranks, out[c], counts)
         if not done[c] and R > 0:
-            done[c] = _bucket_select(row, ranks, out[c], counts, wanted)
+            done[c] = _bucket_select(row, ranks, out[c], counts, wanted, bucket)
+
+
+#: the bit pattern of ``COUNT_LIMIT`` as a float64: for a non-negative float (the sign
+#: bit clear), ordering by bit pattern as an int64 is ordering by value, with an infinity
+#: and a NaN above every number
+_COUNT_LIMIT_BITS = np.float64(COUNT_LIMIT).view(np.int64)
+#: the bits below the sign of a float64, and the bit patterns of the infinities as keys
+_MAGNITUDE = np.int64(0x7FFFFFFFFFFFFFFF)
+_INF_KEY = np.float64(np.inf).view(np.int64)
+_NEG_INF_KEY = np.float64(-np.inf).view(np.int64) ^ _MAGNITUDE
+
+
+@_jit
+def _whole_top(row):
+    """The largest value of ``row`` if every value is a whole number in [0,
+    ``COUNT_LIMIT``) and none is -0.0 (a sort would place it as it pleases), else -1.
+    Checked a block at a time, so that a row of other numbers is given up after its
+    first block."""
+    bits = row.view(np.int64)
+    top = np.int64(0)
+    for start in range(0, len(row), CHECK_BLOCK):
+        stop = start + CHECK_BLOCK
+        negative, fraction, block_top = _whole_block(row[start:stop], bits[start:stop])
+        top = max(top, block_top)
+        if negative < 0 or fraction != 0 or top >= _COUNT_LIMIT_BITS:
+            return -1
+    return int(_as_float(top)) if len(row) > 0 else -1
+
+
+@_jit
+def _whole_block(row, bits):
+    """The sign bits of ``row`` or'ed, whether a value has a fraction (or is a NaN), and
+    the largest bit pattern: integer reductions over the bit patterns, which vectorize
+    (a float maximum does not). For non-negative floats the order of the bit patterns
+    is the order of the values, an infinity and a NaN above every number. (A loop of its
+    own, not inlined: the compiler vectorizes it only so.)"""
+    negative = np.int64(0)
+    fraction = np.int64(0)
+    top = np.int64(0)
+    for i in range(len(row)):
+        negative |= bits[i]
+        top = max(top, bits[i])
+        fraction |= np.int64(np.floor(row[i]) != row[i])
+    return negative, fraction, top
+
+
+@_jit
+def _finite_range(row):
+    """``(lo, hi, finite)``: the least and largest value of ``row`` and whether every
+    value is finite, from integer reductions over keys that order floats as numbers
+    (the sign bit set: the other bits flipped), which vectorize."""
+    bits = row.view(np.int64)
+    lo = hi = bits[0] ^ ((bits[0] >> 63) & _MAGNITUDE)
+    for i in range(len(row)):
+        x = bits[i]
+        key = x ^ ((x >> 63) & _MAGNITUDE)
+        lo = min(lo, key)
+        hi = max(hi, key)
+    finite = lo > _NEG_INF_KEY and hi < _INF_KEY
+    lo ^= (lo >> 63) & _MAGNITUDE
+    hi ^= (hi >> 63) & _MAGNITUDE
+    return _as_float(lo), _as_float(hi), finite
+
+
+@_inline
+def _as_float(bits):
+    """The float64 of an int64 bit pattern."""
+    room = np.empty(1, dtype=np.int64)
+    room[0] = bits
+    return room.view(np.float64)[0]
 
 
 @_jit
 def _count_whole(row, ranks, out, counts):
-    top = -1
-    whole = True
-    for v in row:
-        if not (v >= 0.0 and v < COUNT_LIMIT) or math.copysign(1.0, v) < 0.0:
-            whole = False
-            break
-        k = int(v)
-        if k != v:
-            whole = False
-            break
-        counts[k] += 1
-        if k > top:
-            top = k
-    if whole and len(row) > 0:
-        seen = 0
-        j = 0
-        for k in range(top + 1):
-            seen += counts[k]
-            while j < len(ranks) and ranks[j] < seen:
-                out[j] = k
-                j += 1
+    n = len(row)
+    top = _whole_top(row) if n > 0 else -1
+    if top < 0:
+        return False
+    end = n - n % LANES
+    for i in range(0, end, LANES):
+        for lane in range(LANES):
+            counts[int(row[i + lane]), lane] += 1
+    for i in range(end, n):
+        counts[int(row[i]), 0] += 1
+    seen = 0
+    j = 0
     for k in range(top + 1):
-        counts[k] = 0
-    return whole and len(row) > 0
+        for lane in range(LANES):
+            seen += counts[k, lane]
+            counts[k, lane] = 0
+        while j < len(ranks) and ranks[j] < seen:
+            out[j] = k
+            j += 1
+    return True
 
 
 @_jit
@@ -765,33 +837,43 @@ def _repeated(part):
 
 
 @_jit
-def _bucket_select(row, ranks, out, counts, wanted):
-    lo, hi = row[0], row[0]
-    for v in row:
-        if not math.isfinite(v):
-            return False
-        lo = min(lo, v)
-        hi = max(hi, v)
+def _bucket_select(row, ranks, out, counts, wanted, bucket):
+    n = len(row)
+    lo, hi, finite = _finite_range(row)
+    if not finite:
+        return False
     if lo == hi:
         out[:] = lo
         return True
     scale = BUCKETS / (hi - lo)
     if not math.isfinite(scale):
         return False
-    for v in row:
-        counts[min(int((v - lo) * scale), BUCKETS - 1)] += 1
+    for i in range(n):
+        bucket[i] = min(int((row[i] - lo) * scale), BUCKETS - 1)
+    end = n - n % LANES
+    for i in range(0, end, LANES):
+        for lane in range(LANES):
+            counts[bucket[i + lane], lane] += 1
+    for i in range(end, n):
+        counts[bucket[i], 0] += 1
     # the bucket of each wanted rank, and how many lower values lie in lower buckets
     first = np.empty(len(ranks), dtype=np.int64)
     bucket_of = np.empty(len(ranks), dtype=np.int64)
+    size_of = np.empty(BUCKETS, dtype=np.int64)
     seen = 0
     j = 0
     for b in range(BUCKETS):
-        while j < len(ranks) and ranks[j] < seen + counts[b]:
+        size = 0
+        for lane in range(LANES):
+            size += counts[b, lane]
+            counts[b, lane] = 0
+        size_of[b] = size
+        while j < len(ranks) and ranks[j] < seen + size:
             bucket_of[j] = b
             first[j] = seen
             wanted[b] = True
             j += 1
-        seen += counts[b]
+        seen += size
     # the wanted buckets laid out one after the other, each sorted on its own (a higher
     # bucket holds no lower value, so together they are in sorted order); a bucket of one
     # repeated value (many replicates at full resolve, say) needs no sort
@@ -800,23 +882,22 @@ def _bucket_select(row, ranks, out, counts, wanted):
     for b in range(BUCKETS):
         if wanted[b]:
             offset[b] = size
-            size += counts[b]
+            size += size_of[b]
     picked = np.empty(size)
     fill = offset.copy()
-    for v in row:
-        b = min(int((v - lo) * scale), BUCKETS - 1)
+    for i in range(n):
+        b = bucket[i]
         if wanted[b]:
-            picked[fill[b]] = v
+            picked[fill[b]] = row[i]
             fill[b] += 1
     j = 0
     for b in range(BUCKETS):
         if wanted[b]:
-            part = picked[offset[b] : offset[b] + counts[b]]
+            part = picked[offset[b] : offset[b] + size_of[b]]
             if not _repeated(part):
                 part.sort()
             while j < len(ranks) and bucket_of[j] == b:
                 out[j] = part[ranks[j] - first[j]]
                 j += 1
-        counts[b] = 0
         wanted[b] = False
     return True

@@ -189,6 +189,34 @@ def test_quantiles_of_a_day_match_numpy_on_realistic_rows():
     assert np.array_equal(quantiles(values.copy()), expected)
 
 
+@pytest.mark.parametrize(
+    "spoiler", [0.5, -0.0, -1.0, np.nan, np.inf, float(fused.COUNT_LIMIT), 1e300]
+)
+@pytest.mark.parametrize("where", [0, fused.CHECK_BLOCK - 1, fused.CHECK_BLOCK, 2_999])
+def test_rows_of_whole_numbers_spoiled_after_the_first_block_are_not_counted(spoiler, where):
+    """A row of small whole numbers with one value that is not one (a fraction, a zero
+    of the wrong sign, a NaN, an infinity, a value past the count's limit) in a later
+    block of the check: its quantiles still match NumPy's, NaN and -0.0 included."""
+    rng = np.random.default_rng(where)
+    row = rng.poisson(0.4, 3_000).astype(float)
+    row[where] = spoiler
+    values = np.vstack([row, rng.poisson(2.0, 3_000).astype(float)])
+    expected = np.quantile(values, QUANTILES, axis=1)
+    got = quantiles(values.copy())
+    assert np.array_equal(got, expected, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_bit_pattern_helpers_give_numbers_and_ranges():
+    row = np.array([3.0, -2.5, 7.25, -0.0, 1e-300, -1e300])
+    assert fused._finite_range(row) == (-1e300, 7.25, True)
+    assert not fused._finite_range(np.array([1.0, np.nan]))[2]
+    assert not fused._finite_range(np.array([-np.inf, 1.0]))[2]
+    assert fused._whole_top(np.array([0.0, 3.0, 17.0, 2.0])) == 17
+    for spoiled in ([0.0, 1.5], [0.0, -0.0], [np.nan], [float(fused.COUNT_LIMIT)]):
+        assert fused._whole_top(np.array(spoiled)) == -1
+
+
 @pytest.mark.parametrize("n", [8, 9, 12, 15, 16, 17, 63, 64, 100, 127, 128])
 def test_pairwise_sum_is_numpys_sum(n):
     rng = np.random.default_rng(n)
