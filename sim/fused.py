@@ -578,27 +578,79 @@ def mean_capability(
     stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect, out
 ):
     """``out[r] = sum_last(capability(...)[r].reshape(-1)) / (M * W)``, NumPy's sum included
-    (for M * W up to ``PAIRWISE_BLOCK`` terms)."""
+    (for M * W up to ``PAIRWISE_BLOCK`` terms).
+
+    The M * W terms are computed a term at a time across all replicates (a loop the
+    compiler vectorizes, divisions included), then added across replicates in the order
+    NumPy adds each replicate's row (``column_sums``)."""
     R, M, W = stock.shape
-    row = np.empty(M * W)
-    for r in range(R):
-        out[r] = _mean_capability(
-            stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect,
-            r, row,
-        )  # fmt: skip
-
-
-@_inline
-def _mean_capability(
-    stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect, r, row
-):
-    """Replicate r's mean capability, with ``row`` (M * W) as room for the terms."""
-    _, M, W = stock.shape
+    terms = np.empty((M * W, R))
+    scale = np.empty(R)
     for m in range(M):
-        scale = _strength(fighters, max_fighters, leadership, leadership_loss_effect, r, m)
+        for r in range(R):
+            scale[r] = _strength(fighters, max_fighters, leadership, leadership_loss_effect, r, m)
         for w in range(W):
-            row[m * W + w] = _saturation(stock[r, m, w], half_saturation[w]) * scale
-    return _row_sum(row, M * W) / (M * W)
+            half, term = half_saturation[w], terms[m * W + w]
+            for r in range(R):
+                term[r] = _saturation(stock[r, m, w], half) * scale[r]
+    column_sums(terms, M * W, out)
+    for r in range(R):
+        out[r] = out[r] / (M * W)
+
+
+@_jit
+def column_sums(terms, n, out):
+    """``out[r] = sum_last(terms[:n, r])``: the sum of each column of the first ``n`` rows
+    of ``terms``, term by term in the order ``_row_sum`` adds a row (NumPy's: below 8
+    terms one by one from +0.0; from 8 to ``PAIRWISE_BLOCK`` eight running sums combined
+    as a tree, then the rest), each step one loop over all columns."""
+    R = len(out)
+    if n == 0:
+        out[:] = 0.0
+        return
+    if n < 8:
+        first = terms[0]
+        for r in range(R):
+            out[r] = first[r] + 0.0
+        for i in range(1, n):
+            term = terms[i]
+            for r in range(R):
+                out[r] += term[r]
+        return
+    runs = terms[:8].copy()
+    end = n - n % 8
+    for i in range(8, end, 8):
+        for k in range(8):
+            run, term = runs[k], terms[i + k]
+            for r in range(R):
+                run[r] += term[r]
+    for r in range(R):
+        out[r] = ((runs[0, r] + runs[1, r]) + (runs[2, r] + runs[3, r])) + (
+            (runs[4, r] + runs[5, r]) + (runs[6, r] + runs[7, r])
+        )
+    for i in range(end, n):
+        term = terms[i]
+        for r in range(R):
+            out[r] += term[r]
+    for r in range(R):
+        out[r] = 0.0 + out[r]
+
+
+@_jit
+def _short_row_sums(a, out, divisor):
+    """``out[r] = sum_last(a[r]) / divisor`` for a (R, n) array of fewer than 8 columns
+    (the first term plus 0.0, then the others one by one), or of any width up to
+    ``PAIRWISE_BLOCK`` (a row at a time)."""
+    R, n = a.shape
+    if n == 0 or n >= 8:
+        for r in range(R):
+            out[r] = _row_sum(a[r], n) / divisor
+        return
+    for r in range(R):
+        acc = a[r, 0] + 0.0
+        for i in range(1, n):
+            acc += a[r, i]
+        out[r] = acc / divisor
 
 
 @_inline
@@ -650,18 +702,17 @@ def daily_values(
     sovereignty,
     out,
 ):
-    """``core.daily_values``: row i of ``out`` (C, R) is ``DAILY_COLUMNS[i]``, in its order."""
+    """``core.daily_values``: row i of ``out`` (C, R) is ``DAILY_COLUMNS[i]``, in its order.
+
+    Written a row (a series) at a time: each is one loop over the replicates, which the
+    compiler vectorizes."""
     R, M, W = stock.shape
-    S = personnel.shape[1]
-    cap = np.empty(M * W)
-    terms = np.empty(max(M, W, S))  # a row's terms, copied: a slice in the loop costs more
     for r in range(R):
         out[0, r] = attacks_today[r, rocket]
         out[1, r] = attacks_today[r, ied]
         out[2, r] = attacks_today[r, drone]
-        for w in range(W):
-            terms[w] = attacks_today[r, w]
-        out[3, r] = _row_sum(terms, W)
+    _short_row_sums(attacks_today, out[3], 1.0)
+    for r in range(R):
         out[4, r] = responses[r]
         out[5, r] = killed_us[r]
         out[6, r] = wounded_us[r]
@@ -669,33 +720,23 @@ def daily_values(
         out[8, r] = wounded_iraqi[r]
         out[9, r] = rung[r]
         out[10, r] = tension[r]
-        for m in range(M):
-            terms[m] = fighters[r, m]
-        out[11, r] = _row_sum(terms, M)
-        out[12, r] = _mean_capability(
-            stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect,
-            r, cap,
-        )  # fmt: skip
-        for m in range(M):
-            terms[m] = stock[r, m, rocket]
-        out[13, r] = _row_sum(terms, M)
-        for m in range(M):
-            terms[m] = perceived_risk[r, m]
-        out[14, r] = _row_sum(terms, M) / M
-        for m in range(M):
-            terms[m] = grievance[r, m]
-        out[15, r] = _row_sum(terms, M) / M
+    _short_row_sums(fighters, out[11], 1.0)
+    mean_capability(
+        stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect,
+        out[12],
+    )  # fmt: skip
+    _short_row_sums(stock[:, :, rocket], out[13], 1.0)
+    _short_row_sums(perceived_risk, out[14], M)
+    _short_row_sums(grievance, out[15], M)
+    _short_row_sums(personnel, out[17], 1.0)
+    for r in range(R):
         out[16, r] = iran_green[r]
-        for s in range(S):
-            terms[s] = personnel[r, s]
-        out[17, r] = _row_sum(terms, S)
         out[18, r] = us_resolve[r]
-        n_open = 0
-        for s in us_sites:
-            if site_open[r, s]:
-                n_open += 1
-        out[19, r] = n_open
         out[20, r] = sovereignty[r]
+        out[19, r] = 0.0
+    for s in us_sites:
+        for r in range(R):
+            out[19, r] += 1.0 if site_open[r, s] else 0.0
 
 
 #: the counts a row of small whole numbers may hold to be counted rather than bucketed
