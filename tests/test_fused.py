@@ -225,6 +225,17 @@ def test_pairwise_sum_is_numpys_sum(n):
         assert 0.0 + fused._pairwise_sum(row, n) == row.sum()
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 8, 9, 12, 15, 16, 17, 29, 63, 64, 100, 128])
+def test_column_sums_add_each_column_as_numpy_adds_a_row(n):
+    rng = np.random.default_rng(n)
+    rows = rng.standard_normal((300, n)) * 10.0 ** rng.integers(-8, 8, (300, n))
+    rows[:7] = -0.0  # a column of negative zeros sums to +0.0, as NumPy's does
+    out = np.empty(300)
+    fused.column_sums(np.ascontiguousarray(rows.T), n, out)
+    expected = rows.sum(axis=1)
+    assert np.array_equal(out, expected) and np.array_equal(np.signbit(out), np.signbit(expected))
+
+
 def test_the_environment_can_turn_the_loops_off(monkeypatch):
     monkeypatch.setenv("ESCALATION_KERNELS", "numpy")
     try:
