@@ -209,12 +209,15 @@ class EventLog:
         if n == 0:
             return
         rows = np.asarray(replicate, dtype=np.int64)
-        kinds = as_column(kind, n, np.int64)
+        if isinstance(kind, np.ndarray) and kind.ndim:
+            kind = as_column(kind, n, np.int64)
+        else:  # one kind for the whole batch: stored (and tallied) as that one value
+            kind = int(kind)
         casualties = (killed_us, wounded_us, killed_iraqi, wounded_iraqi, killed_militia)
-        self._tally(rows, int(day), int(actor), kinds, weapon, casualties)
+        lowest = self._tally(rows, int(day), int(actor), kind, weapon, casualties)
         stored = None  # positions of the events kept (None: all)
         if self._keep is not None:
-            if rows.min() >= self._kept_below:
+            if lowest >= self._kept_below:
                 return
             kept = self._keep[rows]
             if not kept.any():
@@ -226,7 +229,7 @@ class EventLog:
             "day": day,
             "actor": int(actor),
             "action": action,
-            "kind": kinds,
+            "kind": kind,
             "weapon": weapon,
             "source": source,
             "target": target,
@@ -253,13 +256,14 @@ class EventLog:
                 chunk[name] = value[stored].astype(_dtype(name), copy=False)
         self._chunks.append(chunk)
 
-    def _tally(self, rows, day: int, actor: int, kinds, weapon, casualties) -> None:
+    def _tally(self, rows, day: int, actor: int, kind, weapon, casualties) -> int:
+        """Count a batch of events in the tallies; returns the lowest row of the batch.
+
+        ``kind`` and ``weapon`` are one value for the batch or one per event."""
         n = len(rows)
-        top = int(rows.max())
+        lowest, top = fused.row_range(rows) if fused.ENABLED else (rows.min(), rows.max())
         if top >= self.replicates:
-            self.grow(top + 1)
-        attack = is_attack(actor, kinds)
-        weapons = as_column(weapon, n, np.int64)
+            self.grow(int(top) + 1)
         # the casualty columns with something to add (a scalar is most often zero)
         added = [
             (i, value)
@@ -267,24 +271,31 @@ class EventLog:
             if isinstance(value, np.ndarray) or value != 0
         ]
         if fused.ENABLED:
-            values = np.empty((len(added), n))
-            for j, (_, value) in enumerate(added):
-                values[j] = value
+            values, columns = _NO_VALUES, _NO_COLUMNS
+            if added:
+                values = np.empty((len(added), n))
+                for j, (_, value) in enumerate(added):
+                    values[j] = value
+                columns = np.array([i for i, _ in added], dtype=np.int64)
+            militia = actor == Actor.MILITIA
             fused.tally_events(
-                rows, kinds, day, attack, weapons, self._kinds, self.attack_counts,
-                np.array([i for i, _ in added], dtype=np.int64), values, self.casualties,
+                rows, _one_or_each(kind), day, militia, _NOT_AN_ATTACK, _one_or_each(weapon),
+                self._kinds, self.attack_counts, columns, values, self.casualties,
             )  # fmt: skip
-            return
+            return int(lowest)
+        kinds = as_column(kind, n, np.int64)
         np.add.at(self.kind_counts, (rows, kinds), 1)
         # a (row, kind) counts a day once, however many events it has that day
         first = self._last_day[rows, kinds] != day
         self.kind_days[rows[first], kinds[first]] += 1  # fancy += does not accumulate
         self._last_day[rows, kinds] = day
+        attack = is_attack(actor, kinds)
         if attack.any():
-            w = weapons[attack]
+            w = as_column(weapon, n, np.int64)[attack]
             np.add.at(self.attack_counts, (rows[attack], np.where(w < 0, len(Weapon), w)), 1)
         for i, value in added:
             np.add.at(self.casualties[:, i], rows, as_column(value, n, np.float64))
+        return int(lowest)
 
     def __len__(self) -> int:
         """Events stored (the tallies also count those of rows not kept)."""
@@ -336,6 +347,20 @@ class EventLog:
         frame["munitions"] = frame["munitions"].round().astype(np.int64)
         frame["rung"] = frame["rung"].astype(np.int64)
         return frame
+
+
+#: the casualty values and columns of a batch that adds none
+_NO_VALUES = np.zeros((0, 0))
+_NO_COLUMNS = np.zeros(0, dtype=np.int64)
+#: the one militia event that is not an attack (``is_attack``)
+_NOT_AN_ATTACK = int(EventKind.EMBASSY_ASSAULT)
+
+
+def _one_or_each(value) -> np.ndarray:
+    """A batch's int column as the compiled tally reads it: one value, or one per event."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return value if value.dtype == np.int64 else value.astype(np.int64)
+    return np.array((value,), dtype=np.int64)
 
 
 def as_column(value, n: int, dtype) -> np.ndarray:

@@ -446,26 +446,50 @@ TO_UNIT = 2.0**-53
 
 @_jit
 def tally_events(
-    rows, kinds, day, attack, weapon, tally, attack_counts, columns, values, casualties
+    rows, kinds, day, militia, not_an_attack, weapon, tally, attack_counts, columns, values,
+    casualties,
 ):  # fmt: skip
     """``EventLog``'s tallies of one batch of events, in the order NumPy's ``add.at`` makes
     them: each event counts in ``tally[kind, row, 0]``; the first event of a (row, kind)
     on ``day`` counts a day in ``tally[kind, row, 1]`` (``tally[kind, row, 2]`` remembers
-    the day last counted); attacks count by weapon (the last column for none); row j of
-    ``values`` (C, n) adds into column ``columns[j]`` of ``casualties``."""
+    the day last counted); a militia's events (``militia``) but those of kind
+    ``not_an_attack`` are attacks and count by weapon (the last column for none); row j
+    of ``values`` (C, n) adds into column ``columns[j]`` of ``casualties``. ``kinds`` and
+    ``weapon`` hold one value for the batch or one per event."""
     no_weapon = attack_counts.shape[1] - 1
+    each_kind, each_weapon = len(kinds) > 1, len(weapon) > 1
     for i in range(len(rows)):
-        r, k = rows[i], kinds[i]
+        r, k = rows[i], kinds[i if each_kind else 0]
         tally[k, r, 0] += 1
         if tally[k, r, 2] != day:
             tally[k, r, 2] = day
             tally[k, r, 1] += 1
-        if attack[i]:
-            w = weapon[i]
+        if militia and k != not_an_attack:
+            w = weapon[i if each_weapon else 0]
             attack_counts[r, no_weapon if w < 0 else w] += 1
     for j in range(len(columns)):
         for i in range(len(rows)):
             casualties[rows[i], columns[j]] += values[j, i]
+
+
+@_jit
+def row_range(rows):
+    """The least and the largest of a non-empty int array, in one pass."""
+    lo = hi = rows[0]
+    for r in rows:
+        lo = min(lo, r)
+        hi = max(hi, r)
+    return lo, hi
+
+
+@_jit
+def raise_to(a, rows, values):
+    """``np.maximum.at(a, rows, values)`` with ``values`` one value or one per row."""
+    each = len(values) > 1
+    for i in range(len(rows)):
+        v = values[i if each else 0]
+        if v > a[rows[i]]:
+            a[rows[i]] = v
 
 
 def splitmix(z):

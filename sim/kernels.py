@@ -177,17 +177,22 @@ class Today:
             return
         if actor != Actor.MILITIA:
             columns.setdefault("source", self.params.source_of(actor))
-        kind_codes = as_column(kind, len(rows), np.int64)
         if isinstance(kind, np.ndarray) or extra_kinds:
-            rung = self.params.rung_of_kind[kind_codes]
-        else:  # one kind, one rung
+            kind = as_column(kind, len(rows), np.int64)
             rung = self.params.rung_of_kind[kind]
-        for mask, extra in extra_kinds:
-            rung = np.where(mask, np.maximum(rung, self.params.rung_of_kind[extra]), rung)
+            for mask, extra in extra_kinds:
+                rung = np.where(mask, np.maximum(rung, self.params.rung_of_kind[extra]), rung)
+        else:  # one kind, one rung
+            kind = int(kind)
+            rung = self.params.rung_of_kind[kind : kind + 1]
+        one_rung = rung[0] if len(rung) == 1 else rung  # the log keeps one value as one
         self.log.add(
-            rows, self.day, actor=actor, action=action, kind=kind_codes, rung=rung, **columns
+            rows, self.day, actor=actor, action=action, kind=kind, rung=one_rung, **columns
         )
-        np.maximum.at(self.state.rung_today, rows, rung)
+        if fused.ENABLED:
+            fused.raise_to(self.state.rung_today, rows, rung)
+        else:
+            np.maximum.at(self.state.rung_today, rows, rung if len(rung) > 1 else rung[0])
 
     def absorb(self, rows: np.ndarray, outcome: int, kind: EventKind, action: Action) -> None:
         """End ``rows`` in an absorbing outcome (war, withdrawal) today."""
