@@ -26,6 +26,18 @@ from sim.params import Params
 from sim.rng import RandomStreams, Stream
 from sim.state import NEVER, Outcome, State
 
+#: the streams of each attack's draws: where and with what, the salvo, the interception,
+#: then US killed, US wounded, Iraqi killed and Iraqi wounded
+ATTACK_STREAMS = (
+    Stream.ATTACK_CHOICE,
+    Stream.SALVO,
+    Stream.INTERCEPT,
+    Stream.US_KILLED,
+    Stream.US_WOUNDED,
+    Stream.IRAQI_KILLED,
+    Stream.IRAQI_WOUNDED,
+)
+
 
 def step(state: State, params: Params, streams: RandomStreams, day: int, log: EventLog) -> None:
     """Advance every replicate by one day, appending the day's events to ``log``."""
@@ -123,7 +135,11 @@ def attack_propensity(state: State, params: Params, day: int) -> np.ndarray:
 
 def deterrence(state: State, params: Params) -> np.ndarray:
     """(R, M) factor of the fear of a US answer on each group's attacks."""
-    return np.exp(-params.risk_sensitivity * state.perceived_risk)
+    if not fused.ENABLED:
+        return np.exp(-params.risk_sensitivity * state.perceived_risk)
+    exponent = np.empty_like(state.perceived_risk)
+    fused.scale_columns(state.perceived_risk, -params.risk_sensitivity, exponent)
+    return np.exp(exponent, out=exponent)
 
 
 def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
@@ -223,36 +239,32 @@ def militia_attacks(today: Today) -> Attacks:
     if n == 0:
         return Attacks(empty, empty, empty, empty, empty, empty)
 
-    def draw(stream: Stream) -> np.ndarray:  # one uniform per attack, slot = the group
-        return today.uniform_at(stream, rows, militia)
+    # one uniform per attack of each stream, slot = the group; the four casualty counts
+    # (each its own stream) come last, side by side
+    draws = today.uniforms_at(ATTACK_STREAMS, rows, militia)
+    u_choice, u_salvo, u_intercept = draws[:3]
 
     # where and with what: one categorical draw over (target, weapon) per attack
     # detail[i, t * W + w] = opportunity[t] * attack_weight[m, t, w] * cap[m, w]
-    u = draw(Stream.ATTACK_CHOICE)
     attack_weight = params.attack_weight.reshape(M, -1)
     if fused.ENABLED:
-        choice = fused.choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap)
+        choice = fused.choose_target_weapon(
+            u_choice, rows, militia, opportunity, attack_weight, cap
+        )
     else:  # laid out flat so that each product is one long loop
         detail = np.repeat(opportunity[rows], W, axis=1)
         detail *= attack_weight[militia]
         detail *= np.tile(cap[rows, militia], opportunity.shape[1])
-        choice = categorical_from_uniform(u, detail)
+        choice = categorical_from_uniform(u_choice, detail)
     target, weapon = np.divmod(choice, W)
 
     salvo_mean = params.salvo_mean[weapon] * params.salvo_scale[militia]
-    munitions = geometric_from_uniform(draw(Stream.SALVO), salvo_mean)
+    munitions = geometric_from_uniform(u_salvo, salvo_mean)
     munitions, intercepted, means = attack_exposure(
-        state, params, rows, militia, target, weapon, munitions, draw(Stream.INTERCEPT)
+        state, params, rows, militia, target, weapon, munitions, u_intercept
     )
-    # the four casualty counts of every attack in one pass (each its own stream)
-    casualty_streams = (
-        Stream.US_KILLED,
-        Stream.US_WOUNDED,
-        Stream.IRAQI_KILLED,
-        Stream.IRAQI_WOUNDED,
-    )
-    u = np.stack([draw(stream) for stream in casualty_streams])
-    killed, wounded, iraqi_killed, iraqi_wounded = poisson_from_uniform(u, means)
+    # the four casualty counts of every attack in one pass
+    killed, wounded, iraqi_killed, iraqi_wounded = poisson_from_uniform(draws[3:], means)
     record_us_casualties(state, params, rows, killed, wounded, day)
     th = params.theatre
     # each attack is a trial of "does the US answer?": until it does, risk decays

@@ -91,7 +91,8 @@ def _decide_strikes(today: Today, attacks: Attacks) -> None:
         Stream.US_RESPONSE,
         M,
         response_trigger(state, params, attacks),
-        state.active[:, None] & (state.response_due == NEVER),
+        state.response_due == NEVER,
+        row_where=state.active,
     )
     state.response_due[rows, militia] = today.day + us.response_lag_days
     state.response_size[rows, militia] = strike_size(state, params, attacks)[rows, militia]
@@ -478,7 +479,8 @@ def iraq_act(today: Today) -> None:
         Stream.IRAQ_RELEASE,
         params.n_militias,
         iraq.release_rate * params.political_weight,
-        active[:, None] & (state.detained > 0),
+        state.detained > 0,
+        row_where=active,
     )
     state.fighters[rows, militia] += state.detained[rows, militia]
     state.detained[rows, militia] = 0.0

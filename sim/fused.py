@@ -217,11 +217,12 @@ def choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap):
                 elif x != 0.0:  # adding a zero leaves the total (and the draw) as it is
                     acc = x + acc
                 cum[j] = acc
+        # running totals never fall (no term is negative), so the count of those below
+        # the threshold is the place of the first that is not (a NaN stops both alike)
         threshold = u[i] * cum[K - 1]
         below = 0
-        for j in range(K):
-            if cum[j] < threshold:
-                below += 1
+        while below < K and cum[below] < threshold:
+            below += 1
         out[i] = min(below, K - 1)
     return out
 
@@ -524,39 +525,56 @@ def uniforms(keys, base, slots, out):
 
 
 @_jit
-def uniforms_at(keys, rows, base, slots, out):
-    """``out[i]``: the uniform of replicate key ``keys[rows[i]]`` at counter ``base |
-    slots[i]`` (``rng.RandomStreams.uniform_at``)."""
-    for i in range(len(rows)):
-        out[i] = _unit(keys[rows[i]] ^ _mix((base | np.uint64(slots[i])) * GOLDEN))
+def uniforms_at(keys, rows, bases, slots, out):
+    """``out[k, i]``: the uniform of replicate key ``keys[rows[i]]`` at counter ``bases[k]
+    | slots[i]`` (``rng.RandomStreams.uniform_at``, one stream per base); ``slots`` holds
+    one slot for every row or one per row."""
+    each = len(slots) > 1
+    for k in range(len(bases)):
+        base = bases[k]
+        for i in range(len(rows)):
+            slot = np.uint64(slots[i if each else 0])
+            out[k, i] = _unit(keys[rows[i]] ^ _mix((base | slot) * GOLDEN))
 
 
 @_jit
-def below(keys, base, S, threshold, where, rows, slots):
-    """The (row, slot) cells, in row-major order, where ``where`` holds and the uniform
-    of ``keys[row]`` at counter ``base | slot`` is below ``threshold``; writes them into
-    ``rows`` and ``slots`` and returns how many (``rng.RandomStreams.below``:
-    ``np.nonzero(where & (uniform < threshold))``) for R = len(keys) replicates and S
-    slots. ``threshold`` and ``where`` are 2-d, (R, S) or with an axis of 1 that
-    broadcasts. Every cell's uniform is drawn, as the
-    NumPy expression draws it."""
+def below(keys, base, S, threshold, where, row_where, rows, slots):
+    """The (row, slot) cells, in row-major order, where ``where`` and ``row_where`` hold
+    and the uniform of ``keys[row]`` at counter ``base | slot`` is below ``threshold``;
+    writes them into ``rows`` and ``slots`` and returns how many (``rng.RandomStreams.below``:
+    ``np.nonzero(where & row_where[:, None] & (uniform < threshold))``) for R = len(keys)
+    replicates and S slots. ``threshold`` and ``where`` are 2-d, (R, S) or with an axis
+    of 1 that broadcasts; ``row_where`` is (R,) or (1,). Every cell's uniform is drawn,
+    as the NumPy expression draws it."""
     R = len(keys)
     t_rows, t_cols = threshold.shape[0] > 1, threshold.shape[1] > 1
     w_rows, w_cols = where.shape[0] > 1, where.shape[1] > 1
+    each_row = len(row_where) > 1
     salts = np.empty(S, dtype=np.uint64)
     for j in range(S):
         salts[j] = _mix((base | np.uint64(j)) * GOLDEN)
     n = 0
     for i in range(R):
         key = keys[i]
+        row_ok = row_where[i if each_row else 0]
         for j in range(S):
             u = _unit(key ^ salts[j])
-            w = where[i if w_rows else 0, j if w_cols else 0]
+            w = row_ok and where[i if w_rows else 0, j if w_cols else 0]
             if w and u < threshold[i if t_rows else 0, j if t_cols else 0]:
                 rows[n] = i
                 slots[n] = j
                 n += 1
     return n
+
+
+@_jit
+def scale_columns(a, scale, out):
+    """``out = scale[None, :] * a`` for a (R, M) array: NumPy's broadcast product without
+    its inner loop of M elements per row."""
+    R, M = a.shape
+    for r in range(R):
+        for m in range(M):
+            out[r, m] = scale[m] * a[r, m]
 
 
 #: the longest row ``_pairwise_sum`` adds (NumPy splits longer ones in halves, recursively)

@@ -138,11 +138,17 @@ class Today:
         """One uniform of today's ``stream`` per (row, slot) pair."""
         return self.streams.uniform_at(self.day, stream, rows, slots)
 
+    def uniforms_at(self, streams, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """(len(streams), len(rows)): one uniform of each of today's ``streams`` per (row,
+        slot) pair, drawn in one pass."""
+        return self.streams.uniforms_at(self.day, streams, rows, slots)
+
     def below(
-        self, stream: Stream, slots: int, threshold, where=True
+        self, stream: Stream, slots: int, threshold, where=True, row_where=True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, slots) where ``where`` holds and today's uniform is below ``threshold``."""
-        return self.streams.below(self.day, stream, slots, threshold, where)
+        """(rows, slots) where ``where`` holds, in rows ``row_where`` allows (one flag per
+        replicate), and today's uniform is below ``threshold``."""
+        return self.streams.below(self.day, stream, slots, threshold, where, row_where)
 
     def happens(self, stream: Stream, probability, where=True) -> np.ndarray:
         """Rows where ``where`` holds and the day's one uniform of ``stream`` is below

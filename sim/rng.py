@@ -145,36 +145,57 @@ class RandomStreams:
         return _unit(keys[:, None] ^ _mix(counter * _GOLDEN)[None, :])
 
     def below(
-        self, day: int, stream: Stream, slots: int, threshold, where=True
+        self, day: int, stream: Stream, slots: int, threshold, where=True, row_where=True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``np.nonzero(where & (uniform(day, stream, slots) < threshold))``: the (row,
-        slot) pairs whose uniform falls below ``threshold``, among the cells ``where``
-        allows (both broadcast to (replicates, slots)), drawn and compared in one pass."""
+        """``np.nonzero(where & row_where[:, None] & (uniform(day, stream, slots) <
+        threshold))``: the (row, slot) pairs whose uniform falls below ``threshold``, among
+        the cells ``where`` allows (both broadcast to (replicates, slots)) in the rows
+        ``row_where`` allows (one flag per replicate, or one for all), drawn and compared in
+        one pass."""
         shape = (len(self.keys), slots)
         if not fused.ENABLED:
-            return np.nonzero(where & (self.uniform(day, stream, slots) < threshold))
+            rows_ok = np.asarray(row_where, dtype=bool)
+            if rows_ok.ndim:
+                rows_ok = rows_ok[:, None]
+            u = self.uniform(day, stream, slots)
+            return np.nonzero(where & rows_ok & (u < threshold))
         threshold, where = _as_2d(threshold, np.float64), _as_2d(where, np.bool_)
+        row_where = np.asarray(row_where, dtype=np.bool_).reshape(-1)
         for a in (threshold, where):
             if a.shape[0] not in (1, shape[0]) or a.shape[1] not in (1, shape[1]):
                 raise ValueError(f"threshold and where do not broadcast to {shape}")
+        if len(row_where) not in (1, shape[0]):
+            raise ValueError(f"row_where has {len(row_where)} flags for {shape[0]} replicates")
         rows = np.empty(shape[0] * slots, dtype=np.int64)
         hit_slots = np.empty_like(rows)
         n = fused.below(
-            self.keys, _counter(day, stream, 0), slots, threshold, where, rows, hit_slots
-        )
+            self.keys, _counter(day, stream, 0), slots, threshold, where, row_where, rows,
+            hit_slots,
+        )  # fmt: skip
         return rows[:n], hit_slots[:n]
 
     def uniform_at(self, day: int, stream: Stream, rows: np.ndarray, slots: np.ndarray):
         """One uniform per (row, slot) pair: ``uniform(...)[i, slots[i]]`` for rows[i],
-        without hashing the slots nobody reads."""
+        without hashing the slots nobody reads (``slots``: one per row, or one for all)."""
+        return self.uniforms_at(day, (stream,), rows, slots)[0]
+
+    def uniforms_at(self, day: int, streams, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """(len(streams), len(rows)): ``uniform_at`` of each of ``streams``, in one pass."""
+        rows = np.asarray(rows, dtype=np.int64)
         if fused.ENABLED:
-            rows = np.asarray(rows, dtype=np.int64)
-            slots = np.broadcast_to(np.asarray(slots, dtype=np.int64), rows.shape)
-            out = np.empty(len(rows))
-            fused.uniforms_at(self.keys, rows, _counter(day, stream, 0), slots, out)
+            slots = np.asarray(slots, dtype=np.int64).reshape(-1)
+            if len(slots) not in (1, len(rows)):
+                raise ValueError(f"{len(slots)} slots for {len(rows)} rows")
+            bases = np.array([_counter(day, s, 0) for s in streams], dtype=np.uint64)
+            out = np.empty((len(bases), len(rows)))
+            fused.uniforms_at(self.keys, rows, bases, slots, out)
             return out
-        counter = _counter(day, stream, np.asarray(slots).astype(np.uint64))
-        return _unit(self.keys[rows] ^ _mix(counter * _GOLDEN))
+        slots = np.broadcast_to(np.asarray(slots).astype(np.uint64), rows.shape)
+        keys = self.keys[rows]
+        out = np.empty((len(streams), len(rows)))
+        for k, stream in enumerate(streams):
+            out[k] = _unit(keys ^ _mix(_counter(day, stream, slots) * _GOLDEN))
+        return out
 
 
 def _as_2d(a, dtype) -> np.ndarray:
