@@ -242,18 +242,19 @@ class EventLog:
             "killed_militia": killed_militia,
             "rung": rung,
         }
-        # a column given as one value for every event is kept as that value (``columns``
-        # spreads it): converting a dozen of them per batch cost more than the batch
+        # a column given as one value for every event is kept as that value, converted
+        # when ``columns`` spreads it: converting a dozen of them per batch cost more than
+        # the batch
         chunk = {}
         for name, value in values.items():
             if not isinstance(value, np.ndarray):
-                value = np.asarray(value)
-            if value.ndim == 0:
-                chunk[name] = _dtype(name)(value)
+                chunk[name] = value
+            elif value.ndim == 0:
+                chunk[name] = value.item()
             elif stored is None:
-                chunk[name] = value.astype(_dtype(name))  # a copy
+                chunk[name] = value.astype(_DTYPES[name])  # a copy
             else:  # select first: in a sample, few of the events are kept
-                chunk[name] = value[stored].astype(_dtype(name), copy=False)
+                chunk[name] = value[stored].astype(_DTYPES[name], copy=False)
         self._chunks.append(chunk)
 
     def _tally(self, rows, day: int, actor: int, kind, weapon, casualties) -> int:
@@ -376,6 +377,9 @@ def _dtype(name: str) -> type:
     if name in _INT_COLUMNS:
         return np.int64
     return bool if name == "intercepted" else np.float64
+
+
+_DTYPES = {name: _dtype(name) for name in COLUMNS}
 
 
 def _names(codes: pd.Series, names: list[str]) -> pd.Series:

@@ -197,33 +197,43 @@ def choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap):
     with ``detail[i, t * W + w] = opportunity[r, t] * attack_weight[m, t * W + w] *
     cap[r, m, w]`` for attack i = (r, m): the running total in the same order (zero terms
     skipped: adding one changes no total), then the number of running totals below ``u``
-    times the last."""
+    times the last.
+
+    Only the (target, weapon) pairs a group's weights reach are visited: no term is
+    negative, so the running totals never fall, and the count of those below the
+    threshold is the place of the first visited pair whose total is not (the totals of
+    the pairs skipped between equal the one before them; a NaN stops both alike)."""
     n = len(rows)
-    T = opportunity.shape[1]
+    M, K = attack_weight.shape
     W = cap.shape[2]
-    K = T * W
+    # the pairs each group's weights reach, always with the first (the running total
+    # starts there, zero or not)
+    reached = np.zeros((M, K), dtype=np.int64)
+    n_reached = np.zeros(M, dtype=np.int64)
+    for m in range(M):
+        for j in range(K):
+            if j == 0 or attack_weight[m, j] != 0.0:
+                reached[m, n_reached[m]] = j
+                n_reached[m] += 1
     out = np.empty(n, dtype=np.int64)
     cum = np.empty(K)
     for i in range(n):
         r, m = rows[i], militia[i]
+        pairs = reached[m]
         acc = 0.0
-        for t in range(T):
-            o = opportunity[r, t]
-            for w in range(W):
-                j = t * W + w
-                x = (o * attack_weight[m, j]) * cap[r, m, w]
-                if j == 0:
-                    acc = x
-                elif x != 0.0:  # adding a zero leaves the total (and the draw) as it is
-                    acc = x + acc
-                cum[j] = acc
-        # running totals never fall (no term is negative), so the count of those below
-        # the threshold is the place of the first that is not (a NaN stops both alike)
-        threshold = u[i] * cum[K - 1]
-        below = 0
-        while below < K and cum[below] < threshold:
-            below += 1
-        out[i] = min(below, K - 1)
+        for p in range(n_reached[m]):
+            j = pairs[p]
+            x = (opportunity[r, j // W] * attack_weight[m, j]) * cap[r, m, j % W]
+            if j == 0:
+                acc = x
+            elif x != 0.0:  # adding a zero leaves the total (and the draw) as it is
+                acc = x + acc
+            cum[p] = acc
+        threshold = u[i] * acc
+        p = 0
+        while p < n_reached[m] and cum[p] < threshold:
+            p += 1
+        out[i] = min(pairs[p] if p < n_reached[m] else K, K - 1)
     return out
 
 
