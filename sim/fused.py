@@ -215,15 +215,16 @@ def choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap):
             if j == 0 or attack_weight[m, j] != 0.0:
                 reached[m, n_reached[m]] = j
                 n_reached[m] += 1
+    target_of, weapon_of = reached // W, reached % W
     out = np.empty(n, dtype=np.int64)
     cum = np.empty(K)
     for i in range(n):
         r, m = rows[i], militia[i]
-        pairs = reached[m]
+        pairs, targets, weapons = reached[m], target_of[m], weapon_of[m]
         acc = 0.0
         for p in range(n_reached[m]):
             j = pairs[p]
-            x = (opportunity[r, j // W] * attack_weight[m, j]) * cap[r, m, j % W]
+            x = (opportunity[r, targets[p]] * attack_weight[m, j]) * cap[r, m, weapons[p]]
             if j == 0:
                 acc = x
             elif x != 0.0:  # adding a zero leaves the total (and the draw) as it is
