@@ -548,6 +548,10 @@ def uniforms_at(keys, rows, bases, slots, out):
             out[k, i] = _unit(keys[rows[i]] ^ _mix((base | slot) * GOLDEN))
 
 
+#: rows whose uniforms ``below`` draws before it compares them
+BELOW_BLOCK = 256
+
+
 @_jit
 def below(keys, base, S, threshold, where, row_where, rows, slots):
     """The (row, slot) cells, in row-major order, where ``where`` and ``row_where`` hold
@@ -564,17 +568,24 @@ def below(keys, base, S, threshold, where, row_where, rows, slots):
     salts = np.empty(S, dtype=np.uint64)
     for j in range(S):
         salts[j] = _mix((base | np.uint64(j)) * GOLDEN)
+    # a block of rows' uniforms first (the hash in a loop of its own), then the comparisons
+    block = np.empty((BELOW_BLOCK, S))
     n = 0
-    for i in range(R):
-        key = keys[i]
-        row_ok = row_where[i if each_row else 0]
-        for j in range(S):
-            u = _unit(key ^ salts[j])
-            w = row_ok and where[i if w_rows else 0, j if w_cols else 0]
-            if w and u < threshold[i if t_rows else 0, j if t_cols else 0]:
-                rows[n] = i
-                slots[n] = j
-                n += 1
+    for start in range(0, R, BELOW_BLOCK):
+        stop = min(start + BELOW_BLOCK, R)
+        for i in range(start, stop):
+            key = keys[i]
+            for j in range(S):
+                block[i - start, j] = _unit(key ^ salts[j])
+        for i in range(start, stop):
+            if not row_where[i if each_row else 0]:
+                continue
+            for j in range(S):
+                w = where[i if w_rows else 0, j if w_cols else 0]
+                if w and block[i - start, j] < threshold[i if t_rows else 0, j if t_cols else 0]:
+                    rows[n] = i
+                    slots[n] = j
+                    n += 1
     return n
 
 

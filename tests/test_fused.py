@@ -268,6 +268,8 @@ def test_random_streams_hash_the_same_numbers_compiled_or_not():
             streams.uniform(day, stream, slots),
             streams.uniform(day, stream, slots, rows),
             streams.uniform_at(day, stream, *pairs),
+            streams.uniform_at(day, stream, pairs[0], 2),  # one slot for every row
+            streams.uniforms_at(day, (stream, Stream.SALVO), *pairs),
         )
 
     for day in (0, 1, 364, 5000):
@@ -278,6 +280,11 @@ def test_random_streams_hash_the_same_numbers_compiled_or_not():
                 compiled = _with(True, draws, *args)
                 for a, b in zip(compiled, _with(False, draws, *args), strict=True):
                     np.testing.assert_array_equal(a, b)
+                rows, slots = args[-1]
+                full = streams.uniform(day, stream, 9)
+                np.testing.assert_array_equal(compiled[2], full[rows, slots])
+                np.testing.assert_array_equal(compiled[3], full[rows, 2])
+                np.testing.assert_array_equal(compiled[4][0], compiled[2])
 
 
 def test_draws_below_a_threshold_pick_the_cells_numpy_picks():
@@ -286,11 +293,12 @@ def test_draws_below_a_threshold_pick_the_cells_numpy_picks():
     broadcasts its threshold and mask."""
     from sim.rng import RandomStreams, Stream
 
-    R, M = 400, 4
+    R, M = 2 * fused.BELOW_BLOCK + 37, 4  # blocks of rows, the last one short
     streams = RandomStreams(3, np.arange(R))
     rng = np.random.default_rng(1)
     thresholds = [0.3, rng.random((R, 1)), rng.random(M), rng.random((R, M)), np.nan]
     masks = [True, rng.random((R, 1)) < 0.5, rng.random((R, M)) < 0.7, False]
+    row_masks = [True, rng.random(R) < 0.6]
     for slots in (1, M):
         for threshold in thresholds:
             if np.ndim(threshold) and np.shape(threshold)[-1] != 1 and slots == 1:
@@ -298,14 +306,19 @@ def test_draws_below_a_threshold_pick_the_cells_numpy_picks():
             for where in masks:
                 if np.ndim(where) and np.shape(where)[-1] != 1 and slots == 1:
                     continue
-                args = (9, Stream.IRAQ_RELEASE, slots, threshold, where)
-                compiled = _with(True, streams.below, *args)
-                expected = np.nonzero(where & (streams.uniform(*args[:3]) < threshold))
-                for a, b in zip(compiled, expected, strict=True):
-                    np.testing.assert_array_equal(a, b)
-                    assert a.dtype == np.int64
-                hits = len(compiled[0])
-                assert (hits > 0) == (threshold is not np.nan and where is not False)
+                for row_where in row_masks:
+                    args = (9, Stream.IRAQ_RELEASE, slots, threshold, where, row_where)
+                    compiled = _with(True, streams.below, *args)
+                    numpy_only = _with(False, streams.below, *args)
+                    rows_ok = np.reshape(row_where, (-1, 1))
+                    u = streams.uniform(*args[:3])
+                    expected = np.nonzero(where & rows_ok & (u < threshold))
+                    for a, b, c in zip(compiled, numpy_only, expected, strict=True):
+                        np.testing.assert_array_equal(a, c)
+                        np.testing.assert_array_equal(b, c)
+                        assert a.dtype == np.int64
+                    hits = len(compiled[0])
+                    assert (hits > 0) == (threshold is not np.nan and where is not False)
 
 
 @given(
