@@ -104,13 +104,12 @@ def _decide_decapitation(today: Today) -> None:
     """An embassy assault (which only follows a US strike in Iraq) can bring a leadership
     strike: 31 December 2019 -> 3 January 2020."""
     state, us = today.state, today.params.config.doctrine.us
-    # a leadership can only be struck once it has rebuilt itself
-    intact = state.leadership[np.arange(state.replicates), state.assault_militia] >= 1.0
-    go = today.happens(
-        Stream.DECAPITATION,
-        us.decapitation_probability,
-        state.active & state.assault_today & intact & (state.decapitation_due == NEVER),
-    )
+    eligible = state.active & state.assault_today & (state.decapitation_due == NEVER)
+    # a leadership can only be struck once it has rebuilt itself (looked up for the few
+    # replicates an assault makes eligible)
+    assaulted = np.flatnonzero(eligible)
+    eligible[assaulted] = state.leadership[assaulted, state.assault_militia[assaulted]] >= 1.0
+    go = today.happens(Stream.DECAPITATION, us.decapitation_probability, eligible)
     state.decapitation_due[go] = today.day + us.decapitation_lag_days
     state.decapitation_target[go] = state.assault_militia[go]
 
@@ -457,7 +456,10 @@ def iraq_act(today: Today) -> None:
         day <= state.protection_until, iraq.protection_after_assault, iraq.embassy_protection
     )
     for site in params.theatre.embassy_sites:  # a column at a time: no fancy-index copy
-        state.protection[:, site] = level
+        if fused.ENABLED:  # written where it changes (a strided column of a wide array)
+            fused.set_changed(state.protection[:, site], level)
+        else:
+            state.protection[:, site] = level
 
     threat = (state.closure_threat_day != NEVER) & (
         day - state.closure_threat_day < us.closure_threat_days

@@ -590,6 +590,17 @@ def below(keys, base, S, threshold, where, row_where, rows, slots):
 
 
 @_jit
+def set_changed(a, values):
+    """``a[:] = values`` for float arrays, writing only the elements that change (equal
+    and of the same sign is the same number; a NaN is always written), so that a column
+    of a wide array is read rather than dirtied."""
+    for i in range(len(a)):
+        x, v = a[i], values[i]
+        if not (x == v and math.copysign(1.0, x) == math.copysign(1.0, v)):
+            a[i] = v
+
+
+@_jit
 def scale_columns(a, scale, out):
     """``out = scale[None, :] * a`` for a (R, M) array: NumPy's broadcast product without
     its inner loop of M elements per row."""

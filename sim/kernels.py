@@ -203,6 +203,7 @@ class Today:
     def absorb(self, rows: np.ndarray, outcome: int, kind: EventKind, action: Action) -> None:
         """End ``rows`` in an absorbing outcome (war, withdrawal) today."""
         self.state.outcome[rows] = outcome
+        self.state.outcome_changed()
         self.state.outcome_day[rows] = self.day
         self.emit(rows, kind, Actor.US, action)
 

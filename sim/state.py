@@ -90,8 +90,19 @@ class State:
 
     @property
     def active(self) -> np.ndarray:
-        """(R,) replicates not yet in an absorbing outcome."""
-        return self.outcome == Outcome.ONGOING
+        """(R,) replicates not yet in an absorbing outcome (read-only: kept between calls
+        until ``outcome_changed``, which whatever writes ``outcome`` calls)."""
+        cached = self.__dict__.get("_active")
+        if cached is None or cached[0] is not self.outcome:
+            active = self.outcome == Outcome.ONGOING
+            active.flags.writeable = False
+            cached = (self.outcome, active)
+            self.__dict__["_active"] = cached
+        return cached[1]
+
+    def outcome_changed(self) -> None:
+        """Forget ``active``: some replicates' outcome was written."""
+        self.__dict__.pop("_active", None)
 
     def troops(self) -> np.ndarray:
         """(R,) US personnel in theatre."""
