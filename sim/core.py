@@ -452,10 +452,15 @@ def end_of_day(today: Today) -> None:
 
     leaving = np.flatnonzero(state.active & (state.us_resolve < us.withdrawal_threshold))
     today.absorb(leaving, Outcome.WITHDRAWAL, EventKind.US_WITHDRAWAL, Action.OTHER)
+    war_rung = params.rung_of_kind[EventKind.OPEN_WAR]
+    if fused.ENABLED:
+        fused.close_day(
+            state.outcome, Outcome.WAR, war_rung, params.tension_decay, today.day,
+            state.rung_today, state.tension, state.max_rung, state.max_rung_day,
+        )  # fmt: skip
+        return
     at_war = state.outcome == Outcome.WAR
-    state.rung_today[at_war] = np.maximum(
-        state.rung_today[at_war], params.rung_of_kind[EventKind.OPEN_WAR]
-    )
+    state.rung_today[at_war] = np.maximum(state.rung_today[at_war], war_rung)
     state.tension = state.tension * params.tension_decay + state.rung_today
     higher = state.rung_today > state.max_rung
     state.max_rung[higher] = state.rung_today[higher]

@@ -379,18 +379,20 @@ def _direct_strike(today: Today) -> None:
         today.uniform(Stream.IRAN_MISSILE_WOUNDED, len(targets), rows),
         per_target * missile.wound_per_munition * exposure,
     )
-    for k, site in enumerate(targets):
-        record_us_casualties(state, params, rows, killed[:, k], wounded[:, k], today.day)
-        today.emit(
-            rows,
-            EventKind.IRAN_DIRECT_STRIKE,
-            Actor.IRAN,
-            Action.BALLISTIC_MISSILE,
-            target=site,
-            munitions=per_target,
-            killed_us=killed[:, k],
-            wounded_us=wounded[:, k],
-        )
+    # one event per (replicate, target), each replicate's targets in order: the order in
+    # which a loop over the targets would tally them and the event log would sort them
+    each = np.repeat(rows, len(targets))
+    record_us_casualties(state, params, each, killed.ravel(), wounded.ravel(), today.day)
+    today.emit(
+        each,
+        EventKind.IRAN_DIRECT_STRIKE,
+        Actor.IRAN,
+        Action.BALLISTIC_MISSILE,
+        target=np.tile(targets, len(rows)),
+        munitions=per_target,
+        killed_us=killed.ravel(),
+        wounded_us=wounded.ravel(),
+    )
     # proxies are reined in afterwards (seed 002: attacks "scaled down")
     state.iran_restraint_until[rows] = today.day + iran.restraint_days
     us_answer_iran(today, rows, killed.sum(axis=1))

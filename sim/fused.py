@@ -192,6 +192,20 @@ def decay_and_recover(
 
 
 @_jit
+def close_day(outcome, war, war_rung, tension_decay, day, rung, tension, max_rung, max_day):
+    """``core.end_of_day`` after the withdrawals: a replicate at war sits at least on the
+    war's rung, tension decays and takes the day's rung, and a new highest rung is kept
+    with its day."""
+    for r in range(len(rung)):
+        if outcome[r] == war and war_rung > rung[r]:
+            rung[r] = war_rung
+        tension[r] = tension[r] * tension_decay + rung[r]
+        if rung[r] > max_rung[r]:
+            max_rung[r] = rung[r]
+            max_day[r] = day
+
+
+@_jit
 def choose_target_weapon(u, rows, militia, opportunity, attack_weight, cap):
     """Each attack's flat (target, weapon) index, as ``categorical_from_uniform(u, detail)``
     with ``detail[i, t * W + w] = opportunity[r, t] * attack_weight[m, t * W + w] *
@@ -999,13 +1013,18 @@ def _bucket_select(row, ranks, out, counts, wanted, bucket):
         if wanted[b]:
             offset[b] = size
             size += size_of[b]
-    picked = np.empty(size)
-    fill = offset.copy()
+    # every value is written, those of the other buckets to one spare place past the end,
+    # and only a wanted bucket's place moves on: no branch a value's bucket must predict
+    picked = np.empty(size + 1)
+    fill = np.empty(BUCKETS, dtype=np.int64)
+    step = np.empty(BUCKETS, dtype=np.int64)
+    for b in range(BUCKETS):
+        fill[b] = offset[b] if wanted[b] else size
+        step[b] = 1 if wanted[b] else 0
     for i in range(n):
         b = bucket[i]
-        if wanted[b]:
-            picked[fill[b]] = row[i]
-            fill[b] += 1
+        picked[fill[b]] = row[i]
+        fill[b] += step[b]
     j = 0
     for b in range(BUCKETS):
         if wanted[b]:
