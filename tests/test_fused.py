@@ -207,6 +207,16 @@ def test_rows_of_whole_numbers_spoiled_after_the_first_block_are_not_counted(spo
     assert np.array_equal(np.signbit(got), np.signbit(expected))
 
 
+def test_quantiles_of_rows_laid_out_in_columns_match_numpy():
+    """A day's values taken from a table (replicates x series, transposed) are rows with a
+    stride: the bit-pattern reductions read them as they are."""
+    rng = np.random.default_rng(5)
+    table = np.column_stack([rng.poisson(0.7, 2_500), rng.random(2_500), rng.poisson(3, 2_500)])
+    values = table.astype(float).T  # (3, 2500), Fortran order
+    assert not values[0].flags.c_contiguous
+    assert np.array_equal(quantiles(values), np.quantile(values, QUANTILES, axis=1))
+
+
 def test_bit_pattern_helpers_give_numbers_and_ranges():
     row = np.array([3.0, -2.5, 7.25, -0.0, 1e-300, -1e300])
     assert fused._finite_range(row) == (-1e300, 7.25, True)
