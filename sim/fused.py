@@ -540,13 +540,45 @@ def _unit(z):
 @_jit
 def uniforms(keys, base, slots, out):
     """``out[i, j]``: the uniform of replicate key ``keys[i]`` at counter ``base | j``
-    (``rng.RandomStreams.uniform``)."""
+    (``rng.RandomStreams.uniform``).
+
+    A slot at a time down a run of replicates (``_hash_keys``, a loop the compiler turns
+    into vector instructions), in blocks of ``HASH_BLOCK`` replicates copied into place."""
+    R = len(keys)
+    salts = _salts(base, slots)
+    if slots == 1:
+        _hash_keys(keys, salts[0], out.reshape(R))
+        return
+    column = np.empty(min(R, HASH_BLOCK))
+    for start in range(0, R, HASH_BLOCK):
+        stop = min(start + HASH_BLOCK, R)
+        for j in range(slots):
+            _hash_keys(keys[start:stop], salts[j], column)
+            for i in range(stop - start):
+                out[start + i, j] = column[i]
+
+
+#: replicates hashed at a time when a draw has several slots
+HASH_BLOCK = 256
+
+
+@_jit
+def _salts(base, slots):
+    """The counter of each slot of a stream's day, mixed: what a replicate's key is xor'ed
+    with."""
     salts = np.empty(slots, dtype=np.uint64)
     for j in range(slots):
         salts[j] = _mix((base | np.uint64(j)) * GOLDEN)
+    return salts
+
+
+@_jit
+def _hash_keys(keys, salt, out):
+    """``out[i] = _unit(keys[i] ^ salt)`` for the first ``len(keys)`` places of ``out``:
+    integer arithmetic the compiler vectorizes (a loop of its own, not inlined: it does
+    so only then)."""
     for i in range(len(keys)):
-        for j in range(slots):
-            out[i, j] = _unit(keys[i] ^ salts[j])
+        out[i] = _unit(keys[i] ^ salt)
 
 
 @_jit
@@ -554,12 +586,16 @@ def uniforms_at(keys, rows, bases, slots, out):
     """``out[k, i]``: the uniform of replicate key ``keys[rows[i]]`` at counter ``bases[k]
     | slots[i]`` (``rng.RandomStreams.uniform_at``, one stream per base); ``slots`` holds
     one slot for every row or one per row."""
-    each = len(slots) > 1
     for k in range(len(bases)):
-        base = bases[k]
-        for i in range(len(rows)):
-            slot = np.uint64(slots[i if each else 0])
-            out[k, i] = _unit(keys[rows[i]] ^ _mix((base | slot) * GOLDEN))
+        base, row = bases[k], out[k]
+        if len(slots) > 1:
+            for i in range(len(rows)):
+                salt = _mix((base | np.uint64(slots[i])) * GOLDEN)
+                row[i] = _unit(keys[rows[i]] ^ salt)
+        else:
+            salt = _mix((base | np.uint64(slots[0])) * GOLDEN)
+            for i in range(len(rows)):
+                row[i] = _unit(keys[rows[i]] ^ salt)
 
 
 #: rows whose uniforms ``below`` draws before it compares them
@@ -579,24 +615,21 @@ def below(keys, base, S, threshold, where, row_where, rows, slots):
     t_rows, t_cols = threshold.shape[0] > 1, threshold.shape[1] > 1
     w_rows, w_cols = where.shape[0] > 1, where.shape[1] > 1
     each_row = len(row_where) > 1
-    salts = np.empty(S, dtype=np.uint64)
-    for j in range(S):
-        salts[j] = _mix((base | np.uint64(j)) * GOLDEN)
-    # a block of rows' uniforms first (the hash in a loop of its own), then the comparisons
-    block = np.empty((BELOW_BLOCK, S))
+    salts = _salts(base, S)
+    # a block of rows' uniforms first, a slot at a time (vector instructions), then the
+    # comparisons
+    block = np.empty((S, BELOW_BLOCK))
     n = 0
     for start in range(0, R, BELOW_BLOCK):
         stop = min(start + BELOW_BLOCK, R)
-        for i in range(start, stop):
-            key = keys[i]
-            for j in range(S):
-                block[i - start, j] = _unit(key ^ salts[j])
+        for j in range(S):
+            _hash_keys(keys[start:stop], salts[j], block[j])
         for i in range(start, stop):
             if not row_where[i if each_row else 0]:
                 continue
             for j in range(S):
                 w = where[i if w_rows else 0, j if w_cols else 0]
-                if w and block[i - start, j] < threshold[i if t_rows else 0, j if t_cols else 0]:
+                if w and block[j, i - start] < threshold[i if t_rows else 0, j if t_cols else 0]:
                     rows[n] = i
                     slots[n] = j
                     n += 1
