@@ -598,10 +598,6 @@ def uniforms_at(keys, rows, bases, slots, out):
                 row[i] = _unit(keys[rows[i]] ^ salt)
 
 
-#: rows whose uniforms ``below`` draws before it compares them
-BELOW_BLOCK = 256
-
-
 @_jit
 def below(keys, base, S, threshold, where, row_where, rows, slots):
     """The (row, slot) cells, in row-major order, where ``where`` and ``row_where`` hold
@@ -610,29 +606,33 @@ def below(keys, base, S, threshold, where, row_where, rows, slots):
     ``np.nonzero(where & row_where[:, None] & (uniform < threshold))``) for R = len(keys)
     replicates and S slots. ``threshold`` and ``where`` are 2-d, (R, S) or with an axis
     of 1 that broadcasts; ``row_where`` is (R,) or (1,). Every cell's uniform is drawn,
-    as the NumPy expression draws it."""
+    as the NumPy expression draws it.
+
+    A slot at a time: its uniforms down all replicates (vector instructions), then which
+    cells hit, without a branch; then the hits collected row by row."""
     R = len(keys)
     t_rows, t_cols = threshold.shape[0] > 1, threshold.shape[1] > 1
     w_rows, w_cols = where.shape[0] > 1, where.shape[1] > 1
     each_row = len(row_where) > 1
     salts = _salts(base, S)
-    # a block of rows' uniforms first, a slot at a time (vector instructions), then the
-    # comparisons
-    block = np.empty((S, BELOW_BLOCK))
+    u = np.empty(R)
+    hit = np.empty((R, S), dtype=np.uint8)
+    for j in range(S):
+        _hash_keys(keys, salts[j], u)
+        t0 = threshold[0, j if t_cols else 0]
+        w0 = where[0, j if w_cols else 0]
+        r0 = row_where[0]
+        for i in range(R):
+            t = threshold[i, j if t_cols else 0] if t_rows else t0
+            w = where[i, j if w_cols else 0] if w_rows else w0
+            ok = row_where[i] if each_row else r0
+            hit[i, j] = (u[i] < t) & w & ok
     n = 0
-    for start in range(0, R, BELOW_BLOCK):
-        stop = min(start + BELOW_BLOCK, R)
+    for i in range(R):
         for j in range(S):
-            _hash_keys(keys[start:stop], salts[j], block[j])
-        for i in range(start, stop):
-            if not row_where[i if each_row else 0]:
-                continue
-            for j in range(S):
-                w = where[i if w_rows else 0, j if w_cols else 0]
-                if w and block[j, i - start] < threshold[i if t_rows else 0, j if t_cols else 0]:
-                    rows[n] = i
-                    slots[n] = j
-                    n += 1
+            rows[n] = i
+            slots[n] = j
+            n += hit[i, j]
     return n
 
 

@@ -303,7 +303,7 @@ def test_draws_below_a_threshold_pick_the_cells_numpy_picks():
     broadcasts its threshold and mask."""
     from sim.rng import RandomStreams, Stream
 
-    R, M = 2 * fused.BELOW_BLOCK + 37, 4  # blocks of rows, the last one short
+    R, M = 2 * fused.HASH_BLOCK + 37, 4  # blocks of rows (several slots), the last one short
     streams = RandomStreams(3, np.arange(R))
     rng = np.random.default_rng(1)
     thresholds = [0.3, rng.random((R, 1)), rng.random(M), rng.random((R, M)), np.nan]
