@@ -316,7 +316,7 @@ def us_answer_iran(today: Today, rows: np.ndarray, killed: np.ndarray) -> None:
     """After a direct Iranian strike: open war, or absorb it and harden (January 2020)."""
     us = today.params.config.doctrine.us
     chance = np.where(killed > 0, us.war_if_iran_kills_us, us.war_if_iran_strikes_without_deaths)
-    war = rows[today.chance(Stream.US_WAR_DECISION)[rows] < chance]
+    war = rows[today.uniform(Stream.US_WAR_DECISION, 1, rows)[:, 0] < chance]
     today.absorb(war, Outcome.WAR, EventKind.OPEN_WAR, Action.AIRSTRIKE)
     if us.posture_trigger == "iran_strike":
         start_posture(today, rows)

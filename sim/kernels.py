@@ -159,10 +159,6 @@ class Today:
             where = np.asarray(where)[:, None]
         return self.below(stream, 1, probability, where)[0]
 
-    def chance(self, stream: Stream) -> np.ndarray:
-        """One uniform per replicate."""
-        return self.streams.uniform(self.day, stream, 1)[:, 0]
-
     def emit(
         self,
         rows: np.ndarray,
