@@ -278,10 +278,10 @@ class EventLog:
                 for j, (_, value) in enumerate(added):
                     values[j] = value
                 columns = np.array([i for i, _ in added], dtype=np.int64)
-            militia = actor == Actor.MILITIA
+            attack = np.asarray(is_attack(actor, kind)).reshape(-1)  # one flag, or each
             fused.tally_events(
-                rows, _one_or_each(kind), day, militia, _NOT_AN_ATTACK, _one_or_each(weapon),
-                self._kinds, self.attack_counts, columns, values, self.casualties,
+                rows, _one_or_each(kind), day, attack, _one_or_each(weapon), self._kinds,
+                self.attack_counts, columns, values, self.casualties,
             )  # fmt: skip
             return int(lowest)
         kinds = as_column(kind, n, np.int64)
@@ -353,8 +353,6 @@ class EventLog:
 #: the casualty values and columns of a batch that adds none
 _NO_VALUES = np.zeros((0, 0))
 _NO_COLUMNS = np.zeros(0, dtype=np.int64)
-#: the one militia event that is not an attack (``is_attack``)
-_NOT_AN_ATTACK = int(EventKind.EMBASSY_ASSAULT)
 
 
 def _one_or_each(value) -> np.ndarray:

@@ -472,25 +472,23 @@ TO_UNIT = 2.0**-53
 
 @_jit
 def tally_events(
-    rows, kinds, day, militia, not_an_attack, weapon, tally, attack_counts, columns, values,
-    casualties,
+    rows, kinds, day, attack, weapon, tally, attack_counts, columns, values, casualties
 ):  # fmt: skip
     """``EventLog``'s tallies of one batch of events, in the order NumPy's ``add.at`` makes
     them: each event counts in ``tally[kind, row, 0]``; the first event of a (row, kind)
     on ``day`` counts a day in ``tally[kind, row, 1]`` (``tally[kind, row, 2]`` remembers
-    the day last counted); a militia's events (``militia``) but those of kind
-    ``not_an_attack`` are attacks and count by weapon (the last column for none); row j
-    of ``values`` (C, n) adds into column ``columns[j]`` of ``casualties``. ``kinds`` and
-    ``weapon`` hold one value for the batch or one per event."""
+    the day last counted); attacks count by weapon (the last column for none); row j of
+    ``values`` (C, n) adds into column ``columns[j]`` of ``casualties``. ``kinds``,
+    ``attack`` and ``weapon`` hold one value for the batch or one per event."""
     no_weapon = attack_counts.shape[1] - 1
-    each_kind, each_weapon = len(kinds) > 1, len(weapon) > 1
+    each_kind, each_attack, each_weapon = len(kinds) > 1, len(attack) > 1, len(weapon) > 1
     for i in range(len(rows)):
         r, k = rows[i], kinds[i if each_kind else 0]
         tally[k, r, 0] += 1
         if tally[k, r, 2] != day:
             tally[k, r, 2] = day
             tally[k, r, 1] += 1
-        if militia and k != not_an_attack:
+        if attack[i if each_attack else 0]:
             w = weapon[i if each_weapon else 0]
             attack_counts[r, no_weapon if w < 0 else w] += 1
     for j in range(len(columns)):
@@ -688,8 +686,8 @@ def _pairwise_sum(a, n):
 
 @_jit
 def row_sums(a, out):
-    """``out[i] = a[i].sum()`` for a (n, k) array with ``8 <= k <= PAIRWISE_BLOCK``, as
-    NumPy's reduction adds each row (from +0.0, pairwise)."""
+    """``out[i] = sum_last(a[i])`` for a (n, k) array with ``k <= PAIRWISE_BLOCK``, as
+    NumPy adds each row (``_row_sum``: one by one below 8 terms, else pairwise)."""
     k = a.shape[1]
     for i in range(a.shape[0]):
         out[i] = _row_sum(a[i], k)
@@ -758,23 +756,6 @@ def column_sums(terms, n, out):
         out[r] = 0.0 + out[r]
 
 
-@_jit
-def _short_row_sums(a, out, divisor):
-    """``out[r] = sum_last(a[r]) / divisor`` for a (R, n) array of fewer than 8 columns
-    (the first term plus 0.0, then the others one by one), or of any width up to
-    ``PAIRWISE_BLOCK`` (a row at a time)."""
-    R, n = a.shape
-    if n == 0 or n >= 8:
-        for r in range(R):
-            out[r] = _row_sum(a[r], n) / divisor
-        return
-    for r in range(R):
-        acc = a[r, 0] + 0.0
-        for i in range(1, n):
-            acc += a[r, i]
-        out[r] = acc / divisor
-
-
 @_inline
 def _small_sum(row, n):
     """``sum_last`` of ``n`` < 8 terms: the first plus 0.0, then the others one by one."""
@@ -833,7 +814,7 @@ def daily_values(
         out[0, r] = attacks_today[r, rocket]
         out[1, r] = attacks_today[r, ied]
         out[2, r] = attacks_today[r, drone]
-    _short_row_sums(attacks_today, out[3], 1.0)
+    row_sums(attacks_today, out[3])
     for r in range(R):
         out[4, r] = responses[r]
         out[5, r] = killed_us[r]
@@ -842,16 +823,18 @@ def daily_values(
         out[8, r] = wounded_iraqi[r]
         out[9, r] = rung[r]
         out[10, r] = tension[r]
-    _short_row_sums(fighters, out[11], 1.0)
+    row_sums(fighters, out[11])
     mean_capability(
         stock, half_saturation, fighters, max_fighters, leadership, leadership_loss_effect,
         out[12],
     )  # fmt: skip
-    _short_row_sums(stock[:, :, rocket], out[13], 1.0)
-    _short_row_sums(perceived_risk, out[14], M)
-    _short_row_sums(grievance, out[15], M)
-    _short_row_sums(personnel, out[17], 1.0)
+    row_sums(stock[:, :, rocket], out[13])
+    row_sums(perceived_risk, out[14])
+    row_sums(grievance, out[15])
+    row_sums(personnel, out[17])
     for r in range(R):
+        out[14, r] = out[14, r] / M
+        out[15, r] = out[15, r] / M
         out[16, r] = iran_green[r]
         out[18, r] = us_resolve[r]
         out[20, r] = sovereignty[r]

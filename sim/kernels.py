@@ -155,9 +155,7 @@ class Today:
         ``probability`` (a scalar or one per replicate): the rows an event happens to."""
         if np.ndim(probability):
             probability = np.asarray(probability)[:, None]
-        if np.ndim(where):
-            where = np.asarray(where)[:, None]
-        return self.below(stream, 1, probability, where)[0]
+        return self.below(stream, 1, probability, row_where=where)[0]
 
     def emit(
         self,
