@@ -447,6 +447,9 @@ def israel_interdict(today: Today) -> None:
 
 def iraq_act(today: Today) -> None:
     """Embassy protection, raids and releases, sovereignty votes, truce mediation."""
+    if fused.ENABLED:
+        _iraq_act_compiled(today)
+        return
     state, params = today.state, today.params
     cfg = params.config
     iraq, us = cfg.doctrine.iraq, cfg.doctrine.us
@@ -508,3 +511,59 @@ def iraq_act(today: Today) -> None:
     )
     state.truce_until[truce] = day + iraq.truce_days
     today.emit(truce, EventKind.TRUCE, Actor.IRAQ_GOV)
+
+
+#: the numbers of the Iraqi doctrine ``fused.iraq_act`` reads, in its order
+IRAQ_RULES = (
+    ("iraq", "protection_days"),
+    ("iraq", "protection_after_assault"),
+    ("iraq", "embassy_protection"),
+    ("us", "closure_threat_days"),
+    ("iraq", "raid_rate_under_closure_threat"),
+    ("iraq", "raid_rate"),
+    ("iraq", "raid_detention_fraction"),
+    ("iraq", "expulsion_vote_threshold"),
+    ("iraq", "vote_cooldown_days"),
+    ("iraq", "expulsion_vote_probability"),
+    ("us", "resolve_loss_per_expulsion_vote"),
+    ("iraq", "truce_probability"),
+    ("iraq", "truce_days"),
+)
+
+
+def _iraq_act_compiled(today: Today) -> None:
+    """``iraq_act`` in one compiled pass over the replicates (``fused.iraq_act``), then its
+    events in the order ``iraq_act`` logs them."""
+    state, params = today.state, today.params
+    doctrine = params.config.doctrine
+    R, M = state.replicates, params.n_militias
+    rules = tuple(getattr(getattr(doctrine, actor), name) for actor, name in IRAQ_RULES)
+    salts = np.concatenate(
+        [
+            today.salts(Stream.IRAQ_RAID, 1),
+            today.salts(Stream.EXPULSION_VOTE, 1),
+            today.salts(Stream.TRUCE, 1),
+            today.salts(Stream.IRAQ_RELEASE, M),
+        ]
+    )
+    events = np.empty((4, R * M), dtype=np.int64)
+    targets = np.empty((2, R * M), dtype=np.int64)
+    counts = np.zeros(4, dtype=np.int64)
+    fused.iraq_act(
+        today.streams.keys, salts, state.active, today.day, NEVER,
+        state.assault_today, state.protection_until, state.protection,
+        params.theatre.embassy_sites, state.closure_threat_day, state.recent_attacks,
+        state.fighters, state.detained, state.sovereignty, state.last_vote_day,
+        state.us_resolve, state.truce_until, rules,
+        doctrine.iraq.release_rate * params.political_weight, params.strike_site_iraq,
+        events, targets, counts,
+    )  # fmt: skip
+    raids, released, votes, truces = (events[k, : counts[k]] for k in range(4))
+    today.emit(
+        raids, EventKind.IRAQI_RAID, Actor.IRAQ_GOV, Action.RAID, target=targets[0, : counts[0]]
+    )
+    today.emit(
+        released, EventKind.FIGHTERS_RELEASED, Actor.IRAQ_GOV, target=targets[1, : counts[1]]
+    )
+    today.emit(votes, EventKind.EXPULSION_VOTE, Actor.IRAQ_GOV)
+    today.emit(truces, EventKind.TRUCE, Actor.IRAQ_GOV)

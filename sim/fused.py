@@ -1052,3 +1052,113 @@ def _bucket_select(row, ranks, out, counts, wanted, bucket):
                 j += 1
         wanted[b] = False
     return True
+
+
+# --- whole doctrines, one pass over the replicates --------------------------------------
+#
+# Each is the NumPy rule of ``doctrines`` it is named after, replicate by replicate: every
+# step of the rule for one replicate before the next replicate (no replicate reads
+# another's state, so the order of the replicates does not matter). A uniform is hashed
+# only when every other condition of its draw holds: it is a pure function of the
+# replicate's key and the stream's salt, so the numbers are those the NumPy rule draws for
+# every cell. The events are returned as rows (and targets), in the order the NumPy rule
+# logs them, for ``Today.emit``.
+
+
+@_inline
+def _drawn(key, salt):
+    """The uniform of the replicate with ``key`` at the counter mixed into ``salt``."""
+    return _unit(key ^ salt)
+
+
+@_inline
+def _first_largest(row):
+    """``np.argmax`` of a row of numbers without NaNs: the first of its largest values."""
+    best = 0
+    for m in range(1, len(row)):
+        if row[m] > row[best]:
+            best = m
+    return best
+
+
+@_jit
+def iraq_act(
+    keys,
+    salts,
+    active,
+    day,
+    never,
+    assault_today,
+    protection_until,
+    protection,
+    embassy_sites,
+    closure_threat_day,
+    recent_attacks,
+    fighters,
+    detained,
+    sovereignty,
+    last_vote_day,
+    us_resolve,
+    truce_until,
+    rules,
+    release_threshold,
+    strike_site_iraq,
+    events,
+    targets,
+    counts,
+):
+    """``doctrines.iraq_act``: embassy protection, raids, releases, votes and truces.
+
+    ``salts`` holds the raid's, the vote's and the truce's, then one release salt a
+    group; ``rules`` the numbers of the doctrine in ``IRAQ_RULES`` order. Row k of
+    ``events`` receives the replicates of the raids, the releases (one per group freed),
+    the votes and the truces, ``counts[k]`` of them; ``targets`` the raids' and the
+    releases' target sites."""
+    (protection_days, after_assault, embassy_protection, closure_threat_days,
+     raid_rate_threat, raid_rate, raid_fraction, vote_threshold, vote_cooldown,
+     vote_probability, resolve_loss, truce_probability, truce_days) = rules  # fmt: skip
+    M = fighters.shape[1]
+    n_raid = n_release = n_vote = n_truce = 0
+    for r in range(len(keys)):
+        on = active[r]
+        if on and assault_today[r]:
+            protection_until[r] = day + protection_days
+        level = after_assault if day <= protection_until[r] else embassy_protection
+        for s in embassy_sites:
+            x = protection[r, s]
+            if not (x == level and math.copysign(1.0, x) == math.copysign(1.0, level)):
+                protection[r, s] = level
+        threat = closure_threat_day[r] != never and day - closure_threat_day[r] < (
+            closure_threat_days
+        )
+        if not on:
+            continue
+        rate = raid_rate_threat if threat else raid_rate
+        if _drawn(keys[r], salts[0]) < rate:
+            m = _first_largest(recent_attacks[r])
+            taken = fighters[r, m] * raid_fraction
+            fighters[r, m] -= taken
+            detained[r, m] += taken
+            events[0, n_raid] = r
+            targets[0, n_raid] = strike_site_iraq[m]
+            n_raid += 1
+        for m in range(M):
+            if detained[r, m] > 0 and _drawn(keys[r], salts[3 + m]) < release_threshold[m]:
+                fighters[r, m] += detained[r, m]
+                detained[r, m] = 0.0
+                events[1, n_release] = r
+                targets[1, n_release] = strike_site_iraq[m]
+                n_release += 1
+        may_vote = sovereignty[r] >= vote_threshold and (
+            last_vote_day[r] == never or day - last_vote_day[r] >= vote_cooldown
+        )
+        if may_vote and _drawn(keys[r], salts[1]) < vote_probability:
+            last_vote_day[r] = day
+            us_resolve[r] -= resolve_loss
+            events[2, n_vote] = r
+            n_vote += 1
+        if threat and day > truce_until[r] and _drawn(keys[r], salts[2]) < truce_probability:
+            truce_until[r] = day + truce_days
+            events[3, n_truce] = r
+            n_truce += 1
+    counts[0], counts[1], counts[2], counts[3] = n_raid, n_release, n_vote, n_truce

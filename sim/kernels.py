@@ -143,6 +143,11 @@ class Today:
         slot) pair, drawn in one pass."""
         return self.streams.uniforms_at(self.day, streams, rows, slots)
 
+    def salts(self, stream: Stream, slots: int) -> np.ndarray:
+        """(slots,) what the compiled doctrines hash with a replicate's key to draw today's
+        uniforms of ``stream`` (``fused._drawn``)."""
+        return self.streams.salts(self.day, stream, slots)
+
     def below(
         self, stream: Stream, slots: int, threshold, where=True, row_where=True
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -144,6 +144,11 @@ class RandomStreams:
         counter = _counter(day, stream, np.arange(slots, dtype=np.uint64))
         return _unit(keys[:, None] ^ _mix(counter * _GOLDEN)[None, :])
 
+    def salts(self, day: int, stream: Stream, slots: int) -> np.ndarray:
+        """(slots,) uint64: the slots' counters of the day's ``stream``, mixed; the uniform
+        of a replicate at slot j is ``fused._drawn(key, salts[j])``, as ``uniform`` draws it."""
+        return fused._salts(_counter(day, stream, 0), slots)
+
     def below(
         self, day: int, stream: Stream, slots: int, threshold, where=True, row_where=True
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
 
@@ -136,6 +137,7 @@ def test_hazards_target_choice_and_capacity_match_numpy_every_day(overrides):
         ("doctrine/us=max_pressure",),
         ("scenario=summer2020_convoys", "doctrine/us=decapitation"),
         ("scenario=dec2019_crisis",),
+        ("doctrine/iraq=crackdown",),
     ],
 )
 def test_every_state_array_is_identical_day_by_day(overrides):
@@ -365,3 +367,65 @@ def test_response_learning_and_casualties_match_numpy(strikes, in_order):
     assert np.array_equal(compiled.first_us_death_day, numpy_only.first_us_death_day)
     first_deaths = {r for r, k in zip(rows, killed, strict=True) if k > 0 and r % 3}
     assert set(np.flatnonzero(compiled.first_us_death_day == 4)) == first_deaths
+
+
+def _stressed(sim, rng):
+    """A copy of ``sim``'s state pushed into every branch of the doctrines: closure
+    threats, high sovereignty pressure, detainees, assaults, leaders and strikes due."""
+    s = copy.deepcopy(sim.state)
+    R, day = s.replicates, sim.day
+    some = rng.random(R) < 0.5
+    s.closure_threat_day[some] = day - rng.integers(0, 40, some.sum())
+    s.sovereignty[:] = rng.uniform(
+        0.0, 2.0 * sim.params.config.doctrine.iraq.expulsion_vote_threshold, R
+    )
+    s.last_vote_day[rng.random(R) < 0.3] = day - rng.integers(0, 60)
+    s.detained[:] = np.where(
+        rng.random(s.detained.shape) < 0.5, rng.uniform(0, 30, s.detained.shape), 0.0
+    )
+    s.assault_today[:] = rng.random(R) < 0.2
+    s.truce_until[rng.random(R) < 0.3] = day + rng.integers(-10, 10)
+    s.recent_attacks[:] = rng.integers(0, 4, s.recent_attacks.shape)  # ties for the raids
+    return s
+
+
+DOCTRINE_STRESS = (
+    "replicates=400",
+    "doctrine.iraq.raid_rate=0.3",
+    "doctrine.iraq.raid_rate_under_closure_threat=0.6",
+    "doctrine.iraq.release_rate=0.2",
+    "doctrine.iraq.expulsion_vote_probability=0.5",
+    "doctrine.iraq.truce_probability=0.5",
+)
+
+
+@pytest.mark.parametrize("rule", ["iraq_act"])
+def test_compiled_doctrines_do_what_their_numpy_rules_do(rule):
+    """Each compiled doctrine, on states pushed into all its branches over a run: the same
+    state arrays to the bit, the same events in the same order, the same rungs."""
+    from sim import doctrines
+    from sim.events import EventLog
+    from sim.kernels import Today
+
+    sim = Simulation(config(*DOCTRINE_STRESS))
+    rng = np.random.default_rng(1)
+    logged = 0
+    while not sim.done:
+        start = _stressed(sim, rng)
+        after = []
+        for enabled in (True, False):
+            state = copy.deepcopy(start)
+            log = EventLog(state.replicates)
+            today = Today(state, sim.params, sim.streams, sim.day, log)
+            _with(enabled, getattr(doctrines, rule), today)
+            after.append((state, log.columns()))
+        (s1, e1), (s2, e2) = after
+        for f in dataclasses.fields(s1):
+            a, b = getattr(s1, f.name), getattr(s2, f.name)
+            assert np.array_equal(a.view(np.uint8), b.view(np.uint8)), f"{f.name}, day {sim.day}"
+        assert e1.keys() == e2.keys()
+        for name in e1:
+            np.testing.assert_array_equal(e1[name], e2[name], err_msg=name)
+        logged += len(e1["replicate"])
+        sim.step()
+    assert logged > 1000
