@@ -415,14 +415,34 @@ def israel_interdict(today: Today) -> None:
     chance = -np.expm1(
         -israel.interdiction_rate * state.transfer_recent / israel.reference_transfer_per_day
     )
+    share = israel.strike_in_iraq_share if len(elsewhere) else 1.0
+    pick_iraq_below = share if len(in_iraq) else 0.0
+    pool_iraq = in_iraq if len(in_iraq) else elsewhere
+    pool_else = elsewhere if len(elsewhere) else in_iraq
+    iraq = cfg.doctrine.iraq
+    blame_sovereignty = iraq.sovereignty_cost_israeli_strike * iraq.sovereignty_sensitivity
+    if fused.ENABLED:  # the rest in one compiled pass over the replicates
+        rows = np.empty(state.replicates, dtype=np.int64)
+        site = np.empty_like(rows)
+        salts = np.concatenate(
+            [today.salts(Stream.ISRAEL_STRIKE, 1), today.salts(Stream.ISRAEL_TARGET, 2)]
+            + [today.salts(Stream.ISRAEL_BLAME, 1)]
+        )
+        n = fused.israel_interdict(
+            today.streams.keys, salts, state.active, chance, pick_iraq_below, pool_iraq,
+            pool_else, params.base_share, israel.strike_stock_loss,
+            israel.blame_us_probability, cfg.actors.dynamics.israeli_blame_grievance,
+            blame_sovereignty, state.stock, state.grievance, state.sovereignty, rows, site,
+        )  # fmt: skip
+        today.emit(
+            rows[:n], EventKind.ISRAELI_STRIKE, Actor.ISRAEL, Action.AIRSTRIKE, target=site[:n]
+        )
+        return
     rows = today.happens(Stream.ISRAEL_STRIKE, chance, state.active)
     if len(rows) == 0:
         return
     u = today.uniform(Stream.ISRAEL_TARGET, 2, rows)
-    share = israel.strike_in_iraq_share if len(elsewhere) else 1.0
-    pick_iraq = u[:, 0] < (share if len(in_iraq) else 0.0)
-    pool_iraq = in_iraq if len(in_iraq) else elsewhere
-    pool_else = elsewhere if len(elsewhere) else in_iraq
+    pick_iraq = u[:, 0] < pick_iraq_below
     site = np.where(
         pick_iraq,
         pool_iraq[(u[:, 1] * len(pool_iraq)).astype(np.int64)],
@@ -435,10 +455,7 @@ def israel_interdict(today: Today) -> None:
         today.uniform(Stream.ISRAEL_BLAME, 1, rows)[:, 0] < israel.blame_us_probability
     )
     state.grievance[rows[blamed]] += cfg.actors.dynamics.israeli_blame_grievance
-    iraq = cfg.doctrine.iraq
-    state.sovereignty[rows[blamed]] += (
-        iraq.sovereignty_cost_israeli_strike * iraq.sovereignty_sensitivity
-    )
+    state.sovereignty[rows[blamed]] += blame_sovereignty
     today.emit(rows, EventKind.ISRAELI_STRIKE, Actor.ISRAEL, Action.AIRSTRIKE, target=site)
 
 

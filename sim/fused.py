@@ -1162,3 +1162,50 @@ def iraq_act(
             events[3, n_truce] = r
             n_truce += 1
     counts[0], counts[1], counts[2], counts[3] = n_raid, n_release, n_vote, n_truce
+
+
+@_jit
+def israel_interdict(
+    keys,
+    salts,
+    active,
+    chance,
+    pick_iraq_below,
+    pool_iraq,
+    pool_else,
+    base_share,
+    stock_loss,
+    blame_probability,
+    blame_grievance,
+    blame_sovereignty,
+    stock,
+    grievance,
+    sovereignty,
+    rows,
+    sites,
+):
+    """``doctrines.israel_interdict`` after its chance of a strike: who is struck (the day's
+    uniform below ``chance``), the country and depot (two uniforms), the stock lost, and
+    whether the militias blame the US (a third). ``salts``: the strike's, the target's two
+    and the blame's. Fills ``rows`` and ``sites`` with the strikes and returns how many."""
+    M, W = stock.shape[1], stock.shape[2]
+    n = 0
+    for r in range(len(keys)):
+        if not (active[r] and _drawn(keys[r], salts[0]) < chance[r]):
+            continue
+        in_iraq = _drawn(keys[r], salts[1]) < pick_iraq_below
+        u = _drawn(keys[r], salts[2])
+        pool = pool_iraq if in_iraq else pool_else
+        site = pool[np.int64(u * len(pool))]
+        for m in range(M):
+            kept = 1.0 - stock_loss * base_share[m, site]
+            for w in range(W):
+                stock[r, m, w] *= kept
+        if in_iraq and _drawn(keys[r], salts[3]) < blame_probability:
+            for m in range(M):
+                grievance[r, m] += blame_grievance
+            sovereignty[r] += blame_sovereignty
+        rows[n] = r
+        sites[n] = site
+        n += 1
+    return n

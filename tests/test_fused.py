@@ -396,18 +396,26 @@ DOCTRINE_STRESS = (
     "doctrine.iraq.release_rate=0.2",
     "doctrine.iraq.expulsion_vote_probability=0.5",
     "doctrine.iraq.truce_probability=0.5",
+    "doctrine.israel.interdiction_rate=0.3",
 )
 
 
-@pytest.mark.parametrize("rule", ["iraq_act"])
-def test_compiled_doctrines_do_what_their_numpy_rules_do(rule):
+@pytest.mark.parametrize(
+    "rule, overrides",
+    [
+        ("iraq_act", ()),
+        ("israel_interdict", ()),
+        ("israel_interdict", ("doctrine/israel=interdict_syria",)),
+    ],
+)
+def test_compiled_doctrines_do_what_their_numpy_rules_do(rule, overrides):
     """Each compiled doctrine, on states pushed into all its branches over a run: the same
     state arrays to the bit, the same events in the same order, the same rungs."""
     from sim import doctrines
     from sim.events import EventLog
     from sim.kernels import Today
 
-    sim = Simulation(config(*DOCTRINE_STRESS))
+    sim = Simulation(config(*overrides, *DOCTRINE_STRESS))
     rng = np.random.default_rng(1)
     logged = 0
     while not sim.done:
