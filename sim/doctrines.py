@@ -328,6 +328,9 @@ def us_answer_iran(today: Today, rows: np.ndarray, killed: np.ndarray) -> None:
 def iran_act(today: Today) -> None:
     """Direct retaliation when the red line is crossed; green light or restraint for proxies."""
     state, iran = today.state, today.params.config.doctrine.iran
+    if fused.ENABLED:
+        _iran_act_compiled(today)
+        return
     crossed = today.happens(
         Stream.IRAN_RETALIATION,
         iran.direct_retaliation_probability,
@@ -340,6 +343,32 @@ def iran_act(today: Today) -> None:
     restraining = today.day < state.iran_restraint_until
     green = np.where(restraining, np.minimum(green, iran.restraint_green_light), green)
     state.iran_green = np.where(state.talks_open, np.minimum(green, iran.talks_green_light), green)
+
+
+def _iran_act_compiled(today: Today) -> None:
+    """``iran_act`` in two compiled passes over the replicates around the direct strike
+    (``fused.iran_red_line``, ``fused.iran_diplomacy_and_green``), with the same events."""
+    state, params = today.state, today.params
+    iran, day = params.config.doctrine.iran, today.day
+    fused.iran_red_line(
+        today.streams.keys, today.salts(Stream.IRAN_RETALIATION, 1)[0], state.active,
+        state.decapitated_today, state.retaliation_due, NEVER,
+        iran.direct_retaliation_probability, day + max(iran.retaliation_lag_days, 1),
+    )  # fmt: skip
+    _direct_strike(today)
+    aversion = np.exp(-iran.war_aversion * state.tension)
+    opened = np.empty(state.replicates, dtype=np.int64)
+    ended = np.empty_like(opened)
+    counts = np.zeros(2, dtype=np.int64)
+    fused.iran_diplomacy_and_green(
+        today.streams.keys, today.salts(Stream.TALKS_COLLAPSE, 1)[0], state.active,
+        day == params.diplomacy_day, state.talks_open, state.responses_today,
+        iran.talks_collapse_probability, aversion, iran.green_light, day,
+        state.iran_restraint_until, iran.restraint_green_light, iran.talks_green_light,
+        state.iran_green, opened, ended, counts,
+    )  # fmt: skip
+    today.emit(opened[: counts[0]], EventKind.TALKS_OPEN, Actor.IRAN)
+    today.emit(ended[: counts[1]], EventKind.TALKS_COLLAPSE, Actor.IRAN)
 
 
 def _diplomacy(today: Today) -> None:

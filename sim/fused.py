@@ -1209,3 +1209,62 @@ def israel_interdict(
         sites[n] = site
         n += 1
     return n
+
+
+@_jit
+def iran_red_line(keys, salt, active, decapitated_today, retaliation_due, never, chance, due):
+    """``doctrines.iran_act``'s red line: a replicate whose leaders were struck today
+    schedules a direct strike for day ``due`` if the day's uniform is below ``chance``."""
+    for r in range(len(keys)):
+        if (
+            active[r]
+            and decapitated_today[r]
+            and retaliation_due[r] == never
+            and _drawn(keys[r], salt) < chance
+        ):
+            retaliation_due[r] = due
+
+
+@_jit
+def iran_diplomacy_and_green(
+    keys,
+    salt,
+    active,
+    opening_today,
+    talks_open,
+    responses_today,
+    collapse_chance,
+    aversion,
+    green_light,
+    day,
+    restraint_until,
+    restraint_green_light,
+    talks_green_light,
+    iran_green,
+    opened,
+    ended,
+    counts,
+):
+    """``doctrines._diplomacy`` (talks open on their day; a day of US strikes may end
+    them) and the green light ``iran_act`` then gives its proxies: ``green_light *
+    aversion`` (the war aversion's exponential of the tension), capped while Iran
+    restrains them and while talks are open. Fills ``opened`` and ``ended`` with the
+    replicates of each event and ``counts`` with how many."""
+    n_opened = n_ended = 0
+    for r in range(len(keys)):
+        if active[r]:
+            if opening_today and not talks_open[r]:
+                talks_open[r] = True
+                opened[n_opened] = r
+                n_opened += 1
+            if talks_open[r] and responses_today[r] > 0 and _drawn(keys[r], salt) < collapse_chance:
+                talks_open[r] = False
+                ended[n_ended] = r
+                n_ended += 1
+        green = green_light * aversion[r]
+        if day < restraint_until[r]:
+            green = min(green, restraint_green_light)
+        if talks_open[r]:
+            green = min(green, talks_green_light)
+        iran_green[r] = green
+    counts[0], counts[1] = n_opened, n_ended

@@ -386,6 +386,12 @@ def _stressed(sim, rng):
     s.assault_today[:] = rng.random(R) < 0.2
     s.truce_until[rng.random(R) < 0.3] = day + rng.integers(-10, 10)
     s.recent_attacks[:] = rng.integers(0, 4, s.recent_attacks.shape)  # ties for the raids
+    s.decapitated_today[:] = rng.random(R) < 0.3
+    s.retaliation_due[(rng.random(R) < 0.2)] = day  # direct strikes today
+    s.talks_open[:] = rng.random(R) < 0.5
+    s.responses_today[:] = rng.integers(0, 2, R)
+    s.iran_restraint_until[rng.random(R) < 0.3] = day + rng.integers(-5, 5)
+    s.tension[:] = rng.uniform(0, 20, R)
     return s
 
 
@@ -397,6 +403,8 @@ DOCTRINE_STRESS = (
     "doctrine.iraq.expulsion_vote_probability=0.5",
     "doctrine.iraq.truce_probability=0.5",
     "doctrine.israel.interdiction_rate=0.3",
+    "doctrine.iran.direct_retaliation_probability=0.5",
+    "doctrine.iran.talks_collapse_probability=0.5",
 )
 
 
@@ -406,6 +414,8 @@ DOCTRINE_STRESS = (
         ("iraq_act", ()),
         ("israel_interdict", ()),
         ("israel_interdict", ("doctrine/israel=interdict_syria",)),
+        ("iran_act", ()),
+        ("iran_act", ("scenario=biden2021",)),  # talks open on a day of the run
     ],
 )
 def test_compiled_doctrines_do_what_their_numpy_rules_do(rule, overrides):
