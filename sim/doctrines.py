@@ -87,6 +87,20 @@ def _decide_strikes(today: Today, attacks: Attacks) -> None:
     state, params = today.state, today.params
     us = params.config.doctrine.us
     M = params.n_militias
+    if fused.ENABLED:
+        scaling = fused.SCALING_CODES.get(us.response_scaling, 0)
+        harm = _NO_HARM
+        if scaling == 1:
+            harm = np.zeros((state.replicates, M))
+            harm[attacks.rows, attacks.militia] = attacks.killed_us + attacks.wounded_us
+        fused.us_decide_strikes(
+            today.streams.keys, today.salts(Stream.US_RESPONSE, M),
+            today.salts(Stream.US_STRIKE_LOCATION, M), response_trigger(state, params, attacks),
+            state.active, state.response_due, NEVER, today.day + us.response_lag_days,
+            scaling, harm, state.strikes_on_group, float(us.escalation_step),
+            us.strike_in_iraq_probability, state.response_size, state.response_in_iraq,
+        )  # fmt: skip
+        return
     rows, militia = today.below(
         Stream.US_RESPONSE,
         M,
@@ -98,6 +112,10 @@ def _decide_strikes(today: Today, attacks: Attacks) -> None:
     state.response_size[rows, militia] = strike_size(state, params, attacks)[rows, militia]
     where = today.uniform_at(Stream.US_STRIKE_LOCATION, rows, militia)
     state.response_in_iraq[rows, militia] = where < us.strike_in_iraq_probability
+
+
+#: the harm argument of ``fused.us_decide_strikes`` when the strike size does not read it
+_NO_HARM = np.zeros((1, 1))
 
 
 def _decide_decapitation(today: Today) -> None:

@@ -1268,3 +1268,51 @@ def iran_diplomacy_and_green(
             green = min(green, talks_green_light)
         iran_green[r] = green
     counts[0], counts[1] = n_opened, n_ended
+
+
+#: ``doctrine.us.response_scaling`` as ``us_decide_strikes`` reads it
+SCALING_CODES = {"proportional": 1, "escalating": 2}
+
+
+@_jit
+def us_decide_strikes(
+    keys,
+    response_salts,
+    location_salts,
+    chance,
+    active,
+    response_due,
+    never,
+    due_day,
+    scaling,
+    harm,
+    strikes_on_group,
+    escalation_step,
+    in_iraq_probability,
+    response_size,
+    response_in_iraq,
+):
+    """``doctrines._decide_strikes`` after ``response_trigger``: in each cell of an active
+    replicate with no strike pending, the day's uniform below ``chance`` decides a strike
+    on the group, due on ``due_day``, of ``strike_size`` (``scaling``: 1 proportional to
+    the ``harm`` the group did today, 2 escalating with the strikes it has had, else 1),
+    in Iraq if a second uniform is below ``in_iraq_probability``. A cell whose chance is
+    not above 0 cannot be drawn (a uniform is at least 0) and is not hashed."""
+    R, M = chance.shape
+    for r in range(R):
+        if not active[r]:
+            continue
+        for m in range(M):
+            p = chance[r, m]
+            if response_due[r, m] != never or not p > 0.0:
+                continue
+            if _drawn(keys[r], response_salts[m]) < p:
+                response_due[r, m] = due_day
+                if scaling == 1:
+                    size = min(0.5 * (1.0 + harm[r, m]), 3.0)
+                elif scaling == 2:
+                    size = 1.0 + escalation_step * strikes_on_group[r, m]
+                else:
+                    size = 1.0
+                response_size[r, m] = size
+                response_in_iraq[r, m] = _drawn(keys[r], location_salts[m]) < in_iraq_probability

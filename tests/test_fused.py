@@ -392,6 +392,9 @@ def _stressed(sim, rng):
     s.responses_today[:] = rng.integers(0, 2, R)
     s.iran_restraint_until[rng.random(R) < 0.3] = day + rng.integers(-5, 5)
     s.tension[:] = rng.uniform(0, 20, R)
+    s.recent_attacks[rng.random(R) < 0.2] += 10  # campaigns past the count trigger
+    s.response_due[rng.random(s.response_due.shape) < 0.2] = day  # strikes due today
+    s.strikes_on_group[:] = rng.integers(0, 5, s.strikes_on_group.shape)
     return s
 
 
@@ -416,6 +419,9 @@ DOCTRINE_STRESS = (
         ("israel_interdict", ("doctrine/israel=interdict_syria",)),
         ("iran_act", ()),
         ("iran_act", ("scenario=biden2021",)),  # talks open on a day of the run
+        ("us_respond", ()),
+        ("us_respond", ("doctrine/us=max_pressure",)),  # escalating strikes
+        ("us_respond", ("doctrine/us=proportional",)),
     ],
 )
 def test_compiled_doctrines_do_what_their_numpy_rules_do(rule, overrides):
@@ -430,12 +436,16 @@ def test_compiled_doctrines_do_what_their_numpy_rules_do(rule, overrides):
     logged = 0
     while not sim.done:
         start = _stressed(sim, rng)
+        args = ()
+        if rule == "us_respond":  # it answers the day's attacks
+            today = Today(start, sim.params, sim.streams, sim.day, EventLog(start.replicates))
+            args = (core.militia_attacks(today),)
         after = []
         for enabled in (True, False):
             state = copy.deepcopy(start)
             log = EventLog(state.replicates)
             today = Today(state, sim.params, sim.streams, sim.day, log)
-            _with(enabled, getattr(doctrines, rule), today)
+            _with(enabled, getattr(doctrines, rule), today, *args)
             after.append((state, log.columns()))
         (s1, e1), (s2, e2) = after
         for f in dataclasses.fields(s1):
