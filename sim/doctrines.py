@@ -200,27 +200,41 @@ def _posture(today: Today) -> None:
     us = params.config.doctrine.us
     th = params.theatre
     active = state.active
-
-    # show of force (bomber overflights, seed 001): a cheap signal that raises perceived risk
-    shown = today.happens(
-        Stream.SHOW_OF_FORCE,
-        us.show_of_force_probability,
-        active & (sum_last(state.attacks_today) > 0),
-    )
-    risk = state.perceived_risk
-    risk[shown] += us.show_of_force_risk_signal * (1.0 - risk[shown])
-    today.emit(shown, EventKind.SHOW_OF_FORCE, Actor.US)
-
-    # embassy closure threat after a run of attacks on Baghdad (September 2020, seed 003)
-    threat = np.flatnonzero(
-        active
-        & us.embassy_closure_threat
-        & (state.closure_threat_day == NEVER)
-        & (state.recent_baghdad_attacks >= us.closure_threat_baghdad_attacks)
-    )
-    state.closure_threat_day[threat] = today.day
     embassy = th.embassy_sites[0] if len(th.embassy_sites) else -1
-    today.emit(threat, EventKind.EMBASSY_CLOSURE_THREAT, Actor.US, target=embassy)
+    if fused.ENABLED:  # the signals below in one compiled pass
+        shown = np.empty(state.replicates, dtype=np.int64)
+        threat = np.empty_like(shown)
+        counts = np.zeros(2, dtype=np.int64)
+        fused.us_signals(
+            today.streams.keys, today.salts(Stream.SHOW_OF_FORCE, 1)[0], active,
+            state.attacks_today, us.show_of_force_probability, us.show_of_force_risk_signal,
+            state.perceived_risk, bool(us.embassy_closure_threat), state.closure_threat_day,
+            NEVER, state.recent_baghdad_attacks, float(us.closure_threat_baghdad_attacks),
+            today.day, shown, threat, counts,
+        )  # fmt: skip
+        today.emit(shown[: counts[0]], EventKind.SHOW_OF_FORCE, Actor.US)
+        today.emit(threat[: counts[1]], EventKind.EMBASSY_CLOSURE_THREAT, Actor.US, target=embassy)
+    else:
+        # show of force (bomber overflights, seed 001): a cheap signal that raises perceived
+        # risk
+        shown = today.happens(
+            Stream.SHOW_OF_FORCE,
+            us.show_of_force_probability,
+            active & (sum_last(state.attacks_today) > 0),
+        )
+        risk = state.perceived_risk
+        risk[shown] += us.show_of_force_risk_signal * (1.0 - risk[shown])
+        today.emit(shown, EventKind.SHOW_OF_FORCE, Actor.US)
+
+        # embassy closure threat after a run of attacks on Baghdad (September 2020, seed 003)
+        threat = np.flatnonzero(
+            active
+            & us.embassy_closure_threat
+            & (state.closure_threat_day == NEVER)
+            & (state.recent_baghdad_attacks >= us.closure_threat_baghdad_attacks)
+        )
+        state.closure_threat_day[threat] = today.day
+        today.emit(threat, EventKind.EMBASSY_CLOSURE_THREAT, Actor.US, target=embassy)
 
     if us.posture_trigger == "first_us_death":
         start_posture(today, rows_equal(state.first_us_death_day, today.day, active))

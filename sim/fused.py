@@ -1316,3 +1316,48 @@ def us_decide_strikes(
                     size = 1.0
                 response_size[r, m] = size
                 response_in_iraq[r, m] = _drawn(keys[r], location_salts[m]) < in_iraq_probability
+
+
+@_jit
+def us_signals(
+    keys,
+    salt,
+    active,
+    attacks_today,
+    show_probability,
+    risk_signal,
+    perceived_risk,
+    closure_threat,
+    closure_threat_day,
+    never,
+    recent_baghdad_attacks,
+    baghdad_attacks,
+    day,
+    shown,
+    threatened,
+    counts,
+):
+    """``doctrines._posture``'s signals: a show of force after a day of attacks (the day's
+    uniform below ``show_probability``) raises every group's perceived risk by
+    ``risk_signal`` of what is left; a run of ``baghdad_attacks`` attacks on Baghdad brings
+    the embassy closure threat (once, if the doctrine makes it). Fills ``shown`` and
+    ``threatened`` with the replicates of each event and ``counts`` with how many."""
+    W = attacks_today.shape[1]
+    n_shown = n_threatened = 0
+    for r in range(len(keys)):
+        if not active[r]:
+            continue
+        if _row_sum(attacks_today[r], W) > 0 and _drawn(keys[r], salt) < show_probability:
+            for m in range(perceived_risk.shape[1]):
+                perceived_risk[r, m] += risk_signal * (1.0 - perceived_risk[r, m])
+            shown[n_shown] = r
+            n_shown += 1
+        if (
+            closure_threat
+            and closure_threat_day[r] == never
+            and recent_baghdad_attacks[r] >= baghdad_attacks
+        ):
+            closure_threat_day[r] = day
+            threatened[n_threatened] = r
+            n_threatened += 1
+    counts[0], counts[1] = n_shown, n_threatened

@@ -395,6 +395,8 @@ def _stressed(sim, rng):
     s.recent_attacks[rng.random(R) < 0.2] += 10  # campaigns past the count trigger
     s.response_due[rng.random(s.response_due.shape) < 0.2] = day  # strikes due today
     s.strikes_on_group[:] = rng.integers(0, 5, s.strikes_on_group.shape)
+    s.attacks_today[:] = rng.integers(0, 2, s.attacks_today.shape)
+    s.recent_baghdad_attacks[:] = rng.uniform(0, 10, R)
     return s
 
 
@@ -422,6 +424,7 @@ DOCTRINE_STRESS = (
         ("us_respond", ()),
         ("us_respond", ("doctrine/us=max_pressure",)),  # escalating strikes
         ("us_respond", ("doctrine/us=proportional",)),
+        ("us_respond", ("doctrine/us=restraint",)),  # no closure threat, no signals
     ],
 )
 def test_compiled_doctrines_do_what_their_numpy_rules_do(rule, overrides):
