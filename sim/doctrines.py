@@ -136,10 +136,44 @@ def _execute_strikes(today: Today) -> None:
     state, params = today.state, today.params
     cfg = params.config
     us = cfg.doctrine.us
+    cost = us.sovereignty_cost_strike_in_iraq * cfg.doctrine.iraq.sovereignty_sensitivity
+    if fused.ENABLED:  # all but the events in one compiled pass
+        dyn = cfg.actors.dynamics
+        cells = state.response_due.size
+        rows, militia = np.empty(cells, dtype=np.int64), np.empty(cells, dtype=np.int64)
+        in_iraq, killed = np.empty(cells, dtype=bool), np.empty(cells)
+        n = fused.us_execute_strikes(
+            state.active, state.response_due, today.day, NEVER, state.response_in_iraq,
+            state.response_size, us.strike_fighter_loss, us.strike_stock_loss,
+            params.grievance_per_strike, dyn.learning_rate,
+            dyn.learning_rate * dyn.learning_spillover, cost,
+            today.day + dyn.assault_window_days, state.fighters, state.stock,
+            state.grievance, state.recent_attacks, state.strikes_on_group,
+            state.perceived_risk, state.responses_today, state.sovereignty,
+            state.assault_until, state.assault_militia, rows, militia, in_iraq, killed,
+        )  # fmt: skip
+        rows, militia, in_iraq, killed = rows[:n], militia[:n], in_iraq[:n], killed[:n]
+    else:
+        rows, militia, in_iraq, killed = _strike(today, cost)
+    today.emit(
+        rows,
+        np.where(in_iraq, EventKind.US_STRIKE_IRAQ, EventKind.US_STRIKE_SYRIA),
+        Actor.US,
+        Action.AIRSTRIKE,
+        target=np.where(
+            in_iraq, params.strike_site_iraq[militia], params.strike_site_syria[militia]
+        ),
+        killed_militia=killed,
+    )
+
+
+def _strike(today: Today, cost: float) -> tuple[np.ndarray, ...]:
+    """The strikes due today: their replicates, groups, whether in Iraq, fighters killed."""
+    state, params = today.state, today.params
+    cfg = params.config
+    us = cfg.doctrine.us
     rows, militia = cells_equal(state.response_due, today.day, state.active)
     state.response_due[rows, militia] = NEVER
-    if len(rows) == 0:
-        return
     in_iraq = state.response_in_iraq[rows, militia]
     size = state.response_size[rows, militia]
     killed = state.fighters[rows, militia] * np.minimum(us.strike_fighter_loss * size, 1.0)
@@ -152,20 +186,10 @@ def _execute_strikes(today: Today) -> None:
     np.add.at(state.responses_today, rows, 1.0)
     # strikes on Iraqi soil cost sovereignty and open a window for an embassy assault
     iraq_rows = rows[in_iraq]
-    cost = us.sovereignty_cost_strike_in_iraq * cfg.doctrine.iraq.sovereignty_sensitivity
     np.add.at(state.sovereignty, iraq_rows, cost)
     state.assault_until[iraq_rows] = today.day + cfg.actors.dynamics.assault_window_days
     state.assault_militia[iraq_rows] = militia[in_iraq]
-    today.emit(
-        rows,
-        np.where(in_iraq, EventKind.US_STRIKE_IRAQ, EventKind.US_STRIKE_SYRIA),
-        Actor.US,
-        Action.AIRSTRIKE,
-        target=np.where(
-            in_iraq, params.strike_site_iraq[militia], params.strike_site_syria[militia]
-        ),
-        killed_militia=killed,
-    )
+    return rows, militia, in_iraq, killed
 
 
 def _execute_decapitation(today: Today) -> None:

@@ -1361,3 +1361,79 @@ def us_signals(
             threatened[n_threatened] = r
             n_threatened += 1
     counts[0], counts[1] = n_shown, n_threatened
+
+
+@_jit
+def us_execute_strikes(
+    active,
+    response_due,
+    day,
+    never,
+    response_in_iraq,
+    response_size,
+    fighter_loss,
+    stock_loss,
+    grievance_per_strike,
+    learning_rate,
+    learning_spread,
+    sovereignty_cost,
+    assault_until_day,
+    fighters,
+    stock,
+    grievance,
+    recent_attacks,
+    strikes_on_group,
+    perceived_risk,
+    responses_today,
+    sovereignty,
+    assault_until,
+    assault_militia,
+    rows,
+    militia,
+    in_iraq,
+    killed,
+):
+    """``doctrines._execute_strikes``: every strike due today (cells in row-major order)
+    kills fighters and destroys stock by its size, feeds the group's grievance, resets its
+    attack count and counts on the group; the replicate's groups then learn from its
+    strikes (``kernels.learn_response``); a strike in Iraq costs sovereignty and opens the
+    window of an embassy assault (by the last group struck there). Fills ``rows``,
+    ``militia``, ``in_iraq`` and ``killed`` with the strikes and returns how many."""
+    M, W = fighters.shape[1], stock.shape[2]
+    struck = np.zeros(M, dtype=np.bool_)
+    n = 0
+    for r in range(len(active)):
+        if not active[r]:
+            continue
+        first = n
+        for m in range(M):
+            if response_due[r, m] != day:
+                continue
+            response_due[r, m] = never
+            size = response_size[r, m]
+            dead = fighters[r, m] * min(fighter_loss * size, 1.0)
+            fighters[r, m] -= dead
+            kept = 1.0 - min(stock_loss * size, 1.0)
+            for w in range(W):
+                stock[r, m, w] *= kept
+            grievance[r, m] += grievance_per_strike[m]
+            recent_attacks[r, m] = 0.0
+            strikes_on_group[r, m] += 1
+            struck[m] = True
+            rows[n], militia[n], in_iraq[n], killed[n] = r, m, response_in_iraq[r, m], dead
+            n += 1
+        if n == first:
+            continue
+        for m in range(M):
+            x = perceived_risk[r, m]
+            x = x + (learning_rate if struck[m] else learning_spread * (1.0 - x))
+            perceived_risk[r, m] = min(max(x, 0.0), 1.0)
+            struck[m] = False
+        for _ in range(first, n):
+            responses_today[r] += 1.0
+        for i in range(first, n):
+            if in_iraq[i]:
+                sovereignty[r] += sovereignty_cost
+                assault_until[r] = assault_until_day
+                assault_militia[r] = militia[i]
+    return n
