@@ -391,16 +391,32 @@ def embassy_assault(today: Today) -> None:
     if len(embassies) == 0:
         return
     embassy = embassies[0]
-    rows = np.flatnonzero(state.active & (state.assault_until >= today.day))
-    if len(rows) == 0:
-        return
-    chance = params.config.actors.dynamics.embassy_assault_probability * (
-        1.0 - state.protection[rows, embassy]
-    )
-    rows = rows[today.uniform(Stream.EMBASSY_ASSAULT, 1, rows)[:, 0] < chance]
-    state.assault_until[rows] = NEVER
-    state.assault_today[rows] = True
-    state.recent_baghdad_attacks[rows] += 1.0
+    probability = params.config.actors.dynamics.embassy_assault_probability
+    if fused.ENABLED:
+        rows = np.empty(state.replicates, dtype=np.int64)
+        rows = rows[
+            : fused.embassy_assault(
+                today.streams.keys,
+                today.salts(Stream.EMBASSY_ASSAULT, 1)[0],
+                state.active,
+                today.day,
+                NEVER,
+                probability,
+                state.protection,
+                embassy,
+                state.assault_until,
+                state.assault_today,
+                state.recent_baghdad_attacks,
+                rows,
+            )  # fmt: skip
+        ]
+    else:
+        rows = np.flatnonzero(state.active & (state.assault_until >= today.day))
+        chance = probability * (1.0 - state.protection[rows, embassy])
+        rows = rows[today.uniform(Stream.EMBASSY_ASSAULT, 1, rows)[:, 0] < chance]
+        state.assault_until[rows] = NEVER
+        state.assault_today[rows] = True
+        state.recent_baghdad_attacks[rows] += 1.0
     today.emit(
         rows,
         EventKind.EMBASSY_ASSAULT,

@@ -1437,3 +1437,36 @@ def us_execute_strikes(
                 assault_until[r] = assault_until_day
                 assault_militia[r] = militia[i]
     return n
+
+
+@_jit
+def embassy_assault(
+    keys,
+    salt,
+    active,
+    day,
+    never,
+    assault_chance,
+    protection,
+    embassy,
+    assault_until,
+    assault_today,
+    recent_baghdad_attacks,
+    rows,
+):
+    """``core.embassy_assault``: in a replicate whose assault window is open, the day's
+    uniform below ``assault_chance`` times the embassy's lack of protection storms the
+    embassy (the window closes; the day counts one attack on Baghdad more). Fills
+    ``rows`` with the assaults and returns how many."""
+    n = 0
+    for r in range(len(keys)):
+        if not (active[r] and assault_until[r] >= day):
+            continue
+        chance = assault_chance * (1.0 - protection[r, embassy])
+        if _drawn(keys[r], salt) < chance:
+            assault_until[r] = never
+            assault_today[r] = True
+            recent_baghdad_attacks[r] += 1.0
+            rows[n] = r
+            n += 1
+    return n

@@ -397,6 +397,8 @@ def _stressed(sim, rng):
     s.strikes_on_group[:] = rng.integers(0, 5, s.strikes_on_group.shape)
     s.attacks_today[:] = rng.integers(0, 2, s.attacks_today.shape)
     s.recent_baghdad_attacks[:] = rng.uniform(0, 10, R)
+    s.assault_until[rng.random(R) < 0.5] = day + rng.integers(-3, 3)
+    s.protection[:, sim.params.theatre.embassy_sites] = rng.random((R, 1))
     return s
 
 
@@ -419,6 +421,7 @@ DOCTRINE_STRESS = (
         ("iraq_act", ()),
         ("israel_interdict", ()),
         ("israel_interdict", ("doctrine/israel=interdict_syria",)),
+        ("embassy_assault", ()),
         ("iran_act", ()),
         ("iran_act", ("scenario=biden2021",)),  # talks open on a day of the run
         ("us_respond", ()),
@@ -428,7 +431,7 @@ DOCTRINE_STRESS = (
     ],
 )
 def test_compiled_doctrines_do_what_their_numpy_rules_do(rule, overrides):
-    """Each compiled doctrine, on states pushed into all its branches over a run: the same
+    """Each compiled rule, on states pushed into all its branches over a run: the same
     state arrays to the bit, the same events in the same order, the same rungs."""
     from sim import doctrines
     from sim.events import EventLog
@@ -448,7 +451,7 @@ def test_compiled_doctrines_do_what_their_numpy_rules_do(rule, overrides):
             state = copy.deepcopy(start)
             log = EventLog(state.replicates)
             today = Today(state, sim.params, sim.streams, sim.day, log)
-            _with(enabled, getattr(doctrines, rule), today, *args)
+            _with(enabled, getattr(doctrines, rule, getattr(core, rule, None)), today, *args)
             after.append((state, log.columns()))
         (s1, e1), (s2, e2) = after
         for f in dataclasses.fields(s1):
