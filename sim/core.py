@@ -17,6 +17,7 @@ from sim.kernels import (
     Today,
     categorical_from_uniform,
     geometric_from_uniform,
+    geometric_parameters,
     poisson_from_uniform,
     record_us_casualties,
     rowwise_matmul,
@@ -230,7 +231,7 @@ def _hazards(
 def militia_attacks(today: Today) -> Attacks:
     """Sample whether each group attacks today, then where and with what, then the outcome."""
     state, params, day = today.state, today.params, today.day
-    M, W = params.n_militias, len(Weapon)
+    M = params.n_militias
     _, cap, opportunity, total = _hazards(state, params, day, by_weapon=False)
     p_attack = -np.expm1(-total)
     rows, militia = today.below(Stream.ATTACK_OCCURS, M, p_attack)
@@ -242,58 +243,13 @@ def militia_attacks(today: Today) -> Attacks:
     # one uniform per attack of each stream, slot = the group; the four casualty counts
     # (each its own stream) come last, side by side
     draws = today.uniforms_at(ATTACK_STREAMS, rows, militia)
-    u_choice, u_salvo, u_intercept = draws[:3]
-
-    # where and with what: one categorical draw over (target, weapon) per attack
-    # detail[i, t * W + w] = opportunity[t] * attack_weight[m, t, w] * cap[m, w]
-    attack_weight = params.attack_weight.reshape(M, -1)
-    if fused.ENABLED:
-        choice = fused.choose_target_weapon(
-            u_choice, rows, militia, opportunity, attack_weight, cap
-        )
-    else:  # laid out flat so that each product is one long loop
-        detail = np.repeat(opportunity[rows], W, axis=1)
-        detail *= attack_weight[militia]
-        detail *= np.tile(cap[rows, militia], opportunity.shape[1])
-        choice = categorical_from_uniform(u_choice, detail)
-    target, weapon = np.divmod(choice, W)
-
-    salvo_mean = params.salvo_mean[weapon] * params.salvo_scale[militia]
-    munitions = geometric_from_uniform(u_salvo, salvo_mean)
-    munitions, intercepted, means = attack_exposure(
-        state, params, rows, militia, target, weapon, munitions, u_intercept
-    )
-    # the four casualty counts of every attack in one pass
-    killed, wounded, iraqi_killed, iraqi_wounded = poisson_from_uniform(draws[3:], means)
-    record_us_casualties(state, params, rows, killed, wounded, day)
     th = params.theatre
     # each attack is a trial of "does the US answer?": until it does, risk decays
     risk_kept = 1.0 - params.config.actors.dynamics.learning_rate
-    if fused.ENABLED:
-        fused.tally_attacks(
-            rows,
-            militia,
-            weapon,
-            target,
-            iraqi_killed,
-            iraqi_wounded,
-            state.killed_iraqi_today,
-            state.wounded_iraqi_today,
-            state.attacks_today,
-            state.recent_attacks,
-            state.recent_baghdad_attacks,
-            th.target_in_baghdad,
-            state.perceived_risk,
-            risk_kept,
-        )
-    else:
-        np.add.at(state.killed_iraqi_today, rows, iraqi_killed)
-        np.add.at(state.wounded_iraqi_today, rows, iraqi_wounded)
-        np.add.at(state.attacks_today, (rows, weapon), 1.0)
-        state.recent_attacks[rows, militia] += 1.0
-        np.add.at(state.recent_baghdad_attacks, rows, th.target_in_baghdad[target])
-        state.perceived_risk[rows, militia] *= risk_kept
-
+    fire = _fire_compiled if fused.ENABLED else _fire
+    target, weapon, munitions, intercepted, killed, wounded, iraqi_killed, iraqi_wounded = fire(
+        today, rows, militia, draws, opportunity, cap, risk_kept
+    )
     casualties = (killed + wounded) > 0
     today.emit(
         rows,
@@ -314,6 +270,74 @@ def militia_attacks(today: Today) -> Attacks:
     return Attacks(rows, militia, target, weapon, killed, wounded)
 
 
+def _salvo_tables(params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """(M, W) ``geometric_parameters`` of each group's mean salvo with each weapon."""
+    return geometric_parameters(params.salvo_mean[None, :] * params.salvo_scale[:, None])
+
+
+def _fire_compiled(today: Today, rows, militia, draws, opportunity, cap, risk_kept) -> tuple:
+    """``_fire`` in two compiled passes (``fused.attack_outcomes``, ``fused.attack_tallies``)
+    around NumPy's logarithm of the salvos' uniforms and exponential of the means."""
+    state, params = today.state, today.params
+    th, M, n = params.theatre, params.n_militias, len(rows)
+    stop, log_continue = _salvo_tables(params)
+    target, weapon, munitions = (np.empty(n, dtype=np.int64) for _ in range(3))
+    intercepted, means = np.empty(n, dtype=bool), np.empty((4, n))
+    fused.attack_outcomes(
+        draws[0], np.log1p(-draws[1]), stop, log_continue, draws[2], rows, militia,
+        opportunity, params.attack_weight.reshape(M, -1), cap, state.stock,
+        state.air_defence, state.personnel, th.target_site,
+        params.config.weapons.personnel_reference, params.casualty_aversion,
+        _per_munition(params), target, weapon, munitions, intercepted, means,
+    )  # fmt: skip
+    counts = np.empty((4, n), dtype=np.int64)
+    fused.attack_tallies(
+        draws[3:], means, np.exp(-means), 200, rows, militia, weapon, target,
+        params.config.doctrine.us.resolve_loss_per_us_death, today.day, NEVER,
+        state.killed_us_today, state.wounded_us_today, state.us_resolve,
+        state.first_us_death_day, state.killed_iraqi_today, state.wounded_iraqi_today,
+        state.attacks_today, state.recent_attacks, state.recent_baghdad_attacks,
+        th.target_in_baghdad, state.perceived_risk, risk_kept, counts,
+    )  # fmt: skip
+    return (target, weapon, munitions, intercepted, *counts)
+
+
+def _fire(today: Today, rows, militia, draws, opportunity, cap, risk_kept) -> tuple:
+    """Where and with what each attack strikes, its salvo, interception and casualties,
+    tallied: target, weapon, munitions, intercepted, US killed and wounded, Iraqi killed
+    and wounded, one element per attack."""
+    state, params, day = today.state, today.params, today.day
+    M, W = params.n_militias, len(Weapon)
+    u_choice, u_salvo, u_intercept = draws[:3]
+
+    # where and with what: one categorical draw over (target, weapon) per attack
+    # detail[i, t * W + w] = opportunity[t] * attack_weight[m, t, w] * cap[m, w]
+    attack_weight = params.attack_weight.reshape(M, -1)
+    # laid out flat so that each product is one long loop
+    detail = np.repeat(opportunity[rows], W, axis=1)
+    detail *= attack_weight[militia]
+    detail *= np.tile(cap[rows, militia], opportunity.shape[1])
+    choice = categorical_from_uniform(u_choice, detail)
+    target, weapon = np.divmod(choice, W)
+
+    salvo_mean = params.salvo_mean[weapon] * params.salvo_scale[militia]
+    munitions = geometric_from_uniform(u_salvo, salvo_mean)
+    munitions, intercepted, means = attack_exposure(
+        state, params, rows, militia, target, weapon, munitions, u_intercept
+    )
+    # the four casualty counts of every attack in one pass
+    killed, wounded, iraqi_killed, iraqi_wounded = poisson_from_uniform(draws[3:], means)
+    record_us_casualties(state, params, rows, killed, wounded, day)
+    th = params.theatre
+    np.add.at(state.killed_iraqi_today, rows, iraqi_killed)
+    np.add.at(state.wounded_iraqi_today, rows, iraqi_wounded)
+    np.add.at(state.attacks_today, (rows, weapon), 1.0)
+    state.recent_attacks[rows, militia] += 1.0
+    np.add.at(state.recent_baghdad_attacks, rows, th.target_in_baghdad[target])
+    state.perceived_risk[rows, militia] *= risk_kept
+    return target, weapon, munitions, intercepted, killed, wounded, iraqi_killed, iraqi_wounded
+
+
 def attack_exposure(
     state: State,
     params: Params,
@@ -328,14 +352,7 @@ def attack_exposure(
     defence may intercept; returns munitions, intercepted and the (4, n) expected US
     killed, US wounded, Iraqi killed and Iraqi wounded."""
     th, weapons = params.theatre, params.config.weapons
-    per_munition = np.stack(
-        [
-            params.kill_per_munition,
-            params.wound_per_munition,
-            params.iraqi_killed_per_munition,
-            params.iraqi_wounded_per_munition,
-        ]
-    )
+    per_munition = _per_munition(params)
     if fused.ENABLED:
         means = np.empty((4, len(rows)))
         intercepted = np.empty(len(rows), dtype=bool)
@@ -382,6 +399,18 @@ def attack_exposure(
         ]
     )
     return munitions, intercepted, means
+
+
+def _per_munition(params: Params) -> np.ndarray:
+    """(4, W) expected US killed, US wounded, Iraqi killed and Iraqi wounded per munition."""
+    return np.stack(
+        [
+            params.kill_per_munition,
+            params.wound_per_munition,
+            params.iraqi_killed_per_munition,
+            params.iraqi_wounded_per_munition,
+        ]
+    )
 
 
 def embassy_assault(today: Today) -> None:

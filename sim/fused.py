@@ -1470,3 +1470,96 @@ def embassy_assault(
             rows[n] = r
             n += 1
     return n
+
+
+@_jit
+def attack_outcomes(
+    u_choice,
+    log_u_salvo,
+    stop,
+    log_continue,
+    u_intercept,
+    rows,
+    militia,
+    opportunity,
+    attack_weight,
+    cap,
+    stock,
+    air_defence,
+    personnel,
+    target_site,
+    personnel_reference,
+    casualty_aversion,
+    per_munition,
+    target,
+    weapon,
+    munitions,
+    intercepted,
+    means,
+):
+    """``core.militia_attacks`` from the attacks' uniforms to their expected casualties:
+    each attack's (target, weapon) (``choose_target_weapon``), its salvo (the geometric
+    count of ``kernels.geometric_from_uniform``, from ``log_u_salvo = log1p(-u)`` and,
+    for each group and weapon, the ``stop`` probability of its mean salvo and the table
+    ``log_continue = log1p(-min(stop, 1 - 1e-12))``), then ``attack_exposure``."""
+    W = cap.shape[2]
+    choice = choose_target_weapon(u_choice, rows, militia, opportunity, attack_weight, cap)
+    for i in range(len(rows)):
+        m, w = militia[i], choice[i] % W
+        target[i], weapon[i] = choice[i] // W, w
+        if stop[m, w] >= 1.0:  # a mean salvo of at most one: one munition
+            munitions[i] = 1
+        else:
+            munitions[i] = np.int64(1 + np.floor(log_u_salvo[i] / log_continue[m, w]))
+    attack_exposure(
+        rows, militia, weapon, target, munitions, u_intercept, stock, air_defence, personnel,
+        target_site, personnel_reference, casualty_aversion, per_munition, means,
+        intercepted,
+    )  # fmt: skip
+
+
+@_jit
+def attack_tallies(
+    u_casualties,
+    means,
+    pmf0,
+    max_count,
+    rows,
+    militia,
+    weapon,
+    target,
+    resolve_loss,
+    day,
+    never,
+    killed_us_today,
+    wounded_us_today,
+    us_resolve,
+    first_us_death_day,
+    killed_iraqi_today,
+    wounded_iraqi_today,
+    attacks_today,
+    recent_attacks,
+    recent_baghdad_attacks,
+    target_in_baghdad,
+    perceived_risk,
+    risk_kept,
+    counts,
+):
+    """``core.militia_attacks`` from the expected casualties on: the four casualty counts
+    of every attack (``poisson_counts``, from ``pmf0 = exp(-means)``, into ``counts``
+    (4, n)), the US casualties (``record_us_casualties``) and the day's tallies
+    (``tally_attacks``)."""
+    n = len(rows)
+    flat = counts.reshape(-1)
+    poisson_counts(u_casualties.reshape(-1), means.reshape(-1), pmf0.reshape(-1), max_count, flat)
+    killed, wounded = counts[0].astype(np.float64), counts[1].astype(np.float64)
+    record_us_casualties(
+        rows, killed, wounded, resolve_loss, day, never, killed_us_today, wounded_us_today,
+        us_resolve, first_us_death_day,
+    )  # fmt: skip
+    tally_attacks(
+        rows, militia, weapon, target, counts[2], counts[3], killed_iraqi_today,
+        wounded_iraqi_today, attacks_today, recent_attacks, recent_baghdad_attacks,
+        target_in_baghdad, perceived_risk, risk_kept,
+    )  # fmt: skip
+    return n

@@ -86,11 +86,17 @@ def poisson_from_uniform(u: np.ndarray, mean: np.ndarray, max_count: int = 200) 
 
 def geometric_from_uniform(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """Inverse CDF of a geometric count on {1, 2, ...} with the given mean (>= 1)."""
-    mean = np.asarray(mean, dtype=np.float64)
-    stop = 1.0 / np.maximum(mean, 1.0)  # success probability per trial
+    stop, log_continue = geometric_parameters(np.asarray(mean, dtype=np.float64))
     with np.errstate(divide="ignore"):
-        extra = np.floor(np.log1p(-u) / np.log1p(-np.minimum(stop, 1.0 - 1e-12)))
+        extra = np.floor(np.log1p(-u) / log_continue)
     return np.where(stop >= 1.0, 1, 1 + extra).astype(np.int64)
+
+
+def geometric_parameters(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``geometric_from_uniform``'s success probability per trial for each mean, and the
+    logarithm of the chance to go on, ``log1p(-min(stop, 1 - 1e-12))``."""
+    stop = 1.0 / np.maximum(mean, 1.0)
+    return stop, np.log1p(-np.minimum(stop, 1.0 - 1e-12))
 
 
 def categorical_from_uniform(u: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -421,6 +421,8 @@ DOCTRINE_STRESS = (
         ("iraq_act", ()),
         ("israel_interdict", ()),
         ("israel_interdict", ("doctrine/israel=interdict_syria",)),
+        ("militia_attacks", ()),
+        ("militia_attacks", ("scenario=summer2020_convoys", "doctrine/us=max_pressure")),
         ("embassy_assault", ()),
         ("iran_act", ()),
         ("iran_act", ("scenario=biden2021",)),  # talks open on a day of the run
