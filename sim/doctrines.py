@@ -122,6 +122,14 @@ def _decide_decapitation(today: Today) -> None:
     """An embassy assault (which only follows a US strike in Iraq) can bring a leadership
     strike: 31 December 2019 -> 3 January 2020."""
     state, us = today.state, today.params.config.doctrine.us
+    if fused.ENABLED:
+        fused.us_decide_decapitation(
+            today.streams.keys, today.salts(Stream.DECAPITATION, 1)[0], state.active,
+            state.assault_today, state.decapitation_due, NEVER, state.leadership,
+            state.assault_militia, us.decapitation_probability,
+            today.day + us.decapitation_lag_days, state.decapitation_target,
+        )  # fmt: skip
+        return
     eligible = state.active & state.assault_today & (state.decapitation_due == NEVER)
     # a leadership can only be struck once it has rebuilt itself (looked up for the few
     # replicates an assault makes eligible)

@@ -1563,3 +1563,28 @@ def attack_tallies(
         target_in_baghdad, perceived_risk, risk_kept,
     )  # fmt: skip
     return n
+
+
+@_jit
+def us_decide_decapitation(
+    keys,
+    salt,
+    active,
+    assault_today,
+    decapitation_due,
+    never,
+    leadership,
+    assault_militia,
+    chance,
+    due_day,
+    decapitation_target,
+):
+    """``doctrines._decide_decapitation``: after an assault on the embassy, a leadership
+    strike on the group that stormed it, due on ``due_day``, if none is pending, the
+    group's leaders have rebuilt themselves and the day's uniform is below ``chance``."""
+    for r in range(len(keys)):
+        if not (active[r] and assault_today[r] and decapitation_due[r] == never):
+            continue
+        if leadership[r, assault_militia[r]] >= 1.0 and _drawn(keys[r], salt) < chance:
+            decapitation_due[r] = due_day
+            decapitation_target[r] = assault_militia[r]

@@ -18,6 +18,7 @@ from sim import core, fused
 from sim.engine import Simulation, run
 from sim.kernels import categorical_from_uniform, poisson_from_uniform
 from sim.metrics import QUANTILES, quantiles
+from sim.state import NEVER
 
 pytestmark = pytest.mark.skipif(not fused.AVAILABLE, reason="numba is not installed")
 
@@ -399,6 +400,11 @@ def _stressed(sim, rng):
     s.recent_baghdad_attacks[:] = rng.uniform(0, 10, R)
     s.assault_until[rng.random(R) < 0.5] = day + rng.integers(-3, 3)
     s.protection[:, sim.params.theatre.embassy_sites] = rng.random((R, 1))
+    s.assault_militia[:] = rng.integers(0, s.leadership.shape[1], R)
+    s.leadership[:] = np.where(
+        rng.random(s.leadership.shape) < 0.5, 1.0, rng.random(s.leadership.shape)
+    )
+    s.decapitation_due[rng.random(R) < 0.5] = NEVER
     return s
 
 
@@ -430,6 +436,7 @@ DOCTRINE_STRESS = (
         ("us_respond", ("doctrine/us=max_pressure",)),  # escalating strikes
         ("us_respond", ("doctrine/us=proportional",)),
         ("us_respond", ("doctrine/us=restraint",)),  # no closure threat, no signals
+        ("us_respond", ("doctrine/us=decapitation",)),  # leadership strikes after assaults
     ],
 )
 def test_compiled_doctrines_do_what_their_numpy_rules_do(rule, overrides):
