@@ -268,6 +268,9 @@ def _posture(today: Today) -> None:
         state.closure_threat_day[threat] = today.day
         today.emit(threat, EventKind.EMBASSY_CLOSURE_THREAT, Actor.US, target=embassy)
 
+    if fused.ENABLED and state.personnel.shape[1] <= fused.PAIRWISE_BLOCK:
+        _posture_moves_compiled(today)
+        return
     if us.posture_trigger == "first_us_death":
         start_posture(today, rows_equal(state.first_us_death_day, today.day, active))
     _consolidate(today)
@@ -282,6 +285,36 @@ def _posture(today: Today) -> None:
         1.0 - us.air_defence_upgrade
     )
     today.emit(upgraded, EventKind.AIR_DEFENCE_UPGRADE, Actor.US)
+
+
+def _posture_moves_compiled(today: Today) -> None:
+    """``_posture`` after the signals in one compiled pass (``fused.us_posture_moves``),
+    then its events in the order ``_posture`` logs them."""
+    state, params = today.state, today.params
+    us, th = params.config.doctrine.us, params.theatre
+    R = state.replicates
+    rules = (
+        us.consolidation_lag_days,
+        max(us.air_defence_upgrade_lag_days, 1),
+        us.consolidation_interval_days,
+        float(us.drawdown_target_troops),
+        us.drawdown_days,
+        us.air_defence_upgrade,
+    )
+    events = np.empty((4, R), dtype=np.int64)
+    closed = np.empty(R, dtype=np.int64)
+    counts = np.zeros(4, dtype=np.int64)
+    fused.us_posture_moves(
+        state.active, today.day, NEVER, us.posture_trigger == "first_us_death",
+        state.first_us_death_day, rules, state.consolidation_start, state.drawdown_start,
+        state.upgrade_due, params.consolidation_sites, state.sites_closed,
+        (th.side == "us") & (th.country == "iraq"), state.personnel, state.site_open,
+        state.posture_start_troops, state.air_defence, th.us_sites, events, closed, counts,
+    )  # fmt: skip
+    today.emit(events[0, : counts[0]], EventKind.SITE_CLOSED, Actor.US, target=closed[: counts[0]])
+    today.emit(events[1, : counts[1]], EventKind.DRAWDOWN, Actor.US)
+    today.emit(events[2, : counts[2]], EventKind.BUILD_UP, Actor.US)
+    today.emit(events[3, : counts[3]], EventKind.AIR_DEFENCE_UPGRADE, Actor.US)
 
 
 def _consolidate(today: Today) -> None:

@@ -362,17 +362,24 @@ def drawdown(active, drawdown_start, never, day, days, start_troops, target, per
     """``doctrines._drawdown``'s move of every replicate whose troop change has begun: the
     troops on the line from ``start_troops`` to ``target`` over ``days``, each site scaled
     by the goal over the troops now (summed as ``sum_last`` sums them)."""
-    S = personnel.shape[1]
     for r in range(len(active)):
-        if not (active[r] and drawdown_start[r] != never and day >= drawdown_start[r]):
-            continue
-        progress = min((day - drawdown_start[r]) / days, 1.0)
-        start = start_troops[r]
-        goal = max(start + (target - start) * progress, 0.0)
-        now = _row_sum(personnel[r], S)
-        scale = goal / now if now > 0 else 1.0
-        for s in range(S):
-            personnel[r, s] *= scale
+        if active[r]:
+            _drawdown_move(r, drawdown_start, never, day, days, start_troops, target, personnel)
+
+
+@_inline
+def _drawdown_move(r, drawdown_start, never, day, days, start_troops, target, personnel):
+    """``drawdown`` in replicate r (an active one)."""
+    if drawdown_start[r] == never or day < drawdown_start[r]:
+        return
+    progress = min((day - drawdown_start[r]) / days, 1.0)
+    start = start_troops[r]
+    goal = max(start + (target - start) * progress, 0.0)
+    S = personnel.shape[1]
+    now = _row_sum(personnel[r], S)
+    scale = goal / now if now > 0 else 1.0
+    for s in range(S):
+        personnel[r, s] *= scale
 
 
 @_jit
@@ -1588,3 +1595,88 @@ def us_decide_decapitation(
         if leadership[r, assault_militia[r]] >= 1.0 and _drawn(keys[r], salt) < chance:
             decapitation_due[r] = due_day
             decapitation_target[r] = assault_militia[r]
+
+
+@_jit
+def us_posture_moves(
+    active,
+    day,
+    never,
+    start_on_first_death,
+    first_us_death_day,
+    rules,
+    consolidation_start,
+    drawdown_start,
+    upgrade_due,
+    consolidation_sites,
+    sites_closed,
+    kept_sites,
+    personnel,
+    site_open,
+    posture_start_troops,
+    air_defence,
+    us_sites,
+    events,
+    closed_sites,
+    counts,
+):
+    """``doctrines._posture`` after its signals: the posture change begun at the first US
+    death (``start_posture``, if ``start_on_first_death``), the day's site closing
+    (``_consolidate``: the site's people move to the open US sites in Iraq,
+    ``kept_sites``, in proportion to those there), the troop change (``_drawdown``: the
+    troops when it begins, then its move) and the air-defence upgrade due. ``rules``:
+    the consolidation and upgrade lags, the days between closings, the troop target, the
+    drawdown's days and the upgrade. Row k of ``events`` receives the replicates of the
+    sites closed, the drawdowns and build-ups begun and the upgrades, ``counts[k]`` of
+    them; ``closed_sites`` the sites closed."""
+    lag, upgrade_lag, interval, target, days, upgrade = rules
+    n_listed, S = len(consolidation_sites), personnel.shape[1]
+    n_closed = n_down = n_up = n_upgraded = 0
+    for r in range(len(active)):
+        if not active[r]:
+            continue
+        starting = start_on_first_death and first_us_death_day[r] == day
+        if starting and consolidation_start[r] == never:  # start_posture
+            consolidation_start[r] = day + lag
+            if drawdown_start[r] == never:
+                drawdown_start[r] = day + lag
+            upgrade_due[r] = day + upgrade_lag
+        start = consolidation_start[r]
+        if (
+            n_listed > 0
+            and start != never
+            and day >= start
+            and sites_closed[r] < n_listed
+            and (day - start) % interval == 0
+        ):
+            site = consolidation_sites[sites_closed[r]]
+            moved = personnel[r, site]
+            personnel[r, site] = 0.0
+            site_open[r, site] = False
+            sites_closed[r] += 1
+            weight = np.empty(S)
+            for s in range(S):
+                weight[s] = personnel[r, s] * (1.0 if site_open[r, s] and kept_sites[s] else 0.0)
+            total = _row_sum(weight, S)
+            for s in range(S):
+                personnel[r, s] += (moved * weight[s]) / total if total > 0 else 0.0
+            events[0, n_closed] = r
+            closed_sites[n_closed] = site
+            n_closed += 1
+        if drawdown_start[r] == day:
+            troops = _row_sum(personnel[r], S)
+            posture_start_troops[r] = troops
+            if troops > target:
+                events[1, n_down] = r
+                n_down += 1
+            else:
+                events[2, n_up] = r
+                n_up += 1
+        _drawdown_move(r, drawdown_start, never, day, days, posture_start_troops, target, personnel)
+        if upgrade_due[r] == day:
+            upgrade_due[r] = never
+            for s in us_sites:
+                air_defence[r, s] = 1.0 - (1.0 - air_defence[r, s]) * (1.0 - upgrade)
+            events[3, n_upgraded] = r
+            n_upgraded += 1
+    counts[0], counts[1], counts[2], counts[3] = n_closed, n_down, n_up, n_upgraded

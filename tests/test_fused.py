@@ -405,6 +405,11 @@ def _stressed(sim, rng):
         rng.random(s.leadership.shape) < 0.5, 1.0, rng.random(s.leadership.shape)
     )
     s.decapitation_due[rng.random(R) < 0.5] = NEVER
+    # posture changes: a first death today, consolidation under way, a drawdown starting
+    s.first_us_death_day[rng.random(R) < 0.2] = day
+    s.consolidation_start[rng.random(R) < 0.3] = day - rng.integers(0, 30)
+    s.drawdown_start[rng.random(R) < 0.3] = day - rng.integers(0, 3)
+    s.upgrade_due[rng.random(R) < 0.2] = day
     return s
 
 
@@ -437,6 +442,8 @@ DOCTRINE_STRESS = (
         ("us_respond", ("doctrine/us=proportional",)),
         ("us_respond", ("doctrine/us=restraint",)),  # no closure threat, no signals
         ("us_respond", ("doctrine/us=decapitation",)),  # leadership strikes after assaults
+        # a posture change begun at the first death starts its moves the same day
+        ("us_respond", ("doctrine/us=max_pressure", "doctrine.us.consolidation_lag_days=0")),
     ],
 )
 def test_compiled_doctrines_do_what_their_numpy_rules_do(rule, overrides):
