@@ -1,7 +1,10 @@
 """Decision rules of the states (MODEL.md section 3, steps 3-6), vectorized over replicates.
 
 Each actor's rule reads its doctrine block of the config (``configs/doctrine/<actor>/``);
-swapping a doctrine file changes the numbers these rules use, never the code path.
+swapping a doctrine file changes the numbers these rules use, never the code path. The
+NumPy code of each rule is its reference; with the compiled loops on (``fused.ENABLED``)
+most rules hand the same work to a twin in ``sim.fused`` that takes each replicate through
+the rule in one pass, held to the reference bit for bit by ``tests/test_fused.py``.
 """
 
 from __future__ import annotations
