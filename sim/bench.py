@@ -84,8 +84,10 @@ class Measure:
         return {
             "replicates": self.replicates,
             "days": self.days,
-            "seconds": round(self.seconds, 4),
-            "runs": [round(t, 4) for t in self.runs],
+            # six significant digits: a quick run's few milliseconds keep the precision
+            # the ratios computed from them have
+            "seconds": _significant(self.seconds),
+            "runs": [_significant(t) for t in self.runs],
             "rep_days_per_s": round(self.rep_days_per_s, 1),
             "peak_mb": round(self.peak_mb, 2),
         }
@@ -148,6 +150,11 @@ def ensemble_work(config, replicates: int) -> Callable[[], None]:
             simulation.step()
 
     return work
+
+
+def _significant(seconds: float) -> float:
+    """``seconds`` to six significant digits."""
+    return float(f"{seconds:.6g}")
 
 
 def floor_streams(n_militias: int) -> list[tuple[Any, int]]:
