@@ -328,28 +328,13 @@ def _consolidate(today: Today) -> None:
     n_listed = len(params.consolidation_sites)
     if n_listed == 0:
         return
-    if fused.ENABLED:
-        rows = np.empty(state.replicates, dtype=np.int64)
-        rows = rows[
-            : fused.closing_today(
-                state.active,
-                state.consolidation_start,
-                NEVER,
-                today.day,
-                state.sites_closed,
-                n_listed,
-                us.consolidation_interval_days,
-                rows,
-            )
-        ]
-    else:
-        started = (state.consolidation_start != NEVER) & (today.day >= state.consolidation_start)
-        rows = np.flatnonzero(
-            state.active
-            & started
-            & (state.sites_closed < n_listed)
-            & ((today.day - state.consolidation_start) % us.consolidation_interval_days == 0)
-        )
+    started = (state.consolidation_start != NEVER) & (today.day >= state.consolidation_start)
+    rows = np.flatnonzero(
+        state.active
+        & started
+        & (state.sites_closed < n_listed)
+        & ((today.day - state.consolidation_start) % us.consolidation_interval_days == 0)
+    )
     if len(rows) == 0:
         return
     site = params.consolidation_sites[state.sites_closed[rows]]
@@ -377,18 +362,6 @@ def _drawdown(today: Today) -> None:
     today.emit(starting[down], EventKind.DRAWDOWN, Actor.US)
     today.emit(starting[~down], EventKind.BUILD_UP, Actor.US)
 
-    if fused.ENABLED and state.personnel.shape[1] <= fused.PAIRWISE_BLOCK:
-        fused.drawdown(
-            state.active,
-            state.drawdown_start,
-            NEVER,
-            today.day,
-            us.drawdown_days,
-            state.posture_start_troops,
-            float(us.drawdown_target_troops),
-            state.personnel,
-        )
-        return
     rows = np.flatnonzero(
         state.active & (state.drawdown_start != NEVER) & (today.day >= state.drawdown_start)
     )
@@ -607,10 +580,7 @@ def iraq_act(today: Today) -> None:
         day <= state.protection_until, iraq.protection_after_assault, iraq.embassy_protection
     )
     for site in params.theatre.embassy_sites:  # a column at a time: no fancy-index copy
-        if fused.ENABLED:  # written where it changes (a strided column of a wide array)
-            fused.set_changed(state.protection[:, site], level)
-        else:
-            state.protection[:, site] = level
+        state.protection[:, site] = level
 
     threat = (state.closure_threat_day != NEVER) & (
         day - state.closure_threat_day < us.closure_threat_days

@@ -357,19 +357,11 @@ def record_us_casualties(
             first_death_day[r] = day
 
 
-@_jit
-def drawdown(active, drawdown_start, never, day, days, start_troops, target, personnel):
-    """``doctrines._drawdown``'s move of every replicate whose troop change has begun: the
-    troops on the line from ``start_troops`` to ``target`` over ``days``, each site scaled
-    by the goal over the troops now (summed as ``sum_last`` sums them)."""
-    for r in range(len(active)):
-        if active[r]:
-            _drawdown_move(r, drawdown_start, never, day, days, start_troops, target, personnel)
-
-
 @_inline
 def _drawdown_move(r, drawdown_start, never, day, days, start_troops, target, personnel):
-    """``drawdown`` in replicate r (an active one)."""
+    """``doctrines._drawdown``'s move in replicate r (an active one), if its troop change
+    has begun: the troops on the line from ``start_troops`` to ``target`` over ``days``,
+    each site scaled by the goal over the troops now (summed as ``sum_last`` sums them)."""
     if drawdown_start[r] == never or day < drawdown_start[r]:
         return
     progress = min((day - drawdown_start[r]) / days, 1.0)
@@ -380,25 +372,6 @@ def _drawdown_move(r, drawdown_start, never, day, days, start_troops, target, pe
     scale = goal / now if now > 0 else 1.0
     for s in range(S):
         personnel[r, s] *= scale
-
-
-@_jit
-def closing_today(active, start, never, day, sites_closed, n_listed, interval, rows):
-    """``doctrines._consolidate``'s replicates that close a site today: consolidation
-    begun, sites left to close, a whole number of intervals since it began. Into
-    ``rows``; returns how many."""
-    n = 0
-    for r in range(len(active)):
-        if (
-            active[r]
-            and start[r] != never
-            and day >= start[r]
-            and sites_closed[r] < n_listed
-            and (day - start[r]) % interval == 0
-        ):
-            rows[n] = r
-            n += 1
-    return n
 
 
 @_jit
@@ -639,17 +612,6 @@ def below(keys, base, S, threshold, where, row_where, rows, slots):
             slots[n] = j
             n += hit[i, j]
     return n
-
-
-@_jit
-def set_changed(a, values):
-    """``a[:] = values`` for float arrays, writing only the elements that change (equal
-    and of the same sign is the same number; a NaN is always written), so that a column
-    of a wide array is read rather than dirtied."""
-    for i in range(len(a)):
-        x, v = a[i], values[i]
-        if not (x == v and math.copysign(1.0, x) == math.copysign(1.0, v)):
-            a[i] = v
 
 
 @_jit
@@ -1079,6 +1041,13 @@ def _drawn(key, salt):
 
 
 @_inline
+def _same_number(x, v):
+    """Whether floats ``x`` and ``v`` are the same number: equal and of the same sign (a
+    NaN is no number)."""
+    return x == v and math.copysign(1.0, x) == math.copysign(1.0, v)
+
+
+@_inline
 def _first_largest(row):
     """``np.argmax`` of a row of numbers without NaNs: the first of its largest values."""
     best = 0
@@ -1131,9 +1100,8 @@ def iraq_act(
         if on and assault_today[r]:
             protection_until[r] = day + protection_days
         level = after_assault if day <= protection_until[r] else embassy_protection
-        for s in embassy_sites:
-            x = protection[r, s]
-            if not (x == level and math.copysign(1.0, x) == math.copysign(1.0, level)):
+        for s in embassy_sites:  # written where it changes (a strided column)
+            if not _same_number(protection[r, s], level):
                 protection[r, s] = level
         threat = closure_threat_day[r] != never and day - closure_threat_day[r] < (
             closure_threat_days
