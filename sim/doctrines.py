@@ -428,7 +428,7 @@ def _iran_act_compiled(today: Today) -> None:
         state.decapitated_today, state.retaliation_due, NEVER,
         iran.direct_retaliation_probability, day + max(iran.retaliation_lag_days, 1),
     )  # fmt: skip
-    _direct_strike(today)
+    _direct_strike_compiled(today)
     aversion = np.exp(-iran.war_aversion * state.tension)
     opened = np.empty(state.replicates, dtype=np.int64)
     ended = np.empty_like(opened)
@@ -498,6 +498,51 @@ def _direct_strike(today: Today) -> None:
     # proxies are reined in afterwards (seed 002: attacks "scaled down")
     state.iran_restraint_until[rows] = today.day + iran.restraint_days
     us_answer_iran(today, rows, killed.sum(axis=1))
+
+
+def _direct_strike_compiled(today: Today) -> None:
+    """``_direct_strike`` in two compiled passes (``fused.iran_missile_means``,
+    ``fused.iran_direct_strike``) around NumPy's exponential of the means, with the same
+    events."""
+    state, params = today.state, today.params
+    cfg = params.config
+    iran, missile, us = cfg.doctrine.iran, cfg.weapons.ballistic_missile, cfg.doctrine.us
+    rows = rows_equal(state.retaliation_due, today.day, state.active)
+    targets = params.retaliation_sites
+    if len(rows) == 0 or len(targets) == 0:
+        return
+    n, T = len(rows), len(targets)
+    per_target = iran.retaliation_missiles / T
+    means = np.empty((2, n, T))
+    fused.iran_missile_means(
+        rows, targets, state.personnel, float(cfg.weapons.personnel_reference),
+        float(per_target * missile.kill_per_munition), 1.0 - iran.warning_effect,
+        float(per_target * missile.wound_per_munition), means,
+    )  # fmt: skip
+    counts = np.empty((2, n, T), dtype=np.int64)
+    war = np.empty(n, dtype=np.int64)
+    n_war = fused.iran_direct_strike(
+        today.streams.keys, today.salts(Stream.IRAN_MISSILE_KILLED, T),
+        today.salts(Stream.IRAN_MISSILE_WOUNDED, T), today.salts(Stream.US_WAR_DECISION, 1)[0],
+        rows, means, np.exp(-means), 200, us.war_if_iran_kills_us,
+        us.war_if_iran_strikes_without_deaths, us.resolve_loss_per_us_death, today.day, NEVER,
+        state.killed_us_today, state.wounded_us_today, state.us_resolve,
+        state.first_us_death_day, state.retaliation_due, state.iran_restraint_until,
+        today.day + iran.restraint_days, counts, war,
+    )  # fmt: skip
+    today.emit(
+        np.repeat(rows, T),
+        EventKind.IRAN_DIRECT_STRIKE,
+        Actor.IRAN,
+        Action.BALLISTIC_MISSILE,
+        target=np.tile(targets, n),
+        munitions=per_target,
+        killed_us=counts[0].ravel(),
+        wounded_us=counts[1].ravel(),
+    )
+    today.absorb(war[:n_war], Outcome.WAR, EventKind.OPEN_WAR, Action.AIRSTRIKE)
+    if us.posture_trigger == "iran_strike":
+        start_posture(today, rows)
 
 
 # --- 5. Israel ----------------------------------------------------------------------------

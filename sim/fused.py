@@ -296,20 +296,26 @@ def attack_exposure(
         means[3, i] = (fired * per_munition[3, w]) * aim
 
 
+@_inline
+def _poisson_count(u, mean, pmf0, max_count):
+    """The count at which the running total of the Poisson(``mean``) probabilities (from
+    ``pmf0 = exp(-mean)``) first exceeds ``u``, at most ``max_count``."""
+    pmf = pmf0
+    total = pmf
+    k = 0
+    while k < max_count and u >= total:
+        k += 1
+        pmf = pmf * mean / k
+        total = total + pmf
+    return k
+
+
 @_jit
 def poisson_counts(u, mean, pmf0, max_count, out):
-    """``kernels.poisson_from_uniform`` after its exponential: the count at which each
-    running total of the Poisson(mean) probabilities (from ``pmf0 = exp(-mean)``) first
-    exceeds ``u``, at most ``max_count``."""
+    """``kernels.poisson_from_uniform`` after its exponential: ``_poisson_count`` of each
+    element."""
     for i in range(len(u)):
-        pmf = pmf0[i]
-        total = pmf
-        k = 0
-        while k < max_count and u[i] >= total:
-            k += 1
-            pmf = pmf * mean[i] / k
-            total = total + pmf
-        out[i] = k
+        out[i] = _poisson_count(u[i], mean[i], pmf0[i], max_count)
 
 
 @_jit
@@ -1648,3 +1654,72 @@ def us_posture_moves(
             events[3, n_upgraded] = r
             n_upgraded += 1
     counts[0], counts[1], counts[2], counts[3] = n_closed, n_down, n_up, n_upgraded
+
+
+@_jit
+def iran_missile_means(rows, targets, personnel, reference, kill_scale, spared, wound_scale, means):
+    """``doctrines._direct_strike``'s expected US killed (``means[0]``) and wounded
+    (``means[1]``), (n, T), at each target of each striking replicate: ``(kill_scale *
+    exposure) * spared`` and ``wound_scale * exposure``, the exposure being the site's
+    personnel over ``reference``."""
+    for i in range(len(rows)):
+        r = rows[i]
+        for j in range(len(targets)):
+            exposure = personnel[r, targets[j]] / reference
+            means[0, i, j] = (kill_scale * exposure) * spared
+            means[1, i, j] = wound_scale * exposure
+
+
+@_jit
+def iran_direct_strike(
+    keys,
+    killed_salts,
+    wounded_salts,
+    war_salt,
+    rows,
+    means,
+    pmf0,
+    max_count,
+    war_if_kills,
+    war_if_spared,
+    resolve_loss,
+    day,
+    never,
+    killed_today,
+    wounded_today,
+    resolve,
+    first_death_day,
+    retaliation_due,
+    restraint_until,
+    restraint_end,
+    counts,
+    war,
+):
+    """``doctrines._direct_strike`` after its exponential (``pmf0 = exp(-means)``): in each
+    striking replicate the strike is no longer due, the killed and wounded at each target
+    (``_poisson_count`` of the day's uniforms, into ``counts`` (2, n, T)) are tallied
+    (``record_us_casualties``, target by target), the proxies are reined in until
+    ``restraint_end``, and ``us_answer_iran``'s uniform decides on war (the replicates
+    into ``war``; returns how many)."""
+    n_war = 0
+    for i in range(len(rows)):
+        r = rows[i]
+        retaliation_due[r] = never
+        killed_any = False
+        for j in range(counts.shape[2]):
+            key = keys[r]
+            u_killed, u_wounded = _drawn(key, killed_salts[j]), _drawn(key, wounded_salts[j])
+            killed = _poisson_count(u_killed, means[0, i, j], pmf0[0, i, j], max_count)
+            wounded = _poisson_count(u_wounded, means[1, i, j], pmf0[1, i, j], max_count)
+            counts[0, i, j], counts[1, i, j] = killed, wounded
+            killed_today[r] += killed
+            wounded_today[r] += wounded
+            resolve[r] -= resolve_loss * killed
+            if killed > 0 and first_death_day[r] == never:
+                first_death_day[r] = day
+            killed_any = killed_any or killed > 0
+        restraint_until[r] = restraint_end
+        if _drawn(keys[r], war_salt) < (war_if_kills if killed_any else war_if_spared):
+            war[n_war] = r
+            n_war += 1
+    return n_war
