@@ -828,6 +828,10 @@ BUCKETS = 1024
 LANES = 4
 #: values checked at a time before a row is known to be of whole numbers or not
 CHECK_BLOCK = 1024
+#: rows of other numbers up to this long are sorted whole: sweeping the buckets costs more
+#: than the sort below a few hundred values (NumPy's sort is not at hand in compiled code,
+#: and numba's slows on long rows of repeated values)
+SORT_LIMIT = 256
 
 
 @_jit
@@ -836,9 +840,10 @@ def order_statistics(values, ranks, out, done):
     sort would place them: exact, whatever the method. Sets ``done[c]`` for rows it
     handles (all but those with a NaN or an infinity, left to NumPy).
 
-    Rows of whole numbers in [0, ``COUNT_LIMIT``) are counted; other rows are cut into
-    ``BUCKETS`` equal slices of their range (a monotone map, so a lower slice holds lower
-    values), and only the slices holding a wanted rank are sorted.
+    Rows of whole numbers in [0, ``COUNT_LIMIT``) are counted; other rows of up to
+    ``SORT_LIMIT`` values are sorted; longer ones are cut into ``BUCKETS`` equal slices of
+    their range (a monotone map, so a lower slice holds lower values), and only the slices
+    holding a wanted rank are sorted.
     """
     C, R = values.shape
     counts = np.zeros((max(COUNT_LIMIT, BUCKETS), LANES), dtype=np.int64)
@@ -847,8 +852,25 @@ def order_statistics(values, ranks, out, done):
     for c in range(C):
         row = values[c]
         done[c] = _count_whole(row, ranks, out[c], counts)
-        if not done[c] and R > 0:
+        if done[c] or R == 0:
+            continue
+        if R <= SORT_LIMIT:
+            done[c] = _sort_select(row, ranks, out[c])
+        else:
             done[c] = _bucket_select(row, ranks, out[c], counts, wanted, bucket)
+
+
+@_jit
+def _sort_select(row, ranks, out):
+    """The values at ``ranks`` of ``row`` sorted (a copy); False, with nothing written, if
+    a value is a NaN or an infinity."""
+    for v in row:
+        if not math.isfinite(v):
+            return False
+    ordered = np.sort(row)
+    for j in range(len(ranks)):
+        out[j] = ordered[ranks[j]]
+    return True
 
 
 #: the bit pattern of ``COUNT_LIMIT`` as a float64: for a non-negative float (the sign

@@ -193,6 +193,25 @@ def test_quantiles_of_a_day_match_numpy_on_realistic_rows():
 
 
 @pytest.mark.parametrize(
+    "n", [2, 100, fused.SORT_LIMIT, fused.SORT_LIMIT + 1, 3 * fused.SORT_LIMIT]
+)
+def test_quantiles_match_numpy_on_both_sides_of_the_sort_limit(n):
+    """Short rows of other numbers are sorted whole, longer ones bucketed: both give
+    NumPy's quantiles, for spread values, one value repeated and a few values."""
+    rng = np.random.default_rng(n)
+    values = np.vstack(
+        [
+            rng.lognormal(0.0, 2.0, n),
+            np.where(rng.random(n) < 0.7, 0.5, rng.random(n)),
+            rng.poisson(0.3, n) + 0.25,
+            np.where(rng.random(n) < 0.5, -0.0, rng.normal(size=n)),
+        ]
+    )
+    expected = np.quantile(values, QUANTILES, axis=1)
+    assert np.array_equal(quantiles(values.copy()), expected)
+
+
+@pytest.mark.parametrize(
     "spoiler", [0.5, -0.0, -1.0, np.nan, np.inf, float(fused.COUNT_LIMIT), 1e300]
 )
 @pytest.mark.parametrize("where", [0, fused.CHECK_BLOCK - 1, fused.CHECK_BLOCK, 2_999])
