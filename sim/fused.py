@@ -355,12 +355,24 @@ def record_us_casualties(
     """``kernels.record_us_casualties``: the casualties of each event in turn (as
     ``np.add.at`` adds them), the resolve each death costs, the day of a first death."""
     for i in range(len(rows)):
-        r = rows[i]
-        killed_today[r] += killed[i]
-        wounded_today[r] += wounded[i]
-        resolve[r] -= resolve_loss * killed[i]
-        if killed[i] > 0 and first_death_day[r] == never:
-            first_death_day[r] = day
+        _record_us_casualty(
+            rows[i], killed[i], wounded[i], resolve_loss, day, never, killed_today,
+            wounded_today, resolve, first_death_day,
+        )  # fmt: skip
+
+
+@_inline
+def _record_us_casualty(
+    r, killed, wounded, resolve_loss, day, never, killed_today, wounded_today, resolve,
+    first_death_day,
+):  # fmt: skip
+    """One event's US casualties in replicate r: tallied, the resolve each death costs,
+    the day of a first death."""
+    killed_today[r] += killed
+    wounded_today[r] += wounded
+    resolve[r] -= resolve_loss * killed
+    if killed > 0 and first_death_day[r] == never:
+        first_death_day[r] = day
 
 
 @_inline
@@ -1720,28 +1732,26 @@ def iran_direct_strike(
     """``doctrines._direct_strike`` after its exponential (``pmf0 = exp(-means)``): in each
     striking replicate the strike is no longer due, the killed and wounded at each target
     (``_poisson_count`` of the day's uniforms, into ``counts`` (2, n, T)) are tallied
-    (``record_us_casualties``, target by target), the proxies are reined in until
+    (``_record_us_casualty``, target by target), the proxies are reined in until
     ``restraint_end``, and ``us_answer_iran``'s uniform decides on war (the replicates
     into ``war``; returns how many)."""
     n_war = 0
     for i in range(len(rows)):
-        r = rows[i]
+        r, key = rows[i], keys[rows[i]]
         retaliation_due[r] = never
         killed_any = False
         for j in range(counts.shape[2]):
-            key = keys[r]
             u_killed, u_wounded = _drawn(key, killed_salts[j]), _drawn(key, wounded_salts[j])
             killed = _poisson_count(u_killed, means[0, i, j], pmf0[0, i, j], max_count)
             wounded = _poisson_count(u_wounded, means[1, i, j], pmf0[1, i, j], max_count)
             counts[0, i, j], counts[1, i, j] = killed, wounded
-            killed_today[r] += killed
-            wounded_today[r] += wounded
-            resolve[r] -= resolve_loss * killed
-            if killed > 0 and first_death_day[r] == never:
-                first_death_day[r] = day
+            _record_us_casualty(
+                r, float(killed), float(wounded), resolve_loss, day, never, killed_today,
+                wounded_today, resolve, first_death_day,
+            )  # fmt: skip
             killed_any = killed_any or killed > 0
         restraint_until[r] = restraint_end
-        if _drawn(keys[r], war_salt) < (war_if_kills if killed_any else war_if_spared):
+        if _drawn(key, war_salt) < (war_if_kills if killed_any else war_if_spared):
             war[n_war] = r
             n_war += 1
     return n_war
