@@ -13,6 +13,7 @@ import numpy as np
 from sim import doctrines, fused
 from sim.events import WEAPON_ACTION, Action, Actor, EventKind, EventLog, Weapon
 from sim.kernels import (
+    POISSON_MAX_COUNT,
     Attacks,
     Today,
     categorical_from_uniform,
@@ -292,7 +293,7 @@ def _fire_compiled(today: Today, rows, militia, draws, opportunity, cap, risk_ke
     )  # fmt: skip
     counts = np.empty((4, n), dtype=np.int64)
     fused.attack_tallies(
-        draws[3:], means, np.exp(-means), 200, rows, militia, weapon, target,
+        draws[3:], means, np.exp(-means), POISSON_MAX_COUNT, rows, militia, weapon, target,
         params.config.doctrine.us.resolve_loss_per_us_death, today.day, NEVER,
         state.killed_us_today, state.wounded_us_today, state.us_resolve,
         state.first_us_death_day, state.killed_iraqi_today, state.wounded_iraqi_today,

@@ -14,6 +14,7 @@ import numpy as np
 from sim import fused
 from sim.events import Action, Actor, EventKind
 from sim.kernels import (
+    POISSON_MAX_COUNT,
     Attacks,
     Today,
     cells_equal,
@@ -524,7 +525,7 @@ def _direct_strike_compiled(today: Today) -> None:
     n_war = fused.iran_direct_strike(
         today.streams.keys, today.salts(Stream.IRAN_MISSILE_KILLED, T),
         today.salts(Stream.IRAN_MISSILE_WOUNDED, T), today.salts(Stream.US_WAR_DECISION, 1)[0],
-        rows, means, np.exp(-means), 200, us.war_if_iran_kills_us,
+        rows, means, np.exp(-means), POISSON_MAX_COUNT, us.war_if_iran_kills_us,
         us.war_if_iran_strikes_without_deaths, us.resolve_loss_per_us_death, today.day, NEVER,
         state.killed_us_today, state.wounded_us_today, state.us_resolve,
         state.first_us_death_day, state.retaliation_due, state.iran_restraint_until,

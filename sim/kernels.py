@@ -64,7 +64,13 @@ def sum_last(a: np.ndarray) -> np.ndarray:
     return total
 
 
-def poisson_from_uniform(u: np.ndarray, mean: np.ndarray, max_count: int = 200) -> np.ndarray:
+#: the largest casualty count a Poisson draw gives (means here are a few at most)
+POISSON_MAX_COUNT = 200
+
+
+def poisson_from_uniform(
+    u: np.ndarray, mean: np.ndarray, max_count: int = POISSON_MAX_COUNT
+) -> np.ndarray:
     """Inverse CDF of Poisson(mean) at u, elementwise (exact; means here are small)."""
     mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
     pmf = np.exp(-mean)
