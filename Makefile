@@ -15,7 +15,7 @@ done; exit 1
 endef
 PYTHON ?= $(shell $(find_python))
 
-.PHONY: help setup run test lint clean figures bench bench-sweep notebooks app
+.PHONY: help setup run test test-fast lint clean figures bench bench-sweep notebooks app golden
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -35,6 +35,9 @@ run: $(STAMP)  ## run the default scenario (one replicate, 365 days from 2019-10
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+golden: $(STAMP)  ## regenerate the golden outputs (tests/golden/); only for a change meant to alter the numbers
+	$(BIN)/python tests/golden/regenerate.py
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check sim tests benchmarks hydra_plugins notebooks
