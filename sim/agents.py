@@ -1,7 +1,7 @@
 """Mesa agents: named actors that are views onto one replicate's row of the state arrays.
 
 They hold identity (a name, a place) and expose their state as read-only properties;
-they never decide anything. Every rule lives in ``sim.core`` and ``sim.doctrines``.
+they never decide anything. Every rule lives once, in its actor's module under ``sim.rules``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 from mesa import Agent
 from mesa.discrete_space import FixedAgent
 
-from sim.core import attack_rates
+from sim.rules.militia import attack_rates
 from sim.events import Weapon
 from sim.state import NEVER
 

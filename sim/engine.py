@@ -1,7 +1,7 @@
 """The simulation loop: state + params + random streams, stepped one day at a time.
 
 Both the Mesa model (R = 1) and batched runs (R >> 1) drive this class; it is the
-only place that calls ``core.step``.
+only place that calls ``rules.step``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim import core
+from sim import rules
 from sim.config import BaseConfig, apply_change, parse_date
+from sim.daily import DAILY_COLUMNS, daily_values
 from sim.events import EventLog
 from sim.metrics import daily_stats, quantile_frame, replicate_table
 from sim.params import Params, compile_params
@@ -136,8 +137,8 @@ class Simulation:
             for change in self._changes[self.day]:
                 config = apply_change(config, change.path, change.value)
             self.params = compile_params(config, self.params.theatre)
-        core.step(self.state, self.params, self.streams, self.day, self.log)
-        self._record(core.daily_values(self.state, self.params))
+        rules.step(self.state, self.params, self.streams, self.day, self.log)
+        self._record(daily_values(self.state, self.params))
         self.day += 1
 
     def _record(self, values: np.ndarray) -> None:
@@ -174,7 +175,7 @@ class Simulation:
         ids = self.replicate_ids[rows]
         columns = {
             name: np.stack([d[j] for d in self._daily], axis=1).reshape(-1) if days else np.zeros(0)
-            for j, name in enumerate(core.DAILY_COLUMNS)
+            for j, name in enumerate(DAILY_COLUMNS)
         }
         frame = pd.DataFrame(
             {
@@ -197,7 +198,7 @@ class Simulation:
         if self.daily_mode == "full":
             return None
         return quantile_frame(
-            np.array(self._daily_stats), core.DAILY_COLUMNS, self.config.scenario.start_date
+            np.array(self._daily_stats), DAILY_COLUMNS, self.config.scenario.start_date
         )
 
     def result(self) -> RunResult:

@@ -12,7 +12,8 @@ from enum import IntEnum
 import numpy as np
 import pandas as pd
 
-from sim import fused
+from sim.numerics.reductions import row_range
+from sim.numerics.tallies import tally
 
 
 class Actor(IntEnum):
@@ -262,7 +263,7 @@ class EventLog:
 
         ``kind`` and ``weapon`` are one value for the batch or one per event."""
         n = len(rows)
-        lowest, top = fused.row_range(rows) if fused.ENABLED else (rows.min(), rows.max())
+        lowest, top = row_range(rows)
         if top >= self.replicates:
             self.grow(int(top) + 1)
         # the casualty columns with something to add (a scalar is most often zero)
@@ -271,31 +272,17 @@ class EventLog:
             for i, value in enumerate(casualties)
             if isinstance(value, np.ndarray) or value != 0
         ]
-        if fused.ENABLED:
-            values, columns = _NO_VALUES, _NO_COLUMNS
-            if added:
-                values = np.empty((len(added), n))
-                for j, (_, value) in enumerate(added):
-                    values[j] = value
-                columns = np.array([i for i, _ in added], dtype=np.int64)
-            attack = np.asarray(is_attack(actor, kind)).reshape(-1)  # one flag, or each
-            fused.tally_events(
-                rows, _one_or_each(kind), day, attack, _one_or_each(weapon), self._kinds,
-                self.attack_counts, columns, values, self.casualties,
-            )  # fmt: skip
-            return int(lowest)
-        kinds = as_column(kind, n, np.int64)
-        np.add.at(self.kind_counts, (rows, kinds), 1)
-        # a (row, kind) counts a day once, however many events it has that day
-        first = self._last_day[rows, kinds] != day
-        self.kind_days[rows[first], kinds[first]] += 1  # fancy += does not accumulate
-        self._last_day[rows, kinds] = day
-        attack = is_attack(actor, kinds)
-        if attack.any():
-            w = as_column(weapon, n, np.int64)[attack]
-            np.add.at(self.attack_counts, (rows[attack], np.where(w < 0, len(Weapon), w)), 1)
-        for i, value in added:
-            np.add.at(self.casualties[:, i], rows, as_column(value, n, np.float64))
+        values, columns = _NO_VALUES, _NO_COLUMNS
+        if added:
+            values = np.empty((len(added), n))
+            for j, (_, value) in enumerate(added):
+                values[j] = value
+            columns = np.array([i for i, _ in added], dtype=np.int64)
+        attack = np.asarray(is_attack(actor, kind)).reshape(-1)  # one flag, or each
+        tally(
+            rows, _one_or_each(kind), day, attack, _one_or_each(weapon), self._kinds,
+            self.attack_counts, columns, values, self.casualties,
+        )  # fmt: skip
         return int(lowest)
 
     def __len__(self) -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sim import fused
 from sim.events import CASUALTY_COLUMNS, EventKind, Weapon
+from sim.numerics.quantiles import quantiles as exact_quantiles
 from sim.state import NEVER, Outcome
 
 if TYPE_CHECKING:
@@ -97,58 +96,8 @@ def daily_stats(values: np.ndarray, overwrite: bool = False) -> np.ndarray:
 
 
 def quantiles(values: np.ndarray, overwrite: bool = False) -> np.ndarray:
-    """``np.quantile(values, QUANTILES, axis=1)`` of a (C, R) array, to the last bit.
-
-    The order statistics come from ``fused.order_statistics`` (a count for rows of whole
-    numbers, sorted slices of the range for the others) instead of a partition, then
-    NumPy's linear interpolation between them, in NumPy's own operations; rows with a NaN
-    or an infinity go to ``np.quantile``.
-    """
-    C, n = values.shape
-    if not fused.ENABLED or n == 0 or C == 0:
-        return np.quantile(values, QUANTILES, axis=1, overwrite_input=overwrite)
-    wanted, at_previous, at_following, gamma, upper = _interpolation(n)
-    order = np.zeros((C, len(wanted)))
-    counted = np.empty(C, dtype=bool)
-    fused.order_statistics(values, wanted, order, counted)
-    a = order[:, at_previous].T
-    b = order[:, at_following].T
-    diff = b - a
-    result = np.add(a, diff * gamma)
-    np.subtract(b, diff * (1 - gamma), out=result, where=upper)
-    if not counted.all():
-        rest = ~counted
-        result[:, rest] = np.quantile(values[rest], QUANTILES, axis=1, overwrite_input=True)
-    return result
-
-
-@functools.lru_cache(maxsize=32)
-def _interpolation(n: int) -> tuple[np.ndarray, ...]:
-    """NumPy's "linear" method for ``QUANTILES`` of ``n`` values, worked out once per n:
-    the ranks of the order statistics it reads (sorted, distinct), the places in them of
-    each quantile's lower and upper neighbour, the weights (a column) and where a weight
-    is at least 1/2 (the quantile is then counted down from the upper neighbour).
-
-    Each quantile's virtual index (n - 1) q lies between the order statistics at its floor
-    and the next one (both the last beyond the end), weighted by the remainder."""
-    virtual = (n - 1) * np.asarray(QUANTILES)
-    previous = np.floor(virtual)
-    following = previous + 1
-    past_end = virtual >= n - 1
-    previous[past_end] = following[past_end] = -1
-    previous, following = previous.astype(np.intp), following.astype(np.intp)
-    gamma = (virtual - previous)[:, None]
-    wanted = np.unique(np.concatenate([previous % n, following % n]))
-    tables = (
-        wanted,
-        np.searchsorted(wanted, previous % n),
-        np.searchsorted(wanted, following % n),
-        gamma,
-        gamma >= 0.5,
-    )
-    for table in tables:
-        table.setflags(write=False)  # shared by every day of every run with n replicates
-    return tables
+    """``np.quantile(values, QUANTILES, axis=1)`` of a (C, R) array, to the last bit."""
+    return exact_quantiles(values, QUANTILES, overwrite)
 
 
 def quantile_frame(stats: np.ndarray, columns: tuple[str, ...], start_date: str) -> pd.DataFrame:

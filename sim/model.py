@@ -81,7 +81,7 @@ class EscalationModel(mesa.Model):
         """One day: Iran supplies its proxies; each militia decides whether, where and with
         what to attack; the US decides and strikes; Iran, Israel and the Iraqi government act;
         grievance, perceived risk, capacity, tension and the escalation rung update
-        (``sim.core.step``)."""
+        (``sim.rules.step``)."""
         self.simulation.step()
         self.datacollector.collect(self)
         self.running = not self.simulation.done

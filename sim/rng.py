@@ -13,10 +13,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from sim import fused
-from sim.fused import GOLDEN as _GOLDEN
-from sim.fused import TO_UNIT as _TO_UNIT
-from sim.fused import splitmix as _mix
+from sim.numerics import hashing
 
 
 class Stream(IntEnum):
@@ -137,17 +134,15 @@ class RandomStreams:
     ) -> np.ndarray:
         """Uniforms of shape (len(rows), slots); ``rows`` indexes replicates (default all)."""
         keys = self.keys if rows is None else self.keys[rows]
-        if fused.ENABLED:
-            out = np.empty((len(keys), slots))
-            fused.uniforms(keys, _counter(day, stream, 0), slots, out)
-            return out
-        counter = _counter(day, stream, np.arange(slots, dtype=np.uint64))
-        return _unit(keys[:, None] ^ _mix(counter * _GOLDEN)[None, :])
+        out = np.empty((len(keys), slots))
+        hashing.uniforms(keys, _counter(day, stream, 0), slots, out)
+        return out
 
     def salts(self, day: int, stream: Stream, slots: int) -> np.ndarray:
         """(slots,) uint64: the slots' counters of the day's ``stream``, mixed; the uniform
-        of a replicate at slot j is ``fused._drawn(key, salts[j])``, as ``uniform`` draws it."""
-        return fused._salts(_counter(day, stream, 0), slots)
+        of a replicate at slot j is ``hashing.drawn(key, salts[j])``, as ``uniform`` draws
+        it."""
+        return hashing.salts(_counter(day, stream, 0), slots)
 
     def below(
         self, day: int, stream: Stream, slots: int, threshold, where=True, row_where=True
@@ -158,12 +153,6 @@ class RandomStreams:
         ``row_where`` allows (one flag per replicate, or one for all), drawn and compared in
         one pass."""
         shape = (len(self.keys), slots)
-        if not fused.ENABLED:
-            rows_ok = np.asarray(row_where, dtype=bool)
-            if rows_ok.ndim:
-                rows_ok = rows_ok[:, None]
-            u = self.uniform(day, stream, slots)
-            return np.nonzero(where & rows_ok & (u < threshold))
         threshold, where = _as_2d(threshold, np.float64), _as_2d(where, np.bool_)
         row_where = np.asarray(row_where, dtype=np.bool_).reshape(-1)
         for a in (threshold, where):
@@ -173,7 +162,7 @@ class RandomStreams:
             raise ValueError(f"row_where has {len(row_where)} flags for {shape[0]} replicates")
         rows = np.empty(shape[0] * slots, dtype=np.int64)
         hit_slots = np.empty_like(rows)
-        n = fused.below(
+        n = hashing.below(
             self.keys, _counter(day, stream, 0), slots, threshold, where, row_where, rows,
             hit_slots,
         )  # fmt: skip
@@ -187,19 +176,12 @@ class RandomStreams:
     def uniforms_at(self, day: int, streams, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
         """(len(streams), len(rows)): ``uniform_at`` of each of ``streams``, in one pass."""
         rows = np.asarray(rows, dtype=np.int64)
-        if fused.ENABLED:
-            slots = np.asarray(slots, dtype=np.int64).reshape(-1)
-            if len(slots) not in (1, len(rows)):
-                raise ValueError(f"{len(slots)} slots for {len(rows)} rows")
-            bases = np.array([_counter(day, s, 0) for s in streams], dtype=np.uint64)
-            out = np.empty((len(bases), len(rows)))
-            fused.uniforms_at(self.keys, rows, bases, slots, out)
-            return out
-        slots = np.broadcast_to(np.asarray(slots).astype(np.uint64), rows.shape)
-        keys = self.keys[rows]
-        out = np.empty((len(streams), len(rows)))
-        for k, stream in enumerate(streams):
-            out[k] = _unit(keys ^ _mix(_counter(day, stream, slots) * _GOLDEN))
+        slots = np.asarray(slots, dtype=np.int64).reshape(-1)
+        if len(slots) not in (1, len(rows)):
+            raise ValueError(f"{len(slots)} slots for {len(rows)} rows")
+        bases = np.array([_counter(day, s, 0) for s in streams], dtype=np.uint64)
+        out = np.empty((len(bases), len(rows)))
+        hashing.uniforms_at(self.keys, rows, bases, slots, out)
         return out
 
 
@@ -215,9 +197,3 @@ def _counter(day: int, stream: Stream, slots):
     if isinstance(slots, int):
         return np.uint64(base | slots)
     return np.uint64(base) | slots
-
-
-def _unit(z: np.ndarray) -> np.ndarray:
-    """Hash keyed counters to uniforms in [0, 1) with 53 random bits."""
-    z = _mix(_mix(z) + _GOLDEN)
-    return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT

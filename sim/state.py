@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.events import Weapon
+from sim.numerics.reductions import sum_last
 from sim.params import Params
 
 NEVER = -1
@@ -106,9 +107,22 @@ class State:
 
     def troops(self) -> np.ndarray:
         """(R,) US personnel in theatre."""
-        from sim.kernels import sum_last  # kernels builds on this module
-
         return sum_last(self.personnel)
+
+    def begin_day(self) -> None:
+        """Reset today's tallies."""
+        for tally in (
+            self.attacks_today,
+            self.responses_today,
+            self.killed_us_today,
+            self.wounded_us_today,
+            self.killed_iraqi_today,
+            self.wounded_iraqi_today,
+        ):
+            tally.fill(0.0)
+        self.rung_today.fill(0)
+        self.assault_today.fill(False)
+        self.decapitated_today.fill(False)
 
 
 def initial_state(params: Params, replicates: int) -> State:

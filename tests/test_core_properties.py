@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.config import BaseConfig, validate
-from sim.core import attack_rates
-from sim.doctrines import response_trigger
+from sim.rules.militia import attack_rates
+from sim.rules.us import response_trigger
 from sim.engine import Simulation
 
 # fields that shape the map or the run itself rather than behaviour
@@ -75,7 +75,7 @@ SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_configs())
 def test_probabilities_stay_in_unit_interval_and_state_finite(cfg):
     sim = Simulation(cfg)
-    from sim.core import Attacks
+    from sim.rules.today import Attacks
 
     none = Attacks(*(np.zeros(0, dtype=np.int64),) * 6)
     while not sim.done:

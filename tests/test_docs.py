@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import config
 
-from sim.core import DAILY_COLUMNS
+from sim.daily import DAILY_COLUMNS
 from sim.events import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,10 +9,10 @@ import pytest
 from conftest import config
 
 from sim.config import ConfigError, compose, validate
-from sim.doctrines import strike_size
+from sim.rules.us import strike_size
 from sim.engine import Simulation, run
 from sim.events import EventKind
-from sim.kernels import Attacks
+from sim.rules.today import Attacks
 
 R = 200
 ALL_EVENTS = ("output.events=all", "output.daily=full")

@@ -5,15 +5,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sim.kernels import (
-    MATMUL_ROWS,
+from sim.metrics import QUANTILES, daily_stats
+from sim.numerics.reductions import MATMUL_ROWS, rowwise_matmul, sum_last
+from sim.numerics.sampling import (
     categorical_from_uniform,
     geometric_from_uniform,
     poisson_from_uniform,
-    rowwise_matmul,
-    sum_last,
 )
-from sim.metrics import QUANTILES, daily_stats
 from sim.rng import RandomStreams, Stream
 
 

@@ -1,0 +1,301 @@
+"""Exact quantiles across replicates, faster than a partition: ``np.quantile`` to the bit.
+
+The order statistics come from a count for rows of small whole numbers (attack counts,
+rungs) and from sorted slices of the range for the others; NumPy's linear interpolation
+between them is then done in NumPy's own operations.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from sim.numerics.compiled import inline as _inline
+from sim.numerics.compiled import jit as _jit
+
+
+def quantiles(values: np.ndarray, probabilities: tuple[float, ...], overwrite: bool = False):
+    """``np.quantile(values, probabilities, axis=1)`` of a (C, R) array, to the last bit.
+
+    Rows with a NaN or an infinity go to ``np.quantile`` (``overwrite`` lets it reorder
+    ``values`` in place).
+    """
+    C, n = values.shape
+    if n == 0 or C == 0:
+        return np.quantile(values, probabilities, axis=1, overwrite_input=overwrite)
+    wanted, at_previous, at_following, gamma, upper = _interpolation(n, tuple(probabilities))
+    order = np.zeros((C, len(wanted)))
+    counted = np.empty(C, dtype=bool)
+    order_statistics(values, wanted, order, counted)
+    a = order[:, at_previous].T
+    b = order[:, at_following].T
+    diff = b - a
+    result = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=result, where=upper)
+    if not counted.all():
+        rest = ~counted
+        result[:, rest] = np.quantile(values[rest], probabilities, axis=1, overwrite_input=True)
+    return result
+
+
+@functools.lru_cache(maxsize=32)
+def _interpolation(n: int, probabilities: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    """NumPy's "linear" method for ``probabilities`` of ``n`` values, worked out once per
+    n: the ranks of the order statistics it reads (sorted, distinct), the places in them
+    of each quantile's lower and upper neighbour, the weights (a column) and where a
+    weight is at least 1/2 (the quantile is then counted down from the upper neighbour).
+
+    Each quantile's virtual index (n - 1) q lies between the order statistics at its floor
+    and the next one (both the last beyond the end), weighted by the remainder."""
+    virtual = (n - 1) * np.asarray(probabilities)
+    previous = np.floor(virtual)
+    following = previous + 1
+    past_end = virtual >= n - 1
+    previous[past_end] = following[past_end] = -1
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    gamma = (virtual - previous)[:, None]
+    wanted = np.unique(np.concatenate([previous % n, following % n]))
+    tables = (
+        wanted,
+        np.searchsorted(wanted, previous % n),
+        np.searchsorted(wanted, following % n),
+        gamma,
+        gamma >= 0.5,
+    )
+    for table in tables:
+        table.setflags(write=False)  # shared by every day of every run with n replicates
+    return tables
+
+
+#: the counts a row of small whole numbers may hold to be counted rather than bucketed
+COUNT_LIMIT = 4096
+#: buckets of the value range for the order statistics of other rows
+BUCKETS = 1024
+#: a histogram is counted in this many interleaved copies, so that a run of equal values
+#: (most replicates at zero attacks, at full resolve) does not wait on one counter
+LANES = 4
+#: values checked at a time before a row is known to be of whole numbers or not
+CHECK_BLOCK = 1024
+#: rows of other numbers up to this long are sorted whole: sweeping the buckets costs more
+#: than the sort below a few hundred values (NumPy's sort is not at hand in compiled code,
+#: and numba's slows on long rows of repeated values)
+SORT_LIMIT = 256
+
+
+@_jit
+def order_statistics(values, ranks, out, done):
+    """The values at ``ranks`` (sorted, distinct) of each row of ``values`` (C, R), as a
+    sort would place them: exact, whatever the method. Sets ``done[c]`` for rows it
+    handles (all but those with a NaN or an infinity, left to NumPy).
+
+    Rows of whole numbers in [0, ``COUNT_LIMIT``) are counted; other rows of up to
+    ``SORT_LIMIT`` values are sorted; longer ones are cut into ``BUCKETS`` equal slices of
+    their range (a monotone map, so a lower slice holds lower values), and only the slices
+    holding a wanted rank are sorted.
+    """
+    C, R = values.shape
+    counts = np.zeros((max(COUNT_LIMIT, BUCKETS), LANES), dtype=np.int64)
+    wanted = np.zeros(BUCKETS, dtype=np.bool_)
+    bucket = np.empty(R, dtype=np.int16)
+    for c in range(C):
+        row = values[c]
+        done[c] = _count_whole(row, ranks, out[c], counts)
+        if done[c] or R == 0:
+            continue
+        if R <= SORT_LIMIT:
+            done[c] = _sort_select(row, ranks, out[c])
+        else:
+            done[c] = _bucket_select(row, ranks, out[c], counts, wanted, bucket)
+
+
+@_jit
+def _sort_select(row, ranks, out):
+    """The values at ``ranks`` of ``row`` sorted (a copy); False, with nothing written, if
+    a value is a NaN or an infinity."""
+    for v in row:
+        if not math.isfinite(v):
+            return False
+    ordered = np.sort(row)
+    for j in range(len(ranks)):
+        out[j] = ordered[ranks[j]]
+    return True
+
+
+#: the bit pattern of ``COUNT_LIMIT`` as a float64: for a non-negative float (the sign
+#: bit clear), ordering by bit pattern as an int64 is ordering by value, with an infinity
+#: and a NaN above every number
+_COUNT_LIMIT_BITS = np.float64(COUNT_LIMIT).view(np.int64)
+#: the bits below the sign of a float64, and the bit patterns of the infinities as keys
+_MAGNITUDE = np.int64(0x7FFFFFFFFFFFFFFF)
+_INF_KEY = np.float64(np.inf).view(np.int64)
+_NEG_INF_KEY = np.float64(-np.inf).view(np.int64) ^ _MAGNITUDE
+
+
+@_jit
+def _whole_top(row):
+    """The largest value of ``row`` if every value is a whole number in [0,
+    ``COUNT_LIMIT``) and none is -0.0 (a sort would place it as it pleases), else -1.
+    Checked a block at a time, so that a row of other numbers is given up after its
+    first block."""
+    bits = row.view(np.int64)
+    top = np.int64(0)
+    for start in range(0, len(row), CHECK_BLOCK):
+        stop = start + CHECK_BLOCK
+        negative, fraction, block_top = _whole_block(row[start:stop], bits[start:stop])
+        top = max(top, block_top)
+        if negative < 0 or fraction != 0 or top >= _COUNT_LIMIT_BITS:
+            return -1
+    return int(_as_float(top)) if len(row) > 0 else -1
+
+
+@_jit
+def _whole_block(row, bits):
+    """The sign bits of ``row`` or'ed, whether a value has a fraction (or is a NaN), and
+    the largest bit pattern: integer reductions over the bit patterns, which vectorize
+    (a float maximum does not). For non-negative floats the order of the bit patterns
+    is the order of the values, an infinity and a NaN above every number. (A loop of its
+    own, not inlined: the compiler vectorizes it only so.)"""
+    negative = np.int64(0)
+    fraction = np.int64(0)
+    top = np.int64(0)
+    for i in range(len(row)):
+        negative |= bits[i]
+        top = max(top, bits[i])
+        fraction |= np.int64(np.floor(row[i]) != row[i])
+    return negative, fraction, top
+
+
+@_jit
+def _finite_range(row):
+    """``(lo, hi, finite)``: the least and largest value of ``row`` and whether every
+    value is finite, from integer reductions over keys that order floats as numbers
+    (the sign bit set: the other bits flipped), which vectorize."""
+    bits = row.view(np.int64)
+    lo = hi = bits[0] ^ ((bits[0] >> 63) & _MAGNITUDE)
+    for i in range(len(row)):
+        x = bits[i]
+        key = x ^ ((x >> 63) & _MAGNITUDE)
+        lo = min(lo, key)
+        hi = max(hi, key)
+    finite = lo > _NEG_INF_KEY and hi < _INF_KEY
+    lo ^= (lo >> 63) & _MAGNITUDE
+    hi ^= (hi >> 63) & _MAGNITUDE
+    return _as_float(lo), _as_float(hi), finite
+
+
+@_inline
+def _as_float(bits):
+    """The float64 of an int64 bit pattern."""
+    room = np.empty(1, dtype=np.int64)
+    room[0] = bits
+    return room.view(np.float64)[0]
+
+
+@_jit
+def _count_whole(row, ranks, out, counts):
+    n = len(row)
+    top = _whole_top(row) if n > 0 else -1
+    if top < 0:
+        return False
+    end = n - n % LANES
+    for i in range(0, end, LANES):
+        for lane in range(LANES):
+            counts[int(row[i + lane]), lane] += 1
+    for i in range(end, n):
+        counts[int(row[i]), 0] += 1
+    seen = 0
+    j = 0
+    for k in range(top + 1):
+        for lane in range(LANES):
+            seen += counts[k, lane]
+            counts[k, lane] = 0
+        while j < len(ranks) and ranks[j] < seen:
+            out[j] = k
+            j += 1
+    return True
+
+
+@_jit
+def _repeated(part):
+    """Whether ``part`` holds one value over and over (zeros of one sign: a sort would
+    order +0.0 and -0.0 as it pleases)."""
+    first = part[0]
+    negative = math.copysign(1.0, first) < 0.0
+    for v in part:
+        if v != first or (v == 0.0 and (math.copysign(1.0, v) < 0.0) != negative):
+            return False
+    return True
+
+
+@_jit
+def _bucket_select(row, ranks, out, counts, wanted, bucket):
+    n = len(row)
+    lo, hi, finite = _finite_range(row)
+    if not finite:
+        return False
+    if lo == hi:
+        out[:] = lo
+        return True
+    scale = BUCKETS / (hi - lo)
+    if not math.isfinite(scale):
+        return False
+    for i in range(n):
+        bucket[i] = min(int((row[i] - lo) * scale), BUCKETS - 1)
+    end = n - n % LANES
+    for i in range(0, end, LANES):
+        for lane in range(LANES):
+            counts[bucket[i + lane], lane] += 1
+    for i in range(end, n):
+        counts[bucket[i], 0] += 1
+    # the bucket of each wanted rank, and how many lower values lie in lower buckets
+    first = np.empty(len(ranks), dtype=np.int64)
+    bucket_of = np.empty(len(ranks), dtype=np.int64)
+    size_of = np.empty(BUCKETS, dtype=np.int64)
+    seen = 0
+    j = 0
+    for b in range(BUCKETS):
+        size = 0
+        for lane in range(LANES):
+            size += counts[b, lane]
+            counts[b, lane] = 0
+        size_of[b] = size
+        while j < len(ranks) and ranks[j] < seen + size:
+            bucket_of[j] = b
+            first[j] = seen
+            wanted[b] = True
+            j += 1
+        seen += size
+    # the wanted buckets laid out one after the other, each sorted on its own (a higher
+    # bucket holds no lower value, so together they are in sorted order); a bucket of one
+    # repeated value (many replicates at full resolve, say) needs no sort
+    offset = np.empty(BUCKETS, dtype=np.int64)
+    size = 0
+    for b in range(BUCKETS):
+        if wanted[b]:
+            offset[b] = size
+            size += size_of[b]
+    # every value is written, those of the other buckets to one spare place past the end,
+    # and only a wanted bucket's place moves on: no branch a value's bucket must predict
+    picked = np.empty(size + 1)
+    fill = np.empty(BUCKETS, dtype=np.int64)
+    step = np.empty(BUCKETS, dtype=np.int64)
+    for b in range(BUCKETS):
+        fill[b] = offset[b] if wanted[b] else size
+        step[b] = 1 if wanted[b] else 0
+    for i in range(n):
+        b = bucket[i]
+        picked[fill[b]] = row[i]
+        fill[b] += step[b]
+    j = 0
+    for b in range(BUCKETS):
+        if wanted[b]:
+            part = picked[offset[b] : offset[b] + size_of[b]]
+            if not _repeated(part):
+                part.sort()
+            while j < len(ranks) and bucket_of[j] == b:
+                out[j] = part[ranks[j] - first[j]]
+                j += 1
+        wanted[b] = False
+    return True

@@ -1,0 +1,213 @@
+"""Reductions and index searches over arrays with a leading replicate axis, exact to the
+last bit of the NumPy expression each docstring names."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.numerics.compiled import inline as _inline
+from sim.numerics.compiled import jit as _jit
+
+#: rows per matrix product: small enough for OpenBLAS's single-threaded small-matrix kernel
+#: (it takes products of at most 1e6 multiply-adds), so a row's result never depends on
+#: how many rows run beside it, and no BLAS threads are woken on a shared machine
+MATMUL_ROWS = 4096
+
+
+def rowwise_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for (n, k) ``a`` and a small (k, m) ``b``, in blocks of rows.
+
+    BLAS sums each row's products in an order that depends on the shape of the whole
+    product (a vector kernel for one row, another kernel above a size), so the same
+    replicate could round differently alone, in 100 or in 10,000; blocks of 2 to
+    ``MATMUL_ROWS`` rows always take the same kernel.
+    """
+    n = len(a)
+    out = np.empty((n, b.shape[1]), dtype=np.result_type(a, b))
+    if n == 1:  # as the first of two rows, not as a vector
+        out[:] = (np.concatenate([a, a]) @ b)[:1]
+        return out
+    for start in range(0, n, MATMUL_ROWS):
+        start = min(start, n - 2)  # a lone last row joins the one before it
+        np.matmul(a[start : start + MATMUL_ROWS], b, out=out[start : start + MATMUL_ROWS])
+    return out
+
+
+def sum_last(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=-1)`` to the last bit, for a short last axis (groups, sites).
+
+    NumPy reduces such an axis with one inner loop per row, which costs more than the
+    arithmetic at 10,000 rows; below 8 terms NumPy adds them one by one, and here the
+    same additions run across all rows at once; from 8 to ``PAIRWISE_BLOCK`` terms a
+    compiled loop adds each row in NumPy's pairwise order (``row_sums``).
+    """
+    n = a.shape[-1]
+    if 8 <= n <= PAIRWISE_BLOCK and a.dtype == np.float64 and a.flags.c_contiguous:
+        # (NumPy adds the rows of other layouts in another order)
+        rows = a.reshape(-1, n)
+        out = np.empty(len(rows))
+        row_sums(rows, out)
+        return out.reshape(a.shape[:-1])
+    if n == 0 or n >= 8 or a.dtype.kind != "f":
+        return a.sum(axis=-1)
+    total = a[..., 0] + 0.0  # NumPy starts from +0.0, which turns -0.0 into +0.0
+    for i in range(1, n):
+        total += a[..., i]
+    return total
+
+
+def rows_where_equal(a: np.ndarray, value, active: np.ndarray) -> np.ndarray:
+    """``np.flatnonzero(active & (a == value))`` for an (R,) ``a``, in one pass."""
+    rows = np.empty(len(a), dtype=np.int64)
+    return rows[: _rows_equal(a, value, active, rows)]
+
+
+def cells_where_equal(a: np.ndarray, value, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero(active[:, None] & (a == value))`` for an (R, M) ``a``, in one pass."""
+    rows, cols = np.empty(a.size, dtype=np.int64), np.empty(a.size, dtype=np.int64)
+    n = _cells_equal(a, value, active, rows, cols)
+    return rows[:n], cols[:n]
+
+
+def maximum_at(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``np.maximum.at(a, rows, values)`` with ``values`` one value (shape (1,)) or one per
+    row, in one pass."""
+    _raise_to(a, rows, values)
+
+
+#: the longest row ``_pairwise_sum`` adds (NumPy splits longer ones in halves, recursively)
+PAIRWISE_BLOCK = 128
+
+
+@_inline
+def _pairwise_sum(a, n):
+    """NumPy's pairwise summation of ``a[:n]``, for ``8 <= n <= PAIRWISE_BLOCK``: eight
+    running sums, combined as a tree, then the rest one by one."""
+    r0, r1, r2, r3 = a[0], a[1], a[2], a[3]
+    r4, r5, r6, r7 = a[4], a[5], a[6], a[7]
+    i = 8
+    end = n - n % 8
+    while i < end:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
+
+
+@_jit
+def row_sums(a, out):
+    """``out[i] = sum_last(a[i])`` for a (n, k) array with ``k <= PAIRWISE_BLOCK``, as
+    NumPy adds each row (``_row_sum``: one by one below 8 terms, else pairwise)."""
+    k = a.shape[1]
+    for i in range(a.shape[0]):
+        out[i] = _row_sum(a[i], k)
+
+
+@_jit
+def column_sums(terms, n, out):
+    """``out[r] = sum_last(terms[:n, r])``: the sum of each column of the first ``n`` rows
+    of ``terms``, term by term in the order ``_row_sum`` adds a row (NumPy's: below 8
+    terms one by one from +0.0; from 8 to ``PAIRWISE_BLOCK`` eight running sums combined
+    as a tree, then the rest), each step one loop over all columns."""
+    R = len(out)
+    if n == 0:
+        out[:] = 0.0
+        return
+    if n < 8:
+        first = terms[0]
+        for r in range(R):
+            out[r] = first[r] + 0.0
+        for i in range(1, n):
+            term = terms[i]
+            for r in range(R):
+                out[r] += term[r]
+        return
+    runs = terms[:8].copy()
+    end = n - n % 8
+    for i in range(8, end, 8):
+        for k in range(8):
+            run, term = runs[k], terms[i + k]
+            for r in range(R):
+                run[r] += term[r]
+    for r in range(R):
+        out[r] = ((runs[0, r] + runs[1, r]) + (runs[2, r] + runs[3, r])) + (
+            (runs[4, r] + runs[5, r]) + (runs[6, r] + runs[7, r])
+        )
+    for i in range(end, n):
+        term = terms[i]
+        for r in range(R):
+            out[r] += term[r]
+    for r in range(R):
+        out[r] = 0.0 + out[r]
+
+
+@_inline
+def _small_sum(row, n):
+    """``sum_last`` of ``n`` < 8 terms: the first plus 0.0, then the others one by one."""
+    acc = row[0] + 0.0
+    for i in range(1, n):
+        acc += row[i]
+    return acc
+
+
+@_inline
+def _row_sum(row, n):
+    """``sum_last`` of the first ``n`` (at most ``PAIRWISE_BLOCK``) terms of ``row``, in
+    NumPy's order."""
+    if n == 0:
+        return 0.0
+    if n < 8:
+        return _small_sum(row, n)
+    return 0.0 + _pairwise_sum(row, n)
+
+
+@_jit
+def _rows_equal(a, value, active, rows):
+    n = 0
+    for i in range(len(a)):
+        if active[i] and a[i] == value:
+            rows[n] = i
+            n += 1
+    return n
+
+
+@_jit
+def _cells_equal(a, value, active, rows, cols):
+    n = 0
+    for i in range(a.shape[0]):
+        if active[i]:
+            for j in range(a.shape[1]):
+                if a[i, j] == value:
+                    rows[n] = i
+                    cols[n] = j
+                    n += 1
+    return n
+
+
+@_jit
+def _raise_to(a, rows, values):
+    each = len(values) > 1
+    for i in range(len(rows)):
+        v = values[i if each else 0]
+        if v > a[rows[i]]:
+            a[rows[i]] = v
+
+
+@_jit
+def row_range(rows):
+    """``(rows.min(), rows.max())`` of a non-empty int array, in one pass."""
+    lo = hi = rows[0]
+    for r in rows:
+        lo = min(lo, r)
+        hi = max(hi, r)
+    return lo, hi

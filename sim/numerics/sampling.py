@@ -1,0 +1,70 @@
+"""Draws from distributions by the inverse of their CDF at given uniforms: each draw is a
+pure function of its uniform, so common random numbers carry through every sampler."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.numerics.compiled import inline as _inline
+from sim.numerics.compiled import jit as _jit
+
+#: the largest count a Poisson draw gives (casualty means here are a few at most)
+POISSON_MAX_COUNT = 200
+
+
+def poisson_from_uniform(
+    u: np.ndarray, mean: np.ndarray, max_count: int = POISSON_MAX_COUNT
+) -> np.ndarray:
+    """Inverse CDF of Poisson(mean) at u, elementwise (exact; means here are small): the
+    count at which the running total of the probabilities first exceeds u."""
+    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
+    pmf = np.exp(-mean)  # NumPy's exponential, not the C library's
+    count = np.empty(u.size, dtype=np.int64)
+    _poisson_counts(np.ascontiguousarray(u).ravel(), mean.ravel(), pmf.ravel(), max_count, count)
+    return count.reshape(u.shape)
+
+
+@_inline
+def poisson_count(u, mean, pmf0, max_count):
+    """The count at which the running total of the Poisson(``mean``) probabilities (from
+    ``pmf0 = exp(-mean)``) first exceeds ``u``, at most ``max_count``."""
+    pmf = pmf0
+    total = pmf
+    k = 0
+    while k < max_count and u >= total:
+        k += 1
+        pmf = pmf * mean / k
+        total = total + pmf
+    return k
+
+
+@_jit
+def _poisson_counts(u, mean, pmf0, max_count, out):
+    for i in range(len(u)):
+        out[i] = poisson_count(u[i], mean[i], pmf0[i], max_count)
+
+
+def geometric_from_uniform(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Inverse CDF of a geometric count on {1, 2, ...} with the given mean (>= 1)."""
+    stop, log_continue = geometric_parameters(np.asarray(mean, dtype=np.float64))
+    with np.errstate(divide="ignore"):
+        extra = np.floor(np.log1p(-u) / log_continue)
+    return np.where(stop >= 1.0, 1, 1 + extra).astype(np.int64)
+
+
+def geometric_parameters(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``geometric_from_uniform``'s success probability per trial for each mean, and the
+    logarithm of the chance to go on, ``log1p(-min(stop, 1 - 1e-12))``."""
+    stop = 1.0 / np.maximum(mean, 1.0)
+    return stop, np.log1p(-np.minimum(stop, 1.0 - 1e-12))
+
+
+def categorical_from_uniform(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Index drawn from each row of ``weights`` (n, k) with probability proportional to it."""
+    # running totals of each row, built down the columns of the transpose: k additions of
+    # length n instead of n short accumulations (the same sums, in the same order)
+    cum = np.array(weights.T, order="C")
+    for j in range(1, len(cum)):
+        cum[j] += cum[j - 1]
+    idx = np.count_nonzero(cum < u * cum[-1], axis=0)
+    return np.minimum(idx, weights.shape[1] - 1)

@@ -1,0 +1,306 @@
+"""The United States' rules (ODD 3 step 3, the US doctrine of ODD 7): whether to answer the
+day's attacks, the strikes then due, leadership strikes, signals and posture, the answer
+to an Iranian state strike, and resolve (ODD 3 step 7).
+
+Each rule reads the chosen doctrine (``configs/doctrine/us/``); swapping a doctrine changes
+the numbers these rules use, never the code path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.events import Action, Actor, EventKind
+from sim.numerics.reductions import cells_where_equal, rows_where_equal, sum_last
+from sim.params import Params
+from sim.rng import Stream
+from sim.rules.militia import learn_response
+from sim.rules.today import Attacks, Today
+from sim.state import NEVER, Outcome, State
+
+
+def respond(today: Today, attacks: Attacks) -> None:
+    """Decide on today's attacks, carry out strikes now due, and adjust the posture."""
+    decide_strikes(today, attacks)
+    decide_leadership_strike(today)
+    execute_strikes(today)
+    execute_leadership_strike(today)
+    signal(today)
+    move_posture(today)
+
+
+# --- strikes on militia groups -----------------------------------------------------------
+
+
+def response_trigger(state: State, params: Params, attacks: Attacks) -> np.ndarray:
+    """(R, M) probability that the US decides today to strike each group."""
+    us = params.config.doctrine.us
+    harmed = (attacks.killed_us + attacks.wounded_us) > 0
+    chance = np.where(
+        attacks.killed_us >= us.kill_threshold,
+        max(us.respond_if_us_killed, us.respond_if_us_wounded, us.respond_per_attack),
+        np.where(
+            harmed, max(us.respond_if_us_wounded, us.respond_per_attack), us.respond_per_attack
+        ),
+    ).astype(np.float64)
+    by_attack = np.zeros((state.replicates, params.n_militias))
+    by_attack[attacks.rows, attacks.militia] = chance
+    # a campaign of many attacks in the count window is a trigger of its own (seed 002)
+    by_count = np.where(
+        state.recent_attacks >= us.attack_count_trigger, us.respond_if_count_exceeded, 0.0
+    )
+    return 1.0 - (1.0 - by_attack) * (1.0 - by_count)
+
+
+def strike_size(state: State, params: Params, attacks: Attacks) -> np.ndarray:
+    """(R, M) size multiplier of a strike decided today on each group."""
+    us = params.config.doctrine.us
+    match us.response_scaling:
+        case "proportional":
+            # tit for tat: half a standard strike for harassment, half more per casualty
+            harm = np.zeros((state.replicates, params.n_militias))
+            harm[attacks.rows, attacks.militia] = attacks.killed_us + attacks.wounded_us
+            return np.minimum(0.5 * (1.0 + harm), 3.0)
+        case "escalating":
+            return 1.0 + us.escalation_step * state.strikes_on_group
+        case _:
+            return np.ones((state.replicates, params.n_militias))
+
+
+def decide_strikes(today: Today, attacks: Attacks) -> None:
+    """Schedule a strike on each group the US decides to answer (none already due)."""
+    state, params = today.state, today.params
+    us = params.config.doctrine.us
+    rows, militia = today.below(
+        Stream.US_RESPONSE,
+        params.n_militias,
+        response_trigger(state, params, attacks),
+        state.response_due == NEVER,
+        row_where=state.active,
+    )
+    state.response_due[rows, militia] = today.day + us.response_lag_days
+    state.response_size[rows, militia] = strike_size(state, params, attacks)[rows, militia]
+    where = today.uniform_at(Stream.US_STRIKE_LOCATION, rows, militia)
+    state.response_in_iraq[rows, militia] = where < us.strike_in_iraq_probability
+
+
+def execute_strikes(today: Today) -> None:
+    """The strikes due today: fighters and stocks lost, grievance, learning; on Iraqi soil,
+    sovereignty pressure and a window for an embassy assault."""
+    state, params = today.state, today.params
+    cfg = params.config
+    us = cfg.doctrine.us
+    rows, militia = cells_where_equal(state.response_due, today.day, state.active)
+    state.response_due[rows, militia] = NEVER
+    in_iraq = state.response_in_iraq[rows, militia]
+    size = state.response_size[rows, militia]
+    killed = state.fighters[rows, militia] * np.minimum(us.strike_fighter_loss * size, 1.0)
+    state.fighters[rows, militia] -= killed
+    state.stock[rows, militia, :] *= 1.0 - np.minimum(us.strike_stock_loss * size, 1.0)[:, None]
+    state.grievance[rows, militia] += params.grievance_per_strike[militia]
+    state.recent_attacks[rows, militia] = 0.0
+    state.strikes_on_group[rows, militia] += 1
+    learn_response(today, rows, militia)
+    np.add.at(state.responses_today, rows, 1.0)
+    # strikes on Iraqi soil cost sovereignty and open a window for an embassy assault
+    iraq_rows = rows[in_iraq]
+    cost = us.sovereignty_cost_strike_in_iraq * cfg.doctrine.iraq.sovereignty_sensitivity
+    np.add.at(state.sovereignty, iraq_rows, cost)
+    state.assault_until[iraq_rows] = today.day + cfg.actors.dynamics.assault_window_days
+    state.assault_militia[iraq_rows] = militia[in_iraq]
+    today.emit(
+        rows,
+        np.where(in_iraq, EventKind.US_STRIKE_IRAQ, EventKind.US_STRIKE_SYRIA),
+        Actor.US,
+        Action.AIRSTRIKE,
+        target=np.where(
+            in_iraq, params.strike_site_iraq[militia], params.strike_site_syria[militia]
+        ),
+        killed_militia=killed,
+    )
+
+
+# --- strikes on leaders ---------------------------------------------------------------------
+
+
+def decide_leadership_strike(today: Today) -> None:
+    """An embassy assault (which only follows a US strike in Iraq) can bring a leadership
+    strike: 31 December 2019 -> 3 January 2020."""
+    state, us = today.state, today.params.config.doctrine.us
+    eligible = state.active & state.assault_today & (state.decapitation_due == NEVER)
+    # a leadership can only be struck once it has rebuilt itself (looked up for the few
+    # replicates an assault makes eligible)
+    assaulted = np.flatnonzero(eligible)
+    eligible[assaulted] = state.leadership[assaulted, state.assault_militia[assaulted]] >= 1.0
+    go = today.happens(Stream.DECAPITATION, us.decapitation_probability, eligible)
+    state.decapitation_due[go] = today.day + us.decapitation_lag_days
+    state.decapitation_target[go] = state.assault_militia[go]
+
+
+def execute_leadership_strike(today: Today) -> None:
+    """The leadership strike due today: the group's leaders are gone, every group mourns,
+    sovereignty pressure rises, Iran's red line is crossed."""
+    state, params = today.state, today.params
+    cfg = params.config
+    rows = rows_where_equal(state.decapitation_due, today.day, state.active)
+    if len(rows) == 0:
+        return
+    militia = state.decapitation_target[rows]
+    state.decapitation_due[rows] = NEVER
+    state.leadership[rows, militia] = 0.0
+    # the leaders of the whole network are mourned by every group (3 January 2020)
+    state.grievance[rows] += cfg.actors.dynamics.decapitation_grievance
+    state.sovereignty[rows] += (
+        cfg.doctrine.us.sovereignty_cost_decapitation * cfg.doctrine.iraq.sovereignty_sensitivity
+    )
+    state.decapitated_today[rows] = True
+    learn_response(today, rows, militia)
+    np.add.at(state.responses_today, rows, 1.0)
+    today.emit(
+        rows,
+        EventKind.DECAPITATION,
+        Actor.US,
+        Action.AIRSTRIKE,
+        target=params.strike_site_iraq[militia],
+    )
+
+
+# --- signals and posture --------------------------------------------------------------------
+
+
+def signal(today: Today) -> None:
+    """Bomber overflights on attack days; the embassy closure threat."""
+    state, params = today.state, today.params
+    us = params.config.doctrine.us
+    embassies = params.theatre.embassy_sites
+    # show of force (bomber overflights, seed 001): a cheap signal that raises perceived risk
+    shown = today.happens(
+        Stream.SHOW_OF_FORCE,
+        us.show_of_force_probability,
+        state.active & (sum_last(state.attacks_today) > 0),
+    )
+    risk = state.perceived_risk
+    risk[shown] += us.show_of_force_risk_signal * (1.0 - risk[shown])
+    today.emit(shown, EventKind.SHOW_OF_FORCE, Actor.US)
+
+    # embassy closure threat after a run of attacks on Baghdad (September 2020, seed 003)
+    threat = np.flatnonzero(
+        state.active
+        & us.embassy_closure_threat
+        & (state.closure_threat_day == NEVER)
+        & (state.recent_baghdad_attacks >= us.closure_threat_baghdad_attacks)
+    )
+    state.closure_threat_day[threat] = today.day
+    embassy = embassies[0] if len(embassies) else -1
+    today.emit(threat, EventKind.EMBASSY_CLOSURE_THREAT, Actor.US, target=embassy)
+
+
+def move_posture(today: Today) -> None:
+    """Consolidation, the troop change and the air-defence upgrade, once triggered."""
+    state, params = today.state, today.params
+    us = params.config.doctrine.us
+    if us.posture_trigger == "first_us_death":
+        start_posture(today, rows_where_equal(state.first_us_death_day, today.day, state.active))
+    _consolidate(today)
+    _change_troops(today)
+    _upgrade_air_defence(today)
+
+
+def start_posture(today: Today, rows: np.ndarray) -> None:
+    """Schedule consolidation, the troop change and the air-defence upgrade (once)."""
+    state, us = today.state, today.params.config.doctrine.us
+    rows = rows[state.consolidation_start[rows] == NEVER]
+    state.consolidation_start[rows] = today.day + us.consolidation_lag_days
+    unset = rows[state.drawdown_start[rows] == NEVER]
+    state.drawdown_start[unset] = today.day + us.consolidation_lag_days
+    state.upgrade_due[rows] = today.day + max(us.air_defence_upgrade_lag_days, 1)
+
+
+def _consolidate(today: Today) -> None:
+    """Close the listed sites one by one, moving their people to the sites kept in Iraq."""
+    state, params = today.state, today.params
+    us = params.config.doctrine.us
+    th = params.theatre
+    n_listed = len(params.consolidation_sites)
+    if n_listed == 0:
+        return
+    started = (state.consolidation_start != NEVER) & (today.day >= state.consolidation_start)
+    rows = np.flatnonzero(
+        state.active
+        & started
+        & (state.sites_closed < n_listed)
+        & ((today.day - state.consolidation_start) % us.consolidation_interval_days == 0)
+    )
+    if len(rows) == 0:
+        return
+    site = params.consolidation_sites[state.sites_closed[rows]]
+    moved = state.personnel[rows, site].copy()
+    state.personnel[rows, site] = 0.0
+    state.site_open[rows, site] = False
+    state.sites_closed[rows] += 1
+    kept = state.site_open[rows] & (th.side == "us") & (th.country == "iraq")
+    weight = state.personnel[rows] * kept
+    total = weight.sum(axis=1, keepdims=True)
+    state.personnel[rows] += np.divide(
+        moved[:, None] * weight, total, out=np.zeros_like(weight), where=total > 0
+    )
+    today.emit(rows, EventKind.SITE_CLOSED, Actor.US, target=site)
+
+
+def _change_troops(today: Today) -> None:
+    """Troops move on a straight line from their level when the change began to the target:
+    a drawdown (5,000 -> 2,500 in 2020, seeds 001 and 003) or a build-up."""
+    state, us = today.state, today.params.config.doctrine.us
+    starting = rows_where_equal(state.drawdown_start, today.day, state.active)
+    starting_troops = sum_last(state.personnel[starting])  # only the rows it needs
+    state.posture_start_troops[starting] = starting_troops
+    down = starting_troops > us.drawdown_target_troops
+    today.emit(starting[down], EventKind.DRAWDOWN, Actor.US)
+    today.emit(starting[~down], EventKind.BUILD_UP, Actor.US)
+
+    rows = np.flatnonzero(
+        state.active & (state.drawdown_start != NEVER) & (today.day >= state.drawdown_start)
+    )
+    if len(rows) == 0:
+        return
+    progress = np.minimum((today.day - state.drawdown_start[rows]) / us.drawdown_days, 1.0)
+    start = state.posture_start_troops[rows]
+    goal = np.maximum(start + (us.drawdown_target_troops - start) * progress, 0.0)
+    now = sum_last(state.personnel[rows])
+    scale = np.divide(goal, now, out=np.ones_like(now), where=now > 0)
+    state.personnel[rows] *= scale[:, None]
+
+
+def _upgrade_air_defence(today: Today) -> None:
+    """More interceptors at every US site (Patriot, C-RAM) when the upgrade falls due."""
+    state, params = today.state, today.params
+    upgraded = rows_where_equal(state.upgrade_due, today.day, state.active)
+    if len(upgraded) == 0:
+        return
+    state.upgrade_due[upgraded] = NEVER
+    cells = np.ix_(upgraded, params.theatre.us_sites)
+    state.air_defence[cells] = 1.0 - (1.0 - state.air_defence[cells]) * (
+        1.0 - params.config.doctrine.us.air_defence_upgrade
+    )
+    today.emit(upgraded, EventKind.AIR_DEFENCE_UPGRADE, Actor.US)
+
+
+# --- Iran, resolve and withdrawal --------------------------------------------------------------
+
+
+def answer_iran(today: Today, rows: np.ndarray, killed: np.ndarray) -> None:
+    """After a direct Iranian strike: open war, or absorb it and harden (January 2020)."""
+    us = today.params.config.doctrine.us
+    chance = np.where(killed > 0, us.war_if_iran_kills_us, us.war_if_iran_strikes_without_deaths)
+    war = today.happens_in(Stream.US_WAR_DECISION, rows, chance)
+    today.absorb(war, Outcome.WAR, EventKind.OPEN_WAR, Action.AIRSTRIKE)
+    if us.posture_trigger == "iran_strike":
+        start_posture(today, rows)
+
+
+def recover_or_withdraw(today: Today) -> None:
+    """Resolve recovers a little each day; below the threshold the US leaves Iraq."""
+    state, us = today.state, today.params.config.doctrine.us
+    np.minimum(state.us_resolve + us.resolve_recovery_per_day, 1.0, out=state.us_resolve)
+    leaving = np.flatnonzero(state.active & (state.us_resolve < us.withdrawal_threshold))
+    today.absorb(leaving, Outcome.WITHDRAWAL, EventKind.US_WITHDRAWAL, Action.OTHER)
