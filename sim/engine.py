@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim import rules
-from sim.config import BaseConfig, apply_change, parse_date
+from sim.config import BaseConfig, ConfigError, apply_change, parse_date
 from sim.daily import DAILY_COLUMNS, daily_values
 from sim.events import EventLog
 from sim.metrics import daily_stats, quantile_frame, replicate_table
@@ -92,6 +92,10 @@ class Simulation:
         replicates: replicate numbers to run (default ``range(config.replicates)``);
             replicate k draws the same numbers whichever others run beside it.
         theatre: a prebuilt theatre (optional, to share one between runs).
+        per_replicate: numeric parameters (by dotted path, e.g.
+            ``doctrine.us.response_lag_days``) with one value per replicate, in the order
+            of ``replicates``; the others keep the value of ``config``. A scenario's dated
+            change of such a parameter gives every replicate its value from that day on.
     """
 
     def __init__(
@@ -99,13 +103,19 @@ class Simulation:
         config: BaseConfig,
         replicates: np.ndarray | list[int] | range | None = None,
         theatre: Theatre | None = None,
+        per_replicate: dict[str, np.ndarray] | None = None,
     ) -> None:
         hold_freed_memory()
         self.config = config
-        self.params = compile_params(config, theatre)
+        self._rules_config = config  # the config with the dated changes made so far
         ids = np.arange(config.replicates) if replicates is None else np.asarray(replicates)
         self.replicate_ids = ids.astype(np.int64).reshape(-1)
         R = len(self.replicate_ids)
+        self.per_replicate = {
+            path: _one_per_replicate(path, values, R)
+            for path, values in (per_replicate or {}).items()
+        }
+        self.params = compile_params(config, theatre, self.per_replicate)
         self.streams = RandomStreams(config.seed, self.replicate_ids)
         self.state: State = initial_state(self.params, R)
         out = config.output
@@ -133,10 +143,12 @@ class Simulation:
         """Advance all replicates one day."""
         if self.day in self._changes:
             # a scenario's turning point: the rules take new values, the state carries on
-            config = self.params.config
+            config = self._rules_config
             for change in self._changes[self.day]:
                 config = apply_change(config, change.path, change.value)
-            self.params = compile_params(config, self.params.theatre)
+                self.per_replicate.pop(change.path, None)
+            self._rules_config = config
+            self.params = compile_params(config, self.params.theatre, self.per_replicate)
         rules.step(self.state, self.params, self.streams, self.day, self.log)
         self._record(daily_values(self.state, self.params))
         self.day += 1
@@ -211,6 +223,16 @@ class Simulation:
             replicates=replicate_table(self),
             daily_quantiles=self.quantile_frame(),
         )
+
+
+def _one_per_replicate(path: str, values, replicates: int) -> np.ndarray:
+    """``values`` as an (R,) array, or a one-line error naming the parameter."""
+    array = np.asarray(values)
+    if array.shape != (replicates,):
+        raise ConfigError(
+            f"{path}: {array.size} values for {replicates} replicates (one per replicate)"
+        )
+    return array
 
 
 def _change_schedule(config: BaseConfig) -> dict[int, list]:

@@ -6,19 +6,102 @@ arrays, once per run, so the daily kernels do no Python-level lookups.
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.config import BaseConfig, parse_date
+from sim.config import BaseConfig, ConfigError, parse_date
 from sim.events import Actor, EventKind, Weapon
 from sim.theatre import Theatre
 
 
-def decay_per_day(halflife_days: float) -> float:
-    """Daily multiplier of a quantity that halves every ``halflife_days``."""
-    return math.exp(-math.log(2.0) / halflife_days)
+def decay_per_day(halflife_days):
+    """Daily multiplier of a quantity that halves every ``halflife_days`` (one value, or one
+    per replicate)."""
+    return _each(lambda h: math.exp(-math.log(2.0) / h), halflife_days)
+
+
+def _each(func, value):
+    """``func`` of a value, or of each of an array's values (the same arithmetic, so a
+    replicate's number is the same whether it shares the batch with others or not)."""
+    if np.ndim(value) == 0:
+        return func(value)
+    return np.array([func(v) for v in value.tolist()])
+
+
+# --- parameters that take one value per replicate -----------------------------------------
+
+#: the numeric parameters that may take one value per replicate in one batch (any other
+#: differs between batches): the doctrines, the militia groups (but their reach, which
+#: fixes the attack geometry), their dynamics, convoys, the weapons' lethality and salvos,
+#: the tension half-life
+_PER_REPLICATE_PREFIXES = (
+    "doctrine.us.",
+    "doctrine.iran.",
+    "doctrine.israel.",
+    "doctrine.iraq.",
+    "actors.dynamics.",
+    "actors.militias.",
+    "actors.convoys_per_day",
+    "actors.drawdown_convoy_boost",
+    "weapons.",
+    "ladder.tension_halflife_days",
+)
+_NOT_PER_REPLICATE = ("reach_km", "reach_factor")
+
+
+def varies_by_replicate(path: str) -> bool:
+    """Whether the numeric parameter at dotted ``path`` can take one value per replicate."""
+    return path.startswith(_PER_REPLICATE_PREFIXES) and not path.endswith(_NOT_PER_REPLICATE)
+
+
+def numeric_leaf(config: BaseConfig, path: str) -> tuple[object, str, int | float]:
+    """The node holding the numeric parameter at dotted ``path``, its field name and value."""
+    *parents, leaf = path.split(".")
+    node: object = config
+    try:
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else getattr(node, part)  # type: ignore[index]
+        current = getattr(node, leaf)
+    except (AttributeError, IndexError, ValueError, TypeError):
+        raise ConfigError(f"{path}: not a parameter of the configuration") from None
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise ConfigError(f"{path}: not a numeric parameter")
+    return node, leaf, current
+
+
+def with_values(config: BaseConfig, values: Mapping[str, np.ndarray]) -> BaseConfig:
+    """A copy of ``config`` whose parameters at the given dotted paths hold one value per
+    replicate (an (R,) array each; whole-number parameters as integers)."""
+    config = copy.deepcopy(config)
+    for path, value in values.items():
+        if not varies_by_replicate(path):
+            raise ConfigError(f"{path}: cannot take one value per replicate in one batch")
+        node, leaf, current = numeric_leaf(config, path)
+        array = np.asarray(value, dtype=np.int64 if isinstance(current, int) else np.float64)
+        setattr(node, leaf, array)
+    return config
+
+
+def at(value, rows: np.ndarray):
+    """A parameter's value for the replicates ``rows``: itself when every replicate shares
+    it, else its elements at ``rows``."""
+    return value if np.ndim(value) == 0 else value[rows]
+
+
+def column(value):
+    """A parameter with one value per replicate as an (R, 1) column, to meet (R, k) arrays;
+    one shared value as it is."""
+    return value if np.ndim(value) == 0 else value[:, None]
+
+
+def at_cells(table: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """A parameter of each group (or weapon) at ``cols``, for the replicates ``rows``: a
+    (K,) table shared by every replicate, or an (R, K) table with one row per replicate."""
+    return table[cols] if table.ndim == 1 else table[rows, cols]
 
 
 @dataclass
@@ -66,6 +149,8 @@ class Params:
     sovereignty_decay: float
     attack_count_decay: float
     baghdad_count_decay: float
+    #: the parameters that take one value per replicate, by dotted path ((R,) arrays)
+    per_replicate: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_militias(self) -> int:
@@ -84,7 +169,7 @@ class Params:
         """(W,) materiel Iran ships per day: rockets, IEDs and, from their start date, drones."""
         iran = self.config.doctrine.iran
         drones = iran.drones_per_day if day >= self.drone_start_day else 0.0
-        return np.array([iran.rockets_per_day, iran.ieds_per_day, drones])
+        return _table([iran.rockets_per_day, iran.ieds_per_day, drones])
 
 
 def _militia_strike_site(theatre: Theatre, bases: list[str], country: str) -> int:
@@ -101,13 +186,29 @@ def _militia_strike_site(theatre: Theatre, bases: list[str], country: str) -> in
     return int(candidates[np.argmin(d)])
 
 
-def compile_params(config: BaseConfig, theatre: Theatre | None = None) -> Params:
-    """Build :class:`Params` from a validated config."""
+def _table(values: list) -> np.ndarray:
+    """(K,) from K shared values, or (R, K) when some take one value per replicate."""
+    if all(np.ndim(v) == 0 for v in values):
+        return np.array(values, dtype=np.float64)
+    R = max(np.size(v) for v in values)
+    return np.stack([np.broadcast_to(np.asarray(v, dtype=np.float64), R) for v in values], 1)
+
+
+def compile_params(
+    config: BaseConfig,
+    theatre: Theatre | None = None,
+    per_replicate: Mapping[str, np.ndarray] | None = None,
+) -> Params:
+    """Build :class:`Params` from a validated config; ``per_replicate`` gives parameters
+    (by dotted path) one value per replicate."""
+    per_replicate = dict(per_replicate or {})
+    if per_replicate:
+        config = with_values(config, per_replicate)
     theatre = theatre or Theatre(config.theatre)
     militias = config.actors.militias
     weapons = config.weapons
     by_weapon = [weapons.rocket, weapons.ied, weapons.drone]
-    vec = lambda attr: np.array([getattr(m, attr) for m in militias], dtype=np.float64)  # noqa: E731
+    vec = lambda attr: _table([getattr(m, attr) for m in militias])  # noqa: E731
 
     distance = theatre.militia_target_distance_km(militias)  # (M, T)
     reach = vec("reach_km")
@@ -149,7 +250,7 @@ def compile_params(config: BaseConfig, theatre: Theatre | None = None) -> Params
         grievance_per_strike=vec("grievance_per_strike"),
         max_fighters=vec("max_fighters"),
         stock_capacity=vec("stock_capacity"),
-        supply_share=share / share.sum() if share.sum() > 0 else share,
+        supply_share=_shares(share),
         base_share=theatre.base_matrix(militias),
         strike_site_iraq=np.array(
             [_militia_strike_site(theatre, m.bases, "iraq") for m in militias]
@@ -161,12 +262,15 @@ def compile_params(config: BaseConfig, theatre: Theatre | None = None) -> Params
         attack_weight_by_target=np.ascontiguousarray(
             attack_weight.transpose(1, 0, 2).reshape(theatre.n_targets, -1)
         ),
-        kill_per_munition=np.array([w.kill_per_munition for w in by_weapon]),
-        wound_per_munition=np.array([w.wound_per_munition for w in by_weapon]),
-        iraqi_killed_per_munition=np.array([w.iraqi_killed_per_munition for w in by_weapon]),
-        iraqi_wounded_per_munition=np.array([w.iraqi_wounded_per_munition for w in by_weapon]),
-        stock_half_saturation=np.array([w.stock_half_saturation for w in by_weapon]),
-        salvo_mean=np.array([w.salvo_mean for w in by_weapon]),
+        kill_per_munition=_table([w.kill_per_munition for w in by_weapon]),
+        wound_per_munition=_table([w.wound_per_munition for w in by_weapon]),
+        iraqi_killed_per_munition=_table([w.iraqi_killed_per_munition for w in by_weapon]),
+        iraqi_wounded_per_munition=_table([w.iraqi_wounded_per_munition for w in by_weapon]),
+        # (W,), or (R, 1, W) to meet the (R, M, W) stocks
+        stock_half_saturation=_per_weapon_of_group(
+            _table([w.stock_half_saturation for w in by_weapon])
+        ),
+        salvo_mean=_table([w.salvo_mean for w in by_weapon]),
         rung_of_kind=rung_of_kind,
         drone_start_day=(drone_start - start).days,
         diplomacy_day=diplomacy_day,
@@ -180,6 +284,19 @@ def compile_params(config: BaseConfig, theatre: Theatre | None = None) -> Params
         grievance_decay=decay_per_day(dyn.grievance_halflife_days),
         tension_decay=decay_per_day(config.ladder.tension_halflife_days),
         sovereignty_decay=decay_per_day(config.doctrine.iraq.sovereignty_halflife_days),
-        attack_count_decay=math.exp(-1.0 / us.count_window_days),
-        baghdad_count_decay=math.exp(-1.0 / us.closure_threat_window_days),
+        attack_count_decay=_each(lambda d: math.exp(-1.0 / d), us.count_window_days),
+        baghdad_count_decay=_each(lambda d: math.exp(-1.0 / d), us.closure_threat_window_days),
+        per_replicate=per_replicate,
     )
+
+
+def _shares(share: np.ndarray) -> np.ndarray:
+    """Each group's share of Iran's supply: ``share`` normalised (per replicate if (R, M))."""
+    if share.ndim == 1:
+        return share / share.sum() if share.sum() > 0 else share
+    total = share.sum(axis=1, keepdims=True)
+    return np.divide(share, total, out=share.copy(), where=total > 0)
+
+
+def _per_weapon_of_group(table: np.ndarray) -> np.ndarray:
+    return table if table.ndim == 1 else table[:, None, :]

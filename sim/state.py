@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.events import Weapon
 from sim.numerics.reductions import sum_last
-from sim.params import Params
+from sim.params import Params, column
 
 NEVER = -1
 
@@ -132,7 +132,10 @@ def initial_state(params: Params, replicates: int) -> State:
     R, M, S = replicates, params.n_militias, len(th.site_names)
 
     def per_militia(attr: str) -> np.ndarray:
-        return np.tile([float(getattr(m, attr)) for m in militias], (R, 1))
+        out = np.empty((R, M))
+        for i, militia in enumerate(militias):  # a value, or one per replicate
+            out[:, i] = getattr(militia, attr)
+        return out
 
     stock = np.zeros((R, M, len(Weapon)))
     stock[:, :, Weapon.ROCKET] = per_militia("rockets")
@@ -140,7 +143,7 @@ def initial_state(params: Params, replicates: int) -> State:
     stock[:, :, Weapon.DRONE] = per_militia("drones")
     personnel, site_open, drawdown_start = _scenario_posture(params, R)
     protection = np.zeros((R, S))
-    protection[:, th.embassy_sites] = cfg.doctrine.iraq.embassy_protection
+    protection[:, th.embassy_sites] = column(cfg.doctrine.iraq.embassy_protection)
     never = lambda: np.full(R, NEVER, dtype=np.int64)  # noqa: E731
     zeros = lambda: np.zeros(R)  # noqa: E731
     return State(
@@ -176,7 +179,7 @@ def initial_state(params: Params, replicates: int) -> State:
         iran_restraint_until=never(),
         retaliation_due=never(),
         decapitated_today=np.zeros(R, dtype=bool),
-        transfer_recent=np.full(R, params.supply_rates(0).sum()),
+        transfer_recent=np.full(R, params.supply_rates(0).sum(axis=-1)),
         talks_open=np.full(R, params.diplomacy_day is not None and params.diplomacy_day <= 0),
         sovereignty=zeros(),
         last_vote_day=never(),

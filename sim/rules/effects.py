@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.params import at
 from sim.rules.today import Today
 from sim.state import NEVER
 
@@ -17,6 +18,6 @@ def record_us_casualties(
     loss = today.params.config.doctrine.us.resolve_loss_per_us_death
     np.add.at(state.killed_us_today, rows, killed)
     np.add.at(state.wounded_us_today, rows, wounded)
-    np.subtract.at(state.us_resolve, rows, loss * killed)
+    np.subtract.at(state.us_resolve, rows, at(loss, rows) * killed)
     first = rows[(killed > 0) & (state.first_us_death_day[rows] == NEVER)]
     state.first_us_death_day[first] = today.day

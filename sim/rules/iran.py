@@ -9,6 +9,7 @@ import numpy as np
 from sim.events import Action, Actor, EventKind
 from sim.numerics.reductions import rows_where_equal
 from sim.numerics.sampling import poisson_from_uniform
+from sim.params import at, column
 from sim.rng import Stream
 from sim.rules import us
 from sim.rules.effects import record_us_casualties
@@ -19,11 +20,13 @@ from sim.state import NEVER
 def supply(today: Today) -> None:
     """Iran ships materiel along the land bridge to each group's depots (shares fixed)."""
     state, params = today.state, today.params
-    rates = params.supply_rates(today.day)
-    state.stock[state.active] += params.supply_share[:, None] * rates[None, :]
-    np.minimum(state.stock, params.stock_capacity[None, :, None], out=state.stock)
+    rates = params.supply_rates(today.day)  # (W,), or (R, W) per replicate
+    # (M, W), or (R, M, W): each group's share of each weapon's shipments
+    shipped = params.supply_share[..., None] * rates[..., None, :]
+    np.add(state.stock, shipped, out=state.stock, where=state.active[:, None, None])
+    np.minimum(state.stock, params.stock_capacity[..., None], out=state.stock)
     # a 30-day moving volume of transfers: what Israeli intelligence sees
-    state.transfer_recent += (rates.sum() - state.transfer_recent) / 30.0
+    state.transfer_recent += (rates.sum(axis=-1) - state.transfer_recent) / 30.0
 
 
 def act(today: Today) -> None:
@@ -34,7 +37,8 @@ def act(today: Today) -> None:
         iran.direct_retaliation_probability,
         state.active & state.decapitated_today & (state.retaliation_due == NEVER),
     )
-    state.retaliation_due[crossed] = today.day + max(iran.retaliation_lag_days, 1)
+    lag = np.maximum(at(iran.retaliation_lag_days, crossed), 1)
+    state.retaliation_due[crossed] = today.day + lag
     direct_strike(today)
     talk(today)
     green = iran.green_light * np.exp(-iran.war_aversion * state.tension)
@@ -70,19 +74,25 @@ def direct_strike(today: Today) -> None:
     if len(rows) == 0 or len(targets) == 0:
         return
     state.retaliation_due[rows] = NEVER
-    per_target = iran.retaliation_missiles / len(targets)
-    exposure = state.personnel[np.ix_(rows, targets)] / cfg.weapons.personnel_reference
+    T = len(targets)
+    per_target = at(iran.retaliation_missiles, rows) / T
+    reference = column(at(cfg.weapons.personnel_reference, rows))
+    exposure = state.personnel[np.ix_(rows, targets)] / reference
+    per_target, kill, wound = (
+        column(per_target),
+        column(at(missile.kill_per_munition, rows)),
+        column(at(missile.wound_per_munition, rows)),
+    )
+    spared = 1.0 - column(at(iran.warning_effect, rows))
     killed = poisson_from_uniform(
-        today.uniform(Stream.IRAN_MISSILE_KILLED, len(targets), rows),
-        per_target * missile.kill_per_munition * exposure * (1.0 - iran.warning_effect),
+        today.uniform(Stream.IRAN_MISSILE_KILLED, T, rows), per_target * kill * exposure * spared
     )
     wounded = poisson_from_uniform(
-        today.uniform(Stream.IRAN_MISSILE_WOUNDED, len(targets), rows),
-        per_target * missile.wound_per_munition * exposure,
+        today.uniform(Stream.IRAN_MISSILE_WOUNDED, T, rows), per_target * wound * exposure
     )
     # one event per (replicate, target), each replicate's targets in order: the order in
     # which a loop over the targets would tally them and the event log would sort them
-    each = np.repeat(rows, len(targets))
+    each = np.repeat(rows, T)
     record_us_casualties(today, each, killed.ravel(), wounded.ravel())
     today.emit(
         each,
@@ -90,10 +100,10 @@ def direct_strike(today: Today) -> None:
         Actor.IRAN,
         Action.BALLISTIC_MISSILE,
         target=np.tile(targets, len(rows)),
-        munitions=per_target,
+        munitions=np.broadcast_to(per_target, killed.shape).ravel(),
         killed_us=killed.ravel(),
         wounded_us=wounded.ravel(),
     )
     # proxies are reined in afterwards (seed 002: attacks "scaled down")
-    state.iran_restraint_until[rows] = today.day + iran.restraint_days
+    state.iran_restraint_until[rows] = today.day + at(iran.restraint_days, rows)
     us.answer_iran(today, rows, killed.sum(axis=1))

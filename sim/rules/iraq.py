@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.events import Action, Actor, EventKind
+from sim.params import at, column
 from sim.rng import Stream
 from sim.rules.today import Today
 from sim.state import NEVER
@@ -24,7 +25,8 @@ def act(today: Today) -> None:
 def protect_embassy(today: Today) -> None:
     """Protect the embassy harder after an assault (Trump, 31 Dec 2019, seed 004)."""
     state, iraq = today.state, today.params.config.doctrine.iraq
-    state.protection_until[state.active & state.assault_today] = today.day + iraq.protection_days
+    assaulted = np.flatnonzero(state.active & state.assault_today)
+    state.protection_until[assaulted] = today.day + at(iraq.protection_days, assaulted)
     level = np.where(
         today.day <= state.protection_until, iraq.protection_after_assault, iraq.embassy_protection
     )
@@ -47,7 +49,7 @@ def raid(today: Today, threat: np.ndarray) -> None:
     raid_rate = np.where(threat, iraq.raid_rate_under_closure_threat, iraq.raid_rate)
     rows = today.happens(Stream.IRAQ_RAID, raid_rate, state.active)
     militia = np.argmax(state.recent_attacks[rows], axis=1)
-    taken = state.fighters[rows, militia] * iraq.raid_detention_fraction
+    taken = state.fighters[rows, militia] * at(iraq.raid_detention_fraction, rows)
     state.fighters[rows, militia] -= taken
     state.detained[rows, militia] += taken
     today.emit(
@@ -62,7 +64,7 @@ def release(today: Today) -> None:
     rows, militia = today.below(
         Stream.IRAQ_RELEASE,
         params.n_militias,
-        params.config.doctrine.iraq.release_rate * params.political_weight,
+        column(params.config.doctrine.iraq.release_rate) * params.political_weight,
         state.detained > 0,
         row_where=state.active,
     )
@@ -85,7 +87,7 @@ def vote(today: Today) -> None:
         Stream.EXPULSION_VOTE, iraq.expulsion_vote_probability, state.active & may_vote
     )
     state.last_vote_day[votes] = day
-    state.us_resolve[votes] -= cfg.doctrine.us.resolve_loss_per_expulsion_vote
+    state.us_resolve[votes] -= at(cfg.doctrine.us.resolve_loss_per_expulsion_vote, votes)
     today.emit(votes, EventKind.EXPULSION_VOTE, Actor.IRAQ_GOV)
 
 
@@ -95,7 +97,7 @@ def broker_truce(today: Today, threat: np.ndarray) -> None:
     truce = today.happens(
         Stream.TRUCE, iraq.truce_probability, state.active & threat & (day > state.truce_until)
     )
-    state.truce_until[truce] = day + iraq.truce_days
+    state.truce_until[truce] = day + at(iraq.truce_days, truce)
     today.emit(truce, EventKind.TRUCE, Actor.IRAQ_GOV)
 
 

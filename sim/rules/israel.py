@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.events import Action, Actor, EventKind
+from sim.params import at, column
 from sim.rng import Stream
 from sim.rules.today import Today
 
@@ -28,7 +29,7 @@ def interdict(today: Today) -> None:
     rows = today.happens(Stream.ISRAEL_STRIKE, chance, state.active)
     if len(rows) == 0:
         return
-    share = israel.strike_in_iraq_share if len(elsewhere) else 1.0
+    share = at(israel.strike_in_iraq_share, rows) if len(elsewhere) else 1.0
     pool_iraq = in_iraq if len(in_iraq) else elsewhere
     pool_else = elsewhere if len(elsewhere) else in_iraq
     u = today.uniform(Stream.ISRAEL_TARGET, 2, rows)
@@ -38,15 +39,15 @@ def interdict(today: Today) -> None:
         pool_iraq[(u[:, 1] * len(pool_iraq)).astype(np.int64)],
         pool_else[(u[:, 1] * len(pool_else)).astype(np.int64)],
     )
-    loss = israel.strike_stock_loss * params.base_share[:, site].T  # (n, M)
+    loss = column(at(israel.strike_stock_loss, rows)) * params.base_share[:, site].T  # (n, M)
     state.stock[rows] *= (1.0 - loss)[:, :, None]
     # militias may blame the US for strikes on Iraqi soil (Balad, August 2019, seed 004)
     blamed = pick_iraq & (
-        today.uniform(Stream.ISRAEL_BLAME, 1, rows)[:, 0] < israel.blame_us_probability
+        today.uniform(Stream.ISRAEL_BLAME, 1, rows)[:, 0] < at(israel.blame_us_probability, rows)
     )
-    iraq = cfg.doctrine.iraq
-    state.grievance[rows[blamed]] += cfg.actors.dynamics.israeli_blame_grievance
-    state.sovereignty[rows[blamed]] += (
-        iraq.sovereignty_cost_israeli_strike * iraq.sovereignty_sensitivity
+    iraq, blamed = cfg.doctrine.iraq, rows[blamed]
+    state.grievance[blamed] += column(at(cfg.actors.dynamics.israeli_blame_grievance, blamed))
+    state.sovereignty[blamed] += at(iraq.sovereignty_cost_israeli_strike, blamed) * at(
+        iraq.sovereignty_sensitivity, blamed
     )
     today.emit(rows, EventKind.ISRAELI_STRIKE, Actor.ISRAEL, Action.AIRSTRIKE, target=site)

@@ -16,7 +16,7 @@ from sim.numerics.sampling import (
     geometric_from_uniform,
     poisson_from_uniform,
 )
-from sim.params import Params
+from sim.params import Params, at, at_cells, column
 from sim.rng import Stream
 from sim.rules.effects import record_us_casualties
 from sim.rules.today import Attacks, Today
@@ -44,7 +44,7 @@ def capability(state: State, params: Params) -> np.ndarray:
     cap = state.stock + params.stock_half_saturation
     np.divide(state.stock, cap, out=cap)
     strength = state.fighters / params.max_fighters
-    leadership = 1.0 - dyn.leadership_loss_effect * (1.0 - state.leadership)
+    leadership = 1.0 - column(dyn.leadership_loss_effect) * (1.0 - state.leadership)
     cap *= (strength * leadership)[:, :, None]
     return cap
 
@@ -124,7 +124,9 @@ def attack(today: Today) -> Attacks:
     # (each its own stream) come last, side by side
     draws = today.uniforms_at(ATTACK_STREAMS, rows, militia)
     target, weapon = _choose_target_and_weapon(params, rows, militia, draws[0], opportunity, cap)
-    salvo_mean = params.salvo_mean[weapon] * params.salvo_scale[militia]
+    salvo_mean = at_cells(params.salvo_mean, rows, weapon) * at_cells(
+        params.salvo_scale, rows, militia
+    )
     munitions = geometric_from_uniform(draws[1], salvo_mean)
     munitions, intercepted, means = attack_exposure(
         state, params, rows, militia, target, weapon, munitions, draws[2]
@@ -139,7 +141,9 @@ def attack(today: Today) -> Attacks:
     state.recent_attacks[rows, militia] += 1.0
     np.add.at(state.recent_baghdad_attacks, rows, th.target_in_baghdad[target])
     # each attack is a trial of "does the US answer?": until it does, risk decays
-    state.perceived_risk[rows, militia] *= 1.0 - params.config.actors.dynamics.learning_rate
+    state.perceived_risk[rows, militia] *= 1.0 - at(
+        params.config.actors.dynamics.learning_rate, rows
+    )
 
     today.emit(
         rows,
@@ -198,21 +202,22 @@ def attack_exposure(
     intercepted = u_intercept < air_defence
     # convoy crews are mostly Iraqi contractors: the IED weapon rates already say so
     exposure = np.where(
-        is_site, state.personnel[rows, site_or_0] / weapons.personnel_reference, 1.0
+        is_site, state.personnel[rows, site_or_0] / at(weapons.personnel_reference, rows), 1.0
     )
-    aim = (1.0 - params.casualty_aversion[militia]) * ~intercepted
+    aim = (1.0 - at_cells(params.casualty_aversion, rows, militia)) * ~intercepted
     per_munition = (
         params.kill_per_munition,
         params.wound_per_munition,
         params.iraqi_killed_per_munition,
         params.iraqi_wounded_per_munition,
     )
+    rate = [at_cells(table, rows, weapon) for table in per_munition]
     means = np.stack(
         [
-            munitions * per_munition[0][weapon] * exposure * aim,
-            munitions * per_munition[1][weapon] * exposure * aim,
-            munitions * per_munition[2][weapon] * aim,
-            munitions * per_munition[3][weapon] * aim,
+            munitions * rate[0] * exposure * aim,
+            munitions * rate[1] * exposure * aim,
+            munitions * rate[2] * aim,
+            munitions * rate[3] * aim,
         ]
     )
     return munitions, intercepted, means
@@ -229,7 +234,9 @@ def storm_embassy(today: Today) -> None:
     probability = params.config.actors.dynamics.embassy_assault_probability
     rows = np.flatnonzero(state.active & (state.assault_until >= today.day))
     rows = today.happens_in(
-        Stream.EMBASSY_ASSAULT, rows, probability * (1.0 - state.protection[rows, embassy])
+        Stream.EMBASSY_ASSAULT,
+        rows,
+        at(probability, rows) * (1.0 - state.protection[rows, embassy]),
     )
     state.assault_until[rows] = NEVER
     state.assault_today[rows] = True
@@ -258,9 +265,10 @@ def learn_response(today: Today, rows: np.ndarray, militias: np.ndarray) -> None
     state, dyn = today.state, today.params.config.actors.dynamics
     rate, spill = dyn.learning_rate, dyn.learning_spillover
     # only the replicates that saw a strike learn: every group in them (the others watch)
-    seen, at = np.unique(rows, return_inverse=True)
+    seen, where = np.unique(rows, return_inverse=True)
     struck = np.zeros((len(seen), state.perceived_risk.shape[1]), dtype=bool)
-    struck[at, militias] = True
+    struck[where, militias] = True
+    rate, spill = column(at(rate, seen)), column(at(spill, seen))
     risk = state.perceived_risk[seen]
     risk += np.where(struck, rate, rate * spill * (1.0 - risk))
     state.perceived_risk[seen] = np.clip(risk, 0.0, 1.0, out=risk)
@@ -271,11 +279,12 @@ def recover(today: Today) -> None:
     step 7)."""
     state, params = today.state, today.params
     dyn = params.config.actors.dynamics
-    state.grievance *= params.grievance_decay
-    recovered = state.leadership + 1.0 / dyn.leadership_recovery_days
+    state.grievance *= column(params.grievance_decay)
+    recovered = state.leadership + column(1.0 / dyn.leadership_recovery_days)
     np.minimum(recovered, 1.0, out=state.leadership)
     # groups rebuild and replace members (seed 001), logistic towards their ceiling
     room = 1.0 - (state.fighters + state.detained) / params.max_fighters
-    state.fighters += dyn.fighter_regeneration_per_day * state.fighters * np.maximum(room, 0.0)
-    state.recent_attacks *= params.attack_count_decay
+    regrowth = column(dyn.fighter_regeneration_per_day) * state.fighters
+    state.fighters += regrowth * np.maximum(room, 0.0)
+    state.recent_attacks *= column(params.attack_count_decay)
     state.recent_baghdad_attacks *= params.baghdad_count_decay

@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.events import Action, Actor, EventKind
 from sim.numerics.reductions import cells_where_equal, rows_where_equal, sum_last
-from sim.params import Params
+from sim.params import Params, at, column
 from sim.rng import Stream
 from sim.rules.militia import learn_response
 from sim.rules.today import Attacks, Today
@@ -34,20 +34,23 @@ def respond(today: Today, attacks: Attacks) -> None:
 
 def response_trigger(state: State, params: Params, attacks: Attacks) -> np.ndarray:
     """(R, M) probability that the US decides today to strike each group."""
-    us = params.config.doctrine.us
+    us, rows = params.config.doctrine.us, attacks.rows
+    if_attack = at(us.respond_per_attack, rows)
+    if_wounded = np.maximum(at(us.respond_if_us_wounded, rows), if_attack)
+    if_killed = np.maximum(at(us.respond_if_us_killed, rows), if_wounded)
     harmed = (attacks.killed_us + attacks.wounded_us) > 0
     chance = np.where(
-        attacks.killed_us >= us.kill_threshold,
-        max(us.respond_if_us_killed, us.respond_if_us_wounded, us.respond_per_attack),
-        np.where(
-            harmed, max(us.respond_if_us_wounded, us.respond_per_attack), us.respond_per_attack
-        ),
+        attacks.killed_us >= at(us.kill_threshold, rows),
+        if_killed,
+        np.where(harmed, if_wounded, if_attack),
     ).astype(np.float64)
     by_attack = np.zeros((state.replicates, params.n_militias))
-    by_attack[attacks.rows, attacks.militia] = chance
+    by_attack[rows, attacks.militia] = chance
     # a campaign of many attacks in the count window is a trigger of its own (seed 002)
     by_count = np.where(
-        state.recent_attacks >= us.attack_count_trigger, us.respond_if_count_exceeded, 0.0
+        state.recent_attacks >= column(us.attack_count_trigger),
+        column(us.respond_if_count_exceeded),
+        0.0,
     )
     return 1.0 - (1.0 - by_attack) * (1.0 - by_count)
 
@@ -62,7 +65,7 @@ def strike_size(state: State, params: Params, attacks: Attacks) -> np.ndarray:
             harm[attacks.rows, attacks.militia] = attacks.killed_us + attacks.wounded_us
             return np.minimum(0.5 * (1.0 + harm), 3.0)
         case "escalating":
-            return 1.0 + us.escalation_step * state.strikes_on_group
+            return 1.0 + column(us.escalation_step) * state.strikes_on_group
         case _:
             return np.ones((state.replicates, params.n_militias))
 
@@ -78,10 +81,10 @@ def decide_strikes(today: Today, attacks: Attacks) -> None:
         state.response_due == NEVER,
         row_where=state.active,
     )
-    state.response_due[rows, militia] = today.day + us.response_lag_days
+    state.response_due[rows, militia] = today.day + at(us.response_lag_days, rows)
     state.response_size[rows, militia] = strike_size(state, params, attacks)[rows, militia]
     where = today.uniform_at(Stream.US_STRIKE_LOCATION, rows, militia)
-    state.response_in_iraq[rows, militia] = where < us.strike_in_iraq_probability
+    state.response_in_iraq[rows, militia] = where < at(us.strike_in_iraq_probability, rows)
 
 
 def execute_strikes(today: Today) -> None:
@@ -94,9 +97,11 @@ def execute_strikes(today: Today) -> None:
     state.response_due[rows, militia] = NEVER
     in_iraq = state.response_in_iraq[rows, militia]
     size = state.response_size[rows, militia]
-    killed = state.fighters[rows, militia] * np.minimum(us.strike_fighter_loss * size, 1.0)
+    fighter_loss = np.minimum(at(us.strike_fighter_loss, rows) * size, 1.0)
+    killed = state.fighters[rows, militia] * fighter_loss
     state.fighters[rows, militia] -= killed
-    state.stock[rows, militia, :] *= 1.0 - np.minimum(us.strike_stock_loss * size, 1.0)[:, None]
+    stock_loss = np.minimum(at(us.strike_stock_loss, rows) * size, 1.0)
+    state.stock[rows, militia, :] *= 1.0 - stock_loss[:, None]
     state.grievance[rows, militia] += params.grievance_per_strike[militia]
     state.recent_attacks[rows, militia] = 0.0
     state.strikes_on_group[rows, militia] += 1
@@ -104,9 +109,12 @@ def execute_strikes(today: Today) -> None:
     np.add.at(state.responses_today, rows, 1.0)
     # strikes on Iraqi soil cost sovereignty and open a window for an embassy assault
     iraq_rows = rows[in_iraq]
-    cost = us.sovereignty_cost_strike_in_iraq * cfg.doctrine.iraq.sovereignty_sensitivity
+    cost = at(us.sovereignty_cost_strike_in_iraq, iraq_rows) * at(
+        cfg.doctrine.iraq.sovereignty_sensitivity, iraq_rows
+    )
     np.add.at(state.sovereignty, iraq_rows, cost)
-    state.assault_until[iraq_rows] = today.day + cfg.actors.dynamics.assault_window_days
+    window = at(cfg.actors.dynamics.assault_window_days, iraq_rows)
+    state.assault_until[iraq_rows] = today.day + window
     state.assault_militia[iraq_rows] = militia[in_iraq]
     today.emit(
         rows,
@@ -133,7 +141,7 @@ def decide_leadership_strike(today: Today) -> None:
     assaulted = np.flatnonzero(eligible)
     eligible[assaulted] = state.leadership[assaulted, state.assault_militia[assaulted]] >= 1.0
     go = today.happens(Stream.DECAPITATION, us.decapitation_probability, eligible)
-    state.decapitation_due[go] = today.day + us.decapitation_lag_days
+    state.decapitation_due[go] = today.day + at(us.decapitation_lag_days, go)
     state.decapitation_target[go] = state.assault_militia[go]
 
 
@@ -149,9 +157,9 @@ def execute_leadership_strike(today: Today) -> None:
     state.decapitation_due[rows] = NEVER
     state.leadership[rows, militia] = 0.0
     # the leaders of the whole network are mourned by every group (3 January 2020)
-    state.grievance[rows] += cfg.actors.dynamics.decapitation_grievance
-    state.sovereignty[rows] += (
-        cfg.doctrine.us.sovereignty_cost_decapitation * cfg.doctrine.iraq.sovereignty_sensitivity
+    state.grievance[rows] += column(at(cfg.actors.dynamics.decapitation_grievance, rows))
+    state.sovereignty[rows] += at(cfg.doctrine.us.sovereignty_cost_decapitation, rows) * at(
+        cfg.doctrine.iraq.sovereignty_sensitivity, rows
     )
     state.decapitated_today[rows] = True
     learn_response(today, rows, militia)
@@ -180,7 +188,7 @@ def signal(today: Today) -> None:
         state.active & (sum_last(state.attacks_today) > 0),
     )
     risk = state.perceived_risk
-    risk[shown] += us.show_of_force_risk_signal * (1.0 - risk[shown])
+    risk[shown] += column(at(us.show_of_force_risk_signal, shown)) * (1.0 - risk[shown])
     today.emit(shown, EventKind.SHOW_OF_FORCE, Actor.US)
 
     # embassy closure threat after a run of attacks on Baghdad (September 2020, seed 003)
@@ -210,10 +218,10 @@ def start_posture(today: Today, rows: np.ndarray) -> None:
     """Schedule consolidation, the troop change and the air-defence upgrade (once)."""
     state, us = today.state, today.params.config.doctrine.us
     rows = rows[state.consolidation_start[rows] == NEVER]
-    state.consolidation_start[rows] = today.day + us.consolidation_lag_days
+    state.consolidation_start[rows] = today.day + at(us.consolidation_lag_days, rows)
     unset = rows[state.drawdown_start[rows] == NEVER]
-    state.drawdown_start[unset] = today.day + us.consolidation_lag_days
-    state.upgrade_due[rows] = today.day + max(us.air_defence_upgrade_lag_days, 1)
+    state.drawdown_start[unset] = today.day + at(us.consolidation_lag_days, unset)
+    state.upgrade_due[rows] = today.day + np.maximum(at(us.air_defence_upgrade_lag_days, rows), 1)
 
 
 def _consolidate(today: Today) -> None:
@@ -254,7 +262,7 @@ def _change_troops(today: Today) -> None:
     starting = rows_where_equal(state.drawdown_start, today.day, state.active)
     starting_troops = sum_last(state.personnel[starting])  # only the rows it needs
     state.posture_start_troops[starting] = starting_troops
-    down = starting_troops > us.drawdown_target_troops
+    down = starting_troops > at(us.drawdown_target_troops, starting)
     today.emit(starting[down], EventKind.DRAWDOWN, Actor.US)
     today.emit(starting[~down], EventKind.BUILD_UP, Actor.US)
 
@@ -263,9 +271,10 @@ def _change_troops(today: Today) -> None:
     )
     if len(rows) == 0:
         return
-    progress = np.minimum((today.day - state.drawdown_start[rows]) / us.drawdown_days, 1.0)
+    days = at(us.drawdown_days, rows)
+    progress = np.minimum((today.day - state.drawdown_start[rows]) / days, 1.0)
     start = state.posture_start_troops[rows]
-    goal = np.maximum(start + (us.drawdown_target_troops - start) * progress, 0.0)
+    goal = np.maximum(start + (at(us.drawdown_target_troops, rows) - start) * progress, 0.0)
     now = sum_last(state.personnel[rows])
     scale = np.divide(goal, now, out=np.ones_like(now), where=now > 0)
     state.personnel[rows] *= scale[:, None]
@@ -279,9 +288,8 @@ def _upgrade_air_defence(today: Today) -> None:
         return
     state.upgrade_due[upgraded] = NEVER
     cells = np.ix_(upgraded, params.theatre.us_sites)
-    state.air_defence[cells] = 1.0 - (1.0 - state.air_defence[cells]) * (
-        1.0 - params.config.doctrine.us.air_defence_upgrade
-    )
+    upgrade = column(at(params.config.doctrine.us.air_defence_upgrade, upgraded))
+    state.air_defence[cells] = 1.0 - (1.0 - state.air_defence[cells]) * (1.0 - upgrade)
     today.emit(upgraded, EventKind.AIR_DEFENCE_UPGRADE, Actor.US)
 
 
@@ -291,7 +299,11 @@ def _upgrade_air_defence(today: Today) -> None:
 def answer_iran(today: Today, rows: np.ndarray, killed: np.ndarray) -> None:
     """After a direct Iranian strike: open war, or absorb it and harden (January 2020)."""
     us = today.params.config.doctrine.us
-    chance = np.where(killed > 0, us.war_if_iran_kills_us, us.war_if_iran_strikes_without_deaths)
+    chance = np.where(
+        killed > 0,
+        at(us.war_if_iran_kills_us, rows),
+        at(us.war_if_iran_strikes_without_deaths, rows),
+    )
     war = today.happens_in(Stream.US_WAR_DECISION, rows, chance)
     today.absorb(war, Outcome.WAR, EventKind.OPEN_WAR, Action.AIRSTRIKE)
     if us.posture_trigger == "iran_strike":
