@@ -20,17 +20,29 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.compare import Comparison, compare_configs, paired_difference
 from sim.config import BaseConfig, ConfigError
+from sim.config import compose as compose_config
+from sim.design import DesignResult, read_design, run_design
 from sim.engine import RunResult, Simulation
+from sim.errors import COMPOSE_ERRORS, one_line
 from sim.metrics import OUTCOMES, daily_quantiles
+from sim.plots import map_figure, timeline_figure
+from sim.plots.ensemble import (
+    difference_figure,
+    distribution_figure,
+    quantile_band_figure,
+    regime_figure,
+    survival_figure,
+    sweep_interval_figure,
+)
+from sim.plots.sweep import heatmap_figure
+from sim.report import SUMMARY_TABLE, SWEEP_TABLE
 from sim.state import NEVER
-from sim.sweep import DAYS_PER_MONTH, HEADLINE_RUNG
+from sim.sweep import DAYS_PER_MONTH, HEADLINE_RUNG, SweepError, SweepPlan
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from sim.compare import Comparison
-    from sim.sweep import SweepPlan
 
 __all__ = list(sim._API)  # the names ``import sim`` re-exports, listed once there
 
@@ -57,12 +69,6 @@ def compose(*overrides: str, **settings: Any) -> BaseConfig:
     come after the positional ones, so they win. A bad group, key or value raises
     :class:`sim.config.ConfigError` with one line naming it.
     """
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from sim.cli import _one_line
-    from sim.config import compose as compose_config
-
     for i, item in enumerate(overrides):
         if not isinstance(item, str):
             raise ConfigError(
@@ -73,8 +79,8 @@ def compose(*overrides: str, **settings: Any) -> BaseConfig:
         return compose_config(*overrides, *extra)
     except ConfigError:
         raise
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(_one_line(exc)) from None
+    except COMPOSE_ERRORS as exc:
+        raise ConfigError(one_line(exc)) from None
 
 
 # --- one configuration, many replicates -------------------------------------------------------
@@ -203,26 +209,18 @@ class Ensemble:
 
     def plot_timeline(self, replicate: int = 0) -> Figure:
         """The escalation timeline of one replicate (its events must be kept)."""
-        from sim.plots import timeline_figure
-
         return timeline_figure(self.result, replicate)
 
     def plot_map(self, replicate: int = 0) -> Figure:
         """The theatre map of one replicate (its events must be kept)."""
-        from sim.plots import map_figure
-
         return map_figure(self.result, replicate)
 
     def plot_distributions(self) -> Figure:
         """Distributions across replicates of the highest rung, attacks/month, US deaths."""
-        from sim.plots.ensemble import distribution_figure
-
         return distribution_figure({self.config.doctrine.us.name: self.replicates})
 
     def plot_survival(self, event: str = "first_us_death") -> Figure:
         """Kaplan-Meier curve, with a 95% band, of the days to ``event``."""
-        from sim.plots.ensemble import survival_figure
-
         return survival_figure(
             {self.config.doctrine.us.name: self.survival(event)},
             EVENTS[event],
@@ -231,8 +229,6 @@ class Ensemble:
 
     def plot_quantiles(self, column: str = "rung") -> Figure:
         """A daily column's median with its 50% and 90% bands across replicates."""
-        from sim.plots.ensemble import quantile_band_figure
-
         return quantile_band_figure(self.quantiles, column)
 
 
@@ -241,9 +237,16 @@ def run(
     replicates: int | None = None,
     seed: int | None = None,
     days: int | None = None,
+    design: pd.DataFrame | str | Path | None = None,
     **settings: Any,
-) -> Ensemble:
+) -> Ensemble | DesignResult:
     """Run a configuration named as on the command line; every replicate stepped together.
+
+    With ``design`` (a table, or a CSV or Parquet file, one row per parameter point, one
+    column per parameter: a dotted numeric path or a config group such as
+    ``doctrine/us``), every point runs ``replicates`` replicates on the same draws, points
+    batched together, and a :class:`sim.design.DesignResult` comes back: its
+    ``replicates`` table has one row per point and replicate, ``summary()`` one per point.
 
     Args:
         overrides: ``"scenario=dec2019_crisis"``, ``"doctrine/us=syria_only"``,
@@ -254,10 +257,24 @@ def run(
             ``overrides`` (``"output.events=all"``).
 
     Example:
-        ``sim.run("scenario=dec2019_crisis", "doctrine/us=syria_only", replicates=1000)``
+        ``sim.run("scenario=dec2019_crisis", "doctrine/us=syria_only", replicates=1000)``;
+        ``sim.run(days=180, replicates=200, design=pd.DataFrame({"doctrine.us.response_lag_days":
+        [0, 2, 7]}))``
     """
+    if design is not None:
+        return _run_design(design, overrides, replicates, seed, days, settings)
     config = compose(*overrides, replicates=replicates, seed=seed, days=days, **settings)
     return Ensemble(*_step_all(config))
+
+
+def _run_design(design, overrides, replicates, seed, days, settings) -> DesignResult:
+    table = design if isinstance(design, pd.DataFrame) else read_design(design)
+    where = "design" if isinstance(design, pd.DataFrame) else f"design {design}"
+    settings = {"seed": seed, "days": days, **settings, "output.events": "none"}
+    extra = [_setting(k, v) for k, v in settings.items() if v is not None]
+    if replicates is not None:
+        extra.append(_setting("replicates", replicates))
+    return run_design(table, *overrides, *extra, replicates=replicates, where=where)
 
 
 # --- several configurations on the same draws --------------------------------------------------
@@ -290,8 +307,6 @@ class ScenarioComparison:
     ) -> pd.DataFrame:
         """Paired differences from the baseline, with confidence intervals, for any columns
         of the replicate tables (``p_rung5`` and ``p_us_death`` are shares of replicates)."""
-        from sim.compare import paired_difference
-
         base = self._values(self.baseline, metrics)
         rows = []
         for name in list(self.ensembles)[1:]:
@@ -356,14 +371,10 @@ class ScenarioComparison:
 
     def plot_distributions(self) -> Figure:
         """Distributions of the highest rung, attacks per month and US deaths per variant."""
-        from sim.plots.ensemble import distribution_figure
-
         return distribution_figure({k: e.replicates for k, e in self.ensembles.items()})
 
     def plot_survival(self, event: str = "first_us_death") -> Figure:
         """Kaplan-Meier curves, with 95% bands, of the days to ``event`` per variant."""
-        from sim.plots.ensemble import survival_figure
-
         if event not in EVENTS:
             raise ConfigError(f"event = {event!r}: must be one of {', '.join(EVENTS)}")
         curves = {k: e.survival(event) for k, e in self.ensembles.items()}
@@ -373,8 +384,6 @@ class ScenarioComparison:
         self, metrics: Sequence[str] = ("max_rung", "attacks_per_month", "killed_us")
     ) -> Figure:
         """Paired differences from the baseline with their confidence intervals."""
-        from sim.plots.ensemble import difference_figure
-
         return difference_figure(self.differences(metrics), self.baseline)
 
 
@@ -398,8 +407,6 @@ def compare_scenarios(
 
     Wraps :func:`sim.compare.compare_configs` (the ``escalation-compare`` command's engine).
     """
-    from sim.compare import compare_configs
-
     if not isinstance(variants, Mapping):
         variants = {v: v for v in variants}
     if len(variants) < 2:
@@ -455,16 +462,12 @@ class Sweep:
 
     def plot_heatmaps(self) -> Figure:
         """Heatmaps of the headline measures over the first two swept keys."""
-        from sim.plots.sweep import heatmap_figure
-
         if len(self.keys) < 2:
             raise ConfigError(f"sweep {self.path}: heatmaps need two swept keys, has {self.keys}")
         return heatmap_figure(self.summary, self.plan)
 
     def plot_lines(self, key: str | None = None) -> Figure:
         """Headline measures against one swept key with 90% intervals (other keys pooled)."""
-        from sim.plots.ensemble import sweep_interval_figure
-
         key = key or (self.keys[0] if self.keys else None)
         if key not in self.keys:
             raise ConfigError(f"key = {key!r}: must be one of {', '.join(self.keys)}")
@@ -472,16 +475,11 @@ class Sweep:
 
     def plot_regimes(self) -> Figure:
         """Stacked shares of the regimes for every combination of swept values."""
-        from sim.plots.ensemble import regime_figure
-
         return regime_figure(self.regimes())
 
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep folder (the ``hydra.sweep.dir`` of a multirun) or its ``sweep.parquet``."""
-    from sim.report import SUMMARY_TABLE, SWEEP_TABLE
-    from sim.sweep import SweepError, SweepPlan
-
     folder = Path(path)
     if folder.name == SWEEP_TABLE:
         folder = folder.parent

@@ -34,10 +34,11 @@ def _each(func, value):
 
 # --- parameters that take one value per replicate -----------------------------------------
 
-#: the numeric parameters that may take one value per replicate in one batch (any other
-#: differs between batches): the doctrines, the militia groups (but their reach, which
-#: fixes the attack geometry), their dynamics, convoys, the weapons' lethality and salvos,
-#: the tension half-life
+#: the parameters that may take one value per replicate in one batch (any other differs
+#: between batches): the numbers, switches and choices of the doctrines (not their lists
+#: of sites or dates), the militia groups' numbers (but their reach, which fixes the attack
+#: geometry), their dynamics, convoys, the weapons' lethality and salvos, the tension
+#: half-life
 _PER_REPLICATE_PREFIXES = (
     "doctrine.us.",
     "doctrine.iran.",
@@ -53,13 +54,32 @@ _PER_REPLICATE_PREFIXES = (
 _NOT_PER_REPLICATE = ("reach_km", "reach_factor")
 
 
+#: the choices (strings) the rules read per replicate
+_CHOICES = ("doctrine.us.response_scaling", "doctrine.us.posture_trigger")
+
+
 def varies_by_replicate(path: str) -> bool:
-    """Whether the numeric parameter at dotted ``path`` can take one value per replicate."""
+    """Whether the parameter at dotted ``path`` can take one value per replicate (if it is a
+    number, a switch or one of the choices the rules read per replicate)."""
     return path.startswith(_PER_REPLICATE_PREFIXES) and not path.endswith(_NOT_PER_REPLICATE)
+
+
+def takes_one_per_replicate(path: str, value: object) -> bool:
+    """Whether ``value`` of the parameter at ``path`` can be one of a per-replicate array."""
+    if isinstance(value, str):
+        return path in _CHOICES
+    return isinstance(value, int | float) and varies_by_replicate(path)
 
 
 def numeric_leaf(config: BaseConfig, path: str) -> tuple[object, str, int | float]:
     """The node holding the numeric parameter at dotted ``path``, its field name and value."""
+    node, leaf, current = _leaf(config, path)
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise ConfigError(f"{path}: not a numeric parameter")
+    return node, leaf, current
+
+
+def _leaf(config: BaseConfig, path: str) -> tuple[object, str, object]:
     *parents, leaf = path.split(".")
     node: object = config
     try:
@@ -68,22 +88,29 @@ def numeric_leaf(config: BaseConfig, path: str) -> tuple[object, str, int | floa
         current = getattr(node, leaf)
     except (AttributeError, IndexError, ValueError, TypeError):
         raise ConfigError(f"{path}: not a parameter of the configuration") from None
-    if isinstance(current, bool) or not isinstance(current, int | float):
-        raise ConfigError(f"{path}: not a numeric parameter")
     return node, leaf, current
 
 
 def with_values(config: BaseConfig, values: Mapping[str, np.ndarray]) -> BaseConfig:
     """A copy of ``config`` whose parameters at the given dotted paths hold one value per
-    replicate (an (R,) array each; whole-number parameters as integers)."""
+    replicate (an (R,) array each: switches as booleans, whole numbers as integers, choices
+    as strings)."""
     config = copy.deepcopy(config)
     for path, value in values.items():
-        if not varies_by_replicate(path):
+        node, leaf, current = _leaf(config, path)
+        if not takes_one_per_replicate(path, current):
             raise ConfigError(f"{path}: cannot take one value per replicate in one batch")
-        node, leaf, current = numeric_leaf(config, path)
-        array = np.asarray(value, dtype=np.int64 if isinstance(current, int) else np.float64)
-        setattr(node, leaf, array)
+        kinds = ((bool, np.bool_), (int, np.int64), (float, np.float64), (str, np.str_))
+        dtype = next(d for kind, d in kinds if isinstance(current, kind))
+        setattr(node, leaf, np.asarray(value, dtype=dtype))
     return config
+
+
+def rows_choosing(value, rows: np.ndarray, option: str) -> np.ndarray:
+    """Those of ``rows`` whose choice (a shared string, or one per replicate) is ``option``."""
+    if np.ndim(value) == 0:
+        return rows if value == option else rows[:0]
+    return rows[value[rows] == option]
 
 
 def at(value, rows: np.ndarray):

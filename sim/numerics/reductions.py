@@ -71,7 +71,8 @@ def cells_where_equal(a: np.ndarray, value, active: np.ndarray) -> tuple[np.ndar
 
 def maximum_at(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     """``np.maximum.at(a, rows, values)`` with ``values`` one value (shape (1,)) or one per
-    row, in one pass."""
+    row, in one pass; exact for integers (for floats it keeps ``a``'s value on a tie of
+    signed zeros and skips a NaN, where NumPy takes the value)."""
     _raise_to(a, rows, values)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.events import Action, Actor, EventKind
 from sim.numerics.reductions import cells_where_equal, rows_where_equal, sum_last
-from sim.params import Params, at, column
+from sim.params import Params, at, column, rows_choosing
 from sim.rng import Stream
 from sim.rules.militia import learn_response
 from sim.rules.today import Attacks, Today
@@ -56,18 +56,20 @@ def response_trigger(state: State, params: Params, attacks: Attacks) -> np.ndarr
 
 
 def strike_size(state: State, params: Params, attacks: Attacks) -> np.ndarray:
-    """(R, M) size multiplier of a strike decided today on each group."""
+    """(R, M) size multiplier of a strike decided today on each group: ``fixed`` (1),
+    ``proportional`` to the harm done or ``escalating`` with each strike on the group."""
     us = params.config.doctrine.us
-    match us.response_scaling:
-        case "proportional":
-            # tit for tat: half a standard strike for harassment, half more per casualty
-            harm = np.zeros((state.replicates, params.n_militias))
-            harm[attacks.rows, attacks.militia] = attacks.killed_us + attacks.wounded_us
-            return np.minimum(0.5 * (1.0 + harm), 3.0)
-        case "escalating":
-            return 1.0 + column(us.escalation_step) * state.strikes_on_group
-        case _:
-            return np.ones((state.replicates, params.n_militias))
+    scaling = column(np.asarray(us.response_scaling))  # one choice, or one per replicate
+    size = np.ones((state.replicates, params.n_militias))
+    if np.any(scaling == "proportional"):
+        # tit for tat: half a standard strike for harassment, half more per casualty
+        harm = np.zeros((state.replicates, params.n_militias))
+        harm[attacks.rows, attacks.militia] = attacks.killed_us + attacks.wounded_us
+        size = np.where(scaling == "proportional", np.minimum(0.5 * (1.0 + harm), 3.0), size)
+    if np.any(scaling == "escalating"):
+        escalating = 1.0 + column(us.escalation_step) * state.strikes_on_group
+        size = np.where(scaling == "escalating", escalating, size)
+    return size
 
 
 def decide_strikes(today: Today, attacks: Attacks) -> None:
@@ -207,8 +209,8 @@ def move_posture(today: Today) -> None:
     """Consolidation, the troop change and the air-defence upgrade, once triggered."""
     state, params = today.state, today.params
     us = params.config.doctrine.us
-    if us.posture_trigger == "first_us_death":
-        start_posture(today, rows_where_equal(state.first_us_death_day, today.day, state.active))
+    first_death = rows_where_equal(state.first_us_death_day, today.day, state.active)
+    start_posture(today, rows_choosing(us.posture_trigger, first_death, "first_us_death"))
     _consolidate(today)
     _change_troops(today)
     _upgrade_air_defence(today)
@@ -306,8 +308,7 @@ def answer_iran(today: Today, rows: np.ndarray, killed: np.ndarray) -> None:
     )
     war = today.happens_in(Stream.US_WAR_DECISION, rows, chance)
     today.absorb(war, Outcome.WAR, EventKind.OPEN_WAR, Action.AIRSTRIKE)
-    if us.posture_trigger == "iran_strike":
-        start_posture(today, rows)
+    start_posture(today, rows_choosing(us.posture_trigger, rows, "iran_strike"))
 
 
 def recover_or_withdraw(today: Today) -> None:

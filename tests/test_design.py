@@ -1,0 +1,123 @@
+"""Designs: tables of parameter points run as parameter-batched ensembles."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sim.config import ConfigError, compose
+from sim.design import grid, main, plan_design, run_design
+from sim.engine import run
+
+COMMON = ("days=150", "output.events=none", "scenario=dec2019_crisis")
+DESIGN = pd.DataFrame(
+    {
+        "doctrine/us": ["red_line", "decapitation", "syria_only", "red_line"],
+        "doctrine.us.response_lag_days": [2, 5, 1, 0],
+        "actors.militias.0.obedience": [0.3, 0.9, 0.5, 0.5],
+        "actors.militias.0.reach_km": [120.0, 120.0, 120.0, 300.0],  # its own batch
+    }
+)
+
+
+def _alone(row, replicates):
+    overrides = [f"{name}={value}" for name, value in row.items()]
+    return run(compose(*COMMON, f"replicates={replicates}", *overrides)).replicates
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch_replicates", [10_000, 30])  # all in one batch, or a point each
+def test_each_point_gets_what_it_gets_alone(batch_replicates):
+    result = run_design(DESIGN, *COMMON, replicates=30).replicates
+    chunked = plan_design(DESIGN, *COMMON, replicates=30).run(batch_replicates=batch_replicates)
+    pd.testing.assert_frame_equal(chunked.replicates, result, check_exact=True)
+    for point, row in DESIGN.iterrows():
+        mine = result[result["point"] == point].drop(columns="point").reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, _alone(row, 30), check_exact=True)
+
+
+def test_doctrines_that_differ_in_numbers_share_a_batch():
+    plan = plan_design(DESIGN, *COMMON, replicates=5)
+    sizes = sorted(len(batch.points) for batch in plan.batches)
+    assert sizes == [1, 3]  # the three US doctrines together; the other reach alone
+    shared = next(b for b in plan.batches if len(b.points) == 3)
+    assert shared.per_point["doctrine.us.decapitation_probability"] == [0.0, 0.3, 0.0]
+
+
+def test_the_summary_has_a_row_per_point_with_outcome_shares():
+    result = run_design(DESIGN.iloc[:2], *COMMON, replicates=20)
+    summary = result.summary()
+    assert list(summary["point"]) == [0, 1]
+    shares = summary.filter(like="share_").sum(axis=1)
+    assert shares.round(12).eq(1.0).all()
+    assert (result.replicates.groupby("point").size() == 20).all()
+
+
+def test_grid_is_the_full_factorial():
+    table = grid(["doctrine.us.kill_threshold=1,2,3", "doctrine/us=red_line,syria_only"])
+    assert len(table) == 6
+    assert table.iloc[1].tolist() == [1, "syria_only"]
+    assert table["doctrine.us.kill_threshold"].tolist() == [1, 1, 2, 2, 3, 3]
+
+
+BAD = [
+    ("doctrine.us.response_lagdays\n2\n", "column doctrine.us.response_lagdays: not a parameter"),
+    (
+        "doctrine.us.respond_if_us_killed\n0.5\n1.5\n",
+        "point 1, doctrine.us.respond_if_us_killed = 1.5: must be a probability in [0, 1]",
+    ),
+    ("doctrine.us.response_lag_days\n2.5\n", "response_lag_days = 2.5: must be a whole number"),
+    ("doctrine.us.response_lag_days\nnan\n", "response_lag_days = nan: must be a whole number"),
+    ("doctrine.us.strike_fighter_loss\ninf\n", "strike_fighter_loss = inf: must be a fraction"),
+    ("a,b\n1,2,3\n", "line 2: 3 values, the header has 2"),
+    ("doctrine/us,doctrine.us.kill_threshold\nred_line,\n", "line 2, doctrine.us.kill_threshold"),
+    ("doctrine/us\nnope\n", "doctrine/us: no option 'nope'"),
+    ("doctrine/us\n3\n", "doctrine/us = 3: must be the name of an option"),
+    ("seed\n3\n", "column 'seed': every point runs the same seed"),
+    ("doctrine.us.response_lag_days\n", "no points"),
+    ("doctrine.us.name\nx\n", "doctrine.us.name: not a numeric parameter"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_a_bad_design_is_refused_in_one_line_and_nothing_is_written(
+    text, message, tmp_path, capsys
+):
+    design = tmp_path / "design.csv"
+    design.write_text(text)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_:
+        main([str(design), "--replicates", "2", "--out", str(out), "--quiet", "days=5"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert err.startswith("escalation-design: error:") and "\n" not in err
+    assert not out.exists()
+
+
+def test_bad_command_lines_are_refused(tmp_path, capsys):
+    for argv in (["--grid", "doctrine.us.kill_threshold"], ["--replicates", "0", "--grid", "x=1"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([*argv, "--out", str(tmp_path / "o")])
+        assert exit_.value.code == 2
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit):
+        main(["--grid", "doctrine.us.kill_threshold=1", "--out", str(tmp_path / "file" / "o")])
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_the_command_writes_the_results_and_the_design(tmp_path, capsys):
+    out = tmp_path / "out"
+    main(["--grid", "doctrine.us.kill_threshold=1,2", "--replicates", "4", "--out", str(out),
+          "days=30"])  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == [
+        "design.csv", "design.json", "design_results.parquet", "design_summary.csv",
+    ]  # fmt: skip
+    results = pd.read_parquet(out / "design_results.parquet")
+    assert len(results) == 8 and set(results["point"]) == {0, 1}
+    assert "Results:" in capsys.readouterr().out
+
+
+def test_a_python_design_is_checked_too():
+    with pytest.raises(ConfigError, match="point 0, doctrine.iraq.raid_rate = -1"):
+        run_design(pd.DataFrame({"doctrine.iraq.raid_rate": [-1.0]}), "days=5")
