@@ -60,11 +60,26 @@ def geometric_parameters(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def categorical_from_uniform(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Index drawn from each row of ``weights`` (n, k) with probability proportional to it."""
-    # running totals of each row, built down the columns of the transpose: k additions of
-    # length n instead of n short accumulations (the same sums, in the same order)
-    cum = np.array(weights.T, order="C")
-    for j in range(1, len(cum)):
-        cum[j] += cum[j - 1]
-    idx = np.count_nonzero(cum < u * cum[-1], axis=0)
-    return np.minimum(idx, weights.shape[1] - 1)
+    """Index drawn from each row of ``weights`` (n, k) with probability proportional to it:
+    the first index whose running total reaches ``u`` times the row's total (the row added
+    left to right, as ``np.cumsum`` adds it)."""
+    out = np.empty(len(u), dtype=np.int64)
+    _categorical(u, np.ascontiguousarray(weights), out)
+    return out
+
+
+@_jit
+def _categorical(u, weights, out):  # two passes over a row: its total, then the search
+    n, k = weights.shape
+    for i in range(n):
+        row = weights[i]
+        total = row[0]
+        for j in range(1, k):
+            total += row[j]
+        threshold = u[i] * total
+        running = row[0]
+        index = 0
+        while running < threshold and index < k - 1:
+            index += 1
+            running += row[index]
+        out[i] = index

@@ -166,14 +166,11 @@ def attack(today: Today) -> Attacks:
 
 def _choose_target_and_weapon(params, rows, militia, u_choice, opportunity, cap):
     """One categorical draw over (target, weapon) per attack, proportional to the rates:
-    ``detail[i, t * W + w] = opportunity[t] * attack_weight[m, t, w] * cap[m, w]``."""
-    W = len(Weapon)
-    attack_weight = params.attack_weight.reshape(params.n_militias, -1)
-    # laid out flat so that each product is one long loop
-    detail = np.repeat(opportunity[rows], W, axis=1)
-    detail *= attack_weight[militia]
-    detail *= np.tile(cap[rows, militia], opportunity.shape[1])
-    return np.divmod(categorical_from_uniform(u_choice, detail), W)
+    ``detail[i, t, w] = opportunity[t] * attack_weight[m, t, w] * cap[m, w]``."""
+    detail = opportunity[rows][:, :, None] * params.attack_weight[militia]
+    detail *= cap[rows, militia][:, None, :]
+    W = detail.shape[2]
+    return np.divmod(categorical_from_uniform(u_choice, detail.reshape(len(rows), -1)), W)
 
 
 def attack_exposure(
