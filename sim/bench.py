@@ -19,14 +19,15 @@ the targets).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import dataclasses
 import datetime as dt
+import io
 import json
-import os
 import platform
+import pstats
 import resource
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -35,6 +36,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from sim import bench_sweep
+from sim.config import compose
+from sim.engine import Simulation
+from sim.errors import fail
+from sim.io import atomic_write, machine, source_tree
+from sim.model import EscalationModel
+from sim.params import compile_params
+from sim.rng import RandomStreams, Stream
+from sim.state import initial_state
 
 PROG = "escalation-bench"
 SIZES = (100, 1_000, 10_000)
@@ -130,7 +141,6 @@ def paired_ratio(slow: Measure, fast: Measure) -> float:
 
 def mesa_work(config) -> Callable[[], None]:
     """Build the Mesa model and step it to the horizon."""
-    from sim.model import EscalationModel
 
     def work() -> None:
         model = EscalationModel(config)
@@ -142,7 +152,6 @@ def mesa_work(config) -> Callable[[], None]:
 
 def ensemble_work(config, replicates: int) -> Callable[[], None]:
     """Build a batched simulation of ``replicates`` replicates and step it to the horizon."""
-    from sim.engine import Simulation
 
     def work() -> None:
         simulation = Simulation(config, replicates=range(replicates))
@@ -159,8 +168,6 @@ def _significant(seconds: float) -> float:
 
 def floor_streams(n_militias: int) -> list[tuple[Any, int]]:
     """The (stream, slots) pairs of the floor, for the streams this version defines."""
-    from sim.rng import Stream
-
     return [
         (Stream[name], n_militias if slots == "M" else slots)
         for name, slots in FLOOR_STREAMS
@@ -170,9 +177,6 @@ def floor_streams(n_militias: int) -> list[tuple[Any, int]]:
 
 def floor_work(config, replicates: int) -> Callable[[], None]:
     """The least work of a replicate-day: the day's uniforms and one pass over the state."""
-    from sim.params import compile_params
-    from sim.rng import RandomStreams
-    from sim.state import initial_state
 
     def work() -> None:
         params = compile_params(config)
@@ -196,43 +200,6 @@ def floor_work(config, replicates: int) -> Callable[[], None]:
 # --- the record ------------------------------------------------------------------------
 
 
-def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    processor = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                processor = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "node": platform.node(),
-        "processor": processor or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-    }
-
-
-def source_tree() -> dict[str, Any]:
-    """The git commit of the sources and whether they had uncommitted changes."""
-    from sim.io import git_commit
-
-    here = Path(__file__).resolve().parent
-    try:
-        status = subprocess.run(
-            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-        dirty: bool | None = bool(status.strip())
-    except (OSError, subprocess.SubprocessError):
-        dirty = None
-    return {"git_commit": git_commit(), "git_dirty": dirty}
-
-
 def default_results() -> Path:
     """``benchmarks/results.json`` of the source tree (or of the working directory)."""
     root = Path(__file__).resolve().parent.parent
@@ -243,8 +210,6 @@ def default_results() -> Path:
 
 def append_record(path: Path, record: dict[str, Any]) -> int:
     """Append ``record`` to the JSON list in ``path`` (atomically); return the list's length."""
-    from sim.io import atomic_write
-
     path = Path(path)
     records = json.loads(path.read_text()) if path.is_file() and path.stat().st_size else []
     if not isinstance(records, list):
@@ -262,8 +227,6 @@ def benchmark(
     quick: bool = False, repeats: int | None = None, echo: Callable[[str], None] = print
 ) -> dict[str, Any]:
     """Measure every path and return the record (nothing is written)."""
-    from sim.config import compose
-
     sizes = QUICK_SIZES if quick else SIZES
     repeats = repeats or (1 if quick else 3)
     config = compose(f"days={QUICK_DAYS}") if quick else compose()
@@ -357,12 +320,6 @@ def table(record: dict[str, Any]) -> str:
 
 def profile(quick: bool = False, top: int = 15) -> str:
     """Where the largest ensemble spends its time: the functions with the most own time."""
-    import cProfile
-    import io
-    import pstats
-
-    from sim.config import compose
-
     config = compose(f"days={QUICK_DAYS}") if quick else compose()
     work = ensemble_work(config, (QUICK_SIZES if quick else SIZES)[-1])
     profiler = cProfile.Profile()
@@ -422,16 +379,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> None:
-    from sim import bench_sweep
-
     try:
         record = bench_sweep.sweep_benchmark(args.sweep, args.launcher, quick=args.quick)
     except RuntimeError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(PROG, str(exc))
     print(bench_sweep.describe(record))
     if not args.no_record:
-        path = args.results or bench_sweep.default_results()
+        path = args.results or default_results().with_name(bench_sweep.RESULTS_FILE)
         count = append_record(path, record)
         print(f"Recorded in {path} ({count} record{'s' if count != 1 else ''})")
 

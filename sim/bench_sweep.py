@@ -23,13 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.bench import machine, source_tree
+from sim.io import machine, source_tree
 from sim.sweep import JOB_FILE
 
 EXPERIMENT = "interdiction_supply"
 JOBS_PER_SEED = 20  # the experiment's 5 x 4 grid
 #: the issue's goal for 1,000 jobs of 100 replicates x 365 days on a 2-core machine
 TARGET_SECONDS_PER_1000_JOBS = 600.0
+#: the records' file, beside the benchmark's ``results.json``
+RESULTS_FILE = "sweeps.json"
 QUICK = ("replicates=10", "days=30")
 
 
@@ -95,9 +97,3 @@ def describe(record: dict[str, Any]) -> str:
             f"  per 1,000 jobs: {record['wall_per_1000_jobs'] / 60:.1f} min ({verdict})",
         ]
     )
-
-
-def default_results() -> Path:
-    from sim.bench import default_results as results_json
-
-    return results_json().with_name("sweeps.json")

@@ -22,8 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from matplotlib.ticker import LogFormatter, MaxNLocator
 
-from sim.config import BaseConfig, ConfigError, apply_change, config_dir, parse_date, validate
+from sim.config import BaseConfig, ConfigError, apply_change, config_dir, parse_date
+from sim.config import validate as validate_config
+from sim.errors import fail
+from sim.io import atomic_write, write_json
+from sim.plots.style import BLUE, FONT, GREY, _new_figure
 from sim.scorecard import Window
 from sim.scorecard import scorecard as score
 from sim.validate import (
@@ -31,12 +36,15 @@ from sim.validate import (
     check_positive,
     compare,
     compose_or_fail,
-    fail,
+    draw_monthly_bands,
     file_hash,
     load_or_fail,
+    markdown,
+    metadata,
     parse_args,
     simulate,
     summary_lines,
+    validate,
     window_of,
     window_overrides,
 )
@@ -97,7 +105,7 @@ def with_values(config: BaseConfig, values: dict[str, float]) -> BaseConfig:
     """A copy of ``config`` with the free parameters set (and validated)."""
     for path, value in values.items():
         config = apply_change(config, path, value, "calibration")
-    validate(config)
+    validate_config(config)
     return config
 
 
@@ -126,7 +134,7 @@ def distance(rows: list[dict[str, Any]]) -> tuple[float, dict[str, float]]:
 
 def open_study(name: str, storage: str, seed: int, identity: dict[str, Any]):
     """Create or resume the study; a study fitted to other data or parameters is refused."""
-    import optuna
+    import optuna  # slow to import (its database layer); only a calibration needs it
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
@@ -159,7 +167,7 @@ def open_study(name: str, storage: str, seed: int, identity: dict[str, Any]):
 
 
 def complete_trials(study) -> list:
-    import optuna
+    import optuna  # loaded already: the study is Optuna's
 
     return [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
 
@@ -229,10 +237,6 @@ def fit_figure(observed: pd.Series, simulated: pd.DataFrame, study, title: str, 
     stopped by Ctrl-C keeps its number and leaves a gap), on a log scale labelled in
     plain numbers.
     """
-    from matplotlib.ticker import LogFormatter, MaxNLocator
-
-    from sim.plots.style import BLUE, FONT, GREY, _new_figure
-    from sim.validate import draw_monthly_bands
 
     class PlainLog(LogFormatter):
         """Matplotlib's choice of which log ticks to label, in plain numbers."""
@@ -366,9 +370,6 @@ def describe_events(record: pd.DataFrame) -> list[str]:
 
 def finish(args, study, free, base, record, full, fit, holdout, out, started) -> None:
     """Write the preset, the fit figure and (with a held-out part) its validation."""
-    from sim.io import atomic_write, write_json
-    from sim.validate import markdown, metadata, validate
-
     best = study.best_trial
     values = {p.path: best.params[p.path] for p in free}
     meta = {

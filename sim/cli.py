@@ -18,10 +18,10 @@ import hydra
 import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig
-from omegaconf.errors import OmegaConfBaseException
+from tqdm import tqdm
 
 from sim.config import (
     BaseConfig,
@@ -32,30 +32,13 @@ from sim.config import (
     to_config,
 )
 from sim.engine import run
+from sim.errors import COMPOSE_ERRORS, fail, one_line
 from sim.io import write_run
 from sim.metrics import rung_name, summary
+from sim.report import SweepCallback
 from sim.sweep import MULTIRUN_FILE, run_job
 
 PROG = "escalation-sim"
-USAGE_ERROR = 2
-
-
-def _fail(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    raise SystemExit(USAGE_ERROR)
-
-
-def _one_line(exc: BaseException) -> str:
-    """A config error from Hydra/OmegaConf as one line: the key, then the complaint."""
-    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
-        group, _, option = exc.missing_cfg_file.rpartition("/")
-        if group:  # an unknown option of a config group: say which ones there are
-            return f"{group}: no option '{option}' (choose from: {', '.join(exc.options)})"
-    inner = exc.__cause__ if isinstance(exc.__cause__, OmegaConfBaseException) else exc
-    message = str(getattr(inner, "msg", None) or inner).strip().splitlines()
-    text = message[0] if message else type(inner).__name__
-    key = getattr(inner, "full_key", None)
-    return f"{key}: {text}" if key and key not in text else text
 
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -75,7 +58,7 @@ def precheck(argv: list[str]) -> None:
     try:
         parsed = OverridesParser.create().parse_overrides(args)
     except HydraException as exc:
-        _fail(_one_line(exc))
+        fail(PROG, one_line(exc))
     # Hydra's own settings are left to Hydra, but for where configs are found
     parsed = [
         o
@@ -95,7 +78,7 @@ def precheck(argv: list[str]) -> None:
 def _sweep_values(override) -> list:
     values = list(override.sweep_iterator())
     if not values:
-        _fail(f"{override.input_line}: the sweep has no values")
+        fail(PROG, f"{override.input_line}: the sweep has no values")
     return values
 
 
@@ -116,13 +99,13 @@ def _compose_or_fail(overrides: list[str]) -> None:
     try:
         compose(*overrides)
     except ConfigError as exc:
-        _fail(str(exc))
-    except (HydraException, OmegaConfBaseException) as exc:
-        _fail(_one_line(exc))
+        fail(PROG, str(exc))
+    except COMPOSE_ERRORS as exc:
+        fail(PROG, one_line(exc))
     except yaml.YAMLError as exc:  # a config file that is not valid YAML
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.name}, line {mark.line + 1}: " if mark else ""
-        _fail(f"{where}{getattr(exc, 'problem', None) or exc}".replace("\n", " "))
+        fail(PROG, f"{where}{getattr(exc, 'problem', None) or exc}".replace("\n", " "))
 
 
 RESUME_KEYS = ("+resume", "resume")
@@ -137,12 +120,12 @@ def resume_overrides(argv: list[str]) -> list[str]:
     if not found:
         return argv
     if len(found) > 1:
-        _fail("resume: give one sweep folder")
+        fail(PROG, "resume: give one sweep folder")
     if not any(a in MULTIRUN_FLAGS for a in argv):
-        _fail("resume: only a sweep (-m) can be resumed")
+        fail(PROG, "resume: only a sweep (-m) can be resumed")
     folder = Path(found[0].split("=", 1)[1])
     if not (folder / MULTIRUN_FILE).is_file():
-        _fail(f"resume: {folder} is not a sweep folder (no {MULTIRUN_FILE})")
+        fail(PROG, f"resume: {folder} is not a sweep folder (no {MULTIRUN_FILE})")
     rest = [a for a in argv if a not in found and not a.startswith("hydra.sweep.dir=")]
     return [*rest, f"hydra.sweep.dir={folder}"]
 
@@ -204,8 +187,6 @@ def progress_bar(config: BaseConfig) -> Iterator[Callable[[int], None]]:
     It appears only once the run has lasted ``PROGRESS_DELAY`` seconds, only when stderr
     is a terminal and not with ``output.quiet``, and is cleared when the run ends.
     """
-    from tqdm import tqdm
-
     bar = tqdm(
         total=config.days,
         unit="day",
@@ -233,7 +214,7 @@ def _hydra_main(cfg: DictConfig) -> None:
     except ConfigError as exc:
         # only .hydra/ is in the folder yet: leave nothing behind
         shutil.rmtree(out_dir, ignore_errors=True)
-        _fail(str(exc))
+        fail(PROG, str(exc))
     with progress_bar(config) as progress:
         result = run(config, progress=progress)
     paths = write_run(result, out_dir, figures=config.output.figures)
@@ -249,8 +230,6 @@ def main(argv: list[str] | None = None) -> None:
     precheck(argv)
     sys.argv = [PROG, *argv]
     _hydra_main()
-    from sim.report import SweepCallback
-
     if SweepCallback.failed:  # the sweep went on past them; its exit status tells
         raise SystemExit(1)
 

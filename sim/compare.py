@@ -9,7 +9,6 @@ replicate, shows the effect of the rule, not the noise of different draws.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,11 @@ from scipy import stats
 
 from sim.config import BaseConfig, ConfigError, compose
 from sim.engine import RunResult, Simulation
+from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.io import atomic_write, write_parquet
+from sim.plots import ladder_comparison_figure
+
+PROG = "escalation-compare"
 
 #: per-replicate metrics compared by default: name -> how to get it from the replicate table
 METRICS = {
@@ -61,8 +65,6 @@ class Comparison:
 
     def figure(self):
         """The escalation ladder over time under each variant (a matplotlib Figure)."""
-        from sim.plots import ladder_comparison_figure
-
         return ladder_comparison_figure(self)
 
 
@@ -154,14 +156,8 @@ def compare(
 
 def main(argv: list[str] | None = None) -> None:
     """``escalation-compare``: compare variants on common random numbers, print and save."""
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from sim.cli import _one_line
-    from sim.io import write_parquet
-
     parser = argparse.ArgumentParser(
-        prog="escalation-compare",
+        prog=PROG,
         description="Run two or more configurations on the same random draws and report each "
         "metric's paired difference from the first, with a confidence interval.",
     )
@@ -197,16 +193,12 @@ def main(argv: list[str] | None = None) -> None:
             args.variants, args.common, args.replicates, args.seed, args.confidence
         )
     except ConfigError as exc:
-        print(f"escalation-compare: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except (HydraException, OmegaConfBaseException) as exc:
-        print(f"escalation-compare: error: {_one_line(exc)}", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(PROG, str(exc))
+    except COMPOSE_ERRORS as exc:
+        fail(PROG, one_line(exc))
     pd.set_option("display.width", 160)
     print(comparison)
     if args.out is not None:
-        from sim.io import atomic_write
-
         out = args.out
         atomic_write(out / "compare.csv", lambda tmp: comparison.table.to_csv(tmp, index=False))
         for i, (name, result) in enumerate(comparison.results.items()):

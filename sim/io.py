@@ -1,4 +1,8 @@
-"""Results files, written atomically (temporary name in the same folder, then rename)."""
+"""Results files, written atomically (temporary name in the same folder, then rename), and
+where a result came from (configuration hash, source tree, machine).
+
+A run's figures are drawn by :mod:`sim.plots`, which imports nothing from here.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import platform
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -15,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 import sim
+from sim import plots
 from sim.config import BaseConfig
 from sim.engine import RunResult
 from sim.metrics import summary
@@ -69,6 +75,41 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def source_tree() -> dict[str, Any]:
+    """The git commit of the sources and whether they had uncommitted changes."""
+    here = Path(__file__).resolve().parent
+    try:
+        status = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+        dirty: bool | None = bool(status.strip())
+    except (OSError, subprocess.SubprocessError):
+        dirty = None
+    return {"git_commit": git_commit(), "git_dirty": dirty}
+
+
+def machine() -> dict[str, Any]:
+    """The machine a benchmark's figures were measured on."""
+    processor = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                processor = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "node": platform.node(),
+        "processor": processor or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+    }
+
+
 def provenance(config: BaseConfig) -> dict[str, Any]:
     """Where a result came from: config hash, seed, package version, git commit."""
     return {
@@ -100,9 +141,7 @@ def write_run(
     data["provenance"] = provenance(result.config)
     paths["summary"] = write_json(data, out_dir / "summary.json")
     if figures:
-        from sim.plots import save_figures
-
         first = int(result.replicates["replicate"].iloc[0])
-        timeline, map_ = save_figures(result, out_dir / "figures", replicate=first)
+        timeline, map_ = plots.save_figures(result, out_dir / "figures", replicate=first)
         paths["timeline"], paths["map"] = timeline, map_
     return paths

@@ -18,7 +18,6 @@ job however large the sweep. A partial sweep gives a partial report.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,9 @@ import pyarrow.parquet as pq
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from sim.errors import fail
 from sim.io import atomic_write
+from sim.plots.sweep import save_sweep_figures
 from sim.sweep import (
     DAYS_PER_MONTH,
     ERROR_FILE,
@@ -184,8 +185,6 @@ def consolidate(sweep_dir: Path | str, figures: bool = True) -> Report:
         sweep_dir / SUMMARY_TABLE, lambda p: summary.to_csv(p, index=False)
     )
     if figures and (summary["status"] == "ok").any():
-        from sim.plots.sweep import save_sweep_figures
-
         paths.update(save_sweep_figures(summary, plan, sweep_dir / "figures"))
     return Report(sweep_dir, plan, summary, paths)
 
@@ -246,8 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         report = consolidate(args.sweep_dir, figures=not args.no_figures)
     except SweepError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(PROG, str(exc))
     print(describe(report))
 
 

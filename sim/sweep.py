@@ -30,6 +30,10 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from sim.config import to_config
+from sim.engine import run
+from sim.io import write_json, write_run
+
 #: written last in a job folder: the job's status, identity, parameters and headline
 JOB_FILE = "job.json"
 #: the traceback of a failed job
@@ -99,8 +103,6 @@ class SweepPlan:
 
     def write(self, sweep_dir: Path) -> None:
         """Save the plan as ``sweep_plan.json``."""
-        from sim.io import write_json
-
         write_json(self.values, Path(sweep_dir) / PLAN_FILE)
 
     def job_params(self, task_overrides: list[str]) -> dict[str, Any]:
@@ -156,10 +158,6 @@ def run_job(cfg: DictConfig, hydra_cfg: DictConfig) -> dict[str, Any] | None:
 
     Returns the job record written (None when the job was skipped or refused).
     """
-    from sim.config import to_config
-    from sim.engine import run
-    from sim.io import write_json, write_run
-
     out_dir = Path(hydra_cfg.runtime.output_dir)
     sweep_dir = Path(hydra_cfg.sweep.dir)
     plan = SweepPlan.read(sweep_dir)

@@ -12,8 +12,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import io
+import json
 import math
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,22 +26,18 @@ import pandas as pd
 
 from sim.config import BaseConfig, ConfigError, compose, parse_date
 from sim.engine import Simulation
+from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.io import atomic_write
+from sim.plots.style import BLACK, BLUE, FONT, GREY, _new_figure
 from sim.record import RecordError, load_events
 from sim.scorecard import STATISTICS, Statistic, Window, events_to_record, monthly_attacks
 from sim.scorecard import scorecard as score
 
 PROG = "escalation-validate"
-USAGE_ERROR = 2
 #: the interval reported beside the simulated median
 INTERVAL = (0.05, 0.95)
 #: a simulated statistic is summarised only if at least this share of replicates support it
 MIN_SUPPORTED_SHARE = 0.5
-
-
-def fail(prog: str, message: str) -> None:
-    """One line on stderr and exit status 2 (the house pattern for bad input)."""
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    raise SystemExit(USAGE_ERROR)
 
 
 def file_hash(path: Path) -> str:
@@ -48,17 +47,12 @@ def file_hash(path: Path) -> str:
 
 def compose_or_fail(prog: str, overrides: list[str]) -> BaseConfig:
     """``compose`` with Hydra's and the schema's complaints turned into one line, exit 2."""
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from sim.cli import _one_line
-
     try:
         return compose(*overrides)
     except ConfigError as exc:
         fail(prog, str(exc))
-    except (HydraException, OmegaConfBaseException) as exc:
-        fail(prog, _one_line(exc))
+    except COMPOSE_ERRORS as exc:
+        fail(prog, one_line(exc))
     raise AssertionError("unreachable")
 
 
@@ -98,8 +92,6 @@ class Ensemble:
 
 def simulate(config: BaseConfig, window: Window) -> Ensemble:
     """Run ``config`` (already over the window) and score every replicate."""
-    import time
-
     started = time.perf_counter()
     result = Simulation(config).run()
     record = events_to_record(result.events, config.theatre)
@@ -277,11 +269,6 @@ def write_outputs(
     Everything is rendered in memory first, then each file is written atomically, so a
     failure while drawing leaves no folder behind.
     """
-    import io
-    import json
-
-    from sim.io import atomic_write
-
     data = json.dumps({"meta": meta, "statistics": rows}, indent=2, default=str) + "\n"
     text = markdown(rows, meta)
     png = io.BytesIO()
@@ -296,8 +283,6 @@ def monthly_bands_figure(
     observed: pd.Series, simulated: pd.DataFrame, title: str, split: pd.Timestamp | None = None
 ):
     """Observed monthly attacks over the simulated 50% and 90% bands (a matplotlib Figure)."""
-    from sim.plots.style import _new_figure
-
     fig = _new_figure((11.0, 4.8))
     draw_monthly_bands(fig.add_subplot(), observed, simulated, title, split)
     return fig
@@ -308,8 +293,6 @@ def draw_monthly_bands(ax, observed, simulated, title: str, split=None) -> None:
 
     Months at the window's edges are partial in both series alike.
     """
-    from sim.plots.style import BLACK, BLUE, FONT, GREY
-
     starts = observed.index.to_timestamp()
     edges = starts.append(pd.DatetimeIndex([(observed.index[-1] + 1).to_timestamp()]))
     q = np.quantile(simulated.to_numpy(dtype=float), [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)

@@ -28,7 +28,7 @@ _REQUESTS = (
 
 def solara_packages() -> list[str]:
     """The ``name@version`` npm packages the installed Solara loads from its CDN."""
-    import solara
+    import solara  # slow to import; the launcher switches its telemetry off first
 
     root = Path(solara.__file__).parent
     found = []
@@ -43,7 +43,7 @@ def solara_packages() -> list[str]:
 
 def cache_dir() -> Path:
     """Where Solara's CDN proxy looks for its files (``solara.settings.assets``)."""
-    from solara.server import settings
+    from solara.server import settings  # slow to import, as above
 
     return Path(settings.assets.proxy_cache_dir)
 

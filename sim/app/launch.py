@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import NoReturn
+
+from sim.app import assets
+from sim.errors import fail
 
 PROG = "escalation-app"
 DEFAULT_PORT = 8765
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and status 2, like the other commands
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
+    def error(self, message: str) -> NoReturn:  # one line and status 2, like the other commands
+        fail(PROG, message)
 
 
 def _port(text: str) -> int:
@@ -50,9 +53,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
     os.environ.setdefault("MPLBACKEND", "Agg")
-
-    from sim.app import assets
-
     try:
         missing = [p for p in assets.solara_packages() if not assets.installed(p)]
     except (RuntimeError, OSError) as exc:
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{PROG}: the seminar page is at http://{host}:{args.port}/ (Ctrl+C stops it)")
     sys.stdout.flush()
 
-    from solara.__main__ import cli
+    from solara.__main__ import cli  # slow to import; after the telemetry switch above
 
     cli(
         [

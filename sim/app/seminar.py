@@ -16,10 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import mesa
-from hydra.errors import HydraException
-from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import BaseConfig, ConfigError, compose, config_dir
+from sim.errors import COMPOSE_ERRORS, one_line
 from sim.model import EscalationModel
 
 #: the scenario's own US doctrine (no ``doctrine/us=`` override)
@@ -113,12 +112,10 @@ def _doctrine_override(doctrine: str) -> list[str]:
 
 def _compose(overrides: list[str]) -> BaseConfig:
     """Compose, turning Hydra's multi-line complaints into one line (as the CLI does)."""
-    from sim.cli import _one_line
-
     try:
         return compose(*overrides)
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(_one_line(exc)) from None
+    except COMPOSE_ERRORS as exc:
+        raise ConfigError(one_line(exc)) from None
 
 
 def preset_values(scenario: str, doctrine_a: str = SCENARIO_DOCTRINE) -> dict[str, float]:

@@ -10,12 +10,14 @@ One module per figure, each built on an Agg canvas without pyplot:
 - :mod:`sim.plots.style` holds the palette, sizes, marker styles and shared helpers.
 
 This module writes the timeline and the map of one replicate as PNG files
-(:func:`save_figures`).
+(:func:`save_figures`); :mod:`sim.io` writes a run's figures through it, so no figure
+module imports :mod:`sim.io` (nor any command-line module).
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,7 +69,15 @@ def save_figures(result: RunResult, out_dir: str | os.PathLike, replicate: int =
 
 
 def _save_atomic(fig: Figure, path: Path) -> Path:
-    """Save ``fig`` as a PNG at ``path`` through ``io.atomic_write``."""
-    from sim.io import atomic_write  # io imports the engine; plots need not
-
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+    """Save ``fig`` as a PNG at ``path``: under a temporary name beside it, then renamed into
+    place, so a reader never sees a half-written PNG (as ``sim.io.atomic_write`` writes the
+    data files; it is not imported here, since ``sim.io`` imports this package)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        fig.savefig(tmp, format="png", dpi=DPI)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

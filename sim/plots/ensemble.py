@@ -20,6 +20,7 @@ from scipy import stats
 from sim.plots.comparison import VARIANT_COLOURS
 from sim.plots.style import BLUE, FONT, GREEN, GREY, ORANGE, PURPLE, VERMILLION, _new_figure
 from sim.plots.sweep import wilson_interval
+from sim.sweep import HEADLINE_RUNG
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -249,8 +250,6 @@ def sweep_interval_figure(table: pd.DataFrame, key: str, level: float = 0.90) ->
     Shares carry Wilson intervals; attacks per month the t interval of the mean (both at
     ``level``). ``table`` is a ``sweep.parquet`` table.
     """
-    from sim.sweep import HEADLINE_RUNG
-
     frame = table.assign(
         p_rung5=(table["max_rung"] >= HEADLINE_RUNG).astype(float),
         p_withdrawal=(table["outcome"] == "withdrawal").astype(float),

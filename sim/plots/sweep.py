@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from sim.plots import _save_atomic
 from sim.plots.style import BLUE, FONT, GREY, PURPLE, VERMILLION, _new_figure
 
 if TYPE_CHECKING:
@@ -129,8 +130,6 @@ def lines_figure(summary: pd.DataFrame, plan: SweepPlan) -> Figure:
 
 def save_sweep_figures(summary: pd.DataFrame, plan: SweepPlan, out: Path) -> dict[str, Path]:
     """Draw what the sweep's shape calls for into ``out``; returns {name: path}."""
-    from sim.plots import _save_atomic
-
     if len(plan.keys) >= 2:
         name, fig = "heatmaps", heatmap_figure(summary, plan)
     elif len(plan.keys) == 1:
