@@ -115,7 +115,7 @@ class Simulation:
             path: _one_per_replicate(path, values, R)
             for path, values in (per_replicate or {}).items()
         }
-        self.params = compile_params(config, theatre, self.per_replicate)
+        self.params = compile_params(config, theatre, self.per_replicate, R)
         self.streams = RandomStreams(config.seed, self.replicate_ids)
         self.state: State = initial_state(self.params, R)
         out = config.output
@@ -148,7 +148,9 @@ class Simulation:
                 config = apply_change(config, change.path, change.value)
                 self.per_replicate.pop(change.path, None)
             self._rules_config = config
-            self.params = compile_params(config, self.params.theatre, self.per_replicate)
+            self.params = compile_params(
+                config, self.params.theatre, self.per_replicate, self.state.replicates
+            )
         rules.step(self.state, self.params, self.streams, self.day, self.log)
         self._record(daily_values(self.state, self.params))
         self.day += 1

@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.config import BaseConfig, ConfigError, parse_date
 from sim.events import Actor, EventKind, Weapon
+from sim.numerics.reductions import sum_last
 from sim.theatre import Theatre
 
 
@@ -125,20 +126,21 @@ def column(value):
     return value if np.ndim(value) == 0 else value[:, None]
 
 
-def at_cells(table: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """A parameter of each group (or weapon) at ``cols``, for the replicates ``rows``: a
-    (K,) table shared by every replicate, or an (R, K) table with one row per replicate."""
-    return table[cols] if table.ndim == 1 else table[rows, cols]
 
 
 @dataclass
 class Params:
-    """Everything static a day of the core needs, as arrays; ``config`` keeps the scalars."""
+    """Everything static a day of the core needs, as arrays; ``config`` keeps the scalars.
+
+    A parameter of each group or weapon is an (R, M) or (R, W) table, one row per
+    replicate (the same row for all unless it varies by replicate): ``table[rows, group]``
+    reads it for any replicates, and it meets the (R, M) state arrays without a broadcast.
+    """
 
     config: BaseConfig
     theatre: Theatre
     militia_names: list[str]
-    # per militia (M,)
+    # per militia (R, M)
     base_attack_rate: np.ndarray
     resolve: np.ndarray
     obedience: np.ndarray
@@ -156,7 +158,7 @@ class Params:
     # static attack geometry (M, T, W): reach x weapon-target fit x target value
     attack_weight: np.ndarray
     attack_weight_by_target: np.ndarray  # (T, M*W): the same, for one matrix product a day
-    # per weapon (W,)
+    # per weapon (R, W)
     kill_per_munition: np.ndarray
     wound_per_munition: np.ndarray
     iraqi_killed_per_munition: np.ndarray
@@ -196,7 +198,10 @@ class Params:
         """(W,) materiel Iran ships per day: rockets, IEDs and, from their start date, drones."""
         iran = self.config.doctrine.iran
         drones = iran.drones_per_day if day >= self.drone_start_day else 0.0
-        return _table([iran.rockets_per_day, iran.ieds_per_day, drones])
+        values = [iran.rockets_per_day, iran.ieds_per_day, drones]
+        if all(np.ndim(v) == 0 for v in values):
+            return np.array(values, dtype=np.float64)
+        return _table(values, len(self.supply_share))
 
 
 def _militia_strike_site(theatre: Theatre, bases: list[str], country: str) -> int:
@@ -213,21 +218,22 @@ def _militia_strike_site(theatre: Theatre, bases: list[str], country: str) -> in
     return int(candidates[np.argmin(d)])
 
 
-def _table(values: list) -> np.ndarray:
-    """(K,) from K shared values, or (R, K) when some take one value per replicate."""
-    if all(np.ndim(v) == 0 for v in values):
-        return np.array(values, dtype=np.float64)
-    R = max(np.size(v) for v in values)
-    return np.stack([np.broadcast_to(np.asarray(v, dtype=np.float64), R) for v in values], 1)
+def _table(values: list, replicates: int) -> np.ndarray:
+    """(R, K) from K values, each shared by every replicate or one per replicate."""
+    table = np.empty((replicates, len(values)))
+    for k, value in enumerate(values):
+        table[:, k] = value
+    return table
 
 
 def compile_params(
     config: BaseConfig,
     theatre: Theatre | None = None,
     per_replicate: Mapping[str, np.ndarray] | None = None,
+    replicates: int = 1,
 ) -> Params:
-    """Build :class:`Params` from a validated config; ``per_replicate`` gives parameters
-    (by dotted path) one value per replicate."""
+    """Build :class:`Params` for ``replicates`` replicates from a validated config;
+    ``per_replicate`` gives parameters (by dotted path) one value per replicate."""
     per_replicate = dict(per_replicate or {})
     if per_replicate:
         config = with_values(config, per_replicate)
@@ -235,10 +241,11 @@ def compile_params(
     militias = config.actors.militias
     weapons = config.weapons
     by_weapon = [weapons.rocket, weapons.ied, weapons.drone]
-    vec = lambda attr: _table([getattr(m, attr) for m in militias])  # noqa: E731
+    R = replicates
+    vec = lambda attr: _table([getattr(m, attr) for m in militias], R)  # noqa: E731
 
     distance = theatre.militia_target_distance_km(militias)  # (M, T)
-    reach = vec("reach_km")
+    reach = np.array([m.reach_km for m in militias], dtype=np.float64)
     attack_weight = np.zeros((len(militias), theatre.n_targets, len(Weapon)))
     for w, weapon in enumerate(by_weapon):
         fits = theatre.target_is_convoy if w == Weapon.IED else ~theatre.target_is_convoy
@@ -289,15 +296,13 @@ def compile_params(
         attack_weight_by_target=np.ascontiguousarray(
             attack_weight.transpose(1, 0, 2).reshape(theatre.n_targets, -1)
         ),
-        kill_per_munition=_table([w.kill_per_munition for w in by_weapon]),
-        wound_per_munition=_table([w.wound_per_munition for w in by_weapon]),
-        iraqi_killed_per_munition=_table([w.iraqi_killed_per_munition for w in by_weapon]),
-        iraqi_wounded_per_munition=_table([w.iraqi_wounded_per_munition for w in by_weapon]),
-        # (W,), or (R, 1, W) to meet the (R, M, W) stocks
-        stock_half_saturation=_per_weapon_of_group(
-            _table([w.stock_half_saturation for w in by_weapon])
-        ),
-        salvo_mean=_table([w.salvo_mean for w in by_weapon]),
+        kill_per_munition=_table([w.kill_per_munition for w in by_weapon], R),
+        wound_per_munition=_table([w.wound_per_munition for w in by_weapon], R),
+        iraqi_killed_per_munition=_table([w.iraqi_killed_per_munition for w in by_weapon], R),
+        iraqi_wounded_per_munition=_table([w.iraqi_wounded_per_munition for w in by_weapon], R),
+        # (R, 1, W), to meet the (R, M, W) stocks
+        stock_half_saturation=_table([w.stock_half_saturation for w in by_weapon], R)[:, None],
+        salvo_mean=_table([w.salvo_mean for w in by_weapon], R),
         rung_of_kind=rung_of_kind,
         drone_start_day=(drone_start - start).days,
         diplomacy_day=diplomacy_day,
@@ -318,12 +323,6 @@ def compile_params(
 
 
 def _shares(share: np.ndarray) -> np.ndarray:
-    """Each group's share of Iran's supply: ``share`` normalised (per replicate if (R, M))."""
-    if share.ndim == 1:
-        return share / share.sum() if share.sum() > 0 else share
-    total = share.sum(axis=1, keepdims=True)
+    """(R, M) each group's share of Iran's supply: each row of ``share`` normalised."""
+    total = sum_last(share)[:, None]
     return np.divide(share, total, out=share.copy(), where=total > 0)
-
-
-def _per_weapon_of_group(table: np.ndarray) -> np.ndarray:
-    return table if table.ndim == 1 else table[:, None, :]

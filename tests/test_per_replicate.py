@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import config
+from conftest import config, replace
 
-from sim.config import ConfigError, apply_change
+from sim.config import ConfigError
 from sim.engine import Simulation
-from sim.params import varies_by_replicate
+from sim.params import takes_one_per_replicate, varies_by_replicate
 
 #: a parameter of every kind the rules read: probabilities, rates, whole days, per-group,
 #: per-weapon, dynamics, every doctrine, the ladder
@@ -36,6 +36,15 @@ POINTS = {
     "weapons.drone.stock_half_saturation": (2.0, 8.0, 1.0),
     "weapons.personnel_reference": (1000.0, 500.0, 2000.0),
     "ladder.tension_halflife_days": (30.0, 10.0, 90.0),
+    "actors.militias.2.grievance_per_strike": (0.5, 2.0, 0.1),
+    "actors.militias.1.casualty_aversion": (0.2, 0.0, 0.9),
+    "actors.militias.0.salvo_scale": (1.0, 2.5, 0.5),
+    "actors.militias.3.stock_capacity": (400.0, 50.0, 1000.0),
+    # switches and choices
+    "doctrine.us.embassy_closure_threat": (True, False, True),
+    "doctrine.us.response_scaling": ("fixed", "escalating", "proportional"),
+    "doctrine.us.posture_trigger": ("iran_strike", "first_us_death", "never"),
+    "doctrine.us.escalation_step": (0.0, 0.5, 0.2),
 }
 R = 24
 
@@ -43,7 +52,7 @@ R = 24
 def _point(base, k):
     cfg = base
     for path, values in POINTS.items():
-        cfg = apply_change(cfg, path, values[k])
+        cfg = replace(cfg, path, values[k])
     return cfg
 
 
@@ -67,6 +76,9 @@ def test_a_batch_of_points_equals_each_point_alone():
 
 def test_every_parameter_of_the_points_may_vary_by_replicate():
     assert all(varies_by_replicate(path) for path in POINTS)
+    # a date or a list of sites differs between batches, not within one
+    assert not takes_one_per_replicate("doctrine.iran.drone_supply_start_date", "2021-01-01")
+    assert not takes_one_per_replicate("doctrine.us.consolidation_sites", ["k1"])
     assert not varies_by_replicate("actors.militias.0.reach_km")  # fixes the geometry
     assert not varies_by_replicate("days")
 

@@ -20,11 +20,11 @@ from sim.state import NEVER
 def supply(today: Today) -> None:
     """Iran ships materiel along the land bridge to each group's depots (shares fixed)."""
     state, params = today.state, today.params
-    rates = params.supply_rates(today.day)  # (W,), or (R, W) per replicate
-    # (M, W), or (R, M, W): each group's share of each weapon's shipments
-    shipped = params.supply_share[..., None] * rates[..., None, :]
+    rates = params.supply_rates(today.day)  # (W,), or (R, W) when they vary by replicate
+    # (R, M, W): each group's share of each weapon's shipments
+    shipped = params.supply_share[:, :, None] * rates[..., None, :]
     np.add(state.stock, shipped, out=state.stock, where=state.active[:, None, None])
-    np.minimum(state.stock, params.stock_capacity[..., None], out=state.stock)
+    np.minimum(state.stock, params.stock_capacity[:, :, None], out=state.stock)
     # a 30-day moving volume of transfers: what Israeli intelligence sees
     state.transfer_recent += (rates.sum(axis=-1) - state.transfer_recent) / 30.0
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.events import WEAPON_ACTION, Action, Actor, EventKind, Weapon
+from sim.events import WEAPON_ACTION, Action, Actor, EventKind
 from sim.numerics.reductions import rowwise_matmul, sum_last
 from sim.numerics.sampling import (
     categorical_from_uniform,
     geometric_from_uniform,
     poisson_from_uniform,
 )
-from sim.params import Params, at, at_cells, column
+from sim.params import Params, at, column
 from sim.rng import Stream
 from sim.rules.effects import record_us_casualties
 from sim.rules.today import Attacks, Today
@@ -124,9 +124,7 @@ def attack(today: Today) -> Attacks:
     # (each its own stream) come last, side by side
     draws = today.uniforms_at(ATTACK_STREAMS, rows, militia)
     target, weapon = _choose_target_and_weapon(params, rows, militia, draws[0], opportunity, cap)
-    salvo_mean = at_cells(params.salvo_mean, rows, weapon) * at_cells(
-        params.salvo_scale, rows, militia
-    )
+    salvo_mean = params.salvo_mean[rows, weapon] * params.salvo_scale[rows, militia]
     munitions = geometric_from_uniform(draws[1], salvo_mean)
     munitions, intercepted, means = attack_exposure(
         state, params, rows, militia, target, weapon, munitions, draws[2]
@@ -201,14 +199,14 @@ def attack_exposure(
     exposure = np.where(
         is_site, state.personnel[rows, site_or_0] / at(weapons.personnel_reference, rows), 1.0
     )
-    aim = (1.0 - at_cells(params.casualty_aversion, rows, militia)) * ~intercepted
+    aim = (1.0 - params.casualty_aversion[rows, militia]) * ~intercepted
     per_munition = (
         params.kill_per_munition,
         params.wound_per_munition,
         params.iraqi_killed_per_munition,
         params.iraqi_wounded_per_munition,
     )
-    rate = [at_cells(table, rows, weapon) for table in per_munition]
+    rate = [table[rows, weapon] for table in per_munition]
     means = np.stack(
         [
             munitions * rate[0] * exposure * aim,

@@ -104,7 +104,7 @@ def execute_strikes(today: Today) -> None:
     state.fighters[rows, militia] -= killed
     stock_loss = np.minimum(at(us.strike_stock_loss, rows) * size, 1.0)
     state.stock[rows, militia, :] *= 1.0 - stock_loss[:, None]
-    state.grievance[rows, militia] += params.grievance_per_strike[militia]
+    state.grievance[rows, militia] += params.grievance_per_strike[rows, militia]
     state.recent_attacks[rows, militia] = 0.0
     state.strikes_on_group[rows, militia] += 1
     learn_response(today, rows, militia)
