@@ -150,7 +150,7 @@ class Params:
     salvo_scale: np.ndarray
     grievance_per_strike: np.ndarray
     max_fighters: np.ndarray
-    stock_capacity: np.ndarray
+    stock_capacity: np.ndarray  # (R, M, W): each group's ceiling, for each weapon's stock
     supply_share: np.ndarray
     base_share: np.ndarray  # (M, S)
     strike_site_iraq: np.ndarray  # (M,) where a US strike in Iraq on this group lands
@@ -163,7 +163,7 @@ class Params:
     wound_per_munition: np.ndarray
     iraqi_killed_per_munition: np.ndarray
     iraqi_wounded_per_munition: np.ndarray
-    stock_half_saturation: np.ndarray
+    stock_half_saturation: np.ndarray  # (R, M, W): the same for every group
     salvo_mean: np.ndarray
     # ladder
     rung_of_kind: np.ndarray  # (n kinds,)
@@ -180,6 +180,7 @@ class Params:
     baghdad_count_decay: float
     #: the parameters that take one value per replicate, by dotted path ((R,) arrays)
     per_replicate: Mapping[str, np.ndarray] = field(default_factory=dict)
+    _shipments: dict[bool, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n_militias(self) -> int:
@@ -195,13 +196,21 @@ class Params:
         return self.n_militias + int(actor) - 1
 
     def supply_rates(self, day: int) -> np.ndarray:
-        """(W,) materiel Iran ships per day: rockets, IEDs and, from their start date, drones."""
+        """(R, W) materiel Iran ships per day: rockets, IEDs and, from their start date,
+        drones."""
         iran = self.config.doctrine.iran
         drones = iran.drones_per_day if day >= self.drone_start_day else 0.0
-        values = [iran.rockets_per_day, iran.ieds_per_day, drones]
-        if all(np.ndim(v) == 0 for v in values):
-            return np.array(values, dtype=np.float64)
-        return _table(values, len(self.supply_share))
+        return _table([iran.rockets_per_day, iran.ieds_per_day, drones], len(self.supply_share))
+
+    def shipments(self, day: int) -> np.ndarray:
+        """(R, M, W) what each group receives of each weapon on ``day`` (read-only; worked
+        out once for the days before drones flow and once for the days after)."""
+        drones_flow = day >= self.drone_start_day
+        if drones_flow not in self._shipments:
+            shipped = self.supply_share[:, :, None] * self.supply_rates(day)[:, None, :]
+            shipped.flags.writeable = False
+            self._shipments[drones_flow] = shipped
+        return self._shipments[drones_flow]
 
 
 def _militia_strike_site(theatre: Theatre, bases: list[str], country: str) -> int:
@@ -283,7 +292,7 @@ def compile_params(
         salvo_scale=vec("salvo_scale"),
         grievance_per_strike=vec("grievance_per_strike"),
         max_fighters=vec("max_fighters"),
-        stock_capacity=vec("stock_capacity"),
+        stock_capacity=_each_weapon(vec("stock_capacity")),
         supply_share=_shares(share),
         base_share=theatre.base_matrix(militias),
         strike_site_iraq=np.array(
@@ -300,8 +309,9 @@ def compile_params(
         wound_per_munition=_table([w.wound_per_munition for w in by_weapon], R),
         iraqi_killed_per_munition=_table([w.iraqi_killed_per_munition for w in by_weapon], R),
         iraqi_wounded_per_munition=_table([w.iraqi_wounded_per_munition for w in by_weapon], R),
-        # (R, 1, W), to meet the (R, M, W) stocks
-        stock_half_saturation=_table([w.stock_half_saturation for w in by_weapon], R)[:, None],
+        stock_half_saturation=_each_group(
+            _table([w.stock_half_saturation for w in by_weapon], R), len(militias)
+        ),
         salvo_mean=_table([w.salvo_mean for w in by_weapon], R),
         rung_of_kind=rung_of_kind,
         drone_start_day=(drone_start - start).days,
@@ -320,6 +330,18 @@ def compile_params(
         baghdad_count_decay=_each(lambda d: math.exp(-1.0 / d), us.closure_threat_window_days),
         per_replicate=per_replicate,
     )
+
+
+def _each_weapon(table: np.ndarray) -> np.ndarray:
+    """(R, M, W) from an (R, M) table: the same value for every weapon. The stocks' arrays
+    are met whole, which NumPy does in one pass; a broadcast over their short last axis
+    costs several times as much."""
+    return np.repeat(table[:, :, None], len(Weapon), axis=2)
+
+
+def _each_group(table: np.ndarray, groups: int) -> np.ndarray:
+    """(R, M, W) from an (R, W) table: the same value for every group."""
+    return np.repeat(table[:, None, :], groups, axis=1)
 
 
 def _shares(share: np.ndarray) -> np.ndarray:

@@ -179,7 +179,7 @@ def initial_state(params: Params, replicates: int) -> State:
         iran_restraint_until=never(),
         retaliation_due=never(),
         decapitated_today=np.zeros(R, dtype=bool),
-        transfer_recent=np.full(R, params.supply_rates(0).sum(axis=-1)),
+        transfer_recent=sum_last(params.supply_rates(0)),
         talks_open=np.full(R, params.diplomacy_day is not None and params.diplomacy_day <= 0),
         sovereignty=zeros(),
         last_vote_day=never(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.events import Action, Actor, EventKind
-from sim.numerics.reductions import rows_where_equal
+from sim.numerics.reductions import rows_where_equal, sum_last
 from sim.numerics.sampling import poisson_from_uniform
 from sim.params import at, column
 from sim.rng import Stream
@@ -20,13 +20,15 @@ from sim.state import NEVER
 def supply(today: Today) -> None:
     """Iran ships materiel along the land bridge to each group's depots (shares fixed)."""
     state, params = today.state, today.params
-    rates = params.supply_rates(today.day)  # (W,), or (R, W) when they vary by replicate
-    # (R, M, W): each group's share of each weapon's shipments
-    shipped = params.supply_share[:, :, None] * rates[..., None, :]
-    np.add(state.stock, shipped, out=state.stock, where=state.active[:, None, None])
-    np.minimum(state.stock, params.stock_capacity[:, :, None], out=state.stock)
+    shipped = params.shipments(today.day)
+    if state.active.all():  # (the masked addition costs several times the plain one)
+        state.stock += shipped
+    else:
+        np.add(state.stock, shipped, out=state.stock, where=state.active[:, None, None])
+    np.minimum(state.stock, params.stock_capacity, out=state.stock)
     # a 30-day moving volume of transfers: what Israeli intelligence sees
-    state.transfer_recent += (rates.sum(axis=-1) - state.transfer_recent) / 30.0
+    rates = params.supply_rates(today.day)
+    state.transfer_recent += (sum_last(rates) - state.transfer_recent) / 30.0
 
 
 def act(today: Today) -> None:
