@@ -52,6 +52,7 @@ from sim.numerics.reductions import (
 )
 from sim.numerics.sampling import (
     POISSON_MAX_COUNT,
+    categorical_from_product,
     categorical_from_uniform,
     geometric_from_uniform,
     poisson_count,
@@ -1036,3 +1037,21 @@ def test_importing_the_layer_loads_nothing_of_the_model():
     )
     loaded = json.loads(result.stdout)
     assert loaded and all(m.startswith("sim.numerics") for m in loaded), loaded
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_categorical_from_product_draws_what_the_built_weights_give(seed):
+    """The product sampler picks what a cumulative search of the (n, J, K) weights built
+    by NumPy picks, zero rows, zero factors and extreme uniforms included."""
+    rng = np.random.default_rng(seed)
+    n, J, K = 200, 7, 3
+    a = rng.random((n, J)) * (rng.random((n, J)) < 0.6)
+    b = rng.random((n, J, K)) * (rng.random((n, J, K)) < 0.5)
+    c = rng.random((n, K)) * (rng.random((n, K)) < 0.8)
+    a[:3] = 0.0
+    u = rng.random(n)
+    u[3:6] = [0.0, np.nextafter(1.0, 0.0), 0.5]
+    weights = (a[:, :, None] * b) * c[:, None, :]
+    cum = np.cumsum(weights.reshape(n, -1), axis=1)
+    expected = np.minimum((cum < (u * cum[:, -1])[:, None]).sum(axis=1), J * K - 1)
+    np.testing.assert_array_equal(categorical_from_product(u, a, b, c), expected)

@@ -83,3 +83,38 @@ def _categorical(u, weights, out):  # two passes over a row: its total, then the
             index += 1
             running += row[index]
         out[i] = index
+
+
+def categorical_from_product(
+    u: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
+) -> np.ndarray:
+    """``categorical_from_uniform`` over weights ``(a[i, j] * b[i, j, k]) * c[i, k]``,
+    flattened to index ``j * K + k``, without building the (n, J, K) weights: each row's
+    products are made as it is searched (the same products, the same running totals)."""
+    out = np.empty(len(u), dtype=np.int64)
+    _categorical_product(u, a, b, c, out)
+    return out
+
+
+@_jit
+def _categorical_product(u, a, b, c, out):
+    n, J, K = b.shape
+    for i in range(n):
+        total = 0.0
+        first = True
+        for j in range(J):
+            for k in range(K):
+                w = (a[i, j] * b[i, j, k]) * c[i, k]
+                total = w if first else total + w
+                first = False
+        threshold = u[i] * total
+        running = 0.0
+        index = -1
+        while index < J * K - 1:
+            index += 1
+            j, k = divmod(index, K)
+            w = (a[i, j] * b[i, j, k]) * c[i, k]
+            running = w if index == 0 else running + w
+            if not running < threshold:
+                break
+        out[i] = index

@@ -12,7 +12,7 @@ import numpy as np
 from sim.events import WEAPON_ACTION, Action, Actor, EventKind
 from sim.numerics.reductions import rowwise_matmul, sum_last
 from sim.numerics.sampling import (
-    categorical_from_uniform,
+    categorical_from_product,
     geometric_from_uniform,
     poisson_from_uniform,
 )
@@ -164,11 +164,11 @@ def attack(today: Today) -> Attacks:
 
 def _choose_target_and_weapon(params, rows, militia, u_choice, opportunity, cap):
     """One categorical draw over (target, weapon) per attack, proportional to the rates:
-    ``detail[i, t, w] = opportunity[t] * attack_weight[m, t, w] * cap[m, w]``."""
-    detail = opportunity[rows][:, :, None] * params.attack_weight[militia]
-    detail *= cap[rows, militia][:, None, :]
-    W = detail.shape[2]
-    return np.divmod(categorical_from_uniform(u_choice, detail.reshape(len(rows), -1)), W)
+    ``opportunity[t] * attack_weight[m, t, w] * cap[m, w]``."""
+    choice = categorical_from_product(
+        u_choice, opportunity[rows], params.attack_weight[militia], cap[rows, militia]
+    )
+    return np.divmod(choice, cap.shape[2])
 
 
 def attack_exposure(
