@@ -53,7 +53,6 @@ from sim.numerics.reductions import (
 from sim.numerics.sampling import (
     POISSON_MAX_COUNT,
     categorical_from_product,
-    categorical_from_uniform,
     geometric_from_uniform,
     poisson_count,
     poisson_from_uniform,
@@ -216,19 +215,11 @@ def test_geometric_is_scipys_inverse_cdf():
 
 def test_categorical_follows_weights_and_skips_zeros():
     u = np.random.default_rng(2).random(100_000)
-    weights = np.tile([0.0, 1.0, 3.0, 0.0], (u.size, 1))
-    idx = categorical_from_uniform(u, weights)
+    ones = np.ones((u.size, 1))
+    weights = np.tile([0.0, 1.0, 3.0, 0.0], (u.size, 1))[:, :, None]  # J = 4, K = 1
+    idx = categorical_from_product(u, np.ones((u.size, 4)), weights, ones)
     assert set(np.unique(idx)) == {1, 2}
     assert abs((idx == 2).mean() - 0.75) < 4 * np.sqrt(0.75 * 0.25 / u.size)
-
-
-def test_categorical_equals_a_row_by_row_cumulative_search():
-    rng = np.random.default_rng(5)
-    weights = rng.random((3000, 57)) * (rng.random((3000, 57)) < 0.4)
-    u = rng.random(3000)
-    cum = np.cumsum(weights, axis=1)
-    expected = np.minimum((cum < (u * cum[:, -1])[:, None]).sum(axis=1), 56)
-    np.testing.assert_array_equal(categorical_from_uniform(u, weights), expected)
 
 
 # --- the counter-based hash -----------------------------------------------------------

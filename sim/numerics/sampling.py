@@ -59,38 +59,14 @@ def geometric_parameters(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return stop, np.log1p(-np.minimum(stop, 1.0 - 1e-12))
 
 
-def categorical_from_uniform(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Index drawn from each row of ``weights`` (n, k) with probability proportional to it:
-    the first index whose running total reaches ``u`` times the row's total (the row added
-    left to right, as ``np.cumsum`` adds it)."""
-    out = np.empty(len(u), dtype=np.int64)
-    _categorical(u, np.ascontiguousarray(weights), out)
-    return out
-
-
-@_jit
-def _categorical(u, weights, out):  # two passes over a row: its total, then the search
-    n, k = weights.shape
-    for i in range(n):
-        row = weights[i]
-        total = row[0]
-        for j in range(1, k):
-            total += row[j]
-        threshold = u[i] * total
-        running = row[0]
-        index = 0
-        while running < threshold and index < k - 1:
-            index += 1
-            running += row[index]
-        out[i] = index
-
-
 def categorical_from_product(
     u: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
 ) -> np.ndarray:
-    """``categorical_from_uniform`` over weights ``(a[i, j] * b[i, j, k]) * c[i, k]``,
-    flattened to index ``j * K + k``, without building the (n, J, K) weights: each row's
-    products are made as it is searched (the same products, the same running totals)."""
+    """Index drawn from each row of the weights ``(a[i, j] * b[i, j, k]) * c[i, k]``, flattened
+    to ``j * K + k``, with probability proportional to them: the first index whose running
+    total (the row added left to right, as ``np.cumsum`` adds it) reaches ``u[i]`` times
+    the row's total. The (n, J, K) weights are never built: each row's products are made
+    as it is searched."""
     out = np.empty(len(u), dtype=np.int64)
     _categorical_product(u, a, b, c, out)
     return out
