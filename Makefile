@@ -15,7 +15,7 @@ done; exit 1
 endef
 PYTHON ?= $(shell $(find_python))
 
-.PHONY: help setup run test test-fast lint clean figures bench bench-sweep notebooks app golden
+.PHONY: help setup run test test-fast lint clean figures bench bench-sweep notebooks app golden doc-tables
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -38,6 +38,9 @@ test: $(STAMP)  ## run the whole test suite
 
 golden: $(STAMP)  ## regenerate the golden outputs (tests/golden/); only for a change meant to alter the numbers
 	$(BIN)/python tests/golden/regenerate.py
+
+doc-tables: $(STAMP)  ## rewrite the doctrine tables of docs/doctrines.md from configs/doctrine_base/ and configs/doctrine/
+	$(BIN)/escalation-doctables
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check sim tests benchmarks hydra_plugins notebooks
