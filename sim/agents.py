@@ -12,8 +12,8 @@ import numpy as np
 from mesa import Agent
 from mesa.discrete_space import FixedAgent
 
-from sim.rules.militia import attack_rates
 from sim.events import Weapon
+from sim.rules.militia import attack_rates
 from sim.state import NEVER
 
 if TYPE_CHECKING:

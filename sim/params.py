@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.config import BaseConfig, ConfigError, parse_date
 from sim.events import Actor, EventKind, Weapon
-from sim.numerics.reductions import sum_last
+from sim.numerics.reductions import repeat_last, sum_last
 from sim.theatre import Theatre
 
 
@@ -292,7 +292,7 @@ def compile_params(
         salvo_scale=vec("salvo_scale"),
         grievance_per_strike=vec("grievance_per_strike"),
         max_fighters=vec("max_fighters"),
-        stock_capacity=_each_weapon(vec("stock_capacity")),
+        stock_capacity=repeat_last(vec("stock_capacity"), len(Weapon)),
         supply_share=_shares(share),
         base_share=theatre.base_matrix(militias),
         strike_site_iraq=np.array(
@@ -330,13 +330,6 @@ def compile_params(
         baghdad_count_decay=_each(lambda d: math.exp(-1.0 / d), us.closure_threat_window_days),
         per_replicate=per_replicate,
     )
-
-
-def _each_weapon(table: np.ndarray) -> np.ndarray:
-    """(R, M, W) from an (R, M) table: the same value for every weapon. The stocks' arrays
-    are met whole, which NumPy does in one pass; a broadcast over their short last axis
-    costs several times as much."""
-    return np.repeat(table[:, :, None], len(Weapon), axis=2)
 
 
 def _each_group(table: np.ndarray, groups: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.events import WEAPON_ACTION, Action, Actor, EventKind
-from sim.numerics.reductions import rowwise_matmul, sum_last
+from sim.numerics.reductions import repeat_last, rowwise_matmul, sum_last
 from sim.numerics.sampling import (
     categorical_from_product,
     geometric_from_uniform,
@@ -45,7 +45,7 @@ def capability(state: State, params: Params) -> np.ndarray:
     np.divide(state.stock, cap, out=cap)
     strength = state.fighters / params.max_fighters
     leadership = 1.0 - column(dyn.leadership_loss_effect) * (1.0 - state.leadership)
-    cap *= (strength * leadership)[:, :, None]
+    cap *= repeat_last(strength * leadership, cap.shape[2])
     return cap
 
 
@@ -104,7 +104,9 @@ def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ..
     reach = rowwise_matmul(opportunity, params.attack_weight_by_target)
     reach = reach.reshape(state.stock.shape)
     cap = capability(state, params)
-    rate = attack_propensity(state, params, day)[:, :, None] * cap * reach
+    rate = repeat_last(attack_propensity(state, params, day), cap.shape[2])
+    rate *= cap
+    rate *= reach
     return rate, cap, opportunity
 
 
