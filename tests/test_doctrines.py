@@ -277,11 +277,11 @@ def test_militia_behaviour_can_change_mid_run():
     sim = Simulation(cfg)
     for _ in range(10):
         sim.step()
-    assert sim.params.obedience[1] == cfg.actors.militias[1].obedience
+    assert sim.params.obedience[0, 1] == cfg.actors.militias[1].obedience
     sim.step()
     assert (
-        sim.params.obedience[1] == 0.1
-        and sim.params.obedience[0] == cfg.actors.militias[0].obedience
+        sim.params.obedience[0, 1] == 0.1
+        and sim.params.obedience[0, 0] == cfg.actors.militias[0].obedience
     )
 
 
