@@ -117,7 +117,7 @@ for key in sweep.keys:
 # %% [markdown]
 # ## Regimes
 #
-# Every replicate is classed (`sim.metrics.classify`) as **war** (Iran's direct war with the
+# Every replicate is classed (`sim.outcomes.classify`) as **war** (Iran's direct war with the
 # US), **withdrawal** (US resolve fell below the doctrine's threshold and forces left),
 # **spiral** (the ladder reached `ladder.spiral_min_rung`), **chronic harassment** (attacks per
 # month at or above `ladder.chronic_attacks_per_month`) or **deterrence holds** (none of

@@ -26,7 +26,8 @@ from sim.config import compose as compose_config
 from sim.design import DesignResult, read_design, run_design
 from sim.engine import RunResult, Simulation
 from sim.errors import COMPOSE_ERRORS, one_line
-from sim.metrics import OUTCOMES, daily_quantiles
+from sim.metrics import daily_quantiles
+from sim.outcomes import OUTCOMES
 from sim.plots import map_figure, timeline_figure
 from sim.plots.ensemble import (
     difference_figure,

@@ -1,11 +1,14 @@
 """The daily series: what every replicate looks like at the end of a day (the columns of
-``daily.parquet``). Observations only: nothing here changes the state."""
+``daily.parquet``), and their quantiles across replicates. Observations only: nothing here
+changes the state."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from sim.events import Weapon
+from sim.numerics.quantiles import quantiles as exact_quantiles
 from sim.numerics.reductions import sum_last
 from sim.params import Params
 from sim.rules.militia import capability
@@ -72,3 +75,45 @@ def daily_values(state: State, params: Params) -> np.ndarray:
 def daily_record(state: State, params: Params) -> dict[str, np.ndarray]:
     """(R,) values of each daily series at the end of the day, by name."""
     return dict(zip(DAILY_COLUMNS, daily_values(state, params), strict=True))
+
+
+# --- the daily series across replicates ------------------------------------------------------
+
+#: quantiles of each daily column across replicates (``output.daily: quantiles``)
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: the statistics of each daily column, in column order: ``<column>_<stat>``
+DAILY_STATS = ("q05", "q25", "q50", "q75", "q95", "mean")
+
+
+def daily_stats(values: np.ndarray, overwrite: bool = False) -> np.ndarray:
+    """(len(DAILY_STATS), C) statistics of a (C, R) array of one day's values.
+
+    With ``overwrite`` the quantiles reorder ``values`` in place instead of a copy.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    mean = values.mean(axis=1)[None, :]
+    return np.vstack([quantiles(values, overwrite), mean])
+
+
+def quantiles(values: np.ndarray, overwrite: bool = False) -> np.ndarray:
+    """``np.quantile(values, QUANTILES, axis=1)`` of a (C, R) array, to the last bit."""
+    return exact_quantiles(values, QUANTILES, overwrite)
+
+
+def quantile_frame(stats: np.ndarray, columns: tuple[str, ...], start_date: str) -> pd.DataFrame:
+    """One row per day from (days, len(DAILY_STATS), C) statistics: ``day``, ``date``, then
+    ``<column>_q05 ... <column>_q95, <column>_mean`` for each column."""
+    stats = np.asarray(stats, dtype=np.float64).reshape(-1, len(DAILY_STATS), len(columns))
+    days = np.arange(len(stats))
+    frame = pd.DataFrame(
+        {
+            "day": days,
+            "date": pd.Timestamp(start_date) + pd.to_timedelta(days, "D"),
+            **{
+                f"{name}_{stat}": stats[:, i, j]
+                for j, name in enumerate(columns)
+                for i, stat in enumerate(DAILY_STATS)
+            },
+        }
+    )
+    return frame

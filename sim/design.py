@@ -36,7 +36,7 @@ from sim.config import BaseConfig, ConfigError, compose
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, fail, one_line
 from sim.io import atomic_write, provenance, write_json, write_parquet
-from sim.metrics import OUTCOMES
+from sim.outcomes import OUTCOMES
 from sim.params import numeric_leaf, takes_one_per_replicate, varies_by_replicate
 
 #: replicates stepped together at most (points x replicates per batch): beyond a few

@@ -16,9 +16,9 @@ import pandas as pd
 
 from sim import rules
 from sim.config import BaseConfig, ConfigError, apply_change, parse_date
-from sim.daily import DAILY_COLUMNS, daily_values
+from sim.daily import DAILY_COLUMNS, daily_stats, daily_values, quantile_frame
 from sim.events import EventLog
-from sim.metrics import daily_stats, quantile_frame, replicate_table
+from sim.outcomes import replicate_table
 from sim.params import Params, compile_params
 from sim.rng import RandomStreams
 from sim.state import State, initial_state
@@ -62,7 +62,7 @@ class RunResult:
     params: Params
     events: pd.DataFrame
     daily: pd.DataFrame
-    replicates: pd.DataFrame  # one row per replicate: outcome metrics (sim.metrics)
+    replicates: pd.DataFrame  # one row per replicate: its outcome and counts (sim.outcomes)
     daily_quantiles: pd.DataFrame | None = None
 
     @property
@@ -222,7 +222,9 @@ class Simulation:
             params=self.params,
             events=self.events_frame(),
             daily=self.daily_frame(),
-            replicates=replicate_table(self),
+            replicates=replicate_table(
+                self.state, self.log, self.replicate_ids, self.config.ladder, self.day
+            ),
             daily_quantiles=self.quantile_frame(),
         )
 

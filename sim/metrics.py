@@ -1,4 +1,4 @@
-"""Outcome metrics: per-replicate table, outcome classes, and the run summary."""
+"""The run summary (headline numbers of a run) and the quantile table of full daily series."""
 
 from __future__ import annotations
 
@@ -7,117 +7,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.events import CASUALTY_COLUMNS, EventKind, Weapon
-from sim.numerics.quantiles import quantiles as exact_quantiles
-from sim.state import NEVER, Outcome
+from sim.daily import daily_stats, quantile_frame
+from sim.outcomes import EVENT_COUNTS, OUTCOMES
+from sim.state import NEVER
 
 if TYPE_CHECKING:
-    from sim.engine import RunResult, Simulation
-
-OUTCOMES = ("deterrence_holds", "chronic_harassment", "spiral", "withdrawal", "war")
-
-_EVENT_COUNTS = {
-    "us_strikes": (EventKind.US_STRIKE_IRAQ, EventKind.US_STRIKE_SYRIA),
-    "us_strikes_in_iraq": (EventKind.US_STRIKE_IRAQ,),
-    "decapitations": (EventKind.DECAPITATION,),
-    "embassy_assaults": (EventKind.EMBASSY_ASSAULT,),
-    "israeli_strikes": (EventKind.ISRAELI_STRIKE,),
-    "iraqi_raids": (EventKind.IRAQI_RAID,),
-    "expulsion_votes": (EventKind.EXPULSION_VOTE,),
-    "truces": (EventKind.TRUCE,),
-    "sites_closed": (EventKind.SITE_CLOSED,),
-}
-
-
-def classify(
-    outcome: np.ndarray, max_rung: np.ndarray, attacks: np.ndarray, days: int, ladder
-) -> np.ndarray:
-    """Name each replicate's regime: war, withdrawal, spiral, chronic harassment or deterrence."""
-    per_month = attacks / (days / 30.0)
-    return np.select(
-        [
-            outcome == Outcome.WAR,
-            outcome == Outcome.WITHDRAWAL,
-            max_rung >= ladder.spiral_min_rung,
-            per_month >= ladder.chronic_attacks_per_month,
-        ],
-        ["war", "withdrawal", "spiral", "chronic_harassment"],
-        default="deterrence_holds",
-    )
-
-
-def replicate_table(sim: Simulation) -> pd.DataFrame:
-    """One row per replicate with its outcome and counts.
-
-    The counts come from the event log's per-replicate tallies, which cover every
-    replicate whether or not its events are stored (``output.events``).
-    """
-    state, cfg, log = sim.state, sim.config, sim.log
-    R = len(sim.replicate_ids)
-    log.grow(R)
-
-    table: dict[str, Any] = {"replicate": sim.replicate_ids}
-    table["attacks"] = log.attack_counts[:R].sum(axis=1)
-    for w in Weapon:
-        table[f"attacks_{w.name.lower()}"] = log.attack_counts[:R, w].copy()
-    for i, name in enumerate(CASUALTY_COLUMNS):
-        table[name] = np.round(log.casualties[:R, i]).astype(np.int64)
-    for name, kinds in _EVENT_COUNTS.items():
-        table[name] = log.kind_counts[:R, list(kinds)].sum(axis=1)
-    # one Iranian strike hits several sites on one day: count strike days
-    table["iran_direct_strikes"] = log.kind_days[:R, EventKind.IRAN_DIRECT_STRIKE].copy()
-    table["max_rung"] = state.max_rung.copy()
-    table["max_rung_day"] = state.max_rung_day.copy()
-    table["first_us_death_day"] = state.first_us_death_day.copy()
-    table["outcome_day"] = state.outcome_day.copy()
-    table["outcome"] = classify(
-        state.outcome, state.max_rung, table["attacks"], max(sim.day, 1), cfg.ladder
-    )
-    table["us_troops_end"] = state.troops()
-    return pd.DataFrame(table)
-
-
-# --- daily series across replicates ---------------------------------------------------------
-
-#: quantiles of each daily column across replicates (``output.daily: quantiles``)
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-#: the statistics of each daily column, in column order: ``<column>_<stat>``
-DAILY_STATS = ("q05", "q25", "q50", "q75", "q95", "mean")
-
-
-def daily_stats(values: np.ndarray, overwrite: bool = False) -> np.ndarray:
-    """(len(DAILY_STATS), C) statistics of a (C, R) array of one day's values.
-
-    With ``overwrite`` the quantiles reorder ``values`` in place instead of a copy.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    mean = values.mean(axis=1)[None, :]
-    return np.vstack([quantiles(values, overwrite), mean])
-
-
-def quantiles(values: np.ndarray, overwrite: bool = False) -> np.ndarray:
-    """``np.quantile(values, QUANTILES, axis=1)`` of a (C, R) array, to the last bit."""
-    return exact_quantiles(values, QUANTILES, overwrite)
-
-
-def quantile_frame(stats: np.ndarray, columns: tuple[str, ...], start_date: str) -> pd.DataFrame:
-    """One row per day from (days, len(DAILY_STATS), C) statistics: ``day``, ``date``, then
-    ``<column>_q05 ... <column>_q95, <column>_mean`` for each column."""
-    stats = np.asarray(stats, dtype=np.float64).reshape(-1, len(DAILY_STATS), len(columns))
-    days = np.arange(len(stats))
-    frame = pd.DataFrame(
-        {
-            "day": days,
-            "date": pd.Timestamp(start_date) + pd.to_timedelta(days, "D"),
-            **{
-                f"{name}_{stat}": stats[:, i, j]
-                for j, name in enumerate(columns)
-                for i, stat in enumerate(DAILY_STATS)
-            },
-        }
-    )
-    return frame
-
+    from sim.engine import RunResult
 
 def daily_quantiles(daily: pd.DataFrame, start_date: str) -> pd.DataFrame:
     """The quantile table of a full daily frame (one row per replicate and day)."""
@@ -157,7 +52,7 @@ def summary(result: RunResult) -> dict[str, Any]:
         "killed_iraqi",
         "wounded_iraqi",
         "killed_militia",
-        *_EVENT_COUNTS,
+        *EVENT_COUNTS,
         "iran_direct_strikes",
     ]
     out: dict[str, Any] = {

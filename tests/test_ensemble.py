@@ -19,7 +19,8 @@ from sim.config import ConfigError, compose
 from sim.daily import DAILY_COLUMNS
 from sim.engine import Simulation, run
 from sim.events import COLUMNS
-from sim.metrics import DAILY_STATS, daily_quantiles
+from sim.daily import DAILY_STATS
+from sim.metrics import daily_quantiles
 
 PROG = Path(sys.executable).with_name("escalation-sim")
 
@@ -249,6 +250,7 @@ def test_cli_events_modes_keep_all_or_none_and_the_same_counts(ensemble_runs):
     assert events.replicate.max() >= 290
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("arg", "needle"),
     [

@@ -12,7 +12,8 @@ from conftest import config
 from sim.engine import Simulation, run
 from sim.events import Action, Actor, EventKind, EventLog
 from sim.io import atomic_write, config_hash, write_run
-from sim.metrics import classify, summary
+from sim.metrics import summary
+from sim.outcomes import classify
 from sim.state import Outcome
 
 

@@ -25,7 +25,7 @@ from hypothesis.extra import numpy as hnp
 from scipy import stats
 
 import sim.numerics
-from sim.metrics import QUANTILES, daily_stats
+from sim.daily import QUANTILES, daily_stats
 from sim.numerics import hashing
 from sim.numerics import quantiles as qmod
 from sim.numerics.quantiles import (
