@@ -239,7 +239,9 @@ def _run_batch(batch: _Batch, points: list[int], start: int, R: int) -> pd.DataF
     per_replicate = {
         path: np.repeat(np.asarray(values[chosen]), R) for path, values in batch.per_point.items()
     }
-    sim = Simulation(batch.config, np.tile(np.arange(R), len(points)), per_replicate=per_replicate)
+    sim = Simulation(
+        batch.config, np.tile(np.arange(R), len(points)), per_replicate=per_replicate, daily=False
+    )
     table = sim.run().replicates
     table.insert(0, "point", np.repeat(points, R))
     return table
@@ -259,6 +261,7 @@ def _batches(
         choice = tuple((g, _option(g, cells[g], at)) for g in groups)
         if choice not in composed:
             composed[choice] = _compose_choice(overrides, choice, at)
+            composed[choice].output.events = "none"  # a design keeps each replicate's counts
         config = composed[choice]
         values = {p: _check_value(config, p, cells[p], at) for p in numbers}
         fixed = {p: v for p, v in values.items() if not varies_by_replicate(p)}

@@ -96,6 +96,8 @@ class Simulation:
             ``doctrine.us.response_lag_days``) with one value per replicate, in the order
             of ``replicates``; the others keep the value of ``config``. A scenario's dated
             change of such a parameter gives every replicate its value from that day on.
+        daily: whether to keep the daily series (a design, which reads only each
+            replicate's outcome, does without them).
     """
 
     def __init__(
@@ -104,6 +106,7 @@ class Simulation:
         replicates: np.ndarray | list[int] | range | None = None,
         theatre: Theatre | None = None,
         per_replicate: dict[str, np.ndarray] | None = None,
+        daily: bool = True,
     ) -> None:
         hold_freed_memory()
         self.config = config
@@ -133,6 +136,7 @@ class Simulation:
         self.day = 0
         self._daily: list[np.ndarray] = []  # (columns, rows kept) a day
         self._daily_stats: list[np.ndarray] = []
+        self._keep_daily = daily
         self._changes = _change_schedule(config)
 
     @property
@@ -152,7 +156,8 @@ class Simulation:
                 config, self.params.theatre, self.per_replicate, self.state.replicates
             )
         rules.step(self.state, self.params, self.streams, self.day, self.log)
-        self._record(daily_values(self.state, self.params))
+        if self._keep_daily:
+            self._record(daily_values(self.state, self.params))
         self.day += 1
 
     def _record(self, values: np.ndarray) -> None:
