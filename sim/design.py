@@ -254,7 +254,11 @@ def _batches(
     groups = [c for c in design.columns if _is_group(c)]
     numbers = [c for c in design.columns if not _is_group(c)]
     composed: dict[tuple, BaseConfig] = {}
+    # each distinct configuration before the per-replicate values: its leaves, by
+    # (group options, values of the parameters that cannot vary by replicate)
+    configs: dict[tuple, tuple[BaseConfig, dict[str, Any]]] = {}
     batches: dict[tuple, _Batch] = {}
+    first_leaves: dict[tuple, dict[str, Any]] = {}
     for i, row in enumerate(design.itertuples(index=False, name=None)):
         cells = dict(zip(design.columns, row, strict=True))
         at = f"{where}: point {i}"
@@ -262,25 +266,25 @@ def _batches(
         if choice not in composed:
             composed[choice] = _compose_choice(overrides, choice, at)
             composed[choice].output.events = "none"  # a design keeps each replicate's counts
-        config = composed[choice]
-        values = {p: _check_value(config, p, cells[p], at) for p in numbers}
+        values = {p: _check_value(composed[choice], p, cells[p], at) for p in numbers}
         fixed = {p: v for p, v in values.items() if not varies_by_replicate(p)}
-        if fixed:
-            config = _with_fixed(config, fixed)
-        leaves = _leaves(config)
+        variant = (choice, tuple(sorted(fixed.items())))
+        if variant not in configs:
+            config = _with_fixed(composed[choice], fixed) if fixed else composed[choice]
+            configs[variant] = (config, _leaves(config))
+        config, leaves = configs[variant]
         key = _signature(leaves)
-        batch = batches.get(key)
-        if batch is None:
-            batch = batches[key] = _Batch(config, [], {})
-            first = leaves
-        else:
-            first = _leaves(batch.config)
+        if key not in batches:
+            batches[key] = _Batch(config, [], {})
+            first_leaves[key] = leaves
+        batch, first = batches[key], first_leaves[key]
         # per point: the design's per-replicate values, and where its configuration
         # differs from the batch's first in a parameter that may vary by replicate
         point_values = {p: v for p, v in values.items() if varies_by_replicate(p)}
-        for path, value in leaves.items():
-            if path not in point_values and _batchable(path, value) and value != first[path]:
-                point_values[path] = value
+        if leaves is not first:
+            for path, value in leaves.items():
+                if path not in point_values and _batchable(path, value) and value != first[path]:
+                    point_values[path] = value
         n = len(batch.points)
         for path in set(point_values) | set(batch.per_point):
             column = batch.per_point.setdefault(path, [first[path]] * n)
