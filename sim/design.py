@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from omegaconf import OmegaConf
 from tqdm import tqdm
 
-from sim.config import BaseConfig, ConfigError, compose
+from sim.config import BaseConfig, ConfigError, compose, config_dir
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, fail, one_line
 from sim.io import atomic_write, provenance, write_json, write_parquet
@@ -399,22 +400,39 @@ def main(argv: list[str] | None = None) -> None:
         metavar="PATH=V1,V2",
         help="instead of a table: the full factorial of these values (repeatable)",
     )
-    parser.add_argument("--replicates", type=int, default=100, help="replicates per point")
+    parser.add_argument(
+        "--experiment",
+        metavar="NAME",
+        help="instead of a table: the swept values of a named study (configs/experiment/), "
+        "with its settings",
+    )
+    parser.add_argument(
+        "--replicates", type=int, default=None, help="replicates per point (default 100)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="folder for the results")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
     args = parser.parse_intermixed_args(argv)
-    if args.replicates < 1:
+    if args.replicates is not None and args.replicates < 1:
         fail(PROG, f"--replicates = {args.replicates}: must be a whole number >= 1")
     if args.design is not None and "=" in str(args.design):  # an override, not a file
         args.overrides.insert(0, str(args.design))
         args.design = None
-    if (args.design is None) == (not args.grid):
-        fail(PROG, "give a design table or --grid PATH=V1,V2 (not both)")
+    sources = [args.design is not None, bool(args.grid), args.experiment is not None]
+    if sum(sources) != 1:
+        fail(PROG, "give one of: a design table, --grid PATH=V1,V2, --experiment NAME")
     where = str(args.design) if args.design is not None else "--grid"
     stamp = dt.datetime.now().strftime("%Y-%m-%d/%H-%M-%S")
     out = args.out or Path("results/designs") / f"{stamp}-{uuid.uuid4().hex[:6]}"
     try:
-        design = read_design(args.design) if args.design is not None else grid(args.grid)
+        if args.experiment is not None:
+            where = f"experiment {args.experiment}"
+            specs, replicates = experiment_grid(args.experiment)
+            args.overrides.insert(0, f"experiment={args.experiment}")
+            args.replicates = args.replicates or replicates
+            design = grid(specs)
+        else:
+            design = read_design(args.design) if args.design is not None else grid(args.grid)
+        args.replicates = args.replicates or 100
         _check_writable(out)
         plan = plan_design(
             design,
@@ -450,6 +468,30 @@ def main(argv: list[str] | None = None) -> None:
         with pd.option_context("display.width", 160, "display.max_rows", 20):
             print(summary[shown].to_string(index=False, max_rows=20))
         print(f"Results: {out}")
+
+
+def experiment_grid(name: str) -> tuple[list[str], int | None]:
+    """A named study's swept values as ``--grid`` specs, and its replicates per job: the
+    same study as ``escalation-sim -m experiment=NAME``, run as one batched design."""
+    path = Path(config_dir()) / "experiment" / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise ConfigError(f"--experiment {name}: no such study (choose from: {', '.join(known)})")
+    study = OmegaConf.load(path)
+    params = OmegaConf.select(study, "hydra.sweeper.params") or {}
+    specs = []
+    for key, values in params.items():
+        text = str(values)
+        if any(sign in text for sign in ("(", "[", "{")):
+            raise ConfigError(
+                f"experiment {name}: {key} = {text}: only comma-separated values run as a "
+                "design (sweep it with escalation-sim -m)"
+            )
+        specs.append(f"{key}={text.replace(' ', '')}")
+    if not specs:
+        raise ConfigError(f"experiment {name}: sweeps nothing (hydra.sweeper.params is empty)")
+    replicates = study.get("replicates")
+    return specs, int(replicates) if replicates is not None else None
 
 
 def _check_writable(folder: Path) -> None:

@@ -121,3 +121,32 @@ def test_the_command_writes_the_results_and_the_design(tmp_path, capsys):
 def test_a_python_design_is_checked_too():
     with pytest.raises(ConfigError, match="point 0, doctrine.iraq.raid_rate = -1"):
         run_design(pd.DataFrame({"doctrine.iraq.raid_rate": [-1.0]}), "days=5")
+
+
+def test_a_named_study_runs_as_one_batched_design(tmp_path):
+    """``--experiment`` runs the study's swept values with its settings: each point is the
+    job ``escalation-sim -m experiment=NAME`` would run for those values."""
+    out = tmp_path / "out"
+    main(["--experiment", "deterrence_threshold", "--replicates", "6", "--out", str(out),
+          "--quiet", "days=60"])  # fmt: skip
+    points = pd.read_csv(out / "design.csv")
+    assert len(points) == 15  # 3 thresholds x 5 lags
+    results = pd.read_parquet(out / "design_results.parquet")
+    row = points[(points["doctrine.us.kill_threshold"] == 2)].iloc[2]
+    job = compose(
+        "experiment=deterrence_threshold", "days=60", "replicates=6", "output.events=none",
+        f"doctrine.us.kill_threshold={row['doctrine.us.kill_threshold']}",
+        f"doctrine.us.response_lag_days={row['doctrine.us.response_lag_days']}",
+    )  # fmt: skip
+    assert job.doctrine.us.name == "red_line"  # the study's own doctrine
+    mine = results[results["point"] == row["point"]].drop(columns="point")
+    pd.testing.assert_frame_equal(
+        mine.reset_index(drop=True), run(job).replicates, check_exact=True
+    )
+
+
+def test_an_unknown_study_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--experiment", "nope", "--out", str(tmp_path / "o")])
+    assert exit_.value.code == 2
+    assert "--experiment nope: no such study (choose from:" in capsys.readouterr().err
