@@ -52,7 +52,7 @@ app: $(STAMP)  ## start the seminar app on http://127.0.0.1:8765/ (ARGS="--port 
 bench-sweep: $(STAMP)  ## time a 1,000-job sweep end to end (joblib_batched launcher); append to benchmarks/sweeps.json
 	$(BIN)/escalation-bench --sweep 1000 $(ARGS)
 
-bench: $(STAMP)  ## benchmark the Mesa path, ensembles up to 10,000 replicates and the floor; append to benchmarks/results.json
+bench: $(STAMP)  ## benchmark the Mesa path, ensembles up to 10,000 replicates, a 1,000-point design and a 10,000-replicate command-line run; append to benchmarks/results.json
 	$(BIN)/escalation-bench $(ARGS)
 
 clean:  ## remove the virtual environment and caches (keeps results/)
