@@ -12,8 +12,6 @@ import json
 import os
 import platform
 import subprocess
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +21,8 @@ import sim
 from sim import plots
 from sim.config import BaseConfig
 from sim.engine import RunResult
+from sim.files import atomic_write
 from sim.metrics import summary
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place,
-    so a reader never sees a half-written file. ``write`` creates the file (with the
-    usual permissions of the user's umask) under a fresh name of its own."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:

@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.files import atomic_write
 from sim.plots.comparison import ladder_comparison_figure
 from sim.plots.style import DPI, MAP_SIZE, TIMELINE_SIZE
 from sim.plots.theatre_map import map_figure
@@ -69,15 +70,5 @@ def save_figures(result: RunResult, out_dir: str | os.PathLike, replicate: int =
 
 
 def _save_atomic(fig: Figure, path: Path) -> Path:
-    """Save ``fig`` as a PNG at ``path``: under a temporary name beside it, then renamed into
-    place, so a reader never sees a half-written PNG (as ``sim.io.atomic_write`` writes the
-    data files; it is not imported here, since ``sim.io`` imports this package)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        fig.savefig(tmp, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Save ``fig`` as a PNG at ``path``, atomically."""
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))

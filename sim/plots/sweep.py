@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import matplotlib
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from sim.plots import _save_atomic
 from sim.plots.style import BLUE, FONT, GREY, PURPLE, VERMILLION, _new_figure
@@ -38,6 +37,9 @@ LEVEL = 0.90
 
 def wilson_interval(p: np.ndarray, n: np.ndarray, level: float = LEVEL):
     """The Wilson score interval of a binomial proportion ``p`` over ``n`` trials."""
+    # imported here: scipy.stats takes a second to import, which every command would pay
+    from scipy.stats import norm
+
     z = norm.ppf(0.5 + level / 2)
     p, n = np.asarray(p, float), np.asarray(n, float)
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
