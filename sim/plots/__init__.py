@@ -17,7 +17,6 @@ module imports :mod:`sim.io` (nor any command-line module).
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
