@@ -41,13 +41,16 @@ from sim.numerics.reductions import (
     _pairwise_sum,
     _row_sum,
     _small_sum,
+    add_at,
     cells_where_equal,
     column_sums,
     maximum_at,
+    repeat_last,
     row_range,
     row_sums,
     rows_where_equal,
     rowwise_matmul,
+    subtract_at,
     sum_last,
 )
 from sim.numerics.sampling import (
@@ -1046,3 +1049,27 @@ def test_categorical_from_product_draws_what_the_built_weights_give(seed):
     cum = np.cumsum(weights.reshape(n, -1), axis=1)
     expected = np.minimum((cum < (u * cum[:, -1])[:, None]).sum(axis=1), J * K - 1)
     np.testing.assert_array_equal(categorical_from_product(u, a, b, c), expected)
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from([np.float64, np.int64, np.bool_]))
+def test_add_at_and_subtract_at_are_numpys(seed, kind):
+    """Repeated rows accumulate in order; integer and boolean values are cast as NumPy casts
+    them; one value serves every row."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=50) * 10.0 ** rng.integers(-3, 3, size=50)
+    a[:3] = [0.0, -0.0, np.inf]
+    rows = rng.integers(0, 50, size=200)
+    values = (rng.normal(size=200) * 5).astype(kind)
+    for mine, numpys in ((add_at, np.add.at), (subtract_at, np.subtract.at)):
+        for v in (values, kind(values[0])):
+            got, expected = a.copy(), a.copy()
+            mine(got, rows, v)
+            numpys(expected, rows, v)
+            np.testing.assert_array_equal(got, expected)
+            assert (np.signbit(got) == np.signbit(expected)).all()
+
+
+def test_repeat_last_makes_the_broadcast_whole():
+    a = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(repeat_last(a, 3), np.broadcast_to(a[:, :, None], (3, 4, 3)))
+    assert repeat_last(a, 3).flags.c_contiguous

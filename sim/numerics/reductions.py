@@ -76,6 +76,25 @@ def cells_where_equal(a: np.ndarray, value, active: np.ndarray) -> tuple[np.ndar
     return rows[:n], cols[:n]
 
 
+def add_at(a: np.ndarray, rows: np.ndarray, values) -> None:
+    """``np.add.at(a, rows, values)`` for a 1-d ``a``, with ``values`` one value or one per
+    row (cast to ``a``'s type, as NumPy casts them), in one pass."""
+    _add_at(a, rows, np.asarray(values, dtype=a.dtype).reshape(-1))
+
+
+def subtract_at(a: np.ndarray, rows: np.ndarray, values) -> None:
+    """``np.subtract.at(a, rows, values)`` for a 1-d ``a`` (``add_at`` of the negated
+    values: a - x and a + (-x) are the same number)."""
+    _add_at(a, rows, -np.asarray(values, dtype=a.dtype).reshape(-1))
+
+
+@_jit
+def _add_at(a, rows, values):
+    each = len(values) > 1
+    for i in range(len(rows)):
+        a[rows[i]] += values[i if each else 0]
+
+
 def maximum_at(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     """``np.maximum.at(a, rows, values)`` with ``values`` one value (shape (1,)) or one per
     row, in one pass; exact for integers (for floats it keeps ``a``'s value on a tie of

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.events import WEAPON_ACTION, Action, Actor, EventKind
-from sim.numerics.reductions import repeat_last, rowwise_matmul, sum_last
+from sim.numerics.reductions import add_at, repeat_last, rowwise_matmul, sum_last
 from sim.numerics.sampling import (
     categorical_from_product,
     geometric_from_uniform,
@@ -135,11 +135,11 @@ def attack(today: Today) -> Attacks:
     killed, wounded, iraqi_killed, iraqi_wounded = poisson_from_uniform(draws[3:], means)
     record_us_casualties(today, rows, killed, wounded)
     th = params.theatre
-    np.add.at(state.killed_iraqi_today, rows, iraqi_killed)
-    np.add.at(state.wounded_iraqi_today, rows, iraqi_wounded)
+    add_at(state.killed_iraqi_today, rows, iraqi_killed)
+    add_at(state.wounded_iraqi_today, rows, iraqi_wounded)
     np.add.at(state.attacks_today, (rows, weapon), 1.0)
     state.recent_attacks[rows, militia] += 1.0
-    np.add.at(state.recent_baghdad_attacks, rows, th.target_in_baghdad[target])
+    add_at(state.recent_baghdad_attacks, rows, th.target_in_baghdad[target])
     # each attack is a trial of "does the US answer?": until it does, risk decays
     state.perceived_risk[rows, militia] *= 1.0 - at(
         params.config.actors.dynamics.learning_rate, rows

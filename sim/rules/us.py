@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.events import Action, Actor, EventKind
-from sim.numerics.reductions import cells_where_equal, rows_where_equal, sum_last
+from sim.numerics.reductions import add_at, cells_where_equal, rows_where_equal, sum_last
 from sim.params import Params, at, column, rows_choosing
 from sim.rng import Stream
 from sim.rules.militia import learn_response
@@ -108,13 +108,13 @@ def execute_strikes(today: Today) -> None:
     state.recent_attacks[rows, militia] = 0.0
     state.strikes_on_group[rows, militia] += 1
     learn_response(today, rows, militia)
-    np.add.at(state.responses_today, rows, 1.0)
+    add_at(state.responses_today, rows, 1.0)
     # strikes on Iraqi soil cost sovereignty and open a window for an embassy assault
     iraq_rows = rows[in_iraq]
     cost = at(us.sovereignty_cost_strike_in_iraq, iraq_rows) * at(
         cfg.doctrine.iraq.sovereignty_sensitivity, iraq_rows
     )
-    np.add.at(state.sovereignty, iraq_rows, cost)
+    add_at(state.sovereignty, iraq_rows, cost)
     window = at(cfg.actors.dynamics.assault_window_days, iraq_rows)
     state.assault_until[iraq_rows] = today.day + window
     state.assault_militia[iraq_rows] = militia[in_iraq]
@@ -165,7 +165,7 @@ def execute_leadership_strike(today: Today) -> None:
     )
     state.decapitated_today[rows] = True
     learn_response(today, rows, militia)
-    np.add.at(state.responses_today, rows, 1.0)
+    add_at(state.responses_today, rows, 1.0)
     today.emit(
         rows,
         EventKind.DECAPITATION,
