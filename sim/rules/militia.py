@@ -51,15 +51,16 @@ def capability(state: State, params: Params) -> np.ndarray:
 
 def attack_propensity(state: State, params: Params, day: int) -> np.ndarray:
     """(R, M) attacks per day before capability and geometry: motive, green light, deterrence."""
+    M = params.n_militias
     motive = params.resolve + state.grievance
-    green_light = 1.0 - params.obedience * (1.0 - state.iran_green[:, None])
+    green_light = 1.0 - params.obedience * repeat_last(1.0 - state.iran_green, M)
     truce = np.where(day <= state.truce_until, params.config.doctrine.iraq.truce_attack_factor, 1.0)
     return (
         params.base_attack_rate
         * motive
         * green_light
         * deterrence(state, params)
-        * (truce * state.active)[:, None]
+        * repeat_last(truce * state.active, M)
     )
 
 
@@ -72,11 +73,12 @@ def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
     """(R, T): open, manned, unprotected sites; convoys on the road (more in a drawdown)."""
     th, actors = params.theatre, params.config.actors
     opportunity = np.empty((state.replicates, th.n_targets))
-    us_sites = _as_slice(th.us_sites)
+    # worked out for every site, then the US sites taken: whole arrays are met in one
+    # pass, columns of them row by row
+    sites = 1.0 - state.protection
+    sites *= state.site_open & (state.personnel > 0)
     n_sites = len(th.us_sites)
-    sites = opportunity[:, :n_sites]
-    np.subtract(1.0, state.protection[:, us_sites], out=sites)
-    sites *= state.site_open[:, us_sites] & (state.personnel[:, us_sites] > 0)
+    opportunity[:, :n_sites] = sites[:, _as_slice(th.us_sites)]
     moving = day - state.drawdown_start  # days into a drawdown or build-up
     drawing_down = (
         (state.drawdown_start != NEVER)
