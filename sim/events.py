@@ -7,7 +7,7 @@ same whether R is 1 or 10,000.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, unique
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ from sim.numerics.reductions import row_range
 from sim.numerics.tallies import tally
 
 
+@unique
 class Actor(IntEnum):
     MILITIA = 0
     US = 1
@@ -24,6 +25,7 @@ class Actor(IntEnum):
     IRAQ_GOV = 4
 
 
+@unique
 class Action(IntEnum):
     ROCKET = 0
     IED_CONVOY = 1
@@ -35,6 +37,7 @@ class Action(IntEnum):
     OTHER = 7
 
 
+@unique
 class Weapon(IntEnum):
     """Militia weapons, in the order of the weapon axis of the state arrays."""
 
@@ -46,6 +49,7 @@ class Weapon(IntEnum):
 WEAPON_ACTION = (Action.ROCKET, Action.IED_CONVOY, Action.DRONE)
 
 
+@unique
 class EventKind(IntEnum):
     """What happened, in the terms the escalation ladder (configs/ladder/) maps to rungs."""
 

@@ -9,13 +9,14 @@ numbers, as in Starsim): two scenarios that differ in one rule share every other
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, unique
 
 import numpy as np
 
 from sim.numerics import hashing
 
 
+@unique  # two decisions given one number would share their draws
 class Stream(IntEnum):
     """One stream per kind of decision. Append new members; never renumber."""
 
