@@ -36,6 +36,9 @@ run: $(STAMP)  ## run the default scenario (one replicate, 365 days from 2019-10
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-fast: $(STAMP)  ## run the tests not marked slow (under 2 minutes)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
 golden: $(STAMP)  ## regenerate the golden outputs (tests/golden/); only for a change meant to alter the numbers
 	$(BIN)/python tests/golden/regenerate.py
 

@@ -50,6 +50,7 @@ def _drawn(fig) -> bool:
 # --- composition --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_names_and_keywords_compose_as_the_command_line_does():
     api = sim.compose("scenario=dec2019_crisis", "doctrine/us=syria_only", replicates=5, seed=3)
     cli = compose_config("scenario=dec2019_crisis", "doctrine/us=syria_only", "replicates=5",
@@ -60,6 +61,7 @@ def test_names_and_keywords_compose_as_the_command_line_does():
     assert sim.compose(days=None) == compose_config()  # None keeps the configuration's value
 
 
+@pytest.mark.slow
 def test_run_is_the_engine_run_of_the_composed_configuration(crisis):
     direct = engine_run(compose_config("scenario=dec2019_crisis", "replicates=40", "seed=2",
                                        "days=120"))  # fmt: skip
@@ -70,6 +72,7 @@ def test_run_is_the_engine_run_of_the_composed_configuration(crisis):
     pd.testing.assert_frame_equal(crisis.quantiles, direct.daily_quantiles)
 
 
+@pytest.mark.slow
 def test_replicates_seed_and_days_reach_the_run(crisis):
     cfg = crisis.config
     assert (cfg.replicates, cfg.seed, cfg.days) == (40, 2, 120)
@@ -116,6 +119,7 @@ def test_repr_names_the_run_and_its_headline_numbers(crisis):
     assert f"chronic_harassment {share:.0%}" in text
 
 
+@pytest.mark.slow
 def test_import_sim_stays_light_and_sim_compare_stays_the_module():
     code = (
         "import sys, sim; light = 'sim.api' not in sys.modules and 'hydra' not in sys.modules; "
@@ -168,6 +172,7 @@ def test_load_sweep_refuses_a_folder_without_a_sweep(tmp_path):
 # --- comparisons ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_comparison_wraps_escalation_compare_on_common_draws(doctrines):
     from sim.compare import compare
 
@@ -204,6 +209,7 @@ def test_paired_differences_are_the_mean_of_per_replicate_differences(doctrines)
 # --- figures ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_plot_methods_return_figures(crisis, doctrines):
     replicate = int(crisis.events["replicate"].iloc[0])
     figures = [
@@ -294,6 +300,7 @@ def test_load_sweep_reads_a_multirun(tmp_path):
 API_DOC = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
 
 
+@pytest.mark.slow
 def test_api_doc_examples_run_and_show_what_they_print(capsys):
     blocks = re.findall(r"```python\n(.*?)```", API_DOC, flags=re.S)
     assert len(blocks) >= 4

@@ -34,13 +34,6 @@ def stepped() -> SeminarModel:
     return model
 
 
-def test_page_module_imports():
-    from sim.app import page
-
-    assert callable(page.Page)
-    assert set(page.SIDE_COLOUR) == {"A", "B"}
-
-
 def test_selectors_list_the_config_presets():
     assert {"default", "dec2019_crisis", "biden2021"} <= set(scenarios())
     assert set(us_doctrines()) == {
@@ -53,6 +46,7 @@ def test_selectors_list_the_config_presets():
     }
 
 
+@pytest.mark.slow
 def test_sides_differ_only_in_the_us_doctrine():
     a, b = configure(Settings(doctrine_b="restraint").with_presets())
     assert a.doctrine.us.name == "decapitation" and b.doctrine.us.name == "restraint"
@@ -60,6 +54,7 @@ def test_sides_differ_only_in_the_us_doctrine():
     assert a.seed == b.seed
 
 
+@pytest.mark.slow
 def test_same_doctrine_on_both_sides_gives_the_same_run():
     """Common random numbers: with nothing to tell them apart, the two sides are identical."""
     settings = Settings(doctrine_b=SCENARIO_DOCTRINE, seed="11").with_presets()
@@ -72,6 +67,7 @@ def test_same_doctrine_on_both_sides_gives_the_same_run():
     assert views.snapshot(model.a) == views.snapshot(model.b)
 
 
+@pytest.mark.slow
 def test_shown_counters_come_from_the_engine(stepped):
     """An independent run of the same configuration gives the numbers the page shows."""
     for _, side in stepped.sides:
@@ -99,6 +95,7 @@ def test_before_the_first_step_everything_is_zero():
     assert snap.date == "01 Oct 2019"
 
 
+@pytest.mark.slow
 def test_presets_follow_the_scenario_and_doctrine():
     values = preset_values("dec2019_no_decapitation")  # the scenario swaps in red_line
     red_line = compose("doctrine/us=red_line").doctrine.us
@@ -122,6 +119,7 @@ def test_us_sliders_edit_side_a_only_and_the_others_both():
     assert a.doctrine.israel.interdiction_rate == b.doctrine.israel.interdiction_rate == 0.05
 
 
+@pytest.mark.slow
 def test_casualty_aversion_factor_scales_every_group():
     settings = Settings().with_presets()
     base, _ = configure(settings)
@@ -134,6 +132,7 @@ def test_casualty_aversion_factor_scales_every_group():
         assert np.allclose(got, want)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -173,6 +172,7 @@ def test_bad_values_give_a_one_line_message_and_an_empty_model(change, message):
     assert model.day == 0
 
 
+@pytest.mark.slow
 def test_every_slider_end_is_accepted_and_the_values_beyond_refused():
     """The sliders' own ends are valid settings; a step beyond either end is refused."""
     settings = Settings().with_presets()
@@ -256,6 +256,7 @@ def _played(**choices) -> SeminarModel:
     return model
 
 
+@pytest.mark.slow
 def test_seminar_guide_exercise_one_holds():
     """docs/seminar_guide.md, Exercise 1: with seed 25 only the decapitation side reaches rung 7."""
     model = _played(scenario="dec2019_crisis", doctrine_b="red_line", seed="25")
@@ -273,6 +274,7 @@ def test_seminar_guide_exercise_one_holds():
     assert views.snapshot(_played(scenario="dec2019_crisis", doctrine_b="red_line").a).highest <= 5
 
 
+@pytest.mark.slow
 def test_seminar_guide_exercise_two_reading_holds():
     """The guide's reading: restraint (B) has more attacks but a lower ladder than proportional."""
     more_attacks = lower = 0
@@ -290,6 +292,7 @@ def test_seminar_guide_exercise_two_reading_holds():
     assert more_attacks >= 4 and lower >= 4  # "typically": most of six seeds
 
 
+@pytest.mark.slow
 def test_page_reads_both_sides_with_their_figures(stepped):
     from sim.app.page import side_views
 
@@ -306,6 +309,7 @@ def test_page_reads_both_sides_with_their_figures(stepped):
     assert "edited" not in side_views(edited)[1].title
 
 
+@pytest.mark.slow
 def test_map_shows_sites_handed_over_before_the_start_as_closed():
     """biden2021 starts with Qayyarah, K1 and Taji handed over: hollow, not held US sites."""
     from sim.config import compose as compose_config

@@ -178,6 +178,7 @@ def test_a_failed_command_stops_the_benchmark_with_one_line(monkeypatch, capsys)
     assert "escalation-bench: error: escalation-design failed" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_run_command_times_a_child_and_reads_its_peak_resident_memory(tmp_path):
     seconds, rss_mb = bench.run_command(
         [sys.executable, "-c", "data = b'x' * (120 * 2**20)"], tmp_path

@@ -56,6 +56,7 @@ def calibrate(record: Path, params: Path, out: Path, trials: int, *extra: str) -
     ])  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_short_calibration_recovers_the_models_own_parameter(
     model_record, one_parameter, tmp_path, capsys
 ):
@@ -87,19 +88,6 @@ def test_a_short_calibration_recovers_the_models_own_parameter(
     assert "Preset:" in capsys.readouterr().out
 
 
-def test_running_the_same_command_again_resumes_the_study(model_record, one_parameter, tmp_path):
-    out = tmp_path / "cal"
-    calibrate(model_record, one_parameter, out, 2)
-    storage = f"sqlite:///{out / 'study.db'}"
-    first = [t.params for t in optuna.load_study(study_name="model", storage=storage).trials]
-    calibrate(model_record, one_parameter, out, 3)
-    trials = optuna.load_study(study_name="model", storage=storage).trials
-    assert len(trials) == 3
-    assert [t.params for t in trials[:2]] == first  # kept, not restarted
-    calibrate(model_record, one_parameter, out, 3)  # already done: nothing added
-    assert len(optuna.load_study(study_name="model", storage=storage).trials) == 3
-
-
 def test_an_override_the_command_sets_itself_is_refused(
     model_record, one_parameter, tmp_path, capsys
 ):
@@ -112,6 +100,7 @@ def test_an_override_the_command_sets_itself_is_refused(
     assert not (tmp_path / "cal").exists()
 
 
+@pytest.mark.slow
 def test_a_study_run_on_another_record_is_refused(model_record, one_parameter, tmp_path, capsys):
     out = tmp_path / "cal"
     calibrate(model_record, one_parameter, out, 1)
@@ -182,6 +171,7 @@ def test_help_gives_the_replicates_default_the_command_uses(capsys, monkeypatch)
     assert seen["replicates"] == 30
 
 
+@pytest.mark.slow
 def test_a_stopped_study_says_how_to_resume_and_resumes(
     model_record, one_parameter, tmp_path, capsys, monkeypatch
 ):
@@ -205,12 +195,18 @@ def test_a_stopped_study_says_how_to_resume_and_resumes(
     assert len(err.splitlines()) == 1
     assert "stopped with 1 of 3 trials complete" in err and "run the same command again" in err
     assert not (out / "calibrated_model.yaml").exists()
+    storage = f"sqlite:///{out / 'study.db'}"
+    complete = optuna.trial.TrialState.COMPLETE
+    (first,) = [t.params for t in optuna.load_study(study_name="model", storage=storage).trials
+                if t.state == complete]  # fmt: skip
     monkeypatch.setattr(sim.calibrate, "simulate", real)
     calibrate(model_record, one_parameter, out, 3)
-    states = [t.state for t in optuna.load_study(
-        study_name="model", storage=f"sqlite:///{out / 'study.db'}").trials]  # fmt: skip
-    assert states.count(optuna.trial.TrialState.COMPLETE) == 3
+    trials = optuna.load_study(study_name="model", storage=storage).trials
+    assert [t.state for t in trials].count(complete) == 3
+    assert [t.params for t in trials if t.state == complete][0] == first  # kept, not restarted
     assert "3 trials" in (out / "calibrated_model.yaml").read_text()
+    calibrate(model_record, one_parameter, out, 3)  # already done: nothing added
+    assert len(optuna.load_study(study_name="model", storage=storage).trials) == len(trials)
 
 
 @pytest.mark.parametrize("storage", ["nonsense", "postgresql://nowhere/study"])
@@ -230,6 +226,7 @@ def test_a_storage_that_cannot_be_opened_exits_2(
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_the_held_out_events_are_named_and_validated(model_record, one_parameter, tmp_path, capsys):
     out = tmp_path / "cal"
     calibrate(model_record, one_parameter, out, 1, "--holdout-from", "2020-08-01")
@@ -283,6 +280,7 @@ def test_the_search_is_drawn_by_trial_number_with_plain_distance_labels(values):
         float(text.replace(",", ""))  # plain numbers, not 9 x 10^2
 
 
+@pytest.mark.slow
 def test_every_free_parameter_is_marked_in_its_config_and_only_those():
     """The list in configs/calibration/ and the ``free: calibrated`` marks agree."""
     root = Path(config_dir())

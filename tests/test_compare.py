@@ -16,6 +16,7 @@ from sim.config import ConfigError
 BIN = Path(sys.executable).parent
 
 
+@pytest.mark.slow
 def test_identical_variants_differ_by_exactly_zero():
     """The same rules on the same draws give the same runs: no noise at all."""
     c = compare({"a": ["days=120"], "b": ["days=120"]}, replicates=50, seed=3)
@@ -25,6 +26,7 @@ def test_identical_variants_differ_by_exactly_zero():
     )
 
 
+@pytest.mark.slow
 def test_a_rule_that_acts_late_leaves_the_early_days_identical():
     """Israel's interdiction only changes replicates from its first strike on."""
     c = compare(
@@ -41,6 +43,7 @@ def test_a_rule_that_acts_late_leaves_the_early_days_identical():
     assert not np.array_equal(base, off)
 
 
+@pytest.mark.slow
 def test_comparison_table_has_intervals_that_cover_the_paired_mean():
     c = compare(
         ["doctrine/us=red_line", "doctrine/us=syria_only", "doctrine/us=max_pressure"],
@@ -93,6 +96,7 @@ def _compare_cli(*args, cwd):
     )
 
 
+@pytest.mark.slow
 def test_compare_command_prints_and_writes(tmp_path):
     out = tmp_path / "cmp"
     proc = _compare_cli(
@@ -114,15 +118,23 @@ def test_compare_command_prints_and_writes(tmp_path):
     assert len(pd.read_parquet(out / "variant_1.parquet")) == 40
 
 
-def test_compare_command_rejects_bad_variants_on_one_line(tmp_path):
-    proc = _compare_cli("doctrine/us=red_line", "doctrine/us=nonsense", cwd=tmp_path)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "nonsense" in lines[0]
-    proc = _compare_cli("doctrine/us=red_line", "doctrine.us.response_lag_days=-1", cwd=tmp_path)
-    assert proc.returncode == 2 and "response_lag_days = -1" in proc.stderr
+def test_compare_command_rejects_bad_variants_on_one_line(capsys):
+    from sim.compare import main
+
+    for variants, needle in (
+        (["doctrine/us=red_line", "doctrine/us=nonsense"], "nonsense"),
+        (["doctrine/us=red_line", "doctrine.us.response_lag_days=-1"], "response_lag_days = -1"),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            main(variants)
+        assert exit_.value.code == 2
+        out, err = capsys.readouterr()
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("escalation-compare: error:"), err
+        assert needle in lines[0] and out == ""
 
 
+@pytest.mark.slow
 def test_readme_compare_command_runs(tmp_path):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     commands = [

@@ -18,9 +18,12 @@ direction that the model did not produce fails with high probability.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import config
 
 from sim.engine import run
+
+pytestmark = pytest.mark.slow  # 2 x 2 runs of 200 replicates
 
 REPLICATES = 200
 

@@ -91,6 +91,7 @@ def test_readme_figure_exists():
 DOCTRINES = (ROOT / "docs" / "doctrines.md").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("group", ["us", "iran", "israel", "iraq"])
 def test_doctrines_doc_lists_every_option_with_its_values(group):
     from sim.config import compose
@@ -121,6 +122,7 @@ def test_doctrines_doc_lists_every_option_with_its_values(group):
         assert f"| `{f.name}` | {cells} |" in DOCTRINES, (group, f.name)
 
 
+@pytest.mark.slow
 def test_readme_python_example_runs():
     block = README.split("## From Python", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     namespace: dict = {}

@@ -9,10 +9,10 @@ import pytest
 from conftest import config
 
 from sim.config import ConfigError, compose, validate
-from sim.rules.us import strike_size
 from sim.engine import Simulation, run
 from sim.events import EventKind
 from sim.rules.today import Attacks
+from sim.rules.us import strike_size
 
 R = 200
 ALL_EVENTS = ("output.events=all", "output.daily=full")
@@ -26,6 +26,7 @@ def _strikes(ev):
     return ev[ev.kind.isin(["us_strike_iraq", "us_strike_syria", "decapitation"])]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("group", "options"),
     [
@@ -90,6 +91,7 @@ def test_syria_only_never_strikes_inside_iraq_and_waits_ten_days():
     assert result.replicates.us_strikes_in_iraq.sum() == 0
 
 
+@pytest.mark.slow
 def test_decapitation_strikes_leadership_where_red_line_does_not():
     decap = _run("doctrine/us=decapitation")
     red = _run("doctrine/us=red_line")
@@ -98,6 +100,7 @@ def test_decapitation_strikes_leadership_where_red_line_does_not():
     assert (decap.replicates.max_rung >= 6).mean() > (red.replicates.max_rung >= 6).mean()
 
 
+@pytest.mark.slow
 def test_strike_size_follows_the_doctrine():
     cfg = config("doctrine/us=proportional")
     sim = Simulation(cfg, replicates=[0, 1])
@@ -116,6 +119,7 @@ def test_strike_size_follows_the_doctrine():
     assert (strike_size(fixed.state, fixed.params, attacks) == 1).all()
 
 
+@pytest.mark.slow
 def test_proportional_answers_harassment_that_red_line_ignores():
     prop, red = _run("doctrine/us=proportional"), _run("doctrine/us=red_line")
     assert prop.replicates.us_strikes.sum() > 2 * red.replicates.us_strikes.sum()
@@ -137,6 +141,7 @@ def test_max_pressure_escalates_and_builds_up():
     assert later > first
 
 
+@pytest.mark.slow
 def test_iran_restraint_removes_state_strikes_and_lowers_attacks():
     calibrated = _run("doctrine/iran=calibrated")
     restrained = _run("doctrine/iran=restrain_proxies")
@@ -146,6 +151,7 @@ def test_iran_restraint_removes_state_strikes_and_lowers_attacks():
     assert d.mean() < -3 * d.std(ddof=1) / np.sqrt(R)
 
 
+@pytest.mark.slow
 def test_revenge_kills_where_calibrated_warns():
     deaths = {}
     for option in ("calibrated", "revenge"):
@@ -169,6 +175,7 @@ def test_talks_first_holds_proxies_back_while_talks_are_open():
     assert 0 < (kinds == EventKind.TALKS_COLLAPSE).sum() < R  # strikes end some of them
 
 
+@pytest.mark.slow
 def test_israel_none_removes_interdiction_and_leaves_more_stock():
     def final_stock(*overrides):
         sim = Simulation(config(f"replicates={R}", "seed=4", *overrides))
@@ -186,6 +193,7 @@ def test_israel_none_removes_interdiction_and_leaves_more_stock():
     assert len(targets) and all(theatre.country[theatre.site_index[t]] == "syria" for t in targets)
 
 
+@pytest.mark.slow
 def test_iraqi_doctrines_raid_and_vote_as_named():
     passive = _run("doctrine/iraq=passive")
     crackdown = _run("doctrine/iraq=crackdown")
@@ -195,6 +203,7 @@ def test_iraqi_doctrines_raid_and_vote_as_named():
     assert sovereign.replicates.expulsion_votes.sum() > passive.replicates.expulsion_votes.sum()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("scenario", "rung"),
     [("dec2019_crisis", 7), ("summer2020_convoys", 2), ("biden2021", 4)],
@@ -206,6 +215,7 @@ def test_historical_presets_reach_their_periods_highest_rung(scenario, rung):
     assert (table.max_rung >= rung).mean() > 0
 
 
+@pytest.mark.slow
 def test_counterfactual_presets_change_what_they_say():
     base = run(config("scenario=dec2019_crisis", f"replicates={R}")).replicates
     no_decap = run(config("scenario=dec2019_no_decapitation", f"replicates={R}")).replicates
@@ -258,6 +268,7 @@ def test_bad_scenario_changes_are_refused(path, value, message):
         validate(cfg)
 
 
+@pytest.mark.slow
 def test_a_user_defined_ladder_is_used_without_code():
     result = run(config("ladder=detailed", "replicates=50", *ALL_EVENTS))
     names = {r.level: r.name for r in result.config.ladder.rungs}

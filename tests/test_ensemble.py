@@ -16,10 +16,9 @@ from conftest import config
 
 from sim import cli
 from sim.config import ConfigError, compose
-from sim.daily import DAILY_COLUMNS
+from sim.daily import DAILY_COLUMNS, DAILY_STATS
 from sim.engine import Simulation, run
 from sim.events import COLUMNS
-from sim.daily import DAILY_STATS
 from sim.metrics import daily_quantiles
 
 PROG = Path(sys.executable).with_name("escalation-sim")
@@ -32,6 +31,7 @@ def _rows(frame: pd.DataFrame, k: int) -> pd.DataFrame:
 # --- what is kept ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sample_replicates_have_the_events_and_days_of_a_single_run():
     cfg = config("replicates=130", "days=150", "output.event_sample=100")
     batch = run(cfg)
@@ -84,6 +84,7 @@ def _counts_from_events(events: pd.DataFrame, replicates: np.ndarray) -> pd.Data
     return counts.reindex(replicates, fill_value=0).fillna(0).astype(np.int64)
 
 
+@pytest.mark.slow
 def test_counts_do_not_depend_on_what_is_kept():
     base = ("replicates=40", "days=300", "seed=4")
     tables = {
@@ -107,6 +108,7 @@ def test_counts_do_not_depend_on_what_is_kept():
         assert (table[column] == recomputed[column]).all(), column
 
 
+@pytest.mark.slow
 def test_quantile_mode_has_the_documented_columns_and_numpy_quantiles():
     base = ("replicates=60", "days=45", "seed=2")
     full = run(config(*base, "output.daily=full"))
@@ -191,10 +193,11 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def ensemble_runs(tmp_path_factory):
-    """The same 300-replicate, 60-day ensemble written with each events mode."""
+    """The same 300-replicate, 60-day ensemble written with a sample of events and with none
+    (that every events mode gives the same tables is tested in-process above)."""
     cwd = tmp_path_factory.mktemp("ensemble")
     runs = {}
-    for mode in ("sample", "none", "all"):
+    for mode in ("sample", "none"):
         out = cwd / mode
         extra = [] if mode == "sample" else ["output.figures=false", f"output.events={mode}"]
         proc = _cli("replicates=300", "days=60", f"hydra.run.dir={out}", *extra, cwd=cwd)
@@ -231,37 +234,12 @@ def test_cli_ensemble_writes_every_file(ensemble_runs):
 
 
 @pytest.mark.slow
-def test_cli_events_modes_keep_all_or_none_and_the_same_counts(ensemble_runs):
+def test_cli_events_none_writes_an_empty_log_and_the_same_counts(ensemble_runs):
     tables = {
         mode: pd.read_parquet(out / "ensemble.parquet") for mode, (_, out) in ensemble_runs.items()
     }
     pd.testing.assert_frame_equal(tables["none"], tables["sample"])
-    pd.testing.assert_frame_equal(tables["all"], tables["sample"])
 
     none = pd.read_parquet(ensemble_runs["none"][1] / "events.parquet")
     assert len(none) == 0
     assert list(none.columns) == [*COLUMNS[:2], "date", *COLUMNS[2:]]
-
-    events = pd.read_parquet(ensemble_runs["all"][1] / "events.parquet")
-    attack = (events.actor == "militia") & (events.kind != "embassy_assault")
-    per_replicate = events[attack].groupby("replicate").size()
-    per_replicate = per_replicate.reindex(range(300), fill_value=0)
-    assert (per_replicate.to_numpy() == tables["all"].attacks.to_numpy()).all()
-    assert events.replicate.max() >= 290
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("arg", "needle"),
-    [
-        ("output.events=foo", "output.events = 'foo': must be one of all, none, sample"),
-        ("output.daily=bar", "output.daily = 'bar'"),
-    ],
-)
-def test_cli_bad_output_mode_fails_on_one_line(tmp_path, arg, needle):
-    proc = _cli("replicates=10", arg, cwd=tmp_path)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("escalation-sim: error:"), proc.stderr
-    assert needle in lines[0]
-    assert not (tmp_path / "results").exists() and proc.stdout == ""

@@ -31,6 +31,7 @@ SWITCHES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(SWITCHES))
 def test_switching_a_mechanism_off_removes_its_events(baseline, kind):
     assert (baseline.events.kind == kind).any(), f"{kind} should happen at the defaults"

@@ -22,6 +22,7 @@ def _site_collections(ax):
     return [c for c in ax.collections if (c.get_gid() or "").startswith("sites:")]
 
 
+@pytest.mark.slow
 def test_save_figures_writes_two_readable_pngs_of_the_expected_size(tmp_path, result):
     out = tmp_path / "figures"
     paths = plots.save_figures(result, out)
@@ -63,6 +64,7 @@ def test_map_draws_one_marker_per_site_at_its_coordinates(result):
     )
 
 
+@pytest.mark.slow
 def test_sites_closed_during_the_run_are_drawn_apart():
     # every link of the chain certain: attack -> strike in Iraq -> assault -> decapitation
     # -> Iranian strike -> consolidation, so sites close early in the run
@@ -93,6 +95,7 @@ def test_sites_closed_during_the_run_are_drawn_apart():
     assert sum(len(c.get_offsets()) for c in collections) == len(theatre.site_names)
 
 
+@pytest.mark.slow
 def test_sites_handed_over_before_the_start_are_drawn_closed():
     """biden2021 starts with Qayyarah, K1 and Taji handed over: hollow, under their label."""
     handed = run(config("scenario=biden2021", "days=10"))
@@ -117,6 +120,7 @@ def test_sites_handed_over_before_the_start_are_drawn_closed():
     ]
 
 
+@pytest.mark.slow
 def test_runs_without_events_still_draw(tmp_path):
     short = run(config("days=2"))
     quiet = dataclasses.replace(short, events=short.events.iloc[0:0])
@@ -128,6 +132,7 @@ def test_runs_without_events_still_draw(tmp_path):
     assert len(fig.axes[0].get_yticklabels()) == len(quiet.config.ladder.rungs)
 
 
+@pytest.mark.slow
 def test_only_the_requested_replicate_is_drawn():
     ensemble = run(config("replicates=3", "days=60"))
     table = ensemble.replicates.set_index("replicate")

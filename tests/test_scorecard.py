@@ -87,6 +87,7 @@ def test_burstiness_of_a_regular_beat_is_minus_one_and_of_bursts_positive(tmp_pa
     assert stat.value > 0
 
 
+@pytest.mark.slow
 def test_branching_ratio_of_poisson_records_is_near_zero():
     # the decay is not identified when n = 0, so the fit takes the best of all decays:
     # that inflates the one-sided tail, hence 3.5 standard errors rather than 3
@@ -270,6 +271,7 @@ def test_monthly_attacks_cover_partial_edge_months(tmp_path):
 # --- simulated events in the record schema -----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_simulated_events_become_a_valid_record(tmp_path):
     config = compose("replicates=3", "days=200", "output.events=all")
     result = Simulation(config).run()

@@ -17,16 +17,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import replace
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra._internal.config_repository import ConfigRepository
 from hydra._internal.utils import create_config_search_path
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from hydra_plugins.escalation_launcher import MAX_AUTO_JOBS_PER_TASK, batches
 from hydra_plugins.escalation_launcher._worker import ParsedOnce
-from sim.config import compose, config_dir, register_schemas
+from sim import cli, report
+from sim.config import compose, config_dir, register_schemas, validate
 from sim.engine import run
 from sim.plots.sweep import wilson_interval
 from sim.report import consolidate
@@ -68,6 +71,7 @@ def test_there_are_the_four_studies_of_the_issue():
     } <= set(EXPERIMENTS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiment_composes_at_every_swept_value(name):
     text = (Path(config_dir()) / "experiment" / f"{name}.yaml").read_text()
@@ -80,13 +84,15 @@ def test_experiment_composes_at_every_swept_value(name):
     assert len(plan.keys) == 2, "each study crosses two factors"
     assert all(len(v) >= 2 for v in plan.values.values())
     assert cfg.replicates == 100
+    base = compose(f"experiment={name}")
     for key, values in plan.values.items():
         for value in values:
-            config = compose(f"experiment={name}", f"{key}={value}")
-            if "/" in key:  # a config group: the doctrine chosen is the one swept
-                assert OmegaConf.select(OmegaConf.structured(config), key.replace("/", ".")).name
-            else:
-                assert OmegaConf.select(OmegaConf.structured(config), key) == pytest.approx(value)
+            if "/" in key:  # a config group: the option composed is the one swept
+                config = compose(f"experiment={name}", f"{key}={value}")
+                chosen = OmegaConf.select(OmegaConf.structured(config), key.replace("/", "."))
+                assert chosen.name == value, (key, value)
+            else:  # a number: an allowed value at its place in the experiment's configuration
+                validate(replace(base, key, value))
 
 
 def test_plan_merges_the_experiment_with_command_line_sweeps():
@@ -287,7 +293,11 @@ def test_submitit_local_gives_the_same_job_results(basic_sweep, tmp_path):
 # --- faults: killed, resumed, failing -------------------------------------------------------
 
 
-#: the launchers whose faults the tests check: one after another, and in batches
+#: the launchers whose faults the tests check: one after another, and in batches. Whether a
+#: job's folder holds its finished results (skip), another configuration's (refuse) or none
+#: (run) is decided in the job itself (sim.sweep.run_job) under any launcher: the killed
+#: sweep is resumed in batches, where jobs are also handed out afresh, and the refusal is
+#: checked one after another; a failing job under both
 FAULT_LAUNCHERS = {
     "basic": [],
     "batched": ["hydra/launcher=joblib_batched", "hydra.launcher.n_jobs=2"],
@@ -295,11 +305,10 @@ FAULT_LAUNCHERS = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("launcher", FAULT_LAUNCHERS)
-def test_killed_sweep_resumes_with_every_job_exactly_once(tmp_path, launcher):
+def test_killed_sweep_resumes_with_every_job_exactly_once(tmp_path):
     folder = tmp_path / "killed"
     args = ["-m", "experiment=deterrence_threshold", "replicates=20", "days=200"]
-    args += FAULT_LAUNCHERS[launcher]
+    args += FAULT_LAUNCHERS["batched"]
     proc = subprocess.Popen(
         [str(BIN / "escalation-sim"), *args, f"hydra.sweep.dir={folder}"],
         cwd=tmp_path,
@@ -330,15 +339,11 @@ def test_killed_sweep_resumes_with_every_job_exactly_once(tmp_path, launcher):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("launcher", FAULT_LAUNCHERS)
-def test_resume_leaves_other_results_alone(basic_sweep, tmp_path, launcher):
+def test_resume_leaves_other_results_alone(basic_sweep, tmp_path):
     folder = tmp_path / "copy"
     shutil.copytree(basic_sweep[0], folder)
     before = (folder / "0" / "ensemble.parquet").read_bytes()
-    out = escalation_sim(
-        "-m", *SMALL[:-1], "days=41", f"+resume={folder}", *FAULT_LAUNCHERS[launcher],
-        cwd=tmp_path,
-    )  # fmt: skip
+    out = escalation_sim("-m", *SMALL[:-1], "days=41", f"+resume={folder}", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "holds the results of a different configuration" in out.stdout
     assert (folder / "0" / "ensemble.parquet").read_bytes() == before
@@ -429,13 +434,20 @@ def test_report_in_process_matches_its_inputs(tmp_path):
         (["seed=1", "+resume=nowhere"], "resume: only a sweep (-m) can be resumed"),
     ],
 )
-def test_bad_sweeps_stop_before_any_job(tmp_path, args, message):
-    out = escalation_sim(*args, f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
-    assert out.returncode == 2
-    assert out.stderr.strip().count("\n") == 0 and message in out.stderr
+def test_bad_sweeps_stop_before_any_job(tmp_path, monkeypatch, capsys, args, message):
+    """In-process: the checks run before Hydra starts (test_cli.py shows one from a process)."""
+    monkeypatch.chdir(tmp_path)
+    argv = [*args, f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    monkeypatch.setattr(sys, "argv", ["escalation-sim", *argv])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and message in err
     assert not (tmp_path / "sweep").exists() and not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_batched_launcher_refuses_a_bad_batch_size(tmp_path):
     out = escalation_sim(
         "-m", "seed=1,2", "days=2", "hydra/launcher=joblib_batched",
@@ -448,13 +460,12 @@ def test_batched_launcher_refuses_a_bad_batch_size(tmp_path):
     assert not list((tmp_path / "sweep").glob(f"*/{JOB_FILE}"))
 
 
-def test_report_refuses_a_folder_that_is_not_a_sweep(tmp_path):
-    out = subprocess.run(
-        [str(BIN / "escalation-report"), str(tmp_path)], capture_output=True, text=True
-    )
-    assert out.returncode == 2
+def test_report_refuses_a_folder_that_is_not_a_sweep(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        report.main([str(tmp_path)])
+    assert exit_.value.code == 2
     assert (
-        out.stderr.strip()
+        capsys.readouterr().err.strip()
         == f"escalation-report: error: {tmp_path}: not a sweep folder (no multirun.yaml)"
     )
 
@@ -465,6 +476,7 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 SECTION = README.split("## Sweeps", 1)[1].split("\n## ", 1)[0]
 
 
+@pytest.mark.slow
 def test_readme_lists_every_experiment_with_its_swept_keys():
     rows = {
         line.split("|")[1].strip(" `"): line
@@ -478,6 +490,7 @@ def test_readme_lists_every_experiment_with_its_swept_keys():
             assert f"`{key}`" in row, (name, key)
 
 
+@pytest.mark.slow
 def test_readme_progress_line_has_the_printed_form(basic_sweep):
     shown = SECTION.split("```")[3].strip()
     printed = [ln for ln in basic_sweep[1].stdout.splitlines() if ln.startswith("[")]
@@ -487,23 +500,36 @@ def test_readme_progress_line_has_the_printed_form(basic_sweep):
     assert any(form.match(line) for line in printed)
 
 
-@pytest.mark.slow
+README_SWEEPS = [
+    (line.split("#")[0].split(), line.partition("#")[2])
+    for line in SECTION.split("```")[1].strip().splitlines()
+]
+
+
 @pytest.mark.parametrize(
-    "command",
-    [line.split("#")[0].split() for line in SECTION.split("```")[1].strip().splitlines()],
-    ids=lambda c: " ".join(c[2:4]),
+    ("command", "comment"), README_SWEEPS, ids=[" ".join(c[2:4]) for c, _ in README_SWEEPS]
 )
-def test_readme_sweep_commands_run(tmp_path, command):
-    """Each command of the section, at a small size (3 replicates, 20 days)."""
+def test_readme_sweep_commands_plan_the_jobs_they_say(command, comment):
+    """Each command of the section passes the command's checks and composes, with its
+    launcher, into the jobs its comment counts. In-process: the launchers run real sweeps
+    above (basic, joblib, joblib_batched, submitit_local)."""
     assert command[:2] == ["escalation-sim", "-m"]
-    folder = tmp_path / "sweep"
-    out = escalation_sim(
-        *command[1:], "replicates=3", "days=20", "output.figures=false",
-        f"hydra.sweep.dir={folder}", cwd=tmp_path,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-2000:]
-    summary = pd.read_csv(folder / "sweep_summary.csv")
-    assert (summary["status"] == "ok").all() and len(summary) >= 8
+    overrides = command[2:]
+    cli.precheck(["-m", *overrides])  # a bad value exits 2 with its one-line error
+    first = [
+        f"{o.get_key_element()}={next(iter(o.sweep_iterator()))}"
+        if o.is_sweep_override()
+        else o.input_line
+        for o in OverridesParser.create().parse_overrides(overrides)
+    ]
+    node = OmegaConf.create(OmegaConf.to_container(hydra_config(*first).hydra))
+    node.overrides.task = [o for o in overrides if not o.startswith(("hydra.", "hydra/"))]
+    plan = SweepPlan.from_hydra(node)
+    said = re.search(r"(\d+) jobs", comment)
+    if said:
+        assert plan.n_jobs == int(said.group(1)), comment
+    else:
+        assert plan.n_jobs >= 8
 
 
 def test_experiments_folder_readme_names_every_study():

@@ -31,6 +31,7 @@ def small_record(path: Path, rows: list[str] | None = None) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_validation_of_the_seeds_record_writes_the_scorecard(tmp_path, capsys):
     out = tmp_path / "v"
     main(["--events", str(seeds_record()), "--replicates", "8", "--out", str(out)])
@@ -48,6 +49,7 @@ def test_validation_of_the_seeds_record_writes_the_scorecard(tmp_path, capsys):
     assert table.count("\n| ") == len(STATISTICS) + 2
 
 
+@pytest.mark.slow
 def test_the_console_script_runs_a_small_record_and_its_window(tmp_path):
     events = small_record(tmp_path / "events.csv")
     out = tmp_path / "v"
