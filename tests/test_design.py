@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -150,3 +152,29 @@ def test_an_unknown_study_is_refused(tmp_path, capsys):
         main(["--experiment", "nope", "--out", str(tmp_path / "o")])
     assert exit_.value.code == 2
     assert "--experiment nope: no such study (choose from:" in capsys.readouterr().err
+
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def _readme_design_commands() -> list[list[str]]:
+    block = README.split("## Designs", 1)[1].split("```")[1]
+    return [line.split("#")[0].split() for line in block.strip().splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", _readme_design_commands(), ids=lambda c: " ".join(c[1:3]))
+def test_the_readme_design_commands_run(command, tmp_path, monkeypatch):
+    """Each design command of the README runs (at a small size), a table read from the
+    folder it runs in."""
+    assert command[0] == "escalation-design"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "points.csv").write_text(
+        "doctrine/us,doctrine.us.response_lag_days\nred_line,2\ndecapitation,5\n"
+    )
+    args = [a for a in command[1:] if not a.startswith("days=")]
+    if "--replicates" in args:
+        i = args.index("--replicates")
+        del args[i : i + 2]
+    main([*args, "--replicates", "3", "--quiet", "--out", str(tmp_path / "out"), "days=20"])
+    assert (tmp_path / "out" / "design_results.parquet").is_file()
