@@ -110,13 +110,30 @@ def order_statistics(values, ranks, out, done):
             done[c] = _bucket_select(row, ranks, out[c], counts, wanted, bucket)
 
 
+#: the bit pattern of -0.0 as an int64
+_NEGATIVE_ZERO = np.float64(-0.0).view(np.int64)
+
+
+@_jit
+def _has_negative_zero(row):
+    """Whether ``row`` holds a -0.0: a sort places +0.0 and -0.0 as it pleases, so such a
+    row is left to NumPy's partition (a loop the compiler vectorizes)."""
+    bits = row.view(np.int64)
+    found = False
+    for i in range(len(bits)):
+        found |= bits[i] == _NEGATIVE_ZERO
+    return found
+
+
 @_jit
 def _sort_select(row, ranks, out):
     """The values at ``ranks`` of ``row`` sorted (a copy); False, with nothing written, if
-    a value is a NaN or an infinity."""
+    a value is a NaN, an infinity or -0.0."""
     for v in row:
         if not math.isfinite(v):
             return False
+    if _has_negative_zero(row):
+        return False
     ordered = np.sort(row)
     for j in range(len(ranks)):
         out[j] = ordered[ranks[j]]
@@ -233,7 +250,7 @@ def _repeated(part):
 def _bucket_select(row, ranks, out, counts, wanted, bucket):
     n = len(row)
     lo, hi, finite = _finite_range(row)
-    if not finite:
+    if not finite or _has_negative_zero(row):
         return False
     if lo == hi:
         out[:] = lo

@@ -96,9 +96,11 @@ def _add_at(a, rows, values):
 
 
 def maximum_at(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``np.maximum.at(a, rows, values)`` with ``values`` one value (shape (1,)) or one per
-    row, in one pass; exact for integers (for floats it keeps ``a``'s value on a tie of
-    signed zeros and skips a NaN, where NumPy takes the value)."""
+    """``np.maximum.at(a, rows, values)`` for integer arrays (levels, days), with ``values``
+    one value (shape (1,)) or one per row, in one pass. Floats are refused: NaNs and
+    signed zeros would need NumPy's rules."""
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"maximum_at: integer arrays only, not {a.dtype}")
     _raise_to(a, rows, values)
 
 
