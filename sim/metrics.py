@@ -14,6 +14,7 @@ from sim.state import NEVER
 if TYPE_CHECKING:
     from sim.engine import RunResult
 
+
 def daily_quantiles(daily: pd.DataFrame, start_date: str) -> pd.DataFrame:
     """The quantile table of a full daily frame (one row per replicate and day)."""
     columns = tuple(c for c in daily.columns if c not in ("replicate", "day", "date"))

@@ -126,8 +126,6 @@ def column(value):
     return value if np.ndim(value) == 0 else value[:, None]
 
 
-
-
 @dataclass
 class Params:
     """Everything static a day of the core needs, as arrays; ``config`` keeps the scalars.

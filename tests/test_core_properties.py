@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.config import BaseConfig, validate
+from sim.engine import Simulation
 from sim.rules.militia import attack_rates
 from sim.rules.us import response_trigger
-from sim.engine import Simulation
 
 # fields that shape the map or the run itself rather than behaviour
 _FIXED = {
