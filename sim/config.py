@@ -395,17 +395,44 @@ def _check_ranges(node: Any, path: str) -> None:
         for f in dataclasses.fields(node):
             value = getattr(node, f.name)
             where = f"{path}.{f.name}" if path else f.name
-            if "what" in f.metadata and isinstance(value, int | float):
-                lo, hi = f.metadata["lo"], f.metadata["hi"]
-                bad = not math.isfinite(value)
-                bad |= lo is not None and (value <= lo if f.metadata.get("open") else value < lo)
-                bad |= hi is not None and value > hi
-                if bad:
-                    raise ConfigError(f"{where} = {value}: must be {f.metadata['what']}")
+            numeric = "what" in f.metadata and isinstance(value, int | float)
+            if numeric and out_of_range(value, f.metadata):
+                raise ConfigError(f"{where} = {value}: must be {f.metadata['what']}")
             _check_ranges(value, where)
     elif isinstance(node, list):
         for i, item in enumerate(node):
             _check_ranges(item, f"{path}[{i}]")
+
+
+def out_of_range(value: float, metadata) -> bool:
+    """Whether a number lies outside the range a field's metadata allows (or is not finite)."""
+    lo, hi = metadata.get("lo"), metadata.get("hi")
+    bad = not math.isfinite(value)
+    bad |= lo is not None and (value <= lo if metadata.get("open") else value < lo)
+    bad |= hi is not None and value > hi
+    return bool(bad)
+
+
+def parameter_at(config: BaseConfig, path: str) -> tuple[Any, str, Any]:
+    """The node holding the parameter at dotted ``path`` (list items by number), its field
+    name and its value; a ConfigError if there is none."""
+    *parents, leaf = path.split(".")
+    node: Any = config
+    try:
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else getattr(node, part)
+        current = getattr(node, leaf)
+    except (AttributeError, IndexError, ValueError, TypeError):
+        raise ConfigError(f"{path}: not a parameter of the configuration") from None
+    return node, leaf, current
+
+
+def numeric_leaf(config: BaseConfig, path: str) -> tuple[Any, str, int | float]:
+    """``parameter_at`` for a numeric parameter (not a switch); a ConfigError otherwise."""
+    node, leaf, current = parameter_at(config, path)
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise ConfigError(f"{path}: not a numeric parameter")
+    return node, leaf, current
 
 
 def _check_choice(where: str, value: str, allowed: tuple[str, ...] | set[str]) -> None:
@@ -511,13 +538,9 @@ def apply_change(config: BaseConfig, path: str, value: float, where: str = "chan
     import copy
 
     config = copy.deepcopy(config)
-    *parents, leaf = path.split(".")
-    node: Any = config
     try:
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else getattr(node, part)
-        current = getattr(node, leaf)
-    except (AttributeError, IndexError, ValueError, TypeError):
+        node, leaf, current = parameter_at(config, path)
+    except ConfigError:
         raise ConfigError(
             f"{where}.path = {path!r}: not a parameter of the configuration"
         ) from None

@@ -16,11 +16,9 @@ own. However a design is cut into batches, each replicate's numbers are the same
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
 import dataclasses
 import datetime as dt
-import math
 import os
 import uuid
 from collections.abc import Callable, Sequence
@@ -33,12 +31,20 @@ import pandas as pd
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
-from sim.config import BaseConfig, ConfigError, compose, config_dir
+from sim.config import (
+    BaseConfig,
+    ConfigError,
+    apply_change,
+    compose,
+    config_dir,
+    numeric_leaf,
+    out_of_range,
+)
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, fail, one_line
 from sim.io import atomic_write, provenance, write_json, write_parquet
 from sim.outcomes import OUTCOMES
-from sim.params import numeric_leaf, takes_one_per_replicate, varies_by_replicate
+from sim.params import takes_one_per_replicate, varies_by_replicate
 
 #: replicates stepped together at most (points x replicates per batch): beyond a few
 #: thousand, a larger batch is no faster per replicate-day and only takes more memory
@@ -134,17 +140,13 @@ def _check_columns(design: pd.DataFrame, config: BaseConfig, where: str) -> None
 def _check_value(config: BaseConfig, path: str, value: Any, where: str) -> int | float:
     """``value`` as the parameter's type, within its allowed range, or a ConfigError."""
     node, leaf, current = numeric_leaf(config, path)
-    spec = next(f for f in dataclasses.fields(node) if f.name == leaf)  # type: ignore[arg-type]
-    meta = spec.metadata
+    meta = next(f for f in dataclasses.fields(node) if f.name == leaf).metadata
     what = meta.get("what", "a number")
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{where}, {path} = {value!r}: must be {what}") from None
-    bad = not math.isfinite(number)
-    lo, hi = meta.get("lo"), meta.get("hi")
-    bad |= lo is not None and (number <= lo if meta.get("open") else number < lo)
-    bad |= hi is not None and number > hi
+    bad = out_of_range(number, meta)
     if isinstance(current, int) and not bad and number != int(number):
         raise ConfigError(f"{where}, {path} = {value}: must be a whole number")
     if bad:
@@ -310,10 +312,8 @@ def _compose_choice(overrides: Sequence[str], choice: tuple, at: str) -> BaseCon
 
 
 def _with_fixed(config: BaseConfig, values: dict[str, int | float]) -> BaseConfig:
-    config = copy.deepcopy(config)
     for path, value in values.items():
-        node, leaf, _ = numeric_leaf(config, path)
-        setattr(node, leaf, value)
+        config = apply_change(config, path, value)
     return config
 
 

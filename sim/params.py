@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.config import BaseConfig, ConfigError, parse_date
+from sim.config import BaseConfig, ConfigError, parameter_at, parse_date
 from sim.events import Actor, EventKind, Weapon
 from sim.numerics.reductions import repeat_last, sum_last
 from sim.theatre import Theatre
@@ -72,33 +72,13 @@ def takes_one_per_replicate(path: str, value: object) -> bool:
     return isinstance(value, int | float) and varies_by_replicate(path)
 
 
-def numeric_leaf(config: BaseConfig, path: str) -> tuple[object, str, int | float]:
-    """The node holding the numeric parameter at dotted ``path``, its field name and value."""
-    node, leaf, current = _leaf(config, path)
-    if isinstance(current, bool) or not isinstance(current, int | float):
-        raise ConfigError(f"{path}: not a numeric parameter")
-    return node, leaf, current
-
-
-def _leaf(config: BaseConfig, path: str) -> tuple[object, str, object]:
-    *parents, leaf = path.split(".")
-    node: object = config
-    try:
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else getattr(node, part)  # type: ignore[index]
-        current = getattr(node, leaf)
-    except (AttributeError, IndexError, ValueError, TypeError):
-        raise ConfigError(f"{path}: not a parameter of the configuration") from None
-    return node, leaf, current
-
-
 def with_values(config: BaseConfig, values: Mapping[str, np.ndarray]) -> BaseConfig:
     """A copy of ``config`` whose parameters at the given dotted paths hold one value per
     replicate (an (R,) array each: switches as booleans, whole numbers as integers, choices
     as strings)."""
     config = copy.deepcopy(config)
     for path, value in values.items():
-        node, leaf, current = _leaf(config, path)
+        node, leaf, current = parameter_at(config, path)
         if not takes_one_per_replicate(path, current):
             raise ConfigError(f"{path}: cannot take one value per replicate in one batch")
         kinds = ((bool, np.bool_), (int, np.int64), (float, np.float64), (str, np.str_))
