@@ -253,10 +253,14 @@ def _run_batch(batch: _Batch, points: list[int], start: int, R: int) -> pd.DataF
 def _batches(
     design: pd.DataFrame, overrides: Sequence[str], base: BaseConfig, where: str
 ) -> list[_Batch]:
-    """The points grouped into batches that can be stepped together."""
+    """The points grouped into batches that can be stepped together (``base``: the
+    configuration ``overrides`` compose, which points choosing no option start from)."""
     groups = [c for c in design.columns if _is_group(c)]
     numbers = [c for c in design.columns if not _is_group(c)]
     composed: dict[tuple, BaseConfig] = {}
+    if not groups:
+        composed[()] = dataclasses.replace(base, output=dataclasses.replace(base.output))
+        composed[()].output.events = "none"  # a design keeps each replicate's counts
     # each distinct configuration before the per-replicate values: its leaves, by
     # (group options, values of the parameters that cannot vary by replicate)
     configs: dict[tuple, tuple[BaseConfig, dict[str, Any]]] = {}
