@@ -12,7 +12,6 @@ import numpy as np
 from mesa import Agent
 from mesa.discrete_space import FixedAgent
 
-from sim.events import Weapon
 from sim.rules.militia import attack_rates
 from sim.state import NEVER
 
@@ -55,7 +54,8 @@ class MilitiaGroup(_View, FixedAgent):
     @property
     def stocks(self) -> dict[str, float]:
         """Munitions on hand by weapon."""
-        return {w.name.lower(): float(self._state.stock[0, self.index, w]) for w in Weapon}
+        names = self._params.weapon_names
+        return {name: float(self._state.stock[0, self.index, w]) for w, name in enumerate(names)}
 
     @property
     def grievance(self) -> float:

@@ -158,8 +158,9 @@ def print_summary(result, paths: dict[str, Path], out_dir: Path) -> None:
             f"{k.replace('_', ' ').title() if k != 'us' else 'US'} {v}"
             for k, v in s["doctrines"].items()
         ),
-        f"  Attacks: {c['attacks']} (rocket {c['attacks_rocket']}, IED {c['attacks_ied']}, "
-        f"drone {c['attacks_drone']})",
+        f"  Attacks: {c['attacks']} ("
+        + ", ".join(f"{w} {c[f'attacks_{w}']}" for w in result.params.weapon_names)
+        + ")",
         f"  Casualties: US {c['killed_us']} killed, {c['wounded_us']} wounded; "
         f"Iraqi {c['killed_iraqi']} killed, {c['wounded_iraqi']} wounded",
         f"  US responses: {_n(c['us_strikes'], 'strike')} ({c['us_strikes_in_iraq']} in Iraq), "

@@ -11,11 +11,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
+
+from sim.record import ACTIONS  # the event record's vocabulary: a weapon's attacks use it
 
 
 class ConfigError(ValueError):
@@ -131,9 +135,7 @@ class MilitiaConfig:
     bases: list[str] = field(default_factory=list)
     fighters: float = nonneg()
     max_fighters: float = positive()
-    rockets: float = nonneg()
-    ieds: float = nonneg()
-    drones: float = nonneg()
+    stock: dict[str, float] = field(default_factory=dict)  # munitions on hand, by weapon
     stock_capacity: float = positive()
     supply_share: float = nonneg()
     base_attack_rate: float = nonneg()
@@ -151,6 +153,11 @@ class MilitiaConfig:
 
 @dataclass
 class WeaponConfig:
+    """One militia weapon (an entry of ``configs/weapons/``): what its attacks hit, how
+    they count on the ladder and in the record, how lethal and how plentiful it is."""
+
+    kind: str = MISSING  # the ladder's event kind of its attacks (WEAPON_KINDS)
+    action: str = "other"  # its attacks' action in the event record (sim.record.ACTIONS)
     kill_per_munition: float = nonneg()
     wound_per_munition: float = nonneg()
     iraqi_killed_per_munition: float = nonneg()
@@ -158,23 +165,9 @@ class WeaponConfig:
     stock_half_saturation: float = positive()
     salvo_mean: float = at_least(1.0)
     reach_factor: float = positive()
+    supplied_per_day: float = nonneg()  # what Iran ships of it per day
+    supplied_from: str | None = None  # first day Iran ships it (None: from the start)
     source: str = ""
-
-
-@dataclass
-class MissileConfig:
-    kill_per_munition: float = nonneg()
-    wound_per_munition: float = nonneg()
-    source: str = ""
-
-
-@dataclass
-class WeaponsConfig:
-    rocket: WeaponConfig = field(default_factory=WeaponConfig)
-    ied: WeaponConfig = field(default_factory=WeaponConfig)
-    drone: WeaponConfig = field(default_factory=WeaponConfig)
-    ballistic_missile: MissileConfig = field(default_factory=MissileConfig)
-    personnel_reference: float = positive()
 
 
 @dataclass
@@ -198,6 +191,7 @@ class ActorsConfig:
     dynamics: MilitiaDynamicsConfig = field(default_factory=MilitiaDynamicsConfig)
     convoys_per_day: float = nonneg()
     drawdown_convoy_boost: float = nonneg()
+    personnel_reference: float = positive()  # people at a site for which weapons' rates hold
 
 
 # --- doctrines ------------------------------------------------------------------------
@@ -249,16 +243,14 @@ class USDoctrineConfig:
 @dataclass
 class IranDoctrineConfig:
     name: str = MISSING
-    rockets_per_day: float = nonneg()
-    ieds_per_day: float = nonneg()
-    drones_per_day: float = nonneg()
-    drone_supply_start_date: str = MISSING
     green_light: float = probability()
     war_aversion: float = nonneg()
     direct_retaliation_probability: float = probability()
     retaliation_lag_days: int = whole_days()
     retaliation_targets: list[str] = field(default_factory=list)
     retaliation_missiles: float = at_least(1.0)
+    missile_kill_per_munition: float = nonneg()
+    missile_wound_per_munition: float = nonneg()
     warning_effect: float = fraction()
     restraint_days: int = whole_days()
     restraint_green_light: float = probability()
@@ -346,7 +338,7 @@ class BaseConfig:
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     theatre: TheatreConfig = field(default_factory=TheatreConfig)
     actors: ActorsConfig = field(default_factory=ActorsConfig)
-    weapons: WeaponsConfig = field(default_factory=WeaponsConfig)
+    weapons: dict[str, WeaponConfig] = field(default_factory=dict)  # the militias' weapons
     doctrine: DoctrineConfig = field(default_factory=DoctrineConfig)
     ladder: LadderConfig = field(default_factory=LadderConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -402,6 +394,12 @@ def _check_ranges(node: Any, path: str) -> None:
     elif isinstance(node, list):
         for i, item in enumerate(node):
             _check_ranges(item, f"{path}[{i}]")
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            where = f"{path}.{key}"
+            if isinstance(item, int | float) and out_of_range(item, KEYED_NUMBER):
+                raise ConfigError(f"{where} = {item}: must be {KEYED_NUMBER['what']}")
+            _check_ranges(item, where)
 
 
 def out_of_range(value: float, metadata) -> bool:
@@ -414,17 +412,61 @@ def out_of_range(value: float, metadata) -> bool:
 
 
 def parameter_at(config: BaseConfig, path: str) -> tuple[Any, str, Any]:
-    """The node holding the parameter at dotted ``path`` (list items by number), its field
-    name and its value; a ConfigError if there is none."""
+    """The node holding the parameter at dotted ``path`` (list items by number, keyed
+    entries such as weapons by key), its field name and its value; a ConfigError if there
+    is none."""
     *parents, leaf = path.split(".")
     node: Any = config
     try:
         for part in parents:
-            node = node[int(part)] if part.isdigit() else getattr(node, part)
-        current = getattr(node, leaf)
-    except (AttributeError, IndexError, ValueError, TypeError):
+            node = _child(node, part)
+        current = _child(node, leaf)
+    except (AttributeError, IndexError, KeyError, ValueError, TypeError):
         raise ConfigError(f"{path}: not a parameter of the configuration") from None
     return node, leaf, current
+
+
+#: the range of a number in a keyed table (a group's stock of each weapon)
+KEYED_NUMBER = {"lo": 0.0, "hi": None, "what": "a number >= 0"}
+
+
+def allowed_range(node: Any, leaf: str) -> Mapping[str, Any]:
+    """The range (field metadata) of the parameter ``leaf`` of a node that
+    :func:`parameter_at` returned."""
+    if isinstance(node, dict):
+        return KEYED_NUMBER
+    return next(f for f in dataclasses.fields(node) if f.name == leaf).metadata
+
+
+def _child(node: Any, part: str) -> Any:
+    if isinstance(node, dict):
+        return node[part]
+    return node[int(part)] if part.isdigit() else getattr(node, part)
+
+
+def set_parameter(node: Any, leaf: str, value: Any) -> None:
+    """Set the parameter ``leaf`` of a node that :func:`parameter_at` returned."""
+    if isinstance(node, dict):
+        node[leaf] = value
+    else:
+        setattr(node, leaf, value)
+
+
+def leaves(node: Any, path: str = "") -> dict[str, Any]:
+    """Every parameter of a configuration (or of one of its nodes) by dotted path: list
+    items by number, keyed entries by key."""
+    if dataclasses.is_dataclass(node):
+        items = [(f.name, getattr(node, f.name)) for f in dataclasses.fields(node)]
+    elif isinstance(node, dict):
+        items = list(node.items())
+    elif isinstance(node, list) and node and dataclasses.is_dataclass(node[0]):
+        items = [(str(i), item) for i, item in enumerate(node)]
+    else:
+        return {path: node}
+    out: dict[str, Any] = {}
+    for name, value in items:
+        out.update(leaves(value, f"{path}.{name}" if path else name))
+    return out
 
 
 def numeric_leaf(config: BaseConfig, path: str) -> tuple[Any, str, int | float]:
@@ -452,9 +494,7 @@ def validate(config: BaseConfig) -> None:
     """Check ranges and cross-references; raise ConfigError on the first problem."""
     _check_ranges(config, "")
     parse_date("scenario.start_date", config.scenario.start_date)
-    parse_date(
-        "doctrine.iran.drone_supply_start_date", config.doctrine.iran.drone_supply_start_date
-    )
+    _validate_weapons(config)
     th = config.theatre
     if th.lat_min >= th.lat_max or th.lon_min >= th.lon_max:
         raise ConfigError("theatre: lat_min < lat_max and lon_min < lon_max are required")
@@ -546,8 +586,37 @@ def apply_change(config: BaseConfig, path: str, value: float, where: str = "chan
         ) from None
     if isinstance(current, bool) or not isinstance(current, int | float):
         raise ConfigError(f"{where}.path = {path!r}: only numeric parameters can change mid-run")
-    setattr(node, leaf, type(current)(value))
+    set_parameter(node, leaf, type(current)(value))
     return config
+
+
+#: what a weapon's attacks can count as on the ladder: attacks on sites or on convoys
+WEAPON_KINDS = ("base_attack", "convoy_ied")
+#: a weapon's name becomes part of column names (``attacks_<name>``)
+_WEAPON_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _validate_weapons(config: BaseConfig) -> None:
+    """The weapons' entries, and the militias' stocks of them."""
+    weapons = config.weapons
+    if not weapons:
+        raise ConfigError("weapons: at least one militia weapon is required")
+    for name, weapon in weapons.items():
+        if not _WEAPON_NAME.fullmatch(name):
+            raise ConfigError(
+                f"weapons.{name}: a weapon's name must be lower-case letters, digits and _"
+            )
+        _check_choice(f"weapons.{name}.kind", weapon.kind, WEAPON_KINDS)
+        _check_choice(f"weapons.{name}.action", weapon.action, ACTIONS)
+        if weapon.supplied_from is not None:
+            parse_date(f"weapons.{name}.supplied_from", weapon.supplied_from)
+    for i, militia in enumerate(config.actors.militias):
+        for name in militia.stock:
+            if name not in weapons:
+                raise ConfigError(
+                    f"actors.militias[{i}].stock.{name}: not a weapon; "
+                    f"the weapons are {', '.join(weapons)}"
+                )
 
 
 def _validate_ladder(ladder: LadderConfig) -> None:

@@ -4,52 +4,63 @@ changes the state."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-from sim.events import Weapon
 from sim.numerics.quantiles import quantiles as exact_quantiles
 from sim.numerics.reductions import sum_last
 from sim.params import Params
 from sim.rules.militia import capability
 from sim.state import State
 
-DAILY_COLUMNS = (
-    "attacks_rocket",
-    "attacks_ied",
-    "attacks_drone",
-    "attacks",
-    "responses",
-    "killed_us",
-    "wounded_us",
-    "killed_iraqi",
-    "wounded_iraqi",
-    "rung",
-    "tension",
-    "militia_fighters",
-    "militia_capacity",
-    "militia_rockets",
-    "perceived_risk",
-    "grievance",
-    "iran_green_light",
-    "us_troops",
-    "us_resolve",
-    "sites_open",
-    "sovereignty_pressure",
-)
+
+def daily_columns(weapons: Sequence[str]) -> tuple[str, ...]:
+    """The columns of ``daily.parquet`` for a run with these weapons (``params.weapon_names``):
+    ``attacks_<weapon>`` and ``militia_stock_<weapon>`` for each weapon among the rest."""
+    return _daily_columns(tuple(weapons))
+
+
+@functools.cache
+def _daily_columns(weapons: tuple[str, ...]) -> tuple[str, ...]:
+    return (
+        *(f"attacks_{w}" for w in weapons),
+        "attacks",
+        "responses",
+        "killed_us",
+        "wounded_us",
+        "killed_iraqi",
+        "wounded_iraqi",
+        "rung",
+        "tension",
+        "militia_fighters",
+        "militia_capacity",
+        *(f"militia_stock_{w}" for w in weapons),
+        "perceived_risk",
+        "grievance",
+        "iran_green_light",
+        "us_troops",
+        "us_resolve",
+        "sites_open",
+        "sovereignty_pressure",
+    )
 
 
 def daily_values(state: State, params: Params) -> np.ndarray:
-    """(len(DAILY_COLUMNS), R) values of each daily series at the end of the day.
+    """(len(daily_columns), R) values of each daily series at the end of the day.
 
     One array, written row by row: the quantiles across replicates read it as it is.
     """
-    out = np.empty((len(DAILY_COLUMNS), state.replicates))
-    row = dict(zip(DAILY_COLUMNS, out, strict=True))
+    weapons = params.weapon_names
+    columns = daily_columns(weapons)
+    out = np.empty((len(columns), state.replicates))
+    row = dict(zip(columns, out, strict=True))
     M = params.n_militias
-    row["attacks_rocket"][:] = state.attacks_today[:, Weapon.ROCKET]
-    row["attacks_ied"][:] = state.attacks_today[:, Weapon.IED]
-    row["attacks_drone"][:] = state.attacks_today[:, Weapon.DRONE]
+    for w, weapon in enumerate(weapons):
+        row[f"attacks_{weapon}"][:] = state.attacks_today[:, w]
+        row[f"militia_stock_{weapon}"][:] = sum_last(state.stock[:, :, w])
     row["attacks"][:] = sum_last(state.attacks_today)
     row["responses"][:] = state.responses_today
     row["killed_us"][:] = state.killed_us_today
@@ -61,7 +72,6 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     row["militia_fighters"][:] = sum_last(state.fighters)
     cap = capability(state, params).reshape(state.replicates, -1)
     np.divide(sum_last(cap), cap.shape[1], out=row["militia_capacity"])
-    row["militia_rockets"][:] = sum_last(state.stock[:, :, Weapon.ROCKET])
     np.divide(sum_last(state.perceived_risk), M, out=row["perceived_risk"])
     np.divide(sum_last(state.grievance), M, out=row["grievance"])
     row["iran_green_light"][:] = state.iran_green
@@ -70,11 +80,6 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     row["sites_open"][:] = np.count_nonzero(state.site_open[:, params.theatre.us_sites], axis=1)
     row["sovereignty_pressure"][:] = state.sovereignty
     return out
-
-
-def daily_record(state: State, params: Params) -> dict[str, np.ndarray]:
-    """(R,) values of each daily series at the end of the day, by name."""
-    return dict(zip(DAILY_COLUMNS, daily_values(state, params), strict=True))
 
 
 # --- the daily series across replicates ------------------------------------------------------

@@ -34,9 +34,11 @@ from tqdm import tqdm
 from sim.config import (
     BaseConfig,
     ConfigError,
+    allowed_range,
     apply_change,
     compose,
     config_dir,
+    leaves,
     numeric_leaf,
     out_of_range,
 )
@@ -140,7 +142,7 @@ def _check_columns(design: pd.DataFrame, config: BaseConfig, where: str) -> None
 def _check_value(config: BaseConfig, path: str, value: Any, where: str) -> int | float:
     """``value`` as the parameter's type, within its allowed range, or a ConfigError."""
     node, leaf, current = numeric_leaf(config, path)
-    meta = next(f for f in dataclasses.fields(node) if f.name == leaf).metadata
+    meta = allowed_range(node, leaf)
     what = meta.get("what", "a number")
     try:
         number = float(value)
@@ -278,18 +280,18 @@ def _batches(
         variant = (choice, tuple(sorted(fixed.items())))
         if variant not in configs:
             config = _with_fixed(composed[choice], fixed) if fixed else composed[choice]
-            configs[variant] = (config, _leaves(config))
-        config, leaves = configs[variant]
-        key = _signature(leaves)
+            configs[variant] = (config, leaves(config))
+        config, its_leaves = configs[variant]
+        key = _signature(its_leaves)
         if key not in batches:
             batches[key] = _Batch(config, [], {})
-            first_leaves[key] = leaves
+            first_leaves[key] = its_leaves
         batch, first = batches[key], first_leaves[key]
         # per point: the design's per-replicate values, and where its configuration
         # differs from the batch's first in a parameter that may vary by replicate
         point_values = {p: v for p, v in values.items() if varies_by_replicate(p)}
-        if leaves is not first:
-            for path, value in leaves.items():
+        if its_leaves is not first:
+            for path, value in its_leaves.items():
                 if path not in point_values and _batchable(path, value) and value != first[path]:
                     point_values[path] = value
         n = len(batch.points)
@@ -319,21 +321,6 @@ def _with_fixed(config: BaseConfig, values: dict[str, int | float]) -> BaseConfi
     for path, value in values.items():
         config = apply_change(config, path, value)
     return config
-
-
-def _leaves(node: Any, path: str = "") -> dict[str, Any]:
-    """Every leaf of a configuration by dotted path (list items by number)."""
-    if dataclasses.is_dataclass(node):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(node):
-            out.update(_leaves(getattr(node, f.name), f"{path}.{f.name}" if path else f.name))
-        return out
-    if isinstance(node, list) and node and dataclasses.is_dataclass(node[0]):
-        out = {}
-        for i, item in enumerate(node):
-            out.update(_leaves(item, f"{path}.{i}"))
-        return out
-    return {path: node}
 
 
 def _batchable(path: str, value: Any) -> bool:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim import rules
 from sim.config import BaseConfig, ConfigError, apply_change, parse_date
-from sim.daily import DAILY_COLUMNS, daily_stats, daily_values, quantile_frame
+from sim.daily import daily_columns, daily_stats, daily_values, quantile_frame
 from sim.events import EventLog
 from sim.outcomes import replicate_table
 from sim.params import Params, compile_params
@@ -98,6 +98,9 @@ class Simulation:
             change of such a parameter gives every replicate its value from that day on.
         daily: whether to keep the daily series (a design, which reads only each
             replicate's outcome, does without them).
+        runs: how many runs the replicates hold, as blocks of equal size in their order
+            (the jobs of a sweep stepped together): each run keeps its own sample and
+            quantiles, and :meth:`results` gives each what it would give alone.
     """
 
     def __init__(
@@ -107,6 +110,7 @@ class Simulation:
         theatre: Theatre | None = None,
         per_replicate: dict[str, np.ndarray] | None = None,
         daily: bool = True,
+        runs: int = 1,
     ) -> None:
         hold_freed_memory()
         self.config = config
@@ -122,20 +126,24 @@ class Simulation:
         self.streams = RandomStreams(config.seed, self.replicate_ids)
         self.state: State = initial_state(self.params, R)
         out = config.output
-        #: rows (positions in ``replicate_ids``) of the sample: the first ``event_sample``
-        self.sample_rows = np.arange(min(out.event_sample, R))
+        #: the rows (positions in ``replicate_ids``) of each run
+        self.runs = _blocks(R, runs)
+        #: rows of the sample: the first ``event_sample`` of each run
+        self.sample_rows = np.concatenate(
+            [np.arange(run.start, min(run.start + out.event_sample, run.stop)) for run in self.runs]
+        )
         keep = None
         if out.events != "all":
             keep = np.zeros(R, dtype=bool)
             if out.events == "sample":
                 keep[self.sample_rows] = True
-        self.log = EventLog(R, keep)
-        self.daily_mode = daily_mode(config, R)
+        self.log = EventLog(R, keep, weapons=len(self.params.weapon_names))
+        self.daily_mode = daily_mode(config, R // runs)
         # rows whose full daily series is kept (None: all)
         self._daily_rows = None if self.daily_mode == "full" else self.sample_rows
         self.day = 0
         self._daily: list[np.ndarray] = []  # (columns, rows kept) a day
-        self._daily_stats: list[np.ndarray] = []
+        self._daily_stats: list[list[np.ndarray]] = []  # a day: each run's statistics
         self._keep_daily = daily
         self._changes = _change_schedule(config)
 
@@ -165,7 +173,10 @@ class Simulation:
             self._daily.append(values)
             return
         self._daily.append(values[:, self._daily_rows])
-        self._daily_stats.append(daily_stats(values, overwrite=True))  # nothing else reads it
+        # each run's statistics across its own rows (reordered in place: nothing else reads them)
+        self._daily_stats.append(
+            [daily_stats(np.ascontiguousarray(values[:, run]), overwrite=True) for run in self.runs]
+        )
 
     def run(self, progress=None) -> RunResult:
         """Step to the horizon and return the results; ``progress(day)`` after each day."""
@@ -179,13 +190,20 @@ class Simulation:
 
     def events_frame(self) -> pd.DataFrame:
         """Events so far (of the replicates kept), with replicate numbers and dates."""
+        return self._events()[0]
+
+    def _events(self) -> tuple[pd.DataFrame, np.ndarray]:
+        """The events frame, and the row of each event (its position in ``replicate_ids``)."""
         frame = self.log.to_frame(
             self.config.scenario.start_date,
             self.params.source_names,
             self.params.theatre.place_names,
+            self.params.weapon_names,
+            self.params.weapon_actions,
         )
-        frame["replicate"] = self.replicate_ids[frame["replicate"].to_numpy()]
-        return frame
+        rows = frame["replicate"].to_numpy()
+        frame["replicate"] = self.replicate_ids[rows]
+        return frame, rows
 
     def daily_frame(self) -> pd.DataFrame:
         """Daily series so far, one row per (replicate, day) of the replicates kept."""
@@ -194,7 +212,7 @@ class Simulation:
         ids = self.replicate_ids[rows]
         columns = {
             name: np.stack([d[j] for d in self._daily], axis=1).reshape(-1) if days else np.zeros(0)
-            for j, name in enumerate(DAILY_COLUMNS)
+            for j, name in enumerate(daily_columns(self.params.weapon_names))
         }
         frame = pd.DataFrame(
             {
@@ -208,30 +226,75 @@ class Simulation:
             "date",
             pd.Timestamp(self.config.scenario.start_date) + pd.to_timedelta(frame["day"], "D"),
         )
-        for name in ("rung", "attacks", "attacks_rocket", "attacks_ied", "attacks_drone"):
+        attacks = [f"attacks_{w}" for w in self.params.weapon_names]
+        for name in ("rung", "attacks", *attacks):
             frame[name] = frame[name].astype(np.int64)
         return frame
 
-    def quantile_frame(self) -> pd.DataFrame | None:
-        """Quantiles across replicates, one row per day (None in ``full`` mode)."""
+    def quantile_frame(self, run: int = 0) -> pd.DataFrame | None:
+        """Quantiles across the replicates of a run (the first), one row per day (None in
+        ``full`` mode)."""
         if self.daily_mode == "full":
             return None
         return quantile_frame(
-            np.array(self._daily_stats), DAILY_COLUMNS, self.config.scenario.start_date
+            np.array([day[run] for day in self._daily_stats]),
+            daily_columns(self.params.weapon_names),
+            self.config.scenario.start_date,
         )
 
     def result(self) -> RunResult:
-        """Package the run so far."""
-        return RunResult(
-            config=self.config,
-            params=self.params,
-            events=self.events_frame(),
-            daily=self.daily_frame(),
-            replicates=replicate_table(
-                self.state, self.log, self.replicate_ids, self.config.ladder, self.day
-            ),
-            daily_quantiles=self.quantile_frame(),
+        """Package the run so far (several runs stepped together: :meth:`results`)."""
+        if len(self.runs) > 1:
+            raise ValueError(f"{len(self.runs)} runs stepped together: see results()")
+        return self.results()[0]
+
+    def results(self) -> list[RunResult]:
+        """Package each run so far, as it would be alone: its replicate table, events, daily
+        series and quantiles (the configuration and compiled parameters are the batch's)."""
+        events, event_rows = self._events()
+        daily = self.daily_frame()
+        daily_rows = (
+            np.arange(len(self.replicate_ids)) if self._daily_rows is None else self._daily_rows
         )
+        days = len(self._daily)
+        table = replicate_table(
+            self.state,
+            self.log,
+            self.replicate_ids,
+            self.config.ladder,
+            self.day,
+            self.params.weapon_names,
+        )
+        results = []
+        for i, run in enumerate(self.runs):
+            first_event, end_event = np.searchsorted(event_rows, (run.start, run.stop))
+            first_day, end_day = np.searchsorted(daily_rows, (run.start, run.stop)) * days
+            results.append(
+                RunResult(
+                    config=self.config,
+                    params=self.params,
+                    events=_rows(events, first_event, end_event),
+                    daily=_rows(daily, first_day, end_day),
+                    replicates=_rows(table, run.start, run.stop),
+                    daily_quantiles=self.quantile_frame(i),
+                )
+            )
+        return results
+
+
+def _blocks(replicates: int, runs: int) -> list[slice]:
+    """``runs`` consecutive blocks of equal size covering ``replicates`` rows."""
+    if runs < 1 or replicates % runs:
+        raise ValueError(f"{replicates} replicates cannot be split into {runs} equal runs")
+    size = replicates // runs
+    return [slice(i * size, (i + 1) * size) for i in range(runs)]
+
+
+def _rows(frame: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
+    """Rows ``start`` to ``stop`` of ``frame``, numbered from 0 (the frame itself if all)."""
+    if start == 0 and stop == len(frame):
+        return frame
+    return frame.iloc[start:stop].reset_index(drop=True)
 
 
 def _one_per_replicate(path: str, values, replicates: int) -> np.ndarray:

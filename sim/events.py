@@ -27,26 +27,15 @@ class Actor(IntEnum):
 
 @unique
 class Action(IntEnum):
-    ROCKET = 0
-    IED_CONVOY = 1
-    DRONE = 2
-    BALLISTIC_MISSILE = 3
-    AIRSTRIKE = 4
-    RAID = 5
-    ASSAULT = 6
-    OTHER = 7
+    """What an actor did. A militia attack is an ``ATTACK`` in the log; its action in the
+    events table is its weapon's (``weapons.<name>.action``, the record's vocabulary)."""
 
-
-@unique
-class Weapon(IntEnum):
-    """Militia weapons, in the order of the weapon axis of the state arrays."""
-
-    ROCKET = 0
-    IED = 1
-    DRONE = 2
-
-
-WEAPON_ACTION = (Action.ROCKET, Action.IED_CONVOY, Action.DRONE)
+    ATTACK = 0
+    BALLISTIC_MISSILE = 1
+    AIRSTRIKE = 2
+    RAID = 3
+    ASSAULT = 4
+    OTHER = 5
 
 
 @unique
@@ -128,9 +117,13 @@ class EventLog:
     least one event of each kind; events are added day by day, in order of days),
     ``attack_counts`` (militia attacks by weapon, last column for attacks without a
     weapon) and ``casualties`` (sums of :data:`CASUALTY_COLUMNS`).
+
+    ``weapons`` is the number of militia weapons (the ``weapon`` codes 0 .. weapons - 1).
     """
 
-    def __init__(self, replicates: int = 0, keep: np.ndarray | None = None) -> None:
+    def __init__(
+        self, replicates: int = 0, keep: np.ndarray | None = None, weapons: int = 0
+    ) -> None:
         self._chunks: list[dict[str, np.ndarray]] = []
         self._keep = None if keep is None else np.asarray(keep, dtype=bool)
         if self._keep is not None and len(self._keep) != replicates:
@@ -145,7 +138,7 @@ class EventLog:
         # and touches one cache line an event (at 10,000 rows the table is megabytes)
         self._kinds = np.zeros((len(EventKind), replicates, 3), dtype=np.int64)
         self._kinds[:, :, 2] = -1
-        self.attack_counts = np.zeros((replicates, len(Weapon) + 1), dtype=np.int64)
+        self.attack_counts = np.zeros((replicates, weapons + 1), dtype=np.int64)
         self.casualties = np.zeros((replicates, len(CASUALTY_COLUMNS)))
 
     @property
@@ -321,17 +314,25 @@ class EventLog:
         start_date: str,
         actor_names: list[str],
         site_names: list[str],
+        weapon_names: list[str] = (),
+        weapon_actions: list[str] = (),
         replicate_offset: int = 0,
     ) -> pd.DataFrame:
-        """The log as a tidy DataFrame with dates and readable categorical names."""
+        """The log as a tidy DataFrame with dates and readable categorical names; an
+        attack's action is its weapon's (``weapon_actions``, one per weapon)."""
         cols = self.columns()
         frame = pd.DataFrame(cols)
         frame["replicate"] += replicate_offset
         frame.insert(2, "date", pd.Timestamp(start_date) + pd.to_timedelta(frame["day"], "D"))
         frame["actor"] = _names(frame["actor"], [a.name.lower() for a in Actor])
-        frame["action"] = _names(frame["action"], [a.name.lower() for a in Action])
+        codes = frame["action"].to_numpy()
+        action = np.array([a.name.lower() for a in Action], dtype=object)[codes]
+        attacks = codes == Action.ATTACK
+        weapons = frame["weapon"].to_numpy()[attacks]
+        action[attacks] = np.asarray(list(weapon_actions), dtype=object)[weapons]
+        frame["action"] = pd.Series(action, index=frame.index, dtype="string")
         frame["kind"] = _names(frame["kind"], [k.name.lower() for k in EventKind])
-        frame["weapon"] = _names(frame["weapon"], [w.name.lower() for w in Weapon])
+        frame["weapon"] = _names(frame["weapon"], list(weapon_names))
         frame["source"] = _names(frame["source"], actor_names)
         frame["target"] = _names(frame["target"], site_names)
         for name in ("killed_us", "wounded_us", "killed_iraqi", "wounded_iraqi", "killed_militia"):

@@ -45,9 +45,7 @@ def summary(result: RunResult) -> dict[str, Any]:
     first = table.iloc[0]
     counts = [
         "attacks",
-        "attacks_rocket",
-        "attacks_ied",
-        "attacks_drone",
+        *(f"attacks_{weapon}" for weapon in result.params.weapon_names),
         "killed_us",
         "wounded_us",
         "killed_iraqi",

@@ -3,13 +3,14 @@ deterrence holding) and its counts, from the state and the event log's tallies."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.config import LadderConfig
-from sim.events import CASUALTY_COLUMNS, EventKind, EventLog, Weapon
+from sim.events import CASUALTY_COLUMNS, EventKind, EventLog
 from sim.state import Outcome, State
 
 OUTCOMES = ("deterrence_holds", "chronic_harassment", "spiral", "withdrawal", "war")
@@ -45,9 +46,15 @@ def classify(
 
 
 def replicate_table(
-    state: State, log: EventLog, replicate_ids: np.ndarray, ladder: LadderConfig, days: int
+    state: State,
+    log: EventLog,
+    replicate_ids: np.ndarray,
+    ladder: LadderConfig,
+    days: int,
+    weapons: Sequence[str],
 ) -> pd.DataFrame:
-    """One row per replicate with its outcome and counts after ``days`` days.
+    """One row per replicate with its outcome and counts after ``days`` days (attacks with
+    each of ``weapons``, the names of the log's weapon codes, as ``attacks_<weapon>``).
 
     The counts come from the event log's per-replicate tallies, which cover every
     replicate whether or not its events are stored (``output.events``).
@@ -57,8 +64,8 @@ def replicate_table(
 
     table: dict[str, Any] = {"replicate": replicate_ids}
     table["attacks"] = log.attack_counts[:R].sum(axis=1)
-    for w in Weapon:
-        table[f"attacks_{w.name.lower()}"] = log.attack_counts[:R, w].copy()
+    for w, weapon in enumerate(weapons):
+        table[f"attacks_{weapon}"] = log.attack_counts[:R, w].copy()
     for i, name in enumerate(CASUALTY_COLUMNS):
         table[name] = np.round(log.casualties[:R, i]).astype(np.int64)
     for name, kinds in EVENT_COUNTS.items():

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.config import BaseConfig, ConfigError, parameter_at, parse_date
-from sim.events import Actor, EventKind, Weapon
+from sim.config import BaseConfig, ConfigError, parameter_at, parse_date, set_parameter
+from sim.events import Actor, EventKind
 from sim.numerics.reductions import repeat_last, sum_last
 from sim.theatre import Theatre
 
@@ -49,6 +49,7 @@ _PER_REPLICATE_PREFIXES = (
     "actors.militias.",
     "actors.convoys_per_day",
     "actors.drawdown_convoy_boost",
+    "actors.personnel_reference",
     "weapons.",
     "ladder.tension_halflife_days",
 )
@@ -83,7 +84,7 @@ def with_values(config: BaseConfig, values: Mapping[str, np.ndarray]) -> BaseCon
             raise ConfigError(f"{path}: cannot take one value per replicate in one batch")
         kinds = ((bool, np.bool_), (int, np.int64), (float, np.float64), (str, np.str_))
         dtype = next(d for kind, d in kinds if isinstance(current, kind))
-        setattr(node, leaf, np.asarray(value, dtype=dtype))
+        set_parameter(node, leaf, np.asarray(value, dtype=dtype))
     return config
 
 
@@ -118,6 +119,9 @@ class Params:
     config: BaseConfig
     theatre: Theatre
     militia_names: list[str]
+    weapon_names: list[str]  # the weapon axis W, in the order of configs/weapons/
+    weapon_kind: np.ndarray  # (W,) the ladder's event kind of each weapon's attacks
+    weapon_actions: list[str]  # each weapon's action in the event record
     # per militia (R, M)
     base_attack_rate: np.ndarray
     resolve: np.ndarray
@@ -137,6 +141,7 @@ class Params:
     attack_weight: np.ndarray
     attack_weight_by_target: np.ndarray  # (T, M*W): the same, for one matrix product a day
     # per weapon (R, W)
+    supplied_per_day: np.ndarray
     kill_per_munition: np.ndarray
     wound_per_munition: np.ndarray
     iraqi_killed_per_munition: np.ndarray
@@ -146,7 +151,7 @@ class Params:
     # ladder
     rung_of_kind: np.ndarray  # (n kinds,)
     # schedule
-    drone_start_day: int
+    supply_start_day: np.ndarray  # (W,) first day Iran ships each weapon
     diplomacy_day: int | None  # day US-Iran talks open (None: never)
     consolidation_sites: np.ndarray
     retaliation_sites: np.ndarray
@@ -158,7 +163,7 @@ class Params:
     baghdad_count_decay: float
     #: the parameters that take one value per replicate, by dotted path ((R,) arrays)
     per_replicate: Mapping[str, np.ndarray] = field(default_factory=dict)
-    _shipments: dict[bool, np.ndarray] = field(default_factory=dict, repr=False)
+    _shipments: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n_militias(self) -> int:
@@ -174,21 +179,18 @@ class Params:
         return self.n_militias + int(actor) - 1
 
     def supply_rates(self, day: int) -> np.ndarray:
-        """(R, W) materiel Iran ships per day: rockets, IEDs and, from their start date,
-        drones."""
-        iran = self.config.doctrine.iran
-        drones = iran.drones_per_day if day >= self.drone_start_day else 0.0
-        return _table([iran.rockets_per_day, iran.ieds_per_day, drones], len(self.supply_share))
+        """(R, W) materiel Iran ships per day of each weapon it ships by ``day``."""
+        return self.supplied_per_day * (day >= self.supply_start_day)
 
     def shipments(self, day: int) -> np.ndarray:
         """(R, M, W) what each group receives of each weapon on ``day`` (read-only; worked
-        out once for the days before drones flow and once for the days after)."""
-        drones_flow = day >= self.drone_start_day
-        if drones_flow not in self._shipments:
+        out once for each set of weapons that flow)."""
+        flowing = tuple((day >= self.supply_start_day).tolist())
+        if flowing not in self._shipments:
             shipped = self.supply_share[:, :, None] * self.supply_rates(day)[:, None, :]
             shipped.flags.writeable = False
-            self._shipments[drones_flow] = shipped
-        return self._shipments[drones_flow]
+            self._shipments[flowing] = shipped
+        return self._shipments[flowing]
 
 
 def _militia_strike_site(theatre: Theatre, bases: list[str], country: str) -> int:
@@ -226,16 +228,16 @@ def compile_params(
         config = with_values(config, per_replicate)
     theatre = theatre or Theatre(config.theatre)
     militias = config.actors.militias
-    weapons = config.weapons
-    by_weapon = [weapons.rocket, weapons.ied, weapons.drone]
+    by_weapon = list(config.weapons.values())
     R = replicates
     vec = lambda attr: _table([getattr(m, attr) for m in militias], R)  # noqa: E731
 
     distance = theatre.militia_target_distance_km(militias)  # (M, T)
     reach = np.array([m.reach_km for m in militias], dtype=np.float64)
-    attack_weight = np.zeros((len(militias), theatre.n_targets, len(Weapon)))
+    attack_weight = np.zeros((len(militias), theatre.n_targets, len(by_weapon)))
     for w, weapon in enumerate(by_weapon):
-        fits = theatre.target_is_convoy if w == Weapon.IED else ~theatre.target_is_convoy
+        on_convoys = weapon.kind == "convoy_ied"  # else on sites (a base_attack)
+        fits = theatre.target_is_convoy if on_convoys else ~theatre.target_is_convoy
         attack_weight[:, :, w] = np.exp(-distance / (reach[:, None] * weapon.reach_factor)) * fits
     value = np.ones(theatre.n_targets)
     value[~theatre.target_is_convoy] = theatre.target_value[theatre.us_sites]
@@ -248,8 +250,14 @@ def compile_params(
             rung_of_kind[k] = max(rung_of_kind[k], rung.level)
 
     start = parse_date("scenario.start_date", config.scenario.start_date)
-    drone_start = parse_date(
-        "doctrine.iran.drone_supply_start_date", config.doctrine.iran.drone_supply_start_date
+    supply_start_day = np.array(
+        [
+            0
+            if w.supplied_from is None
+            else (parse_date(f"weapons.{name}.supplied_from", w.supplied_from) - start).days
+            for name, w in config.weapons.items()
+        ],
+        dtype=np.int64,
     )
     talks = config.scenario.diplomacy_opens
     diplomacy_day = (
@@ -261,6 +269,9 @@ def compile_params(
         config=config,
         theatre=theatre,
         militia_names=[m.name for m in militias],
+        weapon_names=list(config.weapons),
+        weapon_kind=np.array([EventKind[w.kind.upper()] for w in by_weapon], dtype=np.int64),
+        weapon_actions=[w.action for w in by_weapon],
         base_attack_rate=vec("base_attack_rate"),
         resolve=vec("resolve"),
         obedience=vec("obedience"),
@@ -270,7 +281,7 @@ def compile_params(
         salvo_scale=vec("salvo_scale"),
         grievance_per_strike=vec("grievance_per_strike"),
         max_fighters=vec("max_fighters"),
-        stock_capacity=repeat_last(vec("stock_capacity"), len(Weapon)),
+        stock_capacity=repeat_last(vec("stock_capacity"), len(by_weapon)),
         supply_share=_shares(share),
         base_share=theatre.base_matrix(militias),
         strike_site_iraq=np.array(
@@ -283,6 +294,7 @@ def compile_params(
         attack_weight_by_target=np.ascontiguousarray(
             attack_weight.transpose(1, 0, 2).reshape(theatre.n_targets, -1)
         ),
+        supplied_per_day=_table([w.supplied_per_day for w in by_weapon], R),
         kill_per_munition=_table([w.kill_per_munition for w in by_weapon], R),
         wound_per_munition=_table([w.wound_per_munition for w in by_weapon], R),
         iraqi_killed_per_munition=_table([w.iraqi_killed_per_munition for w in by_weapon], R),
@@ -292,7 +304,7 @@ def compile_params(
         ),
         salvo_mean=_table([w.salvo_mean for w in by_weapon], R),
         rung_of_kind=rung_of_kind,
-        drone_start_day=(drone_start - start).days,
+        supply_start_day=supply_start_day,
         diplomacy_day=diplomacy_day,
         consolidation_sites=np.array(
             [theatre.site_index[n] for n in us.consolidation_sites], dtype=np.int64

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.events import Weapon
 from sim.numerics.reductions import sum_last
 from sim.params import Params, column
 
@@ -137,10 +136,10 @@ def initial_state(params: Params, replicates: int) -> State:
             out[:, i] = getattr(militia, attr)
         return out
 
-    stock = np.zeros((R, M, len(Weapon)))
-    stock[:, :, Weapon.ROCKET] = per_militia("rockets")
-    stock[:, :, Weapon.IED] = per_militia("ieds")
-    stock[:, :, Weapon.DRONE] = per_militia("drones")
+    stock = np.zeros((R, M, len(params.weapon_names)))
+    for i, militia in enumerate(militias):  # a weapon a group has none of is left out
+        for w, weapon in enumerate(params.weapon_names):
+            stock[:, i, w] = militia.stock.get(weapon, 0.0)
     personnel, site_open, drawdown_start = _scenario_posture(params, R)
     protection = np.zeros((R, S))
     protection[:, th.embassy_sites] = column(cfg.doctrine.iraq.embassy_protection)
@@ -192,7 +191,7 @@ def initial_state(params: Params, replicates: int) -> State:
         outcome=np.zeros(R, dtype=np.int64),
         outcome_day=never(),
         first_us_death_day=never(),
-        attacks_today=np.zeros((R, len(Weapon))),
+        attacks_today=np.zeros((R, len(params.weapon_names))),
         responses_today=zeros(),
         killed_us_today=zeros(),
         wounded_us_today=zeros(),

@@ -42,8 +42,8 @@ class Segment:
 class Theatre:
     """Sites, route segments and the target list of a theatre config.
 
-    Targets are what militias attack: every US site (rockets, drones) followed by every
-    US logistics segment (convoy IEDs). ``place_names`` lists sites then segments; event
+    Targets are what militias attack: every US site (weapons of kind ``base_attack``)
+    followed by every US logistics segment (``convoy_ied``). ``place_names`` lists sites then segments; event
     targets index into it.
     """
 

@@ -44,9 +44,15 @@ def replace(cfg: BaseConfig, path: str, value) -> BaseConfig:
     *parents, leaf = path.split(".")
     node = cfg
     for part in parents:
-        node = node[int(part)] if part.isdigit() else getattr(node, part)
+        if isinstance(node, dict):
+            node = node[part]
+        else:
+            node = node[int(part)] if part.isdigit() else getattr(node, part)
     if leaf.isdigit():
         node[int(leaf)] = value
+    elif isinstance(node, dict):
+        assert leaf in node, path
+        node[leaf] = value
     else:
         assert dataclasses.is_dataclass(node) and hasattr(node, leaf), path
         setattr(node, leaf, value)

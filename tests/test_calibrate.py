@@ -12,7 +12,7 @@ import yaml
 from scipy import stats
 
 from sim.calibrate import distance, load_parameters, main, with_values
-from sim.config import compose, config_dir
+from sim.config import compose, config_dir, parameter_at
 from sim.engine import Simulation
 from sim.record import load_events
 from sim.scorecard import attacks, events_to_record
@@ -150,9 +150,7 @@ def test_the_committed_preset_composes_and_sets_values_inside_the_ranges():
     config = compose("scenario=calibrated_seeds")
     assert config.scenario.name == "calibrated_seeds"
     for p in load_parameters(Path(config_dir()) / "calibration" / "default.yaml"):
-        node = config
-        for part in p.path.split("."):
-            node = getattr(node, part)
+        _, _, node = parameter_at(config, p.path)
         assert p.low <= node <= p.high, p.path
         with_values(config, {p.path: node})  # still a valid configuration
 

@@ -101,9 +101,9 @@ def test_probabilities_stay_in_unit_interval_and_state_finite(cfg):
 @given(valid_configs())
 def test_zero_capability_gives_zero_attacks(cfg):
     for militia in cfg.actors.militias:
-        militia.rockets = militia.ieds = militia.drones = 0.0
-    iran = cfg.doctrine.iran
-    iran.rockets_per_day = iran.ieds_per_day = iran.drones_per_day = 0.0
+        militia.stock = {}
+    for weapon in cfg.weapons.values():
+        weapon.supplied_per_day = 0.0
     result = Simulation(cfg).run()
     assert (result.events.actor == "militia").sum() == 0
     assert result.daily.attacks.sum() == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import config
 
-from sim.daily import DAILY_COLUMNS
+from sim.daily import daily_columns
 from sim.events import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,19 +58,22 @@ def test_odd_militia_and_weapon_tables_match_the_config():
         if f.name in {"name", "label", "source"}:
             continue
         values = [getattr(m, f.name) for m in cfg.actors.militias]
+        if isinstance(values[0], dict):  # a keyed table (stocks by weapon): a row per key
+            for key in cfg.weapons:
+                shown = " | ".join(str(float(v.get(key, 0.0))) for v in values)
+                assert f"| `{f.name}.{key}` | {shown} |" in ODD, f"{f.name}.{key}"
+            continue
         shown = " | ".join(", ".join(v) if isinstance(v, list) else str(v) for v in values)
         assert f"| `{f.name}` | {shown} |" in ODD, f.name
-    for f in dataclasses.fields(cfg.weapons.rocket):
+    for f in dataclasses.fields(next(iter(cfg.weapons.values()))):
         if f.name == "source":
             continue
-        shown = " | ".join(
-            str(getattr(getattr(cfg.weapons, w), f.name)) for w in ("rocket", "ied", "drone")
-        )
+        shown = " | ".join(str(getattr(w, f.name)) for w in cfg.weapons.values())
         assert f"| `{f.name}` | {shown} |" in ODD, f.name
 
 
 def test_readme_documents_every_output_column():
-    for column in (*COLUMNS, *DAILY_COLUMNS):
+    for column in (*COLUMNS, *daily_columns(config().weapons)):
         assert f"`{column}`" in README, column
     for name in ("events.parquet", "daily.parquet", "summary.json", "timeline.png", "map.png"):
         assert name in README

@@ -306,9 +306,9 @@ def test_campaign_and_closure_triggers_need_attacks():
     us.attack_count_trigger = lowest["attack_count_trigger"]
     us.closure_threat_baghdad_attacks = lowest["closure_threat_baghdad_attacks"]
     for militia in cfg.actors.militias:
-        militia.rockets = militia.ieds = militia.drones = 0.0
-    iran = cfg.doctrine.iran
-    iran.rockets_per_day = iran.ieds_per_day = iran.drones_per_day = 0.0
+        militia.stock = {}
+    for weapon in cfg.weapons.values():
+        weapon.supplied_per_day = 0.0
     validate(cfg)
     kinds = set(run(cfg).events.kind)
     assert not kinds & {"us_strike_iraq", "us_strike_syria", "embassy_assault"}, kinds

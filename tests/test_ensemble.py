@@ -16,7 +16,7 @@ from conftest import config
 
 from sim import cli
 from sim.config import ConfigError, compose
-from sim.daily import DAILY_COLUMNS, DAILY_STATS
+from sim.daily import DAILY_STATS, daily_columns
 from sim.engine import Simulation, run
 from sim.events import COLUMNS
 from sim.metrics import daily_quantiles
@@ -115,7 +115,8 @@ def test_quantile_mode_has_the_documented_columns_and_numpy_quantiles():
     quant = run(config(*base, "output.daily=quantiles", "output.event_sample=5"))
     assert full.daily_quantiles is None and len(full.daily) == 60 * 45
     q = quant.daily_quantiles
-    expected = ["day", "date"] + [f"{c}_{s}" for c in DAILY_COLUMNS for s in DAILY_STATS]
+    columns = daily_columns(quant.params.weapon_names)
+    expected = ["day", "date"] + [f"{c}_{s}" for c in columns for s in DAILY_STATS]
     assert list(q.columns) == expected and len(q) == 45
     assert {"attacks_q05", "attacks_q25", "attacks_q50", "attacks_q75", "attacks_q95"} <= set(q)
     assert q.date.iloc[0] == pd.Timestamp("2019-10-01")

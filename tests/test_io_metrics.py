@@ -121,7 +121,7 @@ def test_event_log_keeps_order_and_names():
         np.array([0]),
         2,
         actor=Actor.MILITIA,
-        action=Action.ROCKET,
+        action=Action.ATTACK,
         kind=EventKind.BASE_ATTACK,
         weapon=0,
         source=0,
@@ -129,12 +129,15 @@ def test_event_log_keeps_order_and_names():
         killed_us=1,
         rung=3,
     )
-    frame = log.to_frame("2020-01-01", ["kh", "aah", "us"], ["asad", "erbil"])
+    frame = log.to_frame(
+        "2020-01-01", ["kh", "aah", "us"], ["asad", "erbil"], ["rocket"], ["rocket"]
+    )
     assert frame[["replicate", "day"]].values.tolist() == [[0, 2], [0, 5], [1, 5]]
     assert frame.date.tolist()[0] == pd.Timestamp("2020-01-03")
     assert frame.source.tolist() == ["kh", "us", "us"]
     assert frame.target.tolist() == ["erbil", "erbil", "asad"]
     assert frame.weapon.tolist() == ["rocket", "", ""]
+    assert frame.action.tolist() == ["rocket", "airstrike", "airstrike"]  # the weapon's action
     assert len(EventLog().to_frame("2020-01-01", [], [])) == 0
 
 

@@ -59,7 +59,7 @@ def test_drones_arrive_only_from_their_start_date():
             "scenario.start_date=2020-10-01",
             "days=240",
             "replicates=16",
-            "doctrine.iran.drones_per_day=0.5",
+            "weapons.drone.supplied_per_day=0.5",
         )
     )
     drones = result.events[result.events.weapon == "drone"]

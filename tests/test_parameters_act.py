@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Mapping
 
 import pytest
 from conftest import config, replace
 
-from sim.config import ChangeConfig
+from sim.config import KEYED_NUMBER, ChangeConfig
 from sim.engine import run
 
 _NOT_HERE = {
@@ -40,8 +41,8 @@ def stress_config():
     cfg = config("replicates=32", "days=300", "seed=5")
     for m in cfg.actors.militias:
         m.base_attack_rate *= 2
-        m.drones = 2.0
-        m.rockets = min(100.0, m.stock_capacity)
+        m.stock["drone"] = 2.0
+        m.stock["rocket"] = min(100.0, m.stock_capacity)
     us, iran, iraq = cfg.doctrine.us, cfg.doctrine.iran, cfg.doctrine.iraq
     us.decapitation_probability = 0.7
     us.consolidation_lag_days = 10
@@ -52,7 +53,7 @@ def stress_config():
     us.war_if_iran_strikes_without_deaths = 0.2
     iran.warning_effect = 0.7
     cfg.ladder.chronic_attacks_per_month = 15.0
-    iran.drone_supply_start_date = "2019-12-01"
+    cfg.weapons["drone"].supplied_from = "2019-12-01"
     cfg.doctrine.israel.interdiction_rate = 0.1
     iraq.expulsion_vote_threshold = 1.0
     iraq.raid_rate = 0.05
@@ -64,9 +65,9 @@ def stress_config():
     return cfg
 
 
-def _perturbations(f: dataclasses.Field, value) -> list:
-    """Two changes within the field's range: one up (or across), one down."""
-    lo, hi = f.metadata["lo"], f.metadata["hi"]
+def _perturbations(allowed: Mapping, value) -> list:
+    """Two changes within a field's range (its metadata): one up (or across), one down."""
+    lo, hi = allowed["lo"], allowed["hi"]
     if isinstance(value, int):
         up = 2 * value + 1 if hi is None or 2 * value + 1 <= hi else value
         return [up, max(int(lo), value // 2)]
@@ -76,13 +77,21 @@ def _perturbations(f: dataclasses.Field, value) -> list:
 
 
 def _numeric_fields(node, path=""):
+    """(dotted path, allowed range, value) of every number under ``node`` (keyed entries,
+    such as the weapons and a group's stocks, by key)."""
     for f in dataclasses.fields(node):
         value = getattr(node, f.name)
         where = f"{path}.{f.name}" if path else f.name
         if dataclasses.is_dataclass(value):
             yield from _numeric_fields(value, where)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if dataclasses.is_dataclass(item):
+                    yield from _numeric_fields(item, f"{where}.{key}")
+                else:
+                    yield f"{where}.{key}", KEYED_NUMBER, item
         elif "what" in f.metadata and f.name not in _NOT_HERE:
-            yield where, f, value
+            yield where, f.metadata, value
 
 
 def _cases():
@@ -99,7 +108,8 @@ def _cases():
             cases += list(_numeric_fields(item, f"{path}.{i}"))
     cases += [("theatre.sites.0.lat", None, 34.2), ("theatre.sites.0.lon", None, 42.0)]
     return [
-        (path, _perturbations(f, value) if f is not None else [value]) for path, f, value in cases
+        (path, _perturbations(allowed, value) if allowed is not None else [value])
+        for path, allowed, value in cases
     ]
 
 
@@ -159,7 +169,9 @@ def test_parameter_moves_an_output(path, values):
     [
         ("doctrine.us.consolidation_sites", ["qayyarah"]),
         ("doctrine.iran.retaliation_targets", ["erbil"]),
-        ("doctrine.iran.drone_supply_start_date", "2020-06-01"),
+        ("weapons.drone.supplied_from", "2020-06-01"),
+        ("weapons.drone.kind", "convoy_ied"),
+        ("weapons.rocket.action", "other"),
         ("scenario.start_date", "2020-01-01"),
         ("actors.militias.0.bases", ["jurf_al_sakhar"]),
         ("ladder.rungs.1.events", []),

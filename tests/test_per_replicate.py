@@ -21,7 +21,7 @@ POINTS = {
     "doctrine.us.drawdown_target_troops": (2500.0, 6000.0, 1000.0),
     "doctrine.us.kill_threshold": (1, 2, 1),
     "doctrine.us.decapitation_probability": (0.3, 0.9, 0.6),
-    "doctrine.iran.rockets_per_day": (1.0, 3.0, 0.2),
+    "weapons.rocket.supplied_per_day": (1.0, 3.0, 0.2),
     "doctrine.iran.retaliation_missiles": (16.0, 40.0, 2.0),
     "doctrine.iran.direct_retaliation_probability": (1.0, 0.5, 1.0),
     "doctrine.israel.interdiction_rate": (0.02, 0.1, 0.0),
@@ -34,7 +34,7 @@ POINTS = {
     "actors.dynamics.embassy_assault_probability": (0.2, 0.8, 0.5),
     "weapons.rocket.kill_per_munition": (0.01, 0.05, 0.002),
     "weapons.drone.stock_half_saturation": (2.0, 8.0, 1.0),
-    "weapons.personnel_reference": (1000.0, 500.0, 2000.0),
+    "actors.personnel_reference": (1000.0, 500.0, 2000.0),
     "ladder.tension_halflife_days": (30.0, 10.0, 90.0),
     "actors.militias.2.grievance_per_strike": (0.5, 2.0, 0.1),
     "actors.militias.1.casualty_aversion": (0.2, 0.0, 0.9),
@@ -77,7 +77,7 @@ def test_a_batch_of_points_equals_each_point_alone():
 def test_every_parameter_of_the_points_may_vary_by_replicate():
     assert all(varies_by_replicate(path) for path in POINTS)
     # a date or a list of sites differs between batches, not within one
-    assert not takes_one_per_replicate("doctrine.iran.drone_supply_start_date", "2021-01-01")
+    assert not takes_one_per_replicate("weapons.drone.supplied_from", "2021-01-01")
     assert not takes_one_per_replicate("doctrine.us.consolidation_sites", ["k1"])
     assert not varies_by_replicate("actors.militias.0.reach_km")  # fixes the geometry
     assert not varies_by_replicate("days")

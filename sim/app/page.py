@@ -69,9 +69,7 @@ def Ladder(side: str, rungs: dict[int, str], snap: views.Snapshot) -> None:
 
 COUNTERS = (
     ("attacks", "Militia attacks"),
-    ("attacks_rocket", "  by rocket"),
-    ("attacks_ied", "  by convoy IED"),
-    ("attacks_drone", "  by drone"),
+    # then one row of attacks by each weapon (counters)
     ("killed_us", "US killed"),
     ("wounded_us", "US wounded"),
     ("killed_iraqi", "Iraqis killed"),
@@ -81,6 +79,12 @@ COUNTERS = (
 )
 
 
+def counters(snap: views.Snapshot) -> list[tuple[str, str]]:
+    """(key, label) of each counter row: a label that starts with a space is indented."""
+    by_weapon = [(f"attacks_{w}", f"  by {w.replace('_', ' ')}") for w in snap.attacks_by_weapon]
+    return [COUNTERS[0], *by_weapon, *COUNTERS[1:]]
+
+
 @solara.component
 def Counters(side: str, snap: views.Snapshot) -> None:
     rows = [
@@ -88,10 +92,10 @@ def Counters(side: str, snap: views.Snapshot) -> None:
             "tr",
             children=[
                 _html("td", label.strip(), style="padding-left:28px" if label[0] == " " else ""),
-                _html("td", f"{getattr(snap, key):,}", f"value esc-{side}-{key}"),
+                _html("td", f"{snap.count(key):,}", f"value esc-{side}-{key}"),
             ],
         )
-        for key, label in COUNTERS
+        for key, label in counters(snap)
     ]
     _html("table", cls=f"esc-counters esc-{side}-counters", children=rows)
 

@@ -35,9 +35,7 @@ class Snapshot:
     rung: int
     rung_name: str
     highest: int
-    attacks_rocket: int
-    attacks_ied: int
-    attacks_drone: int
+    attacks_by_weapon: dict[str, int]  # militia attacks with each weapon, in weapon order
     killed_us: int
     wounded_us: int
     killed_iraqi: int
@@ -48,7 +46,14 @@ class Snapshot:
 
     @property
     def attacks(self) -> int:
-        return self.attacks_rocket + self.attacks_ied + self.attacks_drone
+        return sum(self.attacks_by_weapon.values())
+
+    def count(self, key: str) -> int:
+        """A counter by its name: a field, ``attacks`` or ``attacks_<weapon>``."""
+        weapon = key.removeprefix("attacks_")
+        if key.startswith("attacks_") and weapon in self.attacks_by_weapon:
+            return self.attacks_by_weapon[weapon]
+        return getattr(self, key)
 
 
 def rung_names(model: EscalationModel) -> dict[int, str]:
@@ -68,9 +73,9 @@ def snapshot(model: EscalationModel) -> Snapshot:
         rung=rung,
         rung_name=rung_names(model).get(rung, str(rung)),
         highest=int(daily["rung"].max()) if len(daily) else 0,
-        attacks_rocket=int(total.get("attacks_rocket", 0)),
-        attacks_ied=int(total.get("attacks_ied", 0)),
-        attacks_drone=int(total.get("attacks_drone", 0)),
+        attacks_by_weapon={
+            w: int(total.get(f"attacks_{w}", 0)) for w in model.simulation.params.weapon_names
+        },
         killed_us=int(round(total.get("killed_us", 0))),
         wounded_us=int(round(total.get("wounded_us", 0))),
         killed_iraqi=int(round(total.get("killed_iraqi", 0))),
@@ -160,7 +165,7 @@ def timeline_figure(model: EscalationModel) -> Figure:
     edges = start + np.arange(n + 1, dtype=float)
     rung = daily["rung"].to_numpy(dtype=float) if len(daily) else np.zeros(1)
     handles = _draw_rungs(ax, edges, rung, rungs)
-    handles += _draw_event_markers(ax, events)
+    handles += _draw_event_markers(ax, events, model.simulation.params.weapon_names)
     ax.set_xlim(start, start + cfg.days)
     ax.set_ylim(-0.6, rungs[-1].level + 0.6)
     ax.set_yticklabels([f"{r.level} {r.name}" for r in rungs], fontsize=BIG - 3)

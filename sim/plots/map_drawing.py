@@ -65,7 +65,7 @@ def _draw_map(ax: Axes, theatre: Theatre, layers: dict, aspect: float) -> list:
             handles.append(Line2D([], [], color=colour, ls=style, lw=2.0, alpha=0.7, label=label))
 
     for key, colour, label in (
-        ("site_attacks", ORANGE, "Rocket / drone attacks on a site"),
+        ("site_attacks", ORANGE, "Militia attacks on a site"),
         ("convoy_attacks", VERMILLION, "Convoy IEDs on a road segment"),
     ):
         points = layers[key]

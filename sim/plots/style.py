@@ -8,6 +8,8 @@ colour blindness.
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib.dates as mdates
@@ -42,12 +44,26 @@ TIMELINE_SIZE = (14.0, 8.5)
 MAP_SIZE = (14.0, 10.0)
 FONT = 10
 
-#: militia weapons: (legend label, colour, marker)
+#: the styles of the weapons of configs/weapons/default.yaml: (legend label, colour, marker)
 WEAPON_STYLE = {
     "rocket": ("Rocket attack", ORANGE, "^"),
     "ied": ("Convoy IED", VERMILLION, "s"),
     "drone": ("Drone attack", PURPLE, "D"),
 }
+#: colours and markers of any other weapon, chosen by its name (the same in every figure)
+_SPARE_COLOURS = (YELLOW, GREEN, SKY, GREY)
+_SPARE_MARKERS = ("o", "d", "<", ">", "8")
+
+
+def weapon_style(name: str) -> tuple[str, str, str]:
+    """(legend label, colour, marker) of a militia weapon's attacks."""
+    if name in WEAPON_STYLE:
+        return WEAPON_STYLE[name]
+    k = zlib.crc32(name.encode())
+    label = f"{name.replace('_', ' ').capitalize()} attack"
+    return label, _SPARE_COLOURS[k % len(_SPARE_COLOURS)], _SPARE_MARKERS[k % len(_SPARE_MARKERS)]
+
+
 #: event kinds drawn as markers besides militia attacks: (legend label, colour, marker)
 KIND_STYLE = {
     "us_strike_syria": ("US airstrike", BLUE, "v"),
@@ -135,12 +151,12 @@ def _outcome(row: pd.Series) -> str:
     return _pretty(str(row["outcome"])) if "outcome" in row.index else "unknown outcome"
 
 
-def _counts(events: pd.DataFrame) -> dict[str, int]:
-    """Headline counts of one replicate's events."""
+def _counts(events: pd.DataFrame, weapons: Sequence[str]) -> dict[str, int]:
+    """Headline counts of one replicate's events (``attacks_<weapon>`` for each weapon)."""
     kind, actor, weapon = _text(events["kind"]), _text(events["actor"]), _text(events["weapon"])
     attacks = (actor == "militia") & (kind != "embassy_assault")
     out = {"attacks": int(attacks.sum())}
-    for w in WEAPON_STYLE:
+    for w in weapons:
         out[f"attacks_{w}"] = int((attacks & (weapon == w)).sum())
     for k in (*US_STRIKES, "embassy_assault", "israeli_strike"):
         out[k] = int((kind == k).sum())

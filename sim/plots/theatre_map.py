@@ -8,6 +8,7 @@ cluster) are drawn by :mod:`sim.plots.map_drawing`, the site labels placed by
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -99,7 +100,7 @@ def map_figure(result: RunResult, replicate: int = 0) -> Figure:
     ax.text(
         1.02,
         0.0,
-        _counts_text(_counts(events)),
+        _counts_text(_counts(events, result.params.weapon_names), result.params.weapon_names),
         transform=ax.transAxes,
         ha="left",
         va="bottom",
@@ -165,14 +166,13 @@ def _map_layers(theatre: Theatre, events: pd.DataFrame) -> dict:
     }
 
 
-def _counts_text(counts: dict[str, int]) -> str:
+def _counts_text(counts: dict[str, int], weapons: Sequence[str]) -> str:
     strikes = sum(counts[k] for k in US_STRIKES)
     return "\n".join(
         [
             "This replicate",
             f"Militia attacks: {counts['attacks']}",
-            f"   rocket {counts['attacks_rocket']}, IED {counts['attacks_ied']}, "
-            f"drone {counts['attacks_drone']}",
+            "   " + ", ".join(f"{w} {counts[f'attacks_{w}']}" for w in weapons),
             f"Embassy assaults: {counts['embassy_assault']}",
             f"US killed: {counts['killed_us']}, wounded: {counts['wounded_us']}",
             f"US strikes: {strikes}",

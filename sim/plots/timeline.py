@@ -8,6 +8,7 @@ bottom panel (weekly attacks, cumulative casualties) is drawn by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib.dates as mdates
@@ -23,7 +24,6 @@ from sim.plots.style import (
     STAR_AREA,
     TIMELINE_SIZE,
     US_STRIKES,
-    WEAPON_STYLE,
     YELLOW,
     _check_replicate,
     _counts,
@@ -35,6 +35,7 @@ from sim.plots.style import (
     _rows,
     _site_labels,
     _text,
+    weapon_style,
 )
 from sim.plots.timeline_labels import _annotate_key_events
 from sim.plots.timeline_weekly import _date_axis, _draw_weekly
@@ -86,7 +87,8 @@ def timeline_figure(result: RunResult, replicate: int = 0) -> Figure:
     reached = int(rung.max())
 
     handles = _draw_rungs(ax, edges, rung, rungs)
-    handles += _draw_event_markers(ax, events)
+    weapons = result.params.weapon_names
+    handles += _draw_event_markers(ax, events, weapons)
     handles += _mark_highest(ax, daily, rung, edges)
     _mark_outcome(ax, row, edges, daily)
     ax.set_ylim(-0.8, max(top + 0.8, reached + 2.0))
@@ -106,12 +108,12 @@ def timeline_figure(result: RunResult, replicate: int = 0) -> Figure:
         columnspacing=1.5,
     )
 
-    week_handles = _draw_weekly(ax_week, daily, edges)
+    week_handles = _draw_weekly(ax_week, daily, edges, weapons)
     ax_week.legend(
         handles=week_handles,
         loc="upper left",
         bbox_to_anchor=(0.0, -0.3),
-        ncol=min(len(week_handles), 4),  # five entries (with drones) would run off the page
+        ncol=min(len(week_handles), 4),  # five entries would run off the page
         fontsize=FONT,
         frameon=False,
         borderaxespad=0.2,
@@ -119,7 +121,7 @@ def timeline_figure(result: RunResult, replicate: int = 0) -> Figure:
     )
     _date_axis(ax_week, n_days)
 
-    counts = _counts(events)
+    counts = _counts(events, weapons)
     fig.suptitle(
         f"Escalation timeline: {cfg.scenario.name} scenario, seed {cfg.seed}, "
         f"replicate {replicate}, outcome: {_outcome(row)}\n"
@@ -146,7 +148,7 @@ def _draw_rungs(ax: Axes, edges: np.ndarray, rung: np.ndarray, rungs) -> list:
     return [Patch(facecolor=RUNG_FILL, label="Highest rung of the day")]
 
 
-def _draw_event_markers(ax: Axes, events: pd.DataFrame) -> list:
+def _draw_event_markers(ax: Axes, events: pd.DataFrame, weapons: Sequence[str]) -> list:
     handles: list = []
     if events.empty:
         return handles
@@ -154,7 +156,7 @@ def _draw_event_markers(ax: Axes, events: pd.DataFrame) -> list:
     actor, kind, weapon = _text(events["actor"]), _text(events["kind"]), _text(events["weapon"])
     attacks = (actor == "militia") & (kind != "embassy_assault")
     groups: list[tuple[tuple[str, str, str], np.ndarray]] = [
-        (WEAPON_STYLE[w], attacks & (weapon == w)) for w in WEAPON_STYLE
+        (weapon_style(w), attacks & (weapon == w)) for w in weapons
     ]
     seen: dict[tuple[str, str, str], np.ndarray] = {}
     for k, style in KIND_STYLE.items():

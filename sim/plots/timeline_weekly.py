@@ -7,6 +7,7 @@ wounded on a second axis, and formats the shared date axis of the timeline.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib.dates as mdates
@@ -15,14 +16,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sim.plots.style import BLACK, FONT, WEAPON_STYLE
+from sim.plots.style import BLACK, FONT, weapon_style
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
 
-def _draw_weekly(ax: Axes, daily: pd.DataFrame, edges: np.ndarray) -> list:
+def _draw_weekly(ax: Axes, daily: pd.DataFrame, edges: np.ndarray, weapons: Sequence[str]) -> list:
     n_days = len(edges) - 1
     week = np.arange(n_days) // 7
     n_weeks = int(week[-1]) + 1
@@ -30,7 +31,8 @@ def _draw_weekly(ax: Axes, daily: pd.DataFrame, edges: np.ndarray) -> list:
     width = np.minimum(7.0, edges[-1] - left)
     bottom = np.zeros(n_weeks)
     handles: list = []
-    for w, (label, colour, _) in WEAPON_STYLE.items():
+    for w in weapons:
+        label, colour, _ = weapon_style(w)
         column = f"attacks_{w}"
         if column not in daily.columns or daily.empty:
             continue

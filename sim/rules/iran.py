@@ -70,7 +70,7 @@ def direct_strike(today: Today) -> None:
     """Ballistic missiles on US bases (8 January 2020), warned to spare lives if calibrated."""
     state, params = today.state, today.params
     cfg = params.config
-    iran, missile = cfg.doctrine.iran, cfg.weapons.ballistic_missile
+    iran = cfg.doctrine.iran
     rows = rows_where_equal(state.retaliation_due, today.day, state.active)
     targets = params.retaliation_sites
     if len(rows) == 0 or len(targets) == 0:
@@ -78,12 +78,12 @@ def direct_strike(today: Today) -> None:
     state.retaliation_due[rows] = NEVER
     T = len(targets)
     per_target = at(iran.retaliation_missiles, rows) / T
-    reference = column(at(cfg.weapons.personnel_reference, rows))
+    reference = column(at(cfg.actors.personnel_reference, rows))
     exposure = state.personnel[np.ix_(rows, targets)] / reference
     per_target, kill, wound = (
         column(per_target),
-        column(at(missile.kill_per_munition, rows)),
-        column(at(missile.wound_per_munition, rows)),
+        column(at(iran.missile_kill_per_munition, rows)),
+        column(at(iran.missile_wound_per_munition, rows)),
     )
     spared = 1.0 - column(at(iran.warning_effect, rows))
     killed = poisson_from_uniform(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.events import WEAPON_ACTION, Action, Actor, EventKind
+from sim.events import Action, Actor, EventKind
 from sim.numerics.reductions import add_at, repeat_last, rowwise_matmul, sum_last
 from sim.numerics.sampling import (
     categorical_from_product,
@@ -149,9 +149,9 @@ def attack(today: Today) -> Attacks:
 
     today.emit(
         rows,
-        np.where(th.target_is_convoy[target], EventKind.CONVOY_IED, EventKind.BASE_ATTACK),
+        params.weapon_kind[weapon],
         Actor.MILITIA,
-        np.asarray(WEAPON_ACTION)[weapon],
+        Action.ATTACK,
         extra_kinds=(((killed + wounded) > 0, EventKind.US_CASUALTIES),),
         weapon=weapon,
         source=militia,
@@ -188,7 +188,7 @@ def attack_exposure(
     """Fire the attacks: munitions (at most the stock, at least one) leave the stock; air
     defence may intercept; returns munitions, intercepted and the (4, n) expected US
     killed, US wounded, Iraqi killed and Iraqi wounded."""
-    th, weapons = params.theatre, params.config.weapons
+    th, actors = params.theatre, params.config.actors
     on_hand = np.maximum(1, np.ceil(state.stock[rows, militia, weapon])).astype(np.int64)
     munitions = np.minimum(munitions, on_hand)
     state.stock[rows, militia, weapon] = np.maximum(
@@ -199,9 +199,9 @@ def attack_exposure(
     site_or_0 = np.where(is_site, site, 0)
     air_defence = np.where(is_site, state.air_defence[rows, site_or_0], 0.0)
     intercepted = u_intercept < air_defence
-    # convoy crews are mostly Iraqi contractors: the IED weapon rates already say so
+    # convoy crews are mostly Iraqi contractors: the convoy weapons' rates already say so
     exposure = np.where(
-        is_site, state.personnel[rows, site_or_0] / at(weapons.personnel_reference, rows), 1.0
+        is_site, state.personnel[rows, site_or_0] / at(actors.personnel_reference, rows), 1.0
     )
     aim = (1.0 - params.casualty_aversion[rows, militia]) * ~intercepted
     per_munition = (
