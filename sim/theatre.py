@@ -43,8 +43,8 @@ class Theatre:
     """Sites, route segments and the target list of a theatre config.
 
     Targets are what militias attack: every US site (weapons of kind ``base_attack``)
-    followed by every US logistics segment (``convoy_ied``). ``place_names`` lists sites then segments; event
-    targets index into it.
+    followed by every US logistics segment (``convoy_ied``). ``place_names`` lists sites
+    then segments; event targets index into it.
     """
 
     def __init__(self, config: TheatreConfig) -> None:

@@ -41,9 +41,9 @@ def map_figure(result: RunResult, replicate: int = 0) -> Figure:
     """The theatre with one replicate's events.
 
     Sites are drawn by side, routes by kind; militia attacks are circles sized by count at
-    the struck site (convoy IEDs at the middle of their road segment), strikes are markers
-    beside the struck site, and sites closed during the run (or handed over before it
-    began, ``scenario.sites_handed_over``) are hollow and grey. A dense
+    the struck site (attacks on convoys at the middle of their road segment), strikes are
+    markers beside the struck site, and sites closed during the run (or handed over before
+    it began, ``scenario.sites_handed_over``) are hollow and grey. A dense
     cluster of sites (Baghdad in the default theatre) is repeated, enlarged, in an inset.
 
     Args:
