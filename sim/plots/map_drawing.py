@@ -66,7 +66,7 @@ def _draw_map(ax: Axes, theatre: Theatre, layers: dict, aspect: float) -> list:
 
     for key, colour, label in (
         ("site_attacks", ORANGE, "Militia attacks on a site"),
-        ("convoy_attacks", VERMILLION, "Militia attacks on convoys on a road segment"),
+        ("convoy_attacks", VERMILLION, "Militia attacks on convoys"),
     ):
         points = layers[key]
         if not points:
