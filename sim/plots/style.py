@@ -50,8 +50,9 @@ WEAPON_STYLE = {
     "ied": ("Convoy IED", VERMILLION, "s"),
     "drone": ("Drone attack", PURPLE, "D"),
 }
-#: colours and markers of any other weapon, chosen by its name (the same in every figure)
-_SPARE_COLOURS = (YELLOW, GREEN, SKY, GREY)
+#: colours and markers of any other weapon, chosen by its name (the same in every figure);
+#: the colours are Paul Tol's muted palette's, none of which the figures use for events
+_SPARE_COLOURS = ("#882255", "#44AA99", "#999933", "#332288")
 _SPARE_MARKERS = ("o", "d", "<", ">", "8")
 
 
