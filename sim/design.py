@@ -240,16 +240,35 @@ def plan_design(
 
 def _run_batch(batch: _Batch, points: list[int], start: int, R: int) -> pd.DataFrame:
     """Step ``points`` of ``batch`` together, each with replicates 0 .. R-1."""
-    chosen = slice(start, start + len(points))
-    per_replicate = {
-        path: np.repeat(np.asarray(values[chosen]), R) for path, values in batch.per_point.items()
-    }
-    sim = Simulation(
-        batch.config, np.tile(np.arange(R), len(points)), per_replicate=per_replicate, daily=False
-    )
-    table = sim.run().replicates
+    positions = range(start, start + len(points))
+    table = simulate_points(batch, positions, R, daily=False).run().replicates
     table.insert(0, "point", np.repeat(points, R))
     return table
+
+
+def simulate_points(
+    batch: _Batch, positions: Sequence[int], replicates: int, **options: Any
+) -> Simulation:
+    """The points at ``positions`` of ``batch`` (places in ``batch.points``), each with
+    replicates 0 .. R-1, as one :class:`Simulation` to step (``options`` are its own)."""
+    per_replicate = {
+        path: np.repeat(np.asarray([values[k] for k in positions]), replicates)
+        for path, values in batch.per_point.items()
+    }
+    ids = np.tile(np.arange(replicates), len(positions))
+    return Simulation(batch.config, ids, per_replicate=per_replicate, **options)
+
+
+def runs_as(batch: _Batch, position: int, config: BaseConfig) -> bool:
+    """Whether the point at ``position`` of ``batch``, stepped in it, runs ``config``: the
+    batch's configuration with the point's own values is ``config`` in every parameter
+    (what only names or describes a configuration aside)."""
+    planned = leaves(batch.config)
+    planned.update((path, values[position]) for path, values in batch.per_point.items())
+    own = leaves(config)
+    return planned.keys() == own.keys() and all(
+        own[path] == value for path, value in planned.items() if not _describes(path)
+    )
 
 
 def _batches(
@@ -333,10 +352,13 @@ def _signature(leaves: dict[str, Any]) -> tuple:
     return tuple(
         (path, repr(value))
         for path, value in sorted(leaves.items())
-        if not _batchable(path, value)
-        and not path.endswith(_DESCRIPTIONS)
-        and not (path.startswith("doctrine.") and path.endswith(".name"))
+        if not _batchable(path, value) and not _describes(path)
     )
+
+
+def _describes(path: str) -> bool:
+    """Whether the leaf at ``path`` only names or describes a configuration."""
+    return path.endswith(_DESCRIPTIONS) or (path.startswith("doctrine.") and path.endswith(".name"))
 
 
 # --- the escalation-design command --------------------------------------------------------------
