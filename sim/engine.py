@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import platform
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,13 +206,16 @@ class Simulation:
         frame["replicate"] = self.replicate_ids[rows]
         return frame, rows
 
-    def daily_frame(self) -> pd.DataFrame:
-        """Daily series so far, one row per (replicate, day) of the replicates kept."""
+    def daily_frame(self, kept: slice = slice(None)) -> pd.DataFrame:
+        """Daily series so far, one row per (replicate, day) of the replicates kept (those at
+        ``kept`` among them: one run's)."""
         days = len(self._daily)
         rows = slice(None) if self._daily_rows is None else self._daily_rows
-        ids = self.replicate_ids[rows]
+        ids = self.replicate_ids[rows][kept]
         columns = {
-            name: np.stack([d[j] for d in self._daily], axis=1).reshape(-1) if days else np.zeros(0)
+            name: np.stack([d[j, kept] for d in self._daily], axis=1).reshape(-1)
+            if days
+            else np.zeros(0)
             for j, name in enumerate(daily_columns(self.params.weapon_names))
         }
         frame = pd.DataFrame(
@@ -246,17 +250,14 @@ class Simulation:
         """Package the run so far (several runs stepped together: :meth:`results`)."""
         if len(self.runs) > 1:
             raise ValueError(f"{len(self.runs)} runs stepped together: see results()")
-        return self.results()[0]
+        return next(self.results())
 
-    def results(self) -> list[RunResult]:
+    def results(self) -> Iterator[RunResult]:
         """Package each run so far, as it would be alone: its replicate table, events, daily
-        series and quantiles (the configuration and compiled parameters are the batch's)."""
+        series and quantiles (the configuration and compiled parameters are the batch's).
+        One run after another, so that only one run's daily series is held in a frame."""
         events, event_rows = self._events()
-        daily = self.daily_frame()
-        daily_rows = (
-            np.arange(len(self.replicate_ids)) if self._daily_rows is None else self._daily_rows
-        )
-        days = len(self._daily)
+        kept = np.arange(len(self.replicate_ids)) if self._daily_rows is None else self._daily_rows
         table = replicate_table(
             self.state,
             self.log,
@@ -265,21 +266,17 @@ class Simulation:
             self.day,
             self.params.weapon_names,
         )
-        results = []
         for i, run in enumerate(self.runs):
             first_event, end_event = np.searchsorted(event_rows, (run.start, run.stop))
-            first_day, end_day = np.searchsorted(daily_rows, (run.start, run.stop)) * days
-            results.append(
-                RunResult(
-                    config=self.config,
-                    params=self.params,
-                    events=_rows(events, first_event, end_event),
-                    daily=_rows(daily, first_day, end_day),
-                    replicates=_rows(table, run.start, run.stop),
-                    daily_quantiles=self.quantile_frame(i),
-                )
+            first_kept, end_kept = np.searchsorted(kept, (run.start, run.stop))
+            yield RunResult(
+                config=self.config,
+                params=self.params,
+                events=_rows(events, first_event, end_event),
+                daily=self.daily_frame(slice(first_kept, end_kept)),
+                replicates=_rows(table, run.start, run.stop),
+                daily_quantiles=self.quantile_frame(i),
             )
-        return results
 
 
 def _blocks(replicates: int, runs: int) -> list[slice]:
