@@ -37,6 +37,7 @@ from sim.io import write_run
 from sim.metrics import rung_name, summary
 from sim.report import SweepCallback
 from sim.sweep import MULTIRUN_FILE, run_job
+from sim.sweep_batches import BATCH_REPLICATES_KEY, check_batch_replicates
 
 PROG = "escalation-sim"
 
@@ -49,8 +50,9 @@ def precheck(argv: list[str]) -> None:
 
     A sweep is checked at its first job's values, then each swept key at every option when
     its values are names and at its smallest and largest value when they are numbers: an
-    unknown key or option, or a value out of range, stops the sweep before any job starts.
-    Hydra's other flags (``--help``, ``--cfg``...) are left to Hydra.
+    unknown key or option, or a value out of range, stops the sweep before any job starts,
+    as does a bad ``hydra.launcher.batch_replicates``. Hydra's other flags (``--help``,
+    ``--cfg``...) are left to Hydra.
     """
     args = [a for a in argv if a not in MULTIRUN_FLAGS]
     if any(arg.startswith("-") for arg in args):
@@ -59,6 +61,12 @@ def precheck(argv: list[str]) -> None:
         parsed = OverridesParser.create().parse_overrides(args)
     except HydraException as exc:
         fail(PROG, one_line(exc))
+    for override in parsed:  # the batched launcher's option, before Hydra writes the sweep
+        if override.key_or_group == BATCH_REPLICATES_KEY and not override.is_sweep_override():
+            try:
+                check_batch_replicates(override.value())
+            except ConfigError as exc:
+                fail(PROG, str(exc))
     # Hydra's own settings are left to Hydra, but for where configs are found
     parsed = [
         o

@@ -9,7 +9,9 @@ data files), so a folder holds a finished job exactly when ``job.json`` says ``o
 - a job whose folder already holds a finished result of the same resolved configuration
   (same hash, seed included) is skipped, which is how an interrupted sweep resumes;
 - nothing depends on process-global state, so a job gives the same files under any
-  launcher (basic, joblib, submitit).
+  launcher (batched, basic, joblib, submitit); under ``hydra/launcher=batched`` the job's
+  results come computed, stepped together with other jobs (``sim.sweep_batches``), and
+  are written here as the job's own.
 
 The consolidated tables and figures are built from the job folders by ``sim.report``.
 """
@@ -31,7 +33,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import to_config
-from sim.engine import run
+from sim.engine import RunResult, run
 from sim.io import write_json, write_run
 
 #: written last in a job folder: the job's status, identity, parameters and headline
@@ -129,6 +131,12 @@ def read_job(job_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def finished(record: dict[str, Any] | None) -> bool:
+    """Whether a job record (:func:`read_job`) is that of a finished job, whose folder
+    :func:`run_job` leaves as it is (skipped if it is the same job, left untouched if not)."""
+    return record is not None and record.get("status") == "ok"
+
+
 def job_dirs(sweep_dir: Path) -> list[Path]:
     """The job folders of a sweep (named by job number), in job order."""
     found = [p for p in Path(sweep_dir).iterdir() if p.is_dir() and p.name.isdigit()]
@@ -153,8 +161,17 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def run_job(cfg: DictConfig, hydra_cfg: DictConfig) -> dict[str, Any] | None:
+def run_job(
+    cfg: DictConfig,
+    hydra_cfg: DictConfig,
+    result: RunResult | None = None,
+    batch_seconds: float = 0.0,
+) -> dict[str, Any] | None:
     """Run one job of a multirun into its folder; never raise for the job's own failure.
+
+    ``result`` is given when the job was run already, stepped together with others
+    (``hydra/launcher=batched``): it is the job's own results and configuration, written as
+    if the job had just run, and ``batch_seconds`` is its share of the batch's time.
 
     Returns the job record written (None when the job was skipped or refused).
     """
@@ -170,7 +187,7 @@ def run_job(cfg: DictConfig, hydra_cfg: DictConfig) -> dict[str, Any] | None:
     }
     label = " ".join(f"{k}={v}" for k, v in record["params"].items()) or "(no swept values)"
     previous = read_job(out_dir)
-    if previous is not None and previous.get("status") == "ok":
+    if finished(previous):
         if previous.get("key") == record["key"]:
             print(f"[job {record['job']}] {label}: finished before, skipped", flush=True)
             return None
@@ -183,8 +200,9 @@ def run_job(cfg: DictConfig, hydra_cfg: DictConfig) -> dict[str, Any] | None:
     (out_dir / ERROR_FILE).unlink(missing_ok=True)
     started = time.perf_counter()
     try:
-        config = to_config(cfg)
-        result = run(config)
+        if result is None:
+            result = run(to_config(cfg))
+        config = result.config
         write_run(result, out_dir, figures=config.output.figures, ensemble=True)
         table = result.replicates
         record.update(
@@ -200,7 +218,7 @@ def run_job(cfg: DictConfig, hydra_cfg: DictConfig) -> dict[str, Any] | None:
         (out_dir / ERROR_FILE).write_text(traceback.format_exc())
         record.update(status="failed", error=_first_line(exc))
         outcome = f"FAILED ({record['error']}; see {ERROR_FILE})"
-    record["seconds"] = round(time.perf_counter() - started, 3)
+    record["seconds"] = round(time.perf_counter() - started + batch_seconds, 3)
     record["finished"] = _now()
     write_json(record, out_dir / JOB_FILE)
     print(f"{_progress(sweep_dir, plan)} {label}: {outcome}", flush=True)

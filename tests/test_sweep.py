@@ -129,8 +129,10 @@ def run_sweep(folder: Path, *extra: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def basic_sweep(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """Hydra's basic launcher, one job after another (the default, batched, launcher runs
+    the same sweeps in tests/test_sweep_batched.py)."""
     folder = tmp_path_factory.mktemp("sweeps") / "basic"
-    return folder, run_sweep(folder)
+    return folder, run_sweep(folder, "hydra/launcher=basic")
 
 
 @pytest.fixture(scope="module")
@@ -293,14 +295,16 @@ def test_submitit_local_gives_the_same_job_results(basic_sweep, tmp_path):
 # --- faults: killed, resumed, failing -------------------------------------------------------
 
 
-#: the launchers whose faults the tests check: one after another, and in batches. Whether a
-#: job's folder holds its finished results (skip), another configuration's (refuse) or none
-#: (run) is decided in the job itself (sim.sweep.run_job) under any launcher: the killed
-#: sweep is resumed in batches, where jobs are also handed out afresh, and the refusal is
-#: checked one after another; a failing job under both
+#: the launchers whose faults the tests check: one after another, stepped together (the
+#: default) and handed to workers in batches. Whether a job's folder holds its finished
+#: results (skip), another configuration's (refuse) or none (run) is decided in the job
+#: itself (sim.sweep.run_job) under any launcher: the killed sweep is resumed by workers,
+#: where jobs are also handed out afresh, and the refusal under the default; a failing job
+#: under all three
 FAULT_LAUNCHERS = {
-    "basic": [],
-    "batched": ["hydra/launcher=joblib_batched", "hydra.launcher.n_jobs=2"],
+    "basic": ["hydra/launcher=basic"],
+    "batched": [],
+    "joblib_batched": ["hydra/launcher=joblib_batched", "hydra.launcher.n_jobs=2"],
 }
 
 
@@ -308,7 +312,7 @@ FAULT_LAUNCHERS = {
 def test_killed_sweep_resumes_with_every_job_exactly_once(tmp_path):
     folder = tmp_path / "killed"
     args = ["-m", "experiment=deterrence_threshold", "replicates=20", "days=200"]
-    args += FAULT_LAUNCHERS["batched"]
+    args += FAULT_LAUNCHERS["joblib_batched"]
     proc = subprocess.Popen(
         [str(BIN / "escalation-sim"), *args, f"hydra.sweep.dir={folder}"],
         cwd=tmp_path,

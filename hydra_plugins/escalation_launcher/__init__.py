@@ -14,6 +14,9 @@ with two differences that remove most of Hydra's work around a short job:
 
 The batches are as even as possible and their number a multiple of the worker count, so
 that the workers finish together.
+
+The package's other launcher, ``hydra/launcher=batched`` (``batched.py``), is the default of
+``escalation-sim -m``: it steps jobs together in one process instead.
 """
 
 # No ``from __future__ import annotations``: Hydra's plugin scan imports this module without
