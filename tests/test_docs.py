@@ -97,8 +97,6 @@ DOCTRINES = (ROOT / "docs" / "doctrines.md").read_text()
 @pytest.mark.slow
 @pytest.mark.parametrize("group", ["us", "iran", "israel", "iraq"])
 def test_doctrines_doc_lists_every_option_with_its_values(group):
-    from sim.config import compose
-
     options = sorted(p.stem for p in (ROOT / "configs" / "doctrine" / group).glob("*.yaml"))
     header = next(
         line
@@ -107,7 +105,8 @@ def test_doctrines_doc_lists_every_option_with_its_values(group):
     )
     shown = re.findall(r"`([a-z_]+)`", header)
     assert sorted(shown) == options, f"docs/doctrines.md must list every {group} doctrine"
-    configs = {o: getattr(compose(f"doctrine/{group}={o}").doctrine, group) for o in shown}
+    # composed once for this test and test_doctables.py (the cache of conftest.config)
+    configs = {o: getattr(config(f"doctrine/{group}={o}").doctrine, group) for o in shown}
     for f in dataclasses.fields(configs[shown[0]]):
         if f.name in {"name", "source"}:
             continue
