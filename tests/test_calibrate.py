@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
+import shutil
 from pathlib import Path
 
 import optuna
@@ -56,12 +59,19 @@ def calibrate(record: Path, params: Path, out: Path, trials: int, *extra: str) -
     ])  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def short_calibration(model_record, one_parameter, tmp_path_factory) -> tuple[Path, str]:
+    """A calibration of 10 trials to the model's own record: its folder and printed output."""
+    out = tmp_path_factory.mktemp("short") / "cal"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        calibrate(model_record, one_parameter, out, 10)  # TPE draws its first 10 at random
+    return out, printed.getvalue()
+
+
 @pytest.mark.slow
-def test_a_short_calibration_recovers_the_models_own_parameter(
-    model_record, one_parameter, tmp_path, capsys
-):
-    out = tmp_path / "cal"
-    calibrate(model_record, one_parameter, out, 10)  # TPE draws its first 10 at random
+def test_a_short_calibration_recovers_the_models_own_parameter(model_record, short_calibration):
+    out, printed = short_calibration
     preset = yaml.safe_load((out / "calibrated_model.yaml").read_text())
     fitted = preset["actors"]["convoys_per_day"]
     # the record's IED count fixes its IED rate to about 1/sqrt(n) (Poisson); through the
@@ -85,7 +95,7 @@ def test_a_short_calibration_recovers_the_models_own_parameter(
     header = (out / "calibrated_model.yaml").read_text().splitlines()
     assert header[0] == "# @package _global_"
     assert any("sha256" in line for line in header) and any("10 trials" in line for line in header)
-    assert "Preset:" in capsys.readouterr().out
+    assert "Preset:" in printed
 
 
 def test_an_override_the_command_sets_itself_is_refused(
@@ -101,9 +111,11 @@ def test_an_override_the_command_sets_itself_is_refused(
 
 
 @pytest.mark.slow
-def test_a_study_run_on_another_record_is_refused(model_record, one_parameter, tmp_path, capsys):
+def test_a_study_run_on_another_record_is_refused(
+    model_record, one_parameter, short_calibration, tmp_path, capsys
+):
     out = tmp_path / "cal"
-    calibrate(model_record, one_parameter, out, 1)
+    shutil.copytree(short_calibration[0], out)  # a study of the model's record, in its folder
     other = tmp_path / "other.csv"
     other.write_text(model_record.read_text().replace(",simulation", ",another source"))
     with pytest.raises(SystemExit) as exit_:
