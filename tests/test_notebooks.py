@@ -35,21 +35,34 @@ def test_notebook_is_a_percent_pair_that_reads_its_size_and_ends_with_a_reading(
     assert last.cell_type == "markdown" and last.source.startswith("## Reading")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p != MADE], ids=lambda p: p.stem)
-def test_notebook_runs_under_nbmake_at_small_size(path, tmp_path):
-    ipynb = tmp_path / f"{path.stem}.ipynb"
-    jupytext.write(jupytext.read(path), ipynb)
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not the project's settings
+#: the notebooks nbmake runs (``make notebooks`` runs the other in its own test)
+UNDER_NBMAKE = [p for p in NOTEBOOKS if p != MADE]
+
+
+@pytest.fixture(scope="module")
+def nbmake_session(tmp_path_factory) -> subprocess.CompletedProcess:
+    """One ``pytest --nbmake`` over the notebooks of :data:`UNDER_NBMAKE` at the small size
+    (one pytest start-up for all of them; each notebook is still its own test item)."""
+    folder = tmp_path_factory.mktemp("nbmake")
+    for path in UNDER_NBMAKE:
+        jupytext.write(jupytext.read(path), folder / f"{path.stem}.ipynb")
+    (folder / "pytest.ini").write_text("[pytest]\n")  # not the project's settings
     env = {**os.environ, "ESCALATION_NOTEBOOK_SCALE": "small"}
     env.pop("ESCALATION_SWEEP", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbmake", "-q", "-p", "no:cacheprovider",
-         "-c", str(tmp_path / "pytest.ini"), str(ipynb)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbmake", "-rA", "-p", "no:cacheprovider",
+         "-c", str(folder / "pytest.ini"), *(f"{p.stem}.ipynb" for p in UNDER_NBMAKE)],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "1 passed" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", UNDER_NBMAKE, ids=lambda p: p.stem)
+def test_notebook_runs_under_nbmake_at_small_size(path, nbmake_session):
+    done = nbmake_session
+    report = done.stdout[-3000:] + done.stderr[-2000:]
+    # -rA lists every item with its outcome: this notebook ran clean to its last cell
+    assert f"PASSED {path.stem}.ipynb::{path.stem}.ipynb" in done.stdout.splitlines(), report
 
 
 @pytest.mark.slow
