@@ -148,6 +148,7 @@ class MilitiaConfig:
     initial_perceived_risk: float = probability()
     salvo_scale: float = positive()
     grievance_per_strike: float = nonneg()
+    front: str = ""  # the front name it may claim attacks under ("": its own name)
     source: str = ""
 
 
@@ -180,8 +181,19 @@ class MilitiaDynamicsConfig:
     leadership_loss_effect: float = fraction()
     decapitation_grievance: float = nonneg()
     israeli_blame_grievance: float = nonneg()
-    embassy_assault_probability: float = probability()
-    assault_window_days: int = whole_days()
+    claim_probability: float = probability()
+    harassment_lethality: float = fraction()
+    embassy_assault_rate: float = probability()
+    outrage_halflife_days: float = positive()
+    outrage_half_saturation: float = positive()
+    outrage_per_strike_in_iraq: float = nonneg()
+    outrage_per_raid: float = nonneg()
+    outrage_per_blamed_israeli_strike: float = nonneg()
+    protest_outrage: float = nonneg()
+    obedience_loss_on_decapitation: float = fraction()
+    obedience_loss_network: float = fraction()
+    obedience_recovery_per_day: float = fraction()
+    defiance_threshold: float = fraction()
 
 
 @dataclass
@@ -207,7 +219,12 @@ class USDoctrineConfig:
     attack_count_trigger: float = at_least(1.0)  # a campaign needs at least one attack
     respond_if_count_exceeded: float = probability()
     count_window_days: int = whole_days(1)
-    response_lag_days: int = whole_days()
+    response_lag_days: int = whole_days()  # the mean of the negative binomial lag
+    response_lag_dispersion: float = nonneg()
+    attribution_uncertainty: bool = MISSING
+    intelligence_quality: float = probability()
+    intelligence_concentration: float = positive()
+    attribution_threshold: float = probability()
     strike_in_iraq_probability: float = probability()
     strike_fighter_loss: float = fraction()
     strike_stock_loss: float = fraction()
@@ -216,7 +233,10 @@ class USDoctrineConfig:
     sovereignty_cost_strike_in_iraq: float = nonneg()
     sovereignty_cost_decapitation: float = nonneg()
     decapitation_probability: float = probability()
+    lethal_campaign_deaths: float = at_least(1.0)
+    decapitation_if_lethal_campaign: float = probability()
     decapitation_lag_days: int = whole_days()
+    decapitation_lag_dispersion: float = nonneg()
     war_if_iran_kills_us: float = probability()
     war_if_iran_strikes_without_deaths: float = probability()
     posture_trigger: str = MISSING
@@ -245,17 +265,29 @@ class IranDoctrineConfig:
     name: str = MISSING
     green_light: float = probability()
     war_aversion: float = nonneg()
+    red_line: float = positive()
+    affront_halflife_days: float = positive()
+    affront_per_decapitation: float = nonneg()
+    irgc_with_proxy_leaders: float = probability()
+    affront_per_irgc_killed: float = nonneg()
+    affront_per_fighter_lost: float = nonneg()
+    iranians_at_syria_sites: float = probability()
+    affront_per_iranians_struck: float = nonneg()
     direct_retaliation_probability: float = probability()
     retaliation_lag_days: int = whole_days()
+    retaliation_lag_dispersion: float = nonneg()
     retaliation_targets: list[str] = field(default_factory=list)
     retaliation_missiles: float = at_least(1.0)
     missile_kill_per_munition: float = nonneg()
     missile_wound_per_munition: float = nonneg()
+    warning_probability: float = probability()
     warning_effect: float = fraction()
     restraint_days: int = whole_days()
     restraint_green_light: float = probability()
     talks_green_light: float = probability()
     talks_collapse_probability: float = probability()
+    envoy_visit_probability: float = probability()
+    envoy_visit_effect: float = fraction()
     source: str = ""
 
 

@@ -40,6 +40,9 @@ def _daily_columns(weapons: tuple[str, ...]) -> tuple[str, ...]:
         *(f"militia_stock_{w}" for w in weapons),
         "perceived_risk",
         "grievance",
+        "obedience",
+        "outrage",
+        "iran_affront",
         "iran_green_light",
         "us_troops",
         "us_resolve",
@@ -74,6 +77,9 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     np.divide(sum_last(cap), cap.shape[1], out=row["militia_capacity"])
     np.divide(sum_last(state.perceived_risk), M, out=row["perceived_risk"])
     np.divide(sum_last(state.grievance), M, out=row["grievance"])
+    np.divide(sum_last(state.obedience), M, out=row["obedience"])
+    row["outrage"][:] = state.outrage
+    row["iran_affront"][:] = state.affront
     row["iran_green_light"][:] = state.iran_green
     row["us_troops"][:] = state.troops()
     row["us_resolve"][:] = state.us_resolve

@@ -201,6 +201,7 @@ class Simulation:
             self.params.theatre.place_names,
             self.params.weapon_names,
             self.params.weapon_actions,
+            self.params.claimant_names,
         )
         rows = frame["replicate"].to_numpy()
         frame["replicate"] = self.replicate_ids[rows]

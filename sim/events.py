@@ -65,6 +65,36 @@ class EventKind(IntEnum):
     BUILD_UP = 20
     TALKS_OPEN = 21
     TALKS_COLLAPSE = 22
+    IRANIANS_STRUCK = 23
+    IRAN_ABSORBS = 24
+    IRAN_ENVOY_VISIT = 25
+
+
+@unique
+class Signal(IntEnum):
+    """What an act said in public, apart from what it meant and what it did."""
+
+    NONE = 0
+    CLAIMED = 1  # claimed by the group in its own name
+    CLAIMED_BY_FRONT = 2  # claimed under a front name: deniable
+    UNCLAIMED = 3
+    WARNED = 4  # the target was warned first
+    UNWARNED = 5
+    ANNOUNCED = 6  # the actor said it did it
+
+
+@unique
+class Intent(IntEnum):
+    """What an act was meant to do."""
+
+    NONE = 0
+    HARASS = 1  # aimed to avoid casualties
+    KILL = 2
+    RETALIATE = 3
+    DECAPITATE = 4
+    INTERDICT = 5
+    ENFORCE = 6  # a government enforcing the law on a group
+    PROTEST = 7
 
 
 COLUMNS = (
@@ -76,6 +106,10 @@ COLUMNS = (
     "weapon",
     "source",
     "target",
+    "claimed_by",
+    "blamed",
+    "signal",
+    "intent",
     "munitions",
     "intercepted",
     "killed_us",
@@ -85,7 +119,20 @@ COLUMNS = (
     "killed_militia",
     "rung",
 )
-_INT_COLUMNS = {"replicate", "day", "actor", "action", "kind", "weapon", "source", "target"}
+_INT_COLUMNS = {
+    "replicate",
+    "day",
+    "actor",
+    "action",
+    "kind",
+    "weapon",
+    "source",
+    "target",
+    "claimed_by",
+    "blamed",
+    "signal",
+    "intent",
+}
 
 
 #: casualty columns summed per replicate for every event, stored or not
@@ -190,6 +237,10 @@ class EventLog:
         weapon: np.ndarray | int = -1,
         source: np.ndarray | int = -1,
         target: np.ndarray | int = -1,
+        claimed_by: np.ndarray | int = -1,
+        blamed: np.ndarray | int = -1,
+        signal: np.ndarray | int = Signal.NONE,
+        intent: np.ndarray | int = Intent.NONE,
         munitions: np.ndarray | float = 0,
         intercepted: np.ndarray | bool = False,
         killed_us: np.ndarray | float = 0,
@@ -231,6 +282,10 @@ class EventLog:
             "weapon": weapon,
             "source": source,
             "target": target,
+            "claimed_by": claimed_by,
+            "blamed": blamed,
+            "signal": int(signal) if isinstance(signal, Signal) else signal,
+            "intent": int(intent) if isinstance(intent, Intent) else intent,
             "munitions": munitions,
             "intercepted": intercepted,
             "killed_us": killed_us,
@@ -316,10 +371,12 @@ class EventLog:
         site_names: list[str],
         weapon_names: list[str] = (),
         weapon_actions: list[str] = (),
+        claimant_names: list[str] = (),
         replicate_offset: int = 0,
     ) -> pd.DataFrame:
         """The log as a tidy DataFrame with dates and readable categorical names; an
-        attack's action is its weapon's (``weapon_actions``, one per weapon)."""
+        attack's action is its weapon's (``weapon_actions``, one per weapon). ``blamed``
+        indexes ``actor_names`` like ``source``; ``claimed_by`` indexes ``claimant_names``."""
         cols = self.columns()
         frame = pd.DataFrame(cols)
         frame["replicate"] += replicate_offset
@@ -335,6 +392,10 @@ class EventLog:
         frame["weapon"] = _names(frame["weapon"], list(weapon_names))
         frame["source"] = _names(frame["source"], actor_names)
         frame["target"] = _names(frame["target"], site_names)
+        frame["claimed_by"] = _names(frame["claimed_by"], list(claimant_names))
+        frame["blamed"] = _names(frame["blamed"], actor_names)
+        frame["signal"] = _names(frame["signal"], [s.name.lower() for s in Signal])
+        frame["intent"] = _names(frame["intent"], [i.name.lower() for i in Intent])
         for name in ("killed_us", "wounded_us", "killed_iraqi", "wounded_iraqi", "killed_militia"):
             frame[name] = frame[name].round().astype(np.int64)
         frame["munitions"] = frame["munitions"].round().astype(np.int64)

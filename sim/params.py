@@ -119,6 +119,8 @@ class Params:
     config: BaseConfig
     theatre: Theatre
     militia_names: list[str]
+    front_names: list[str]  # (M,) the name each group claims under ("": its own)
+    claim_code: np.ndarray  # (M,) each group's claims as ``claimed_by`` codes
     weapon_names: list[str]  # the weapon axis W, in the order of configs/weapons/
     weapon_kind: np.ndarray  # (W,) the ladder's event kind of each weapon's attacks
     weapon_actions: list[str]  # each weapon's action in the event record
@@ -157,6 +159,8 @@ class Params:
     retaliation_sites: np.ndarray
     # daily decay multipliers
     grievance_decay: float
+    outrage_decay: float
+    affront_decay: float
     tension_decay: float
     sovereignty_decay: float
     attack_count_decay: float
@@ -168,6 +172,12 @@ class Params:
     @property
     def n_militias(self) -> int:
         return len(self.militia_names)
+
+    @property
+    def claimant_names(self) -> list[str]:
+        """Names that event ``claimed_by`` codes index: the groups, then their front names
+        (a group's front ``n_militias + i``, ``i`` its place among the fronts)."""
+        return [*self.militia_names, *(f for f in self.front_names if f)]
 
     @property
     def source_names(self) -> list[str]:
@@ -269,6 +279,8 @@ def compile_params(
         config=config,
         theatre=theatre,
         militia_names=[m.name for m in militias],
+        front_names=[m.front for m in militias],
+        claim_code=_claim_codes([m.front for m in militias]),
         weapon_names=list(config.weapons),
         weapon_kind=np.array([EventKind[w.kind.upper()] for w in by_weapon], dtype=np.int64),
         weapon_actions=[w.action for w in by_weapon],
@@ -314,12 +326,23 @@ def compile_params(
             dtype=np.int64,
         ),
         grievance_decay=decay_per_day(dyn.grievance_halflife_days),
+        outrage_decay=decay_per_day(dyn.outrage_halflife_days),
+        affront_decay=decay_per_day(config.doctrine.iran.affront_halflife_days),
         tension_decay=decay_per_day(config.ladder.tension_halflife_days),
         sovereignty_decay=decay_per_day(config.doctrine.iraq.sovereignty_halflife_days),
         attack_count_decay=_each(lambda d: math.exp(-1.0 / d), us.count_window_days),
         baghdad_count_decay=_each(lambda d: math.exp(-1.0 / d), us.closure_threat_window_days),
         per_replicate=per_replicate,
     )
+
+
+def _claim_codes(fronts: list[str]) -> np.ndarray:
+    """(M,) the ``claimed_by`` code of each group's claims: its own index, or that of its
+    front among the names after the groups (``Params.claimant_names``)."""
+    codes = np.arange(len(fronts))
+    named = [i for i, front in enumerate(fronts) if front]
+    codes[named] = len(fronts) + np.arange(len(named))
+    return codes
 
 
 def _each_group(table: np.ndarray, groups: int) -> np.ndarray:

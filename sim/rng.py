@@ -45,6 +45,17 @@ class Stream(IntEnum):
     TRUCE = 23
     IRAQI_WOUNDED = 24
     TALKS_COLLAPSE = 25
+    US_RESPONSE_LAG = 26
+    DECAPITATION_LAG = 27
+    IRAN_RETALIATION_LAG = 28
+    CLAIM = 29
+    ATTRIBUTION = 30
+    BLAME = 31
+    INTENT = 32
+    IRGC_PRESENT = 33
+    IRANIANS_STRUCK = 34
+    IRAN_WARNING = 35
+    ENVOY_VISIT = 36
 
 
 def replicate_keys(seed: int, replicates: np.ndarray) -> np.ndarray:

@@ -33,7 +33,10 @@ class State:
     grievance: np.ndarray
     perceived_risk: np.ndarray
     leadership: np.ndarray
+    obedience: np.ndarray  # how far each group follows Iran's restraint (falls with its leaders)
     recent_attacks: np.ndarray  # exponentially weighted count over the US count window
+    recent_us_deaths: np.ndarray  # US deaths the US blames on each group, over the same window
+    outrage: np.ndarray  # (R,) public outrage at the US in Iraq: the crowd's motive
     # sites (R, S)
     personnel: np.ndarray
     site_open: np.ndarray
@@ -46,7 +49,6 @@ class State:
     response_in_iraq: np.ndarray  # (R, M)
     response_size: np.ndarray  # (R, M) size multiplier of the scheduled strike
     strikes_on_group: np.ndarray  # (R, M) strikes carried out on each group so far
-    assault_until: np.ndarray  # militias may storm the embassy until this day
     assault_militia: np.ndarray
     assault_today: np.ndarray  # bool: an embassy assault happened today
     decapitation_due: np.ndarray
@@ -61,7 +63,7 @@ class State:
     iran_green: np.ndarray
     iran_restraint_until: np.ndarray
     retaliation_due: np.ndarray
-    decapitated_today: np.ndarray  # bool: Iran's red line crossed today
+    affront: np.ndarray  # Iran's affront at US acts; past its red line Iran decides
     transfer_recent: np.ndarray
     talks_open: np.ndarray  # bool: US-Iran talks under way
     sovereignty: np.ndarray
@@ -76,8 +78,12 @@ class State:
     outcome: np.ndarray
     outcome_day: np.ndarray
     first_us_death_day: np.ndarray
-    # today's tallies (reset each morning), read by the daily record
+    # today's tallies (reset each morning), read by the daily record and Iran
     attacks_today: np.ndarray  # (R, W)
+    leaders_struck_today: np.ndarray  # bool: a US strike killed a group's leaders today
+    irgc_killed_today: np.ndarray  # bool: ... and IRGC officers with them
+    iranians_struck_today: np.ndarray  # bool: a US strike hit Iranian personnel in Syria
+    proxy_losses_today: np.ndarray  # militia fighters killed by US strikes today
     responses_today: np.ndarray
     killed_us_today: np.ndarray
     wounded_us_today: np.ndarray
@@ -117,11 +123,17 @@ class State:
             self.wounded_us_today,
             self.killed_iraqi_today,
             self.wounded_iraqi_today,
+            self.proxy_losses_today,
         ):
             tally.fill(0.0)
         self.rung_today.fill(0)
-        self.assault_today.fill(False)
-        self.decapitated_today.fill(False)
+        for flag in (
+            self.assault_today,
+            self.leaders_struck_today,
+            self.irgc_killed_today,
+            self.iranians_struck_today,
+        ):
+            flag.fill(False)
 
 
 def initial_state(params: Params, replicates: int) -> State:
@@ -152,7 +164,10 @@ def initial_state(params: Params, replicates: int) -> State:
         grievance=np.zeros((R, M)),
         perceived_risk=per_militia("initial_perceived_risk"),
         leadership=np.ones((R, M)),
+        obedience=per_militia("obedience"),
         recent_attacks=np.zeros((R, M)),
+        recent_us_deaths=np.zeros((R, M)),
+        outrage=zeros(),
         personnel=personnel,
         site_open=site_open,
         air_defence=np.tile(th.air_defence, (R, 1)),
@@ -163,7 +178,6 @@ def initial_state(params: Params, replicates: int) -> State:
         response_in_iraq=np.zeros((R, M), dtype=bool),
         response_size=np.ones((R, M)),
         strikes_on_group=np.zeros((R, M), dtype=np.int64),
-        assault_until=never(),
         assault_militia=np.zeros(R, dtype=np.int64),
         assault_today=np.zeros(R, dtype=bool),
         decapitation_due=never(),
@@ -177,7 +191,7 @@ def initial_state(params: Params, replicates: int) -> State:
         iran_green=np.full(R, cfg.doctrine.iran.green_light),
         iran_restraint_until=never(),
         retaliation_due=never(),
-        decapitated_today=np.zeros(R, dtype=bool),
+        affront=zeros(),
         transfer_recent=sum_last(params.supply_rates(0)),
         talks_open=np.full(R, params.diplomacy_day is not None and params.diplomacy_day <= 0),
         sovereignty=zeros(),
@@ -192,6 +206,10 @@ def initial_state(params: Params, replicates: int) -> State:
         outcome_day=never(),
         first_us_death_day=never(),
         attacks_today=np.zeros((R, len(params.weapon_names))),
+        leaders_struck_today=np.zeros(R, dtype=bool),
+        irgc_killed_today=np.zeros(R, dtype=bool),
+        iranians_struck_today=np.zeros(R, dtype=bool),
+        proxy_losses_today=zeros(),
         responses_today=zeros(),
         killed_us_today=zeros(),
         wounded_us_today=zeros(),

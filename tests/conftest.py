@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import os
 
+import numpy as np
 import pytest
 from hypothesis import settings
 
@@ -62,3 +63,17 @@ def replace(cfg: BaseConfig, path: str, value) -> BaseConfig:
 @pytest.fixture
 def default_config() -> BaseConfig:
     return config()
+
+
+def known_attacks(rows, militia, killed_us, wounded_us):
+    """Attacks of the given groups with the given US casualties, whose attacker the US
+    knows (blamed with full confidence); everything else zero."""
+    from sim.rules.today import Attacks
+
+    rows, militia = np.asarray(rows, dtype=np.int64), np.asarray(militia, dtype=np.int64)
+    zero = np.zeros(len(rows), dtype=np.int64)
+    return Attacks(
+        rows, militia, zero, zero, zero.astype(bool), zero - 1, zero, zero + 1,
+        zero.astype(bool), np.asarray(killed_us), np.asarray(wounded_us), zero, zero,
+        blamed=militia, confidence=np.ones(len(rows)),
+    )  # fmt: skip

@@ -258,8 +258,9 @@ def _played(**choices) -> SeminarModel:
 
 @pytest.mark.slow
 def test_seminar_guide_exercise_one_holds():
-    """docs/seminar_guide.md, Exercise 1: with seed 25 only the decapitation side reaches rung 7."""
-    model = _played(scenario="dec2019_crisis", doctrine_b="red_line", seed="25")
+    """docs/seminar_guide.md, Exercise 1: with seed 22 only the decapitation side reaches rung 7,
+    and with seed 44 its leadership strike comes with no embassy assault before it."""
+    model = _played(scenario="dec2019_crisis", doctrine_b="red_line", seed="22")
     a, b = model.a.simulation.events_frame(), model.b.simulation.events_frame()
     first_day = {side: {k: int(e.loc[e["kind"] == k, "day"].min()) for k in set(e["kind"])}
                  for side, e in (("A", a), ("B", b))}  # fmt: skip
@@ -272,6 +273,9 @@ def test_seminar_guide_exercise_one_holds():
     assert views.snapshot(model.a).highest == 7
     assert views.snapshot(model.b).highest <= 5
     assert views.snapshot(_played(scenario="dec2019_crisis", doctrine_b="red_line").a).highest <= 5
+    other = _played(scenario="dec2019_crisis", doctrine_b="red_line", seed="44").a
+    kinds = other.simulation.events_frame().groupby("kind")["day"].min()
+    assert kinds["decapitation"] < kinds["iran_direct_strike"] < kinds["embassy_assault"]
 
 
 @pytest.mark.slow

@@ -61,8 +61,8 @@ def test_comparison_table_has_intervals_that_cover_the_paired_mean():
     assert (others.ci_low <= others.difference).all() and (
         others.difference <= others.ci_high
     ).all()
-    row = t[(t.metric == "p_rung_5_or_more") & (t.variant == "doctrine/us=syria_only")].iloc[0]
-    assert row["mean"] == 0.0  # never strikes in Iraq: rung 5 needs an embassy assault or that
+    row = t[(t.metric == "decapitations") & (t.variant == "doctrine/us=syria_only")].iloc[0]
+    assert row["mean"] == 0.0  # syria_only never strikes a group's leaders
     strikes = t[(t.metric == "us_strikes") & (t.variant == "doctrine/us=max_pressure")].iloc[0]
     assert strikes.ci_low > 0  # a low threshold strikes more, beyond doubt
     assert "Comparison of 3 variants" in repr(c)

@@ -61,25 +61,6 @@ def test_state_stays_finite_and_in_range_over_many_replicates():
     assert (s.fighters <= sim.params.max_fighters + 1e-9).all()
 
 
-def test_december_2019_sequence_emerges_without_a_script():
-    """K1-like deadly attack -> US strike in Iraq -> embassy assault -> decapitation ->
-    Iranian missile strike: the chain must happen in some replicates, in that order."""
-    result = run(config("replicates=300"))
-    ev = result.events
-    order = ["us_strike_iraq", "embassy_assault", "decapitation", "iran_direct_strike"]
-    firsts = ev[ev.kind.isin(order)].groupby(["replicate", "kind"]).day.min().unstack()
-    complete = firsts.dropna(subset=order)
-    assert len(complete) > 0
-    in_order = (complete[order].diff(axis=1).iloc[:, 1:] >= 0).all(axis=1)
-    assert in_order.all()
-    # every chain starts with militia attacks; in some, as at K1, with one that killed
-    first_attack = ev[ev.actor == "militia"].groupby("replicate").day.min()
-    assert (first_attack.loc[complete.index] <= complete["us_strike_iraq"]).all()
-    deadly = ev[(ev.actor == "militia") & (ev.killed_us > 0)].groupby("replicate").day.min()
-    deadly = deadly.reindex(complete.index)
-    assert (deadly <= complete["us_strike_iraq"]).any()
-
-
 def test_the_allocator_keeps_freed_memory_on_glibc():
     import platform
 

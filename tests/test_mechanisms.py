@@ -22,9 +22,14 @@ def baseline():
 SWITCHES = {
     "israeli_strike": ["doctrine.israel.interdiction_rate=0"],
     "iraqi_raid": ["doctrine.iraq.raid_rate=0", "doctrine.iraq.raid_rate_under_closure_threat=0"],
-    "embassy_assault": ["actors.dynamics.embassy_assault_probability=0"],
-    "decapitation": ["doctrine.us.decapitation_probability=0"],
+    "embassy_assault": ["actors.dynamics.embassy_assault_rate=0"],
+    "decapitation": [
+        "doctrine.us.decapitation_probability=0",
+        "doctrine.us.decapitation_if_lethal_campaign=0",
+    ],
     "iran_direct_strike": ["doctrine.iran.direct_retaliation_probability=0"],
+    "iranians_struck": ["doctrine.iran.iranians_at_syria_sites=0"],
+    "iran_envoy_visit": ["doctrine.iran.envoy_visit_probability=0"],
     "us_strike_iraq": ["doctrine.us.strike_in_iraq_probability=0"],
     "show_of_force": ["doctrine.us.show_of_force_probability=0"],
     "expulsion_vote": ["doctrine.iraq.expulsion_vote_probability=0"],
@@ -47,6 +52,8 @@ def test_no_us_response_at_all():
             "doctrine.us.respond_if_us_wounded=0",
             "doctrine.us.respond_per_attack=0",
             "doctrine.us.respond_if_count_exceeded=0",
+            "doctrine.us.decapitation_probability=0",
+            "doctrine.us.decapitation_if_lethal_campaign=0",
         )
     )
     assert off.daily.responses.sum() == 0

@@ -31,7 +31,7 @@ POINTS = {
     "actors.militias.1.supply_share": (0.2, 0.9, 0.0),
     "actors.militias.0.fighters": (3000.0, 6000.0, 1000.0),
     "actors.dynamics.learning_rate": (0.2, 0.5, 0.05),
-    "actors.dynamics.embassy_assault_probability": (0.2, 0.8, 0.5),
+    "actors.dynamics.embassy_assault_rate": (0.2, 0.8, 0.5),
     "weapons.rocket.kill_per_munition": (0.01, 0.05, 0.002),
     "weapons.drone.stock_half_saturation": (2.0, 8.0, 1.0),
     "actors.personnel_reference": (1000.0, 500.0, 2000.0),

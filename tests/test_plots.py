@@ -66,16 +66,13 @@ def test_map_draws_one_marker_per_site_at_its_coordinates(result):
 
 @pytest.mark.slow
 def test_sites_closed_during_the_run_are_drawn_apart():
-    # every link of the chain certain: attack -> strike in Iraq -> assault -> decapitation
-    # -> Iranian strike -> consolidation, so sites close early in the run
+    # lethal rockets and a consolidation that starts the day after the first US death, so
+    # sites close early in the run
     closing = run(
         config(
             "days=120",
-            "doctrine.us.respond_per_attack=1",
-            "doctrine.us.strike_in_iraq_probability=1",
-            "doctrine.iraq.embassy_protection=0",
-            "actors.dynamics.embassy_assault_probability=1",
-            "doctrine.us.decapitation_probability=1",
+            "weapons.rocket.kill_per_munition=0.3",
+            "doctrine.us.posture_trigger=first_us_death",
             "doctrine.us.war_if_iran_kills_us=0",
             "doctrine.us.war_if_iran_strikes_without_deaths=0",
             "doctrine.us.consolidation_lag_days=1",
@@ -156,14 +153,16 @@ def test_figures_leave_pyplot_alone(result):
 
 
 def test_map_counts_match_the_run_summary():
-    """The map's box counts as ``ensemble.parquet`` does: one Iranian salvo on two bases (the
-    default run's day 230) is one missile strike, not one per base."""
-    full = run(config())
+    """The map's box counts as ``ensemble.parquet`` does: one Iranian salvo on two bases is
+    one missile strike, not one per base (drawn for the first replicate with a salvo)."""
+    full = run(config("replicates=60", "output.events=all"))
     events = full.events
     salvo = events[events["kind"] == "iran_direct_strike"]
+    k = int(salvo["replicate"].min())
+    salvo = salvo[salvo["replicate"] == k]
     assert len(salvo) > salvo["day"].nunique()  # several bases on one day
-    row = full.replicates.iloc[0]
-    text = [t.get_text() for t in plots.map_figure(full).axes[0].texts]
+    row = full.replicates.set_index("replicate").loc[k]
+    text = [t.get_text() for t in plots.map_figure(full, replicate=k).axes[0].texts]
     box = next(t for t in text if t.startswith("This replicate"))
     assert f"Iranian missile strikes: {row['iran_direct_strikes']}\n" in box + "\n"
     assert f"Militia attacks: {row['attacks']}\n" in box + "\n"

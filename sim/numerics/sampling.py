@@ -94,3 +94,55 @@ def _categorical_product(u, a, b, c, out):
             if not running < threshold:
                 break
         out[i] = index
+
+
+#: the longest lag (in days) a negative binomial draw gives
+LAG_MAX_DAYS = 3650
+
+
+def negative_binomial_from_uniform(
+    u: np.ndarray, mean, dispersion, max_count: int = LAG_MAX_DAYS
+) -> np.ndarray:
+    """Inverse CDF at u of the negative binomial count with the given mean and dispersion
+    (variance ``mean + dispersion * mean**2``; dispersion 0 is the Poisson), elementwise.
+
+    Plain NumPy over the draws (a few a day, for decision lags): each step of the running
+    total of the probabilities, ``p[k+1] = p[k] * mean (1 + dispersion k) / ((k + 1)
+    (1 + dispersion mean))`` from ``p[0] = (1 + dispersion mean) ** (-1 / dispersion)``,
+    is taken for the draws whose total has not yet passed their uniform.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
+    phi = np.broadcast_to(np.asarray(dispersion, dtype=np.float64), u.shape)
+    spread = 1.0 + phi * mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p0 = np.where(phi > 0, -np.log1p(phi * mean) / phi, -mean)
+    pmf = np.exp(log_p0)
+    total = pmf.copy()
+    count = np.zeros(u.shape, dtype=np.int64)
+    going = u >= total
+    k = 0
+    while k < max_count and going.any():
+        pmf = np.where(going, pmf * mean * (1.0 + phi * k) / ((k + 1) * spread), pmf)
+        k += 1
+        total = np.where(going, total + pmf, total)
+        count[going] = k
+        going &= u >= total
+    return count
+
+
+def beta_from_uniform(u: np.ndarray, mean, concentration) -> np.ndarray:
+    """Inverse CDF at u of the Beta distribution with the given mean and concentration
+    (``a = mean * concentration``, ``b = (1 - mean) * concentration``), elementwise; a mean
+    of 0 or 1 gives that value."""
+    from scipy.special import betaincinv  # only where the rules need it
+
+    u = np.asarray(u, dtype=np.float64)
+    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
+    k = np.broadcast_to(np.asarray(concentration, dtype=np.float64), u.shape)
+    inside = (mean > 0.0) & (mean < 1.0)
+    out = np.where(mean >= 1.0, 1.0, 0.0)
+    if inside.any():
+        m, c = mean[inside], k[inside]
+        out[inside] = betaincinv(m * c, (1.0 - m) * c, u[inside])
+    return out

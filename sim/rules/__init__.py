@@ -18,8 +18,10 @@ def step(state: State, params: Params, streams: RandomStreams, day: int, log: Ev
     today = Today(state, params, streams, day, log)
     state.begin_day()
     iran.supply(today)  # 1. supply
-    attacks = militia.attack(today)  # 2. militia attacks
-    militia.storm_embassy(today)
+    attacks = militia.attack(today)  # 2. militia attacks,
+    us.attribute(today, attacks)  # whom the US blames for each,
+    militia.log_attacks(today, attacks)
+    militia.storm_embassy(today)  # and the street
     us.respond(today, attacks)  # 3. US response
     iran.act(today)  # 4. Iran
     israel.interdict(today)  # 5. Israel

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.events import Action, Actor, EventKind
+from sim.events import Action, Actor, EventKind, Intent, Signal
 from sim.numerics.reductions import rows_where_equal, sum_last
-from sim.numerics.sampling import poisson_from_uniform
+from sim.numerics.sampling import negative_binomial_from_uniform, poisson_from_uniform
 from sim.params import at, column
 from sim.rng import Stream
 from sim.rules import us
@@ -32,21 +32,72 @@ def supply(today: Today) -> None:
 
 
 def act(today: Today) -> None:
-    """Direct retaliation when the red line is crossed; green light or restraint for proxies."""
+    """Take the day's affronts and decide on them; strike when a decided strike falls due;
+    talks; envoys to defiant groups; green light or restraint for proxies."""
     state, iran = today.state, today.params.config.doctrine.iran
-    crossed = today.happens(
-        Stream.IRAN_RETALIATION,
-        iran.direct_retaliation_probability,
-        state.active & state.decapitated_today & (state.retaliation_due == NEVER),
-    )
-    lag = np.maximum(at(iran.retaliation_lag_days, crossed), 1)
-    state.retaliation_due[crossed] = today.day + lag
+    take_affront(today)
+    decide_retaliation(today)
     direct_strike(today)
     talk(today)
+    send_envoys(today)
     green = iran.green_light * np.exp(-iran.war_aversion * state.tension)
     restraining = today.day < state.iran_restraint_until
     green = np.where(restraining, np.minimum(green, iran.restraint_green_light), green)
     state.iran_green = np.where(state.talks_open, np.minimum(green, iran.talks_green_light), green)
+
+
+def take_affront(today: Today) -> None:
+    """Iran's affront at US acts fades, and grows with today's: a strike on its proxies'
+    leaders (more if IRGC officers die with them), its proxies' fighters killed, a strike
+    on its own personnel in Syria."""
+    state, params = today.state, today.params
+    iran = params.config.doctrine.iran
+    state.affront *= params.affront_decay
+    state.affront += (
+        iran.affront_per_decapitation * state.leaders_struck_today
+        + iran.affront_per_irgc_killed * state.irgc_killed_today
+        + iran.affront_per_fighter_lost * state.proxy_losses_today
+        + iran.affront_per_iranians_struck * state.iranians_struck_today
+    )
+
+
+def decide_retaliation(today: Today) -> None:
+    """Past its red line, Iran decides: strike US forces itself (after a lag drawn from its
+    doctrine's distribution) or absorb the loss. Either way the affront is settled."""
+    state, iran = today.state, today.params.config.doctrine.iran
+    crossed = np.flatnonzero(
+        state.active & (state.affront >= iran.red_line) & (state.retaliation_due == NEVER)
+    )
+    if len(crossed) == 0:
+        return
+    strike = today.happens_in(
+        Stream.IRAN_RETALIATION, crossed, at(iran.direct_retaliation_probability, crossed)
+    )
+    lag = negative_binomial_from_uniform(
+        today.uniform(Stream.IRAN_RETALIATION_LAG, 1, strike)[:, 0],
+        at(iran.retaliation_lag_days, strike),
+        at(iran.retaliation_lag_dispersion, strike),
+    )
+    state.retaliation_due[strike] = today.day + np.maximum(lag, 1)
+    state.affront[crossed] = 0.0
+    absorbed = np.setdiff1d(crossed, strike, assume_unique=True)
+    today.emit(absorbed, EventKind.IRAN_ABSORBS, Actor.IRAN)
+
+
+def send_envoys(today: Today) -> None:
+    """While a group defies its restraint, Iran may send an envoy, who brings every group
+    part of the way back to its baseline obedience."""
+    state, params = today.state, today.params
+    iran, dyn = params.config.doctrine.iran, params.config.actors.dynamics
+    defiant = (state.obedience < column(dyn.defiance_threshold)).any(axis=1)
+    visited = today.happens(
+        Stream.ENVOY_VISIT, iran.envoy_visit_probability, state.active & defiant
+    )
+    if len(visited) == 0:
+        return
+    gap = np.maximum(params.obedience[visited] - state.obedience[visited], 0.0)
+    state.obedience[visited] += column(at(iran.envoy_visit_effect, visited)) * gap
+    today.emit(visited, EventKind.IRAN_ENVOY_VISIT, Actor.IRAN)
 
 
 def talk(today: Today) -> None:
@@ -85,7 +136,8 @@ def direct_strike(today: Today) -> None:
         column(at(iran.missile_kill_per_munition, rows)),
         column(at(iran.missile_wound_per_munition, rows)),
     )
-    spared = 1.0 - column(at(iran.warning_effect, rows))
+    warned = today.uniform(Stream.IRAN_WARNING, 1, rows)[:, 0] < at(iran.warning_probability, rows)
+    spared = 1.0 - column(np.where(warned, at(iran.warning_effect, rows), 0.0))
     killed = poisson_from_uniform(
         today.uniform(Stream.IRAN_MISSILE_KILLED, T, rows), per_target * kill * exposure * spared
     )
@@ -102,6 +154,9 @@ def direct_strike(today: Today) -> None:
         Actor.IRAN,
         Action.BALLISTIC_MISSILE,
         target=np.tile(targets, len(rows)),
+        blamed=today.params.source_of(Actor.IRAN),
+        signal=np.repeat(np.where(warned, Signal.WARNED, Signal.UNWARNED), T),
+        intent=Intent.RETALIATE,
         munitions=np.broadcast_to(per_target, killed.shape).ravel(),
         killed_us=killed.ravel(),
         wounded_us=wounded.ravel(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.events import Action, Actor, EventKind
+from sim.events import Action, Actor, EventKind, Intent, Signal
 from sim.params import at, column
 from sim.rng import Stream
 from sim.rules.today import Today
@@ -52,9 +52,10 @@ def raid(today: Today, threat: np.ndarray) -> None:
     taken = state.fighters[rows, militia] * at(iraq.raid_detention_fraction, rows)
     state.fighters[rows, militia] -= taken
     state.detained[rows, militia] += taken
+    state.outrage[rows] += at(params.config.actors.dynamics.outrage_per_raid, rows)
     today.emit(
         rows, EventKind.IRAQI_RAID, Actor.IRAQ_GOV, Action.RAID,
-        target=params.strike_site_iraq[militia],
+        target=params.strike_site_iraq[militia], signal=Signal.ANNOUNCED, intent=Intent.ENFORCE,
     )  # fmt: skip
 
 

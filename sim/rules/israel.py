@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.events import Action, Actor, EventKind
+from sim.events import Action, Actor, EventKind, Intent, Signal
 from sim.params import at, column
 from sim.rng import Stream
 from sim.rules.today import Today
@@ -45,9 +45,22 @@ def interdict(today: Today) -> None:
     blamed = pick_iraq & (
         today.uniform(Stream.ISRAEL_BLAME, 1, rows)[:, 0] < at(israel.blame_us_probability, rows)
     )
-    iraq, blamed = cfg.doctrine.iraq, rows[blamed]
-    state.grievance[blamed] += column(at(cfg.actors.dynamics.israeli_blame_grievance, blamed))
-    state.sovereignty[blamed] += at(iraq.sovereignty_cost_israeli_strike, blamed) * at(
-        iraq.sovereignty_sensitivity, blamed
+    blamed_rows = rows[blamed]
+    iraq, dyn = cfg.doctrine.iraq, cfg.actors.dynamics
+    state.grievance[blamed_rows] += column(at(dyn.israeli_blame_grievance, blamed_rows))
+    state.outrage[blamed_rows] += at(dyn.outrage_per_blamed_israeli_strike, blamed_rows)
+    state.sovereignty[blamed_rows] += at(iraq.sovereignty_cost_israeli_strike, blamed_rows) * at(
+        iraq.sovereignty_sensitivity, blamed_rows
     )
-    today.emit(rows, EventKind.ISRAELI_STRIKE, Actor.ISRAEL, Action.AIRSTRIKE, target=site)
+    # Israel does not claim its strikes; the public blames Israel, or the US
+    public = np.where(blamed, params.source_of(Actor.US), params.source_of(Actor.ISRAEL))
+    today.emit(
+        rows,
+        EventKind.ISRAELI_STRIKE,
+        Actor.ISRAEL,
+        Action.AIRSTRIKE,
+        target=site,
+        blamed=public,
+        signal=Signal.UNCLAIMED,
+        intent=Intent.INTERDICT,
+    )

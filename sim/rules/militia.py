@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.events import Action, Actor, EventKind
+from sim.events import Action, Actor, EventKind, Intent, Signal
 from sim.numerics.reductions import add_at, repeat_last, rowwise_matmul, sum_last
 from sim.numerics.sampling import (
     categorical_from_product,
@@ -23,11 +23,13 @@ from sim.rules.today import Attacks, Today
 from sim.state import NEVER, State
 
 #: the streams of each attack's draws: where and with what, the salvo, the interception,
-#: then US killed, US wounded, Iraqi killed and Iraqi wounded
+#: the intent, the claim, then US killed, US wounded, Iraqi killed and Iraqi wounded
 ATTACK_STREAMS = (
     Stream.ATTACK_CHOICE,
     Stream.SALVO,
     Stream.INTERCEPT,
+    Stream.INTENT,
+    Stream.CLAIM,
     Stream.US_KILLED,
     Stream.US_WOUNDED,
     Stream.IRAQI_KILLED,
@@ -53,7 +55,7 @@ def attack_propensity(state: State, params: Params, day: int) -> np.ndarray:
     """(R, M) attacks per day before capability and geometry: motive, green light, deterrence."""
     M = params.n_militias
     motive = params.resolve + state.grievance
-    green_light = 1.0 - params.obedience * repeat_last(1.0 - state.iran_green, M)
+    green_light = 1.0 - obeying(state, params) * repeat_last(1.0 - state.iran_green, M)
     truce = np.where(day <= state.truce_until, params.config.doctrine.iraq.truce_attack_factor, 1.0)
     return (
         params.base_attack_rate
@@ -62,6 +64,13 @@ def attack_propensity(state: State, params: Params, day: int) -> np.ndarray:
         * deterrence(state, params)
         * repeat_last(truce * state.active, M)
     )
+
+
+def obeying(state: State, params: Params) -> np.ndarray:
+    """(R, M) how far each group follows Iran's restraint: its obedience, or none at all
+    once it has fallen below the defiance threshold (the group acts against Iran)."""
+    threshold = column(params.config.actors.dynamics.defiance_threshold)
+    return np.where(state.obedience < threshold, 0.0, state.obedience)
 
 
 def deterrence(state: State, params: Params) -> np.ndarray:
@@ -116,7 +125,10 @@ def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ..
 
 
 def attack(today: Today) -> Attacks:
-    """Sample whether each group attacks today, then where and with what, then the outcome."""
+    """Sample whether each group attacks today, then where and with what, to harass or to
+    kill, whether it is claimed (under a front's name if the group has one), then the
+    outcome. The attacks are logged by :func:`log_attacks` once the US has attributed
+    them."""
     state, params, day = today.state, today.params, today.day
     rate, cap, opportunity = attack_rates(state, params, day)
     p_attack = -np.expm1(-sum_last(rate))
@@ -130,11 +142,18 @@ def attack(today: Today) -> Attacks:
     target, weapon = _choose_target_and_weapon(params, rows, militia, draws[0], opportunity, cap)
     salvo_mean = params.salvo_mean[rows, weapon] * params.salvo_scale[rows, militia]
     munitions = geometric_from_uniform(draws[1], salvo_mean)
+    harass = draws[3] < params.casualty_aversion[rows, militia]
     munitions, intercepted, means = attack_exposure(
-        state, params, rows, militia, target, weapon, munitions, draws[2]
+        state, params, rows, militia, target, weapon, munitions, draws[2], harass
+    )
+    claimed = draws[4] < at(params.config.actors.dynamics.claim_probability, rows)
+    code = params.claim_code[militia]
+    front = code >= params.n_militias
+    signal = np.where(
+        claimed, np.where(front, Signal.CLAIMED_BY_FRONT, Signal.CLAIMED), Signal.UNCLAIMED
     )
     # the four casualty counts of every attack in one pass
-    killed, wounded, iraqi_killed, iraqi_wounded = poisson_from_uniform(draws[3:], means)
+    killed, wounded, iraqi_killed, iraqi_wounded = poisson_from_uniform(draws[5:], means)
     record_us_casualties(today, rows, killed, wounded)
     th = params.theatre
     add_at(state.killed_iraqi_today, rows, iraqi_killed)
@@ -147,23 +166,48 @@ def attack(today: Today) -> Attacks:
         params.config.actors.dynamics.learning_rate, rows
     )
 
-    today.emit(
+    return Attacks(
         rows,
-        params.weapon_kind[weapon],
+        militia,
+        target,
+        weapon,
+        harass,
+        np.where(claimed, code, -1),
+        signal.astype(np.int64),
+        munitions,
+        intercepted,
+        killed,
+        wounded,
+        iraqi_killed,
+        iraqi_wounded,
+    )
+
+
+def log_attacks(today: Today, attacks: Attacks) -> None:
+    """Log today's attacks: what each did and said, and whom the US blames for it."""
+    if attacks.n == 0:
+        return
+    a, th = attacks, today.params.theatre
+    today.emit(
+        a.rows,
+        today.params.weapon_kind[a.weapon],
         Actor.MILITIA,
         Action.ATTACK,
-        extra_kinds=(((killed + wounded) > 0, EventKind.US_CASUALTIES),),
-        weapon=weapon,
-        source=militia,
-        target=th.target_place[target],
-        munitions=munitions,
-        intercepted=intercepted,
-        killed_us=killed,
-        wounded_us=wounded,
-        killed_iraqi=iraqi_killed,
-        wounded_iraqi=iraqi_wounded,
+        extra_kinds=(((a.killed_us + a.wounded_us) > 0, EventKind.US_CASUALTIES),),
+        weapon=a.weapon,
+        source=a.militia,
+        target=th.target_place[a.target],
+        claimed_by=a.claimed_by,
+        blamed=a.blamed,
+        signal=a.signal,
+        intent=np.where(a.harass, Intent.HARASS, Intent.KILL),
+        munitions=a.munitions,
+        intercepted=a.intercepted,
+        killed_us=a.killed_us,
+        wounded_us=a.wounded_us,
+        killed_iraqi=a.killed_iraqi,
+        wounded_iraqi=a.wounded_iraqi,
     )
-    return Attacks(rows, militia, target, weapon, killed, wounded)
 
 
 def _choose_target_and_weapon(params, rows, militia, u_choice, opportunity, cap):
@@ -184,10 +228,12 @@ def attack_exposure(
     weapon: np.ndarray,
     munitions: np.ndarray,
     u_intercept: np.ndarray,
+    harass: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fire the attacks: munitions (at most the stock, at least one) leave the stock; air
-    defence may intercept; returns munitions, intercepted and the (4, n) expected US
-    killed, US wounded, Iraqi killed and Iraqi wounded."""
+    defence may intercept; an attack meant to harass keeps ``harassment_lethality`` of the
+    weapon's lethality; returns munitions, intercepted and the (4, n) expected US killed,
+    US wounded, Iraqi killed and Iraqi wounded."""
     th, actors = params.theatre, params.config.actors
     on_hand = np.maximum(1, np.ceil(state.stock[rows, militia, weapon])).astype(np.int64)
     munitions = np.minimum(munitions, on_hand)
@@ -203,7 +249,8 @@ def attack_exposure(
     exposure = np.where(
         is_site, state.personnel[rows, site_or_0] / at(actors.personnel_reference, rows), 1.0
     )
-    aim = (1.0 - params.casualty_aversion[rows, militia]) * ~intercepted
+    lethality = at(actors.dynamics.harassment_lethality, rows)
+    aim = np.where(harass, lethality, 1.0) * ~intercepted
     per_munition = (
         params.kill_per_munition,
         params.wound_per_munition,
@@ -223,30 +270,34 @@ def attack_exposure(
 
 
 def storm_embassy(today: Today) -> None:
-    """Days after a US strike in Iraq, the struck group may storm the embassy (31 Dec 2019;
-    ODD 3 step 2)."""
+    """Crowds led by the most aggrieved group may storm the embassy, the more likely the
+    angrier the street: outrage at US strikes on Iraqi soil, at raids and arrests, at
+    Israeli strikes blamed on the US, and a protest movement that grows with sovereignty
+    pressure (31 Dec 2019 followed strikes; ODD 3 step 2)."""
     state, params = today.state, today.params
     embassies = params.theatre.embassy_sites
     if len(embassies) == 0:
         return
     embassy = embassies[0]
-    probability = params.config.actors.dynamics.embassy_assault_probability
-    rows = np.flatnonzero(state.active & (state.assault_until >= today.day))
-    rows = today.happens_in(
-        Stream.EMBASSY_ASSAULT,
-        rows,
-        at(probability, rows) * (1.0 - state.protection[rows, embassy]),
+    dyn = params.config.actors.dynamics
+    drive = state.outrage + dyn.protest_outrage * state.sovereignty
+    hazard = dyn.embassy_assault_rate * drive / (drive + dyn.outrage_half_saturation)
+    rows = today.happens(
+        Stream.EMBASSY_ASSAULT, hazard * (1.0 - state.protection[:, embassy]), state.active
     )
-    state.assault_until[rows] = NEVER
+    leaders = np.argmax(state.grievance[rows], axis=1)
+    state.assault_militia[rows] = leaders
     state.assault_today[rows] = True
+    state.outrage[rows] = 0.0  # the crowd's anger is spent
     state.recent_baghdad_attacks[rows] += 1.0
     today.emit(
         rows,
         EventKind.EMBASSY_ASSAULT,
         Actor.MILITIA,
         Action.ASSAULT,
-        source=state.assault_militia[rows],
+        source=leaders,
         target=embassy,
+        intent=Intent.PROTEST,
     )
 
 
@@ -279,6 +330,8 @@ def recover(today: Today) -> None:
     state, params = today.state, today.params
     dyn = params.config.actors.dynamics
     state.grievance *= column(params.grievance_decay)
+    state.outrage *= params.outrage_decay
+    lose_obedience(today)
     recovered = state.leadership + column(1.0 / dyn.leadership_recovery_days)
     np.minimum(recovered, 1.0, out=state.leadership)
     # groups rebuild and replace members (seed 001), logistic towards their ceiling
@@ -286,4 +339,18 @@ def recover(today: Today) -> None:
     regrowth = column(dyn.fighter_regeneration_per_day) * state.fighters
     state.fighters += regrowth * np.maximum(room, 0.0)
     state.recent_attacks *= column(params.attack_count_decay)
+    # obedience drifts back to each group's baseline (Iran's advisers, money, arms)
+    state.obedience += column(dyn.obedience_recovery_per_day) * (params.obedience - state.obedience)
     state.recent_baghdad_attacks *= params.baghdad_count_decay
+
+
+def lose_obedience(today: Today) -> None:
+    """Groups whose leaders were killed today obey Iran less, and every group a little less:
+    the network's leaders are gone (ODD 3 step 7)."""
+    state, dyn = today.state, today.params.config.actors.dynamics
+    rows = np.flatnonzero(state.leaders_struck_today)
+    if len(rows) == 0:
+        return
+    group = state.decapitation_target[rows]
+    state.obedience[rows] *= column(1.0 - at(dyn.obedience_loss_network, rows))
+    state.obedience[rows, group] *= 1.0 - at(dyn.obedience_loss_on_decapitation, rows)

@@ -16,14 +16,24 @@ from sim.state import State
 
 @dataclass
 class Attacks:
-    """Today's militia attacks, one element each (at most one per group and replicate)."""
+    """Today's militia attacks, one element each (at most one per group and replicate):
+    what the attackers did and said, what it did, and whom the US blames for it."""
 
     rows: np.ndarray
     militia: np.ndarray
     target: np.ndarray
     weapon: np.ndarray
+    harass: np.ndarray  # bool: aimed to avoid casualties (else to kill)
+    claimed_by: np.ndarray  # the claimant's code (Params.claimant_names), -1 unclaimed
+    signal: np.ndarray  # a Signal: claimed, claimed by a front, or unclaimed
+    munitions: np.ndarray
+    intercepted: np.ndarray
     killed_us: np.ndarray
     wounded_us: np.ndarray
+    killed_iraqi: np.ndarray
+    wounded_iraqi: np.ndarray
+    blamed: np.ndarray | None = None  # the group the US blames (us.attribute)
+    confidence: np.ndarray | None = None  # the US's confidence in that blame
 
     @property
     def n(self) -> int:
@@ -32,7 +42,7 @@ class Attacks:
     @classmethod
     def none(cls) -> Attacks:
         empty = np.zeros(0, dtype=np.int64)
-        return cls(empty, empty, empty, empty, empty, empty)
+        return cls(*[empty] * 13, blamed=empty, confidence=np.zeros(0))
 
 
 @dataclass

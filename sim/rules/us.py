@@ -10,13 +10,46 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.events import Action, Actor, EventKind
+from sim.events import Action, Actor, EventKind, Intent, Signal
 from sim.numerics.reductions import add_at, cells_where_equal, rows_where_equal, sum_last
+from sim.numerics.sampling import beta_from_uniform, negative_binomial_from_uniform
 from sim.params import Params, at, column, rows_choosing
 from sim.rng import Stream
 from sim.rules.militia import learn_response
 from sim.rules.today import Attacks, Today
 from sim.state import NEVER, Outcome, State
+
+
+def attribute(today: Today, attacks: Attacks) -> None:
+    """Whom the US blames for each of today's attacks, and how sure it is (ODD 3 step 2).
+
+    An attack claimed in the attacker's own name is known. Otherwise (unclaimed, or
+    claimed under a front's name) the US's confidence is a Beta draw around
+    ``intelligence_quality``, and it blames the true attacker with that probability, else
+    one of the other groups, each as likely. Without ``attribution_uncertainty`` the US
+    always knows.
+    """
+    state, params, us = today.state, today.params, today.params.config.doctrine.us
+    rows, militia = attacks.rows, attacks.militia
+    if attacks.n == 0:
+        attacks.blamed, attacks.confidence = militia, np.zeros(0)
+        return
+    draws = today.uniforms_at((Stream.ATTRIBUTION, Stream.BLAME), rows, militia)
+    sure = (attacks.signal == Signal.CLAIMED) | ~np.asarray(at(us.attribution_uncertainty, rows))
+    confidence = beta_from_uniform(
+        draws[0], at(us.intelligence_quality, rows), at(us.intelligence_concentration, rows)
+    )
+    confidence = np.where(sure, 1.0, confidence)
+    right = draws[1] < confidence
+    # a wrong blame: the rest of the same uniform picks one of the other groups
+    rest = (draws[1] - confidence) / np.where(right, 1.0, 1.0 - confidence)
+    others = max(params.n_militias - 1, 1)
+    other = np.minimum((rest * others).astype(np.int64), others - 1)
+    other += other >= militia  # skip the true attacker
+    attacks.blamed = np.where(right | (params.n_militias == 1), militia, other)
+    attacks.confidence = confidence
+    # the US counts the deaths it blames on each group (a lethal campaign)
+    np.add.at(state.recent_us_deaths, (rows, attacks.blamed), attacks.killed_us)
 
 
 def respond(today: Today, attacks: Attacks) -> None:
@@ -33,7 +66,9 @@ def respond(today: Today, attacks: Attacks) -> None:
 
 
 def response_trigger(state: State, params: Params, attacks: Attacks) -> np.ndarray:
-    """(R, M) probability that the US decides today to strike each group."""
+    """(R, M) probability that the US decides today to strike each group: for the attacks
+    it blames on the group with enough confidence (``attribution_threshold``), by the harm
+    they did; and for a campaign of many attacks."""
     us, rows = params.config.doctrine.us, attacks.rows
     if_attack = at(us.respond_per_attack, rows)
     if_wounded = np.maximum(at(us.respond_if_us_wounded, rows), if_attack)
@@ -44,8 +79,11 @@ def response_trigger(state: State, params: Params, attacks: Attacks) -> np.ndarr
         if_killed,
         np.where(harmed, if_wounded, if_attack),
     ).astype(np.float64)
-    by_attack = np.zeros((state.replicates, params.n_militias))
-    by_attack[rows, attacks.militia] = chance
+    chance *= attacks.confidence >= at(us.attribution_threshold, rows)
+    # two attacks blamed on one group are two chances to answer it
+    spared = np.ones((state.replicates, params.n_militias))
+    np.multiply.at(spared, (rows, attacks.blamed), 1.0 - chance)
+    by_attack = 1.0 - spared
     # a campaign of many attacks in the count window is a trigger of its own (seed 002)
     by_count = np.where(
         state.recent_attacks >= column(us.attack_count_trigger),
@@ -64,7 +102,7 @@ def strike_size(state: State, params: Params, attacks: Attacks) -> np.ndarray:
     if np.any(scaling == "proportional"):
         # tit for tat: half a standard strike for harassment, half more per casualty
         harm = np.zeros((state.replicates, params.n_militias))
-        harm[attacks.rows, attacks.militia] = attacks.killed_us + attacks.wounded_us
+        np.add.at(harm, (attacks.rows, attacks.blamed), attacks.killed_us + attacks.wounded_us)
         size = np.where(scaling == "proportional", np.minimum(0.5 * (1.0 + harm), 3.0), size)
     if np.any(scaling == "escalating"):
         escalating = 1.0 + column(us.escalation_step) * state.strikes_on_group
@@ -83,7 +121,12 @@ def decide_strikes(today: Today, attacks: Attacks) -> None:
         state.response_due == NEVER,
         row_where=state.active,
     )
-    state.response_due[rows, militia] = today.day + at(us.response_lag_days, rows)
+    lag = negative_binomial_from_uniform(
+        today.uniform_at(Stream.US_RESPONSE_LAG, rows, militia),
+        at(us.response_lag_days, rows),
+        at(us.response_lag_dispersion, rows),
+    )
+    state.response_due[rows, militia] = today.day + lag
     state.response_size[rows, militia] = strike_size(state, params, attacks)[rows, militia]
     where = today.uniform_at(Stream.US_STRIKE_LOCATION, rows, militia)
     state.response_in_iraq[rows, militia] = where < at(us.strike_in_iraq_probability, rows)
@@ -91,7 +134,7 @@ def decide_strikes(today: Today, attacks: Attacks) -> None:
 
 def execute_strikes(today: Today) -> None:
     """The strikes due today: fighters and stocks lost, grievance, learning; on Iraqi soil,
-    sovereignty pressure and a window for an embassy assault."""
+    sovereignty pressure and public outrage; in Syria, perhaps Iranian personnel hit."""
     state, params = today.state, today.params
     cfg = params.config
     us = cfg.doctrine.us
@@ -102,6 +145,7 @@ def execute_strikes(today: Today) -> None:
     fighter_loss = np.minimum(at(us.strike_fighter_loss, rows) * size, 1.0)
     killed = state.fighters[rows, militia] * fighter_loss
     state.fighters[rows, militia] -= killed
+    add_at(state.proxy_losses_today, rows, killed)
     stock_loss = np.minimum(at(us.strike_stock_loss, rows) * size, 1.0)
     state.stock[rows, militia, :] *= 1.0 - stock_loss[:, None]
     state.grievance[rows, militia] += params.grievance_per_strike[rows, militia]
@@ -109,15 +153,26 @@ def execute_strikes(today: Today) -> None:
     state.strikes_on_group[rows, militia] += 1
     learn_response(today, rows, militia)
     add_at(state.responses_today, rows, 1.0)
-    # strikes on Iraqi soil cost sovereignty and open a window for an embassy assault
+    # strikes on Iraqi soil cost sovereignty and anger the street
     iraq_rows = rows[in_iraq]
     cost = at(us.sovereignty_cost_strike_in_iraq, iraq_rows) * at(
         cfg.doctrine.iraq.sovereignty_sensitivity, iraq_rows
     )
     add_at(state.sovereignty, iraq_rows, cost)
-    window = at(cfg.actors.dynamics.assault_window_days, iraq_rows)
-    state.assault_until[iraq_rows] = today.day + window
-    state.assault_militia[iraq_rows] = militia[in_iraq]
+    add_at(state.outrage, iraq_rows, at(cfg.actors.dynamics.outrage_per_strike_in_iraq, iraq_rows))
+    # a strike on a group's sites in Syria may hit the Iranian personnel with it
+    syria_rows, syria_group = rows[~in_iraq], militia[~in_iraq]
+    hit = today.uniform_at(Stream.IRANIANS_STRUCK, syria_rows, syria_group) < at(
+        cfg.doctrine.iran.iranians_at_syria_sites, syria_rows
+    )
+    state.iranians_struck_today[syria_rows[hit]] = True
+    today.emit(
+        syria_rows[hit],
+        EventKind.IRANIANS_STRUCK,
+        Actor.US,
+        Action.AIRSTRIKE,
+        target=params.strike_site_syria[syria_group[hit]],
+    )
     today.emit(
         rows,
         np.where(in_iraq, EventKind.US_STRIKE_IRAQ, EventKind.US_STRIKE_SYRIA),
@@ -126,6 +181,9 @@ def execute_strikes(today: Today) -> None:
         target=np.where(
             in_iraq, params.strike_site_iraq[militia], params.strike_site_syria[militia]
         ),
+        blamed=params.source_of(Actor.US),
+        signal=Signal.ANNOUNCED,
+        intent=Intent.RETALIATE,
         killed_militia=killed,
     )
 
@@ -134,22 +192,39 @@ def execute_strikes(today: Today) -> None:
 
 
 def decide_leadership_strike(today: Today) -> None:
-    """An embassy assault (which only follows a US strike in Iraq) can bring a leadership
-    strike: 31 December 2019 -> 3 January 2020."""
-    state, us = today.state, today.params.config.doctrine.us
-    eligible = state.active & state.assault_today & (state.decapitation_due == NEVER)
-    # a leadership can only be struck once it has rebuilt itself (looked up for the few
-    # replicates an assault makes eligible)
-    assaulted = np.flatnonzero(eligible)
-    eligible[assaulted] = state.leadership[assaulted, state.assault_militia[assaulted]] >= 1.0
-    go = today.happens(Stream.DECAPITATION, us.decapitation_probability, eligible)
-    state.decapitation_due[go] = today.day + at(us.decapitation_lag_days, go)
-    state.decapitation_target[go] = state.assault_militia[go]
+    """The US may decide to kill a group's leaders: after an embassy assault led by the
+    group (31 December 2019 -> 3 January 2020), or any day while it blames the group for a
+    lethal campaign (``lethal_campaign_deaths`` US deaths within the count window). One
+    leadership strike is prepared at a time, and only on a leadership that has rebuilt."""
+    state, params = today.state, today.params
+    us = params.config.doctrine.us
+    idle = state.active & (state.decapitation_due == NEVER)
+    campaign = state.recent_us_deaths >= column(us.lethal_campaign_deaths)
+    if not (state.assault_today[idle].any() or campaign[idle].any()):
+        return
+    chance = np.where(campaign, column(us.decapitation_if_lethal_campaign), 0.0)
+    led = np.flatnonzero(idle & state.assault_today)
+    group = state.assault_militia[led]
+    after_assault = at(us.decapitation_probability, led)
+    chance[led, group] = 1.0 - (1.0 - chance[led, group]) * (1.0 - after_assault)
+    rows, group = today.below(
+        Stream.DECAPITATION, params.n_militias, chance, state.leadership >= 1.0, row_where=idle
+    )
+    rows, first = np.unique(rows, return_index=True)  # the first group of each replicate
+    group = group[first]
+    lag = negative_binomial_from_uniform(
+        today.uniform_at(Stream.DECAPITATION_LAG, rows, group),
+        at(us.decapitation_lag_days, rows),
+        at(us.decapitation_lag_dispersion, rows),
+    )
+    state.decapitation_due[rows] = today.day + lag
+    state.decapitation_target[rows] = group
 
 
 def execute_leadership_strike(today: Today) -> None:
-    """The leadership strike due today: the group's leaders are gone, every group mourns,
-    sovereignty pressure rises, Iran's red line is crossed."""
+    """The leadership strike due today: the group's leaders are gone (IRGC officers with
+    them, perhaps), every group mourns, sovereignty pressure and outrage rise, and Iran
+    takes the affront."""
     state, params = today.state, today.params
     cfg = params.config
     rows = rows_where_equal(state.decapitation_due, today.day, state.active)
@@ -163,7 +238,12 @@ def execute_leadership_strike(today: Today) -> None:
     state.sovereignty[rows] += at(cfg.doctrine.us.sovereignty_cost_decapitation, rows) * at(
         cfg.doctrine.iraq.sovereignty_sensitivity, rows
     )
-    state.decapitated_today[rows] = True
+    state.leaders_struck_today[rows] = True
+    irgc = today.uniform(Stream.IRGC_PRESENT, 1, rows)[:, 0] < at(
+        cfg.doctrine.iran.irgc_with_proxy_leaders, rows
+    )
+    state.irgc_killed_today[rows[irgc]] = True
+    state.outrage[rows] += at(cfg.actors.dynamics.outrage_per_strike_in_iraq, rows)
     learn_response(today, rows, militia)
     add_at(state.responses_today, rows, 1.0)
     today.emit(
@@ -172,6 +252,9 @@ def execute_leadership_strike(today: Today) -> None:
         Actor.US,
         Action.AIRSTRIKE,
         target=params.strike_site_iraq[militia],
+        blamed=params.source_of(Actor.US),
+        signal=Signal.ANNOUNCED,
+        intent=Intent.DECAPITATE,
     )
 
 
@@ -314,6 +397,7 @@ def answer_iran(today: Today, rows: np.ndarray, killed: np.ndarray) -> None:
 def recover_or_withdraw(today: Today) -> None:
     """Resolve recovers a little each day; below the threshold the US leaves Iraq."""
     state, us = today.state, today.params.config.doctrine.us
+    state.recent_us_deaths *= column(today.params.attack_count_decay)
     np.minimum(state.us_resolve + us.resolve_recovery_per_day, 1.0, out=state.us_resolve)
     leaving = np.flatnonzero(state.active & (state.us_resolve < us.withdrawal_threshold))
     today.absorb(leaving, Outcome.WITHDRAWAL, EventKind.US_WITHDRAWAL, Action.OTHER)

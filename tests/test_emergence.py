@@ -1,0 +1,211 @@
+"""The ladder emerges from decisions: several routes to the top rungs, uncertain lags and
+responses, attribution that can fail (docs/ODD.md, section 3).
+
+The checks read what happened in many replicates, not the order of the code: which events
+came before a replicate's first Iranian state strike, how often the US decides to answer a
+death with and without attribution uncertainty, and what each new mechanism moves when it
+is switched off on the same random draws.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import config, known_attacks
+from scipy import stats
+
+from sim.engine import Simulation, run
+from sim.rules.today import Today
+from sim.rules.us import attribute, decide_strikes
+from sim.state import NEVER
+
+#: the default year, which schedules no dated event (no changes, no talks)
+YEAR = ("replicates=10000", "output.events=all", "output.daily=quantiles")
+
+
+@functools.cache
+def _year() -> pd.DataFrame:
+    cfg = config(*YEAR)
+    assert not cfg.scenario.changes and cfg.scenario.diplomacy_opens is None
+    return run(cfg).events
+
+
+def routes_to_rung_7(events: pd.DataFrame) -> pd.Series:
+    """Each replicate that reached rung 7 (an Iranian state strike), by what preceded its
+    first one: a leadership strike after an embassy assault, a leadership strike without
+    one (a lethal campaign), a US strike on Iranian personnel, or none of these (its
+    proxies' losses adding up)."""
+    marks = ["embassy_assault", "decapitation", "iranians_struck", "iran_direct_strike"]
+    firsts = events[events.kind.isin(marks)].groupby(["replicate", "kind"]).day.min().unstack()
+    firsts = firsts.reindex(columns=marks)
+    top = firsts.dropna(subset=["iran_direct_strike"])
+    before = top[marks[:3]].lt(top["iran_direct_strike"], axis=0)
+    return pd.Series(
+        np.select(
+            [
+                before.decapitation & before.embassy_assault,
+                before.decapitation,
+                before.iranians_struck,
+            ],
+            ["assault, then leadership strike", "lethal campaign, then leadership strike",
+             "strike on Iranian personnel"],
+            default="proxy losses",
+        ),
+        index=top.index,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_rung_7_is_reached_by_several_routes():
+    routes = routes_to_rung_7(_year())
+    counts = routes.value_counts()
+    assert len(routes) > 100
+    assert (counts > 0).sum() >= 2, counts
+    through_assault = (routes == "assault, then leadership strike").mean()
+    assert 0 < through_assault < 1, counts
+
+
+@pytest.mark.slow
+def test_an_embassy_assault_has_several_routes():
+    """Assaults come after US strikes on Iraqi soil, after raids, or with no US strike or
+    raid before them at all (the protest movement)."""
+    ev = _year()
+    marks = ["embassy_assault", "us_strike_iraq", "iraqi_raid", "decapitation"]
+    firsts = ev[ev.kind.isin(marks)].groupby(["replicate", "kind"]).day.min().unstack()
+    firsts = firsts.reindex(columns=marks).dropna(subset=["embassy_assault"])
+    strike_before = firsts.us_strike_iraq.lt(firsts.embassy_assault) | firsts.decapitation.lt(
+        firsts.embassy_assault
+    )
+    raid_only = firsts.iraqi_raid.lt(firsts.embassy_assault) & ~strike_before
+    neither = ~strike_before & ~firsts.iraqi_raid.lt(firsts.embassy_assault)
+    assert strike_before.any() and raid_only.any() and neither.any()
+
+
+@pytest.mark.slow
+def test_iran_sometimes_absorbs_a_loss():
+    kinds = _year().kind
+    assert (kinds == "iran_absorbs").sum() > 0
+    assert (kinds == "iran_direct_strike").sum() > 0
+
+
+def _decisions(*overrides: str, R: int = 20000):
+    """One unclaimed attack by group 0 killing one US national in each of R replicates,
+    attributed and decided on: (blamed group, scheduled or not) of each."""
+    cfg = config(*overrides)
+    sim = Simulation(cfg, replicates=range(R))
+    today = Today(sim.state, sim.params, sim.streams, 0, sim.log)
+    attacks = known_attacks(np.arange(R), np.zeros(R), np.ones(R), np.zeros(R))
+    attacks.signal[:] = 3  # unclaimed
+    attribute(today, attacks)
+    decide_strikes(today, attacks)
+    decided = sim.state.response_due[np.arange(R), attacks.blamed] != NEVER
+    return attacks, decided, cfg.doctrine.us
+
+
+@pytest.mark.slow
+def test_attribution_uncertainty_lowers_the_chance_a_death_is_answered():
+    """Without attribution uncertainty the US decides with its doctrine's probability;
+    with it, only when its Beta confidence reaches the threshold, and then perhaps on the
+    wrong group (the true one with probability equal to the confidence)."""
+    R = 20000
+    _, sure, us = _decisions("doctrine.us.attribution_uncertainty=false", R=R)
+    p = us.respond_if_us_killed
+    assert p < 1
+    assert abs(sure.mean() - p) < 4 * np.sqrt(p * (1 - p) / R)
+
+    attacks, unsure, us = _decisions(R=R)
+    q, k, t = us.intelligence_quality, us.intelligence_concentration, us.attribution_threshold
+    confidence = stats.beta(q * k, (1 - q) * k)
+    p_sure_enough = confidence.sf(t)
+    expected = p * p_sure_enough
+    assert abs(unsure.mean() - expected) < 4 * np.sqrt(expected * (1 - expected) / R)
+    # among the decided, the wrong group with probability E[1 - c | c >= t]
+    wrong = attacks.blamed[unsure] != 0
+    e_wrong = confidence.expect(lambda c: 1 - c, lb=t, conditional=True)
+    n = unsure.sum()
+    assert abs(wrong.mean() - e_wrong) < 4 * np.sqrt(e_wrong * (1 - e_wrong) / n)
+
+
+def test_only_the_automatic_doctrine_answers_every_attributed_death():
+    for name in ("restraint", "proportional", "decapitation", "syria_only", "max_pressure"):
+        assert config(f"doctrine/us={name}").doctrine.us.respond_if_us_killed < 1, name
+    red = config("doctrine/us=red_line").doctrine.us
+    assert red.respond_if_us_killed == 1 and red.attribution_threshold == 0
+
+
+#: each new mechanism, how to switch it off, an output it moves, and the direction the
+#: switch moves it in (on the same random draws)
+SWITCHED_OFF = {
+    "claims": (
+        ["actors.dynamics.claim_probability=0"],
+        lambda r: (r.events.signal.isin(["claimed", "claimed_by_front"])).sum(),
+        "down",
+    ),
+    "attribution uncertainty": (
+        ["doctrine.us.attribution_uncertainty=false"],
+        lambda r: _wrong_blames(r.events),
+        "down",
+    ),
+    "outrage at US strikes": (
+        ["actors.dynamics.outrage_per_strike_in_iraq=0"],
+        lambda r: (r.events.kind == "embassy_assault").sum(),
+        "down",
+    ),
+    "the protest movement": (
+        ["actors.dynamics.protest_outrage=0"],
+        lambda r: (r.events.kind == "embassy_assault").sum(),
+        "down",
+    ),
+    "the lethal-campaign route": (
+        ["doctrine.us.decapitation_if_lethal_campaign=0"],
+        lambda r: (r.events.kind == "decapitation").sum(),
+        "down",
+    ),
+    "lost obedience": (
+        [
+            "actors.dynamics.obedience_loss_on_decapitation=0",
+            "actors.dynamics.obedience_loss_network=0",
+        ],
+        lambda r: r.daily_quantiles.obedience_mean.min(),
+        "up",
+    ),
+    "envoys": (
+        ["doctrine.iran.envoy_visit_probability=0"],
+        lambda r: r.daily_quantiles.obedience_mean.mean(),
+        "down",
+    ),
+    "Iran's absorbing a loss": (
+        ["doctrine.iran.direct_retaliation_probability=1"],
+        lambda r: r.replicates.iran_direct_strikes.sum(),
+        "up",
+    ),
+    "Iran's warning": (
+        ["doctrine.iran.warning_probability=0"],
+        lambda r: r.events.loc[r.events.kind == "iran_direct_strike", "killed_us"].sum(),
+        "up",
+    ),
+}
+
+
+def _wrong_blames(events: pd.DataFrame) -> int:
+    attacks = events[events.kind.isin(["base_attack", "convoy_ied"])]
+    return int((attacks.blamed != attacks.source).sum())
+
+
+@functools.cache
+def _switch_baseline():
+    return run(config("replicates=2000", "output.events=all", "output.daily=quantiles"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mechanism", list(SWITCHED_OFF))
+def test_switching_a_new_mechanism_off_moves_its_output(mechanism):
+    overrides, output, direction = SWITCHED_OFF[mechanism]
+    on = output(_switch_baseline())
+    off = output(
+        run(config("replicates=2000", "output.events=all", "output.daily=quantiles", *overrides))
+    )
+    assert (off < on) if direction == "down" else (off > on), (mechanism, on, off)
