@@ -1,5 +1,6 @@
-"""The command line end to end, in subprocesses, as a user runs it; its refusals of bad
-input in-process (the README's error example shows the same refusal from a real process)."""
+"""The command line end to end, in subprocesses, as a user runs it; the effect of overrides
+and named options, and the refusals of bad input, through its ``main`` in-process (the
+README's commands and error example show the same from a real process)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(PROG), *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
     )
+
+
+def in_process(*args: str, monkeypatch, capsys) -> str:
+    """What ``escalation-sim ARGS`` prints, run by its ``main`` in this process."""
+    from sim import cli as command
+
+    monkeypatch.setattr(sys, "argv", [str(PROG), *args])  # main sets it for Hydra
+    command.main(list(args))
+    return capsys.readouterr().out
 
 
 @pytest.fixture(scope="module")
@@ -91,23 +101,23 @@ def test_default_run_prints_where_and_what(default_run):
 
 
 @pytest.mark.slow
-def test_overrides_change_the_run(tmp_path):
+def test_overrides_change_the_run(tmp_path, monkeypatch, capsys):
     run_dir = tmp_path / "run"
-    proc = cli(
+    printed = in_process(
         "seed=7",
         "days=180",
         "scenario.start_date=2020-06-01",
         f"hydra.run.dir={run_dir}",
         "output.figures=false",
-        cwd=tmp_path,
+        monkeypatch=monkeypatch,
+        capsys=capsys,
     )
-    assert proc.returncode == 0, proc.stderr
     daily = pd.read_parquet(run_dir / "daily.parquet")
     assert len(daily) == 180 and daily.date.iloc[0] == pd.Timestamp("2020-06-01")
     assert not (run_dir / "figures").exists()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["seed"] == 7 and summary["start_date"] == "2020-06-01"
-    assert "2020-06-01 to 2020-11-27" in proc.stdout
+    assert "2020-06-01 to 2020-11-27" in printed
 
 
 @pytest.mark.slow
@@ -211,16 +221,14 @@ def test_readme_error_example_is_what_the_cli_says(tmp_path):
     # (test_doctrines.py); here the command prints and records the choice
     ["doctrine/us=red_line", "scenario=biden2021"],
 )
-def test_doctrines_and_scenarios_run_and_are_named(tmp_path, override):
-    proc = cli(
-        override, "days=40", "output.figures=false", f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path
-    )
-    assert proc.returncode == 0, proc.stderr
+def test_doctrines_and_scenarios_run_and_are_named(tmp_path, monkeypatch, capsys, override):
+    args = (override, "days=40", "output.figures=false", f"hydra.run.dir={tmp_path / 'r'}")
+    printed = in_process(*args, monkeypatch=monkeypatch, capsys=capsys)
     group, option = override.split("=")
     if group == "scenario":
-        assert f"Scenario {option}:" in proc.stdout
+        assert f"Scenario {option}:" in printed
     else:
-        assert f"US {option}," in proc.stdout
+        assert f"US {option}," in printed
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert set(summary["doctrines"]) == {"us", "iran", "israel", "iraq"}
 
