@@ -15,12 +15,11 @@ import pytest
 from matplotlib.figure import Figure
 
 import sim
+from sim import cli
 from sim.config import ConfigError
 from sim.config import compose as compose_config
 from sim.engine import run as engine_run
 from sim.plots.ensemble import kaplan_meier
-
-BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
@@ -252,14 +251,20 @@ def test_kaplan_meier_with_censoring_at_the_horizon_only_is_still_the_plain_shar
 # --- sweeps and the command line ----------------------------------------------------------------
 
 
+def command_line(argv: list[str], monkeypatch) -> None:
+    """``escalation-sim ARGV``, run by its ``main`` in this process (test_cli.py runs the
+    command in processes of its own)."""
+    monkeypatch.setattr(sys, "argv", ["escalation-sim", *argv])  # main sets it for Hydra
+    cli.main(argv)
+
+
 @pytest.mark.slow
-def test_a_run_gives_what_the_command_line_gives(tmp_path):
+def test_a_run_gives_what_the_command_line_gives(tmp_path, monkeypatch):
     args = ["scenario=dec2019_crisis", "doctrine/us=syria_only", "seed=5", "days=90"]
-    subprocess.run(
-        [BIN / "escalation-sim", *args, f"hydra.run.dir={tmp_path}", "output.quiet=true",
-         "output.figures=false"],
-        check=True,
-    )  # fmt: skip
+    command_line(
+        [*args, f"hydra.run.dir={tmp_path}", "output.quiet=true", "output.figures=false"],
+        monkeypatch,
+    )
     summary = json.loads((tmp_path / "summary.json").read_text())
     ensemble = sim.run(*args)
     row = ensemble.replicates.iloc[0]
@@ -272,13 +277,14 @@ def test_a_run_gives_what_the_command_line_gives(tmp_path):
 
 
 @pytest.mark.slow
-def test_load_sweep_reads_a_multirun(tmp_path):
+def test_load_sweep_reads_a_multirun(tmp_path, monkeypatch):
     sweep_dir = tmp_path / "sweep"
-    subprocess.run(
-        [BIN / "escalation-sim", "-m", "experiment=deterrence_threshold", "replicates=4",
-         "days=30", "doctrine.us.kill_threshold=1,3", "doctrine.us.response_lag_days=0,14",
+    monkeypatch.chdir(tmp_path)
+    command_line(
+        ["-m", "experiment=deterrence_threshold", "replicates=4", "days=30",
+         "doctrine.us.kill_threshold=1,3", "doctrine.us.response_lag_days=0,14",
          f"hydra.sweep.dir={sweep_dir}", "output.quiet=true"],
-        check=True, capture_output=True,
+        monkeypatch,
     )  # fmt: skip
     sweep = sim.load_sweep(sweep_dir)
     assert sweep.keys == ("doctrine.us.kill_threshold", "doctrine.us.response_lag_days")

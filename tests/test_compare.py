@@ -97,21 +97,19 @@ def _compare_cli(*args, cwd):
 
 
 @pytest.mark.slow
-def test_compare_command_prints_and_writes(tmp_path):
+def test_compare_command_prints_and_writes(tmp_path, capsys):
+    """In-process (the README's command runs in a process of its own below)."""
+    from sim.compare import main
+
     out = tmp_path / "cmp"
-    proc = _compare_cli(
-        "doctrine/us=red_line",
-        "doctrine/us=syria_only",
-        "--common",
-        "days=90",
-        "--replicates",
-        "40",
-        "--out",
-        str(out),
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "us_strikes" in proc.stdout and "ci_low" in proc.stdout
+    width = pd.get_option("display.width")
+    with pd.option_context("display.width", width):  # the command sets it for its table
+        main([
+            "doctrine/us=red_line", "doctrine/us=syria_only", "--common", "days=90",
+            "--replicates", "40", "--out", str(out),
+        ])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "us_strikes" in printed and "ci_low" in printed and f"Written: {out}" in printed
     table = pd.read_csv(out / "compare.csv")
     assert set(table.columns) >= {"metric", "variant", "mean", "difference", "ci_low", "ci_high"}
     assert (out / "compare.png").stat().st_size > 10_000

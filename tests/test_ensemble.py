@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -194,17 +195,18 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def ensemble_runs(tmp_path_factory):
-    """The same 300-replicate, 60-day ensemble written with a sample of events and with none
-    (that every events mode gives the same tables is tested in-process above)."""
+    """The same 300-replicate, 60-day ensemble written with a sample of events, by the
+    command in a process of its own, and with none, by the command's ``main`` in this
+    process (that every events mode gives the same tables is tested in-process above)."""
     cwd = tmp_path_factory.mktemp("ensemble")
-    runs = {}
-    for mode in ("sample", "none"):
-        out = cwd / mode
-        extra = [] if mode == "sample" else ["output.figures=false", f"output.events={mode}"]
-        proc = _cli("replicates=300", "days=60", f"hydra.run.dir={out}", *extra, cwd=cwd)
-        assert proc.returncode == 0, proc.stderr
-        runs[mode] = (proc, out)
-    return runs
+    size = ["replicates=300", "days=60"]
+    proc = _cli(*size, f"hydra.run.dir={cwd / 'sample'}", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    argv = [*size, f"hydra.run.dir={cwd / 'none'}", "output.figures=false", "output.events=none"]
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()):
+        patch.setattr(sys, "argv", [str(PROG), *argv])  # main sets it for Hydra
+        cli.main(argv)
+    return {"sample": (proc, cwd / "sample"), "none": (None, cwd / "none")}
 
 
 @pytest.mark.slow
