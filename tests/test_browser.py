@@ -93,11 +93,19 @@ def server():
             proc.kill()
 
 
-@pytest.fixture
-def page(server):
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, started once for the tests of this file (each has a page of its own)."""
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1920, "height": 2000})
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(server, browser):
+    context = browser.new_context(viewport={"width": 1920, "height": 2000})
+    try:
         outside: list[str] = []
 
         def only_local(route):
@@ -113,7 +121,8 @@ def page(server):
         tab.goto(server)
         tab.outside_requests = outside
         yield tab
-        browser.close()
+    finally:
+        context.close()
 
 
 def _images_loaded(tab, side: str, n: int) -> None:
