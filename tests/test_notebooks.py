@@ -202,15 +202,21 @@ def test_reading_of_03_sweep_analysis_holds_for_its_own_sweep_at_full_size():
     source = _source("03_sweep_analysis")
     experiment = re.search(r'EXPERIMENT = "(\w+)"', source).group(1)
     assert experiment == "decapitation_iran" and _full_size("03_sweep_analysis") == []
-    cells = {
-        (p, iran): sim.run(f"experiment={experiment}", f"doctrine/iran={iran}",
-                           f"doctrine.us.decapitation_probability={p}")
-        for p in (0, 0.3)
-        for iran in ("calibrated", "restrain_proxies", "revenge", "talks_first")
-    }  # fmt: skip
-    assert {e.config.replicates for e in cells.values()} == {100}
-    shares = {k: _shares(e) for k, e in cells.items()}
-    t = {k: e.replicates for k, e in cells.items()}
+    cells = [(p, iran) for p in (0, 0.3)
+             for iran in ("calibrated", "restrain_proxies", "revenge", "talks_first")]  # fmt: skip
+    # the sweep's eight jobs as one design, its points stepped together as the sweep steps
+    # them; each point gets what it gets run alone (tests/test_design.py)
+    design = pd.DataFrame(cells, columns=["doctrine.us.decapitation_probability", "doctrine/iran"])
+    result = sim.run(f"experiment={experiment}", design=design)
+    assert (result.config.replicates, result.config.days) == (100, 365)
+    table = result.replicates.assign(
+        attacks_per_month=lambda f: f["attacks"] * (365.25 / 12) / result.config.days
+    )
+    t = {
+        cell: rows.drop(columns="point").reset_index(drop=True)
+        for cell, (_, rows) in zip(cells, table.groupby("point", sort=True), strict=True)
+    }
+    shares = {k: v["outcome"].value_counts(normalize=True) for k, v in t.items()}
     assert all(s.get("deterrence_holds", 0) == 0 for s in shares.values())
     for iran in ("calibrated", "restrain_proxies", "revenge", "talks_first"):
         assert shares[(0, iran)].get("chronic_harassment") == 1.0
