@@ -209,3 +209,51 @@ def test_switching_a_new_mechanism_off_moves_its_output(mechanism):
         run(config("replicates=2000", "output.events=all", "output.daily=quantiles", *overrides))
     )
     assert (off < on) if direction == "down" else (off > on), (mechanism, on, off)
+
+
+#: a US doctrine of swift, certain punishment of every attack that spares lives and Iraqi
+#: soil (depots in Syria destroyed, no leadership strikes), facing an Iran that holds its
+#: proxies back: the learned fear of an answer keeps the groups quiet
+PUNISH_EVERY_ATTACK = (
+    "doctrine/iran=restrain_proxies",
+    "doctrine.us.respond_per_attack=1",
+    "doctrine.us.respond_if_us_wounded=1",
+    "doctrine.us.strike_in_iraq_probability=0",
+    "doctrine.us.decapitation_probability=0",
+    "doctrine.us.decapitation_if_lethal_campaign=0",
+    "doctrine.us.strike_fighter_loss=0.001",
+    "doctrine.us.strike_stock_loss=0.8",
+    "actors.dynamics.learning_rate=0.3",
+)
+
+
+def _outcomes(*overrides: str) -> pd.Series:
+    result = run(config("replicates=200", "output.events=none", *overrides))
+    return result.replicates.outcome.value_counts(normalize=True)
+
+
+@pytest.mark.slow
+def test_deterrence_holds_after_sustained_strong_responses():
+    """Sustained quiet after a strong response: common under certain punishment; the same
+    draws without the answer to each attack stay in chronic harassment."""
+    assert _outcomes(*PUNISH_EVERY_ATTACK).get("deterrence_holds", 0) > 0.5
+    unanswered = _outcomes(*PUNISH_EVERY_ATTACK, "doctrine.us.respond_per_attack=0")
+    assert unanswered.get("deterrence_holds", 0) < 0.05
+
+
+@pytest.mark.slow
+def test_the_us_withdraws_under_domestic_cost_of_casualties():
+    """Each US death costs resolve; at a high domestic cost withdrawal is common. With no
+    cost of deaths nor of votes, resolve never falls: no withdrawal at all."""
+    no_votes = "doctrine.us.resolve_loss_per_expulsion_vote=0"
+    assert _outcomes("doctrine.us.resolve_loss_per_us_death=0.4", no_votes)["withdrawal"] > 0.3
+    assert "withdrawal" not in _outcomes("doctrine.us.resolve_loss_per_us_death=0", no_votes)
+
+
+@pytest.mark.slow
+def test_the_us_withdraws_under_iraqi_parliamentary_pressure():
+    """A sovereignty crisis: a government that puts sovereignty first, expulsion votes that
+    cost resolve; common withdrawal, and none when votes cost nothing."""
+    crisis = ("doctrine/iraq=sovereignty_first", "doctrine.us.resolve_loss_per_us_death=0")
+    assert _outcomes(*crisis, "doctrine.us.resolve_loss_per_expulsion_vote=0.5")["withdrawal"] > 0.3
+    assert "withdrawal" not in _outcomes(*crisis, "doctrine.us.resolve_loss_per_expulsion_vote=0")
