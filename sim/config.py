@@ -223,7 +223,6 @@ class USDoctrineConfig:
     response_lag_dispersion: float = nonneg()
     attribution_uncertainty: bool = MISSING
     intelligence_quality: float = probability()
-    intelligence_concentration: float = positive()
     attribution_threshold: float = probability()
     strike_in_iraq_probability: float = probability()
     strike_fighter_loss: float = fraction()

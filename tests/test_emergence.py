@@ -117,8 +117,9 @@ def test_attribution_uncertainty_lowers_the_chance_a_death_is_answered():
     assert abs(sure.mean() - p) < 4 * np.sqrt(p * (1 - p) / R)
 
     attacks, unsure, us = _decisions(R=R)
-    q, k, t = us.intelligence_quality, us.intelligence_concentration, us.attribution_threshold
-    confidence = stats.beta(q * k, (1 - q) * k)
+    q, t = us.intelligence_quality, us.attribution_threshold
+    assert q >= 0.5  # the confidence is then a Beta(q / (1 - q), 1)
+    confidence = stats.beta(q / (1 - q), 1)
     p_sure_enough = confidence.sf(t)
     expected = p * p_sure_enough
     assert abs(unsure.mean() - expected) < 4 * np.sqrt(expected * (1 - expected) / R)

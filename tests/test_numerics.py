@@ -56,7 +56,9 @@ from sim.numerics.reductions import (
 from sim.numerics.sampling import (
     POISSON_MAX_COUNT,
     categorical_from_product,
+    confidence_from_uniform,
     geometric_from_uniform,
+    negative_binomial_from_uniform,
     poisson_count,
     poisson_from_uniform,
 )
@@ -1042,3 +1044,28 @@ def test_repeat_last_makes_the_broadcast_whole():
     a = np.arange(12.0).reshape(3, 4)
     np.testing.assert_array_equal(repeat_last(a, 3), np.broadcast_to(a[:, :, None], (3, 4, 3)))
     assert repeat_last(a, 3).flags.c_contiguous
+
+
+@pytest.mark.parametrize(("mean", "dispersion"), [(2.0, 0.5), (10.0, 0.5), (5.0, 0.0), (0.5, 2.0)])
+def test_negative_binomial_lags_are_scipys_quantiles(mean, dispersion):
+    u = np.random.default_rng(7).random(20000)
+    if dispersion > 0:
+        r = 1.0 / dispersion
+        expected = stats.nbinom.ppf(u, r, r / (r + mean))
+    else:
+        expected = stats.poisson.ppf(u, mean)
+    np.testing.assert_array_equal(negative_binomial_from_uniform(u, mean, dispersion), expected)
+
+
+def test_negative_binomial_of_zero_mean_is_zero():
+    assert negative_binomial_from_uniform(np.array([0.0, 0.5, 0.99]), 0.0, 0.5).tolist() == [0] * 3
+
+
+@pytest.mark.parametrize("mean", [0.8, 0.5, 0.3])
+def test_confidence_is_the_power_beta_and_its_mirror(mean):
+    u = np.random.default_rng(8).random(5000)
+    a = mean / (1 - mean) if mean >= 0.5 else (1 - mean) / mean
+    expected = stats.beta(a, 1).ppf(u) if mean >= 0.5 else 1 - stats.beta(a, 1).ppf(1 - u)
+    np.testing.assert_allclose(confidence_from_uniform(u, mean), expected, rtol=1e-12, atol=1e-14)
+    assert confidence_from_uniform(u, 1.0).tolist() == [1.0] * len(u)
+    assert confidence_from_uniform(u, 0.0).tolist() == [0.0] * len(u)

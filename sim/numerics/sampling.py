@@ -131,18 +131,13 @@ def negative_binomial_from_uniform(
     return count
 
 
-def beta_from_uniform(u: np.ndarray, mean, concentration) -> np.ndarray:
-    """Inverse CDF at u of the Beta distribution with the given mean and concentration
-    (``a = mean * concentration``, ``b = (1 - mean) * concentration``), elementwise; a mean
-    of 0 or 1 gives that value."""
-    from scipy.special import betaincinv  # only where the rules need it
-
+def confidence_from_uniform(u: np.ndarray, mean) -> np.ndarray:
+    """Inverse CDF at u of a draw on [0, 1] with the given mean and a closed-form inverse:
+    for a mean m >= 1/2 the Beta(m / (1 - m), 1), ``u ** ((1 - m) / m)``; below 1/2 its
+    mirror image, ``1 - (1 - u) ** (m / (1 - m))``; a mean of 1 gives 1 and of 0 gives 0."""
     u = np.asarray(u, dtype=np.float64)
-    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
-    k = np.broadcast_to(np.asarray(concentration, dtype=np.float64), u.shape)
-    inside = (mean > 0.0) & (mean < 1.0)
-    out = np.where(mean >= 1.0, 1.0, 0.0)
-    if inside.any():
-        m, c = mean[inside], k[inside]
-        out[inside] = betaincinv(m * c, (1.0 - m) * c, u[inside])
-    return out
+    m = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        high = u ** ((1.0 - m) / m)
+        low = 1.0 - (1.0 - u) ** (m / (1.0 - m))
+    return np.where(m >= 1.0, 1.0, np.where(m <= 0.0, 0.0, np.where(m >= 0.5, high, low)))

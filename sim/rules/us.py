@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.events import Action, Actor, EventKind, Intent, Signal
 from sim.numerics.reductions import add_at, cells_where_equal, rows_where_equal, sum_last
-from sim.numerics.sampling import beta_from_uniform, negative_binomial_from_uniform
+from sim.numerics.sampling import confidence_from_uniform, negative_binomial_from_uniform
 from sim.params import Params, at, column, rows_choosing
 from sim.rng import Stream
 from sim.rules.militia import learn_response
@@ -24,8 +24,9 @@ def attribute(today: Today, attacks: Attacks) -> None:
     """Whom the US blames for each of today's attacks, and how sure it is (ODD 3 step 2).
 
     An attack claimed in the attacker's own name is known. Otherwise (unclaimed, or
-    claimed under a front's name) the US's confidence is a Beta draw around
-    ``intelligence_quality``, and it blames the true attacker with that probability, else
+    claimed under a front's name) the US's confidence is a draw of mean
+    ``intelligence_quality`` (for a mean q >= 1/2 a Beta(q / (1 - q), 1), whose inverse CDF is
+    closed form), and it blames the true attacker with that probability, else
     one of the other groups, each as likely. Without ``attribution_uncertainty`` the US
     always knows.
     """
@@ -36,9 +37,7 @@ def attribute(today: Today, attacks: Attacks) -> None:
         return
     draws = today.uniforms_at((Stream.ATTRIBUTION, Stream.BLAME), rows, militia)
     sure = (attacks.signal == Signal.CLAIMED) | ~np.asarray(at(us.attribution_uncertainty, rows))
-    confidence = beta_from_uniform(
-        draws[0], at(us.intelligence_quality, rows), at(us.intelligence_concentration, rows)
-    )
+    confidence = confidence_from_uniform(draws[0], at(us.intelligence_quality, rows))
     confidence = np.where(sure, 1.0, confidence)
     right = draws[1] < confidence
     # a wrong blame: the rest of the same uniform picks one of the other groups
