@@ -335,3 +335,20 @@ def test_map_shows_sites_handed_over_before_the_start_as_closed():
     # a scenario that starts with every site held draws none hollow
     plain = views.map_figure(SeminarModel(Settings().with_presets()).a).axes[0]
     assert "sites:closed" not in {c.get_gid() for c in plain.collections}
+
+
+def test_the_days_events_say_who_claimed_an_attack_and_whom_the_us_blamed():
+    model = SeminarModel(Settings(scenario="dec2019_crisis", seed="22").with_presets())
+    side = model.a
+    lines: list[str] = []
+    while model.running and not any("the US blames" in line for line in lines):
+        model.step()
+        lines = views.today_events(side)
+    events = side.simulation.events_frame()
+    today = events[events["day"] == side.day - 1]
+    assert len(lines) == len(today) > 0
+    for line, e in zip(lines, today.itertuples(), strict=True):
+        if e.kind in ("base_attack", "convoy_ied"):
+            claim = f"claimed by {e.claimed_by}" if e.claimed_by else "unclaimed"
+            assert claim in line and f"the US blames {e.blamed}" in line, line
+            assert line.startswith(f"{e.source}: ")

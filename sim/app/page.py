@@ -108,6 +108,7 @@ class SideView:
     title: str
     snap: views.Snapshot
     rungs: dict[int, str]
+    today: list[str]  # the last day's events in words
     map_figure: Figure
     timeline_figure: Figure
 
@@ -126,6 +127,7 @@ def side_views(model: SeminarModel) -> list[SideView]:
                     title=f"{side}: US doctrine {snap.doctrine}{note}",
                     snap=snap,
                     rungs=views.rung_names(escalation),
+                    today=views.today_events(escalation),
                     map_figure=views.map_figure(escalation),
                     timeline_figure=views.timeline_figure(escalation),
                 )
@@ -150,8 +152,17 @@ def Side(view: SideView) -> None:
         with solara.Row(style={"align-items": "flex-start", "gap": "24px"}):
             Ladder(side, view.rungs, snap)
             Counters(side, snap)
+        Today(side, view.today)
         solara.FigureMatplotlib(view.map_figure, dpi=96, format="png")
         solara.FigureMatplotlib(view.timeline_figure, dpi=96, format="png")
+
+
+@solara.component
+def Today(side: str, lines: list[str]) -> None:
+    """The last day's events: who claimed an attack, whom the US blamed, whom the public
+    blames for a strike."""
+    items = [_html("li", line) for line in lines] or [_html("li", "no events")]
+    _html("ul", cls=f"esc-today esc-{side}-today", children=items, style="font-size: 16px")
 
 
 @solara.component

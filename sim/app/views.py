@@ -86,6 +86,32 @@ def snapshot(model: EscalationModel) -> Snapshot:
     )
 
 
+def today_events(model: EscalationModel) -> list[str]:
+    """The last day's events in words: who did what to whom, who claimed an attack and whom
+    the US blamed for it, whom the public blames for a strike, and whether it was warned."""
+    events = model.simulation.events_frame()
+    if not model.day or events.empty:
+        return []
+    lines = []
+    for e in events[events["day"] == model.day - 1].itertuples():
+        what = f"{e.source or e.actor}: {e.kind.replace('_', ' ')}"
+        if e.weapon:
+            what += f" ({e.weapon})"
+        if e.target:
+            what += f" on {e.target}"
+        if e.kind in ("base_attack", "convoy_ied"):
+            claim = f"claimed by {e.claimed_by}" if e.claimed_by else "unclaimed"
+            what += f"; {claim}; the US blames {e.blamed}"
+            if e.killed_us or e.wounded_us:
+                what += f"; US {e.killed_us} killed, {e.wounded_us} wounded"
+        elif e.blamed and e.blamed != e.source:
+            what += f"; blamed on {e.blamed}"
+        if e.signal in ("warned", "unwarned"):
+            what += f"; {e.signal}"
+        lines.append(what)
+    return lines
+
+
 def _today_points(model: EscalationModel, events: pd.DataFrame) -> np.ndarray:
     """Map positions (lon, lat) of the events of the last day stepped."""
     if not model.day or events.empty:
