@@ -75,6 +75,20 @@ def test_overrides_reach_the_typed_config():
             0.5,
             "doctrine.us.closure_threat_baghdad_attacks = 0.5: must be a number >= 1",
         ),
+        (
+            "doctrine.us.response_lag_dispersion",
+            -0.5,
+            "doctrine.us.response_lag_dispersion = -0.5: must be a number >= 0",
+        ),
+        (
+            "doctrine.us.attribution_threshold",
+            1.5,
+            "doctrine.us.attribution_threshold = 1.5: must be a probability in [0, 1]",
+        ),
+        ("doctrine.iran.red_line", 0.0, "doctrine.iran.red_line = 0.0: must be > 0"),
+        ("doctrine.iran.warning_probability", -0.1, "warning_probability = -0.1: must be"),
+        ("actors.militias.0.stock.rocket", -5.0, "actors.militias[0].stock.rocket = -5.0"),
+        ("weapons.drone.supplied_per_day", -1.0, "weapons.drone.supplied_per_day = -1.0"),
     ],
 )
 def test_out_of_range_values_name_the_field(path, value, message):
@@ -106,6 +120,10 @@ def test_site_outside_the_map_is_rejected():
         ("theatre.sites.1.name", "ain_al_asad", "must be unique"),
         ("theatre.sites.0.side", "martian", "must be one of"),
         ("actors.militias.0.fighters", 1e9, "must be <= max_fighters"),
+        ("weapons.rocket.kind", "artillery", "weapons.rocket.kind = 'artillery': must be one of"),
+        ("weapons.rocket.action", "mortar", "weapons.rocket.action = 'mortar': must be one of"),
+        ("weapons.drone.supplied_from", "spring", "weapons.drone.supplied_from = 'spring'"),
+        ("doctrine.us.posture_trigger", "a_hunch", "posture_trigger = 'a_hunch': must be one of"),
     ],
 )
 def test_cross_references_are_checked(path, value, message):
@@ -132,3 +150,20 @@ def test_unknown_keys_and_wrong_types_are_refused_by_the_schema():
         compose("doctrine.us.no_such_field=1")
     with pytest.raises((OmegaConfBaseException, HydraException), match="abc"):
         compose("days=abc")
+
+
+def test_a_stock_of_an_unknown_weapon_is_refused():
+    cfg = config()
+    cfg.actors.militias[1].stock["atgm"] = 4.0
+    with pytest.raises(ConfigError) as err:
+        validate(cfg)
+    assert str(err.value) == (
+        "actors.militias[1].stock.atgm: not a weapon; the weapons are rocket, ied, drone"
+    )
+
+
+def test_a_run_without_weapons_is_refused():
+    cfg = config()
+    cfg.weapons = {}
+    with pytest.raises(ConfigError, match="weapons: at least one militia weapon is required"):
+        validate(cfg)
