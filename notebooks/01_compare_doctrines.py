@@ -115,20 +115,39 @@ comparison.plot()
 # *Written from a full-size run (1,000 replicates, seed 0, 365 days of the default scenario);
 # the small test size gives noisier numbers, and changes to the model may move them.*
 #
-# In this model, striking back buys fewer attacks at the price of a higher ladder. Every
-# doctrine that responds cut militia attacks per month against restraint (about 12 a month),
-# maximum pressure most (to roughly a quarter of that) and proportional responses next; the red
-# line, decapitation and Syria-only doctrines sat together at about 9 a month. The price shows
-# on the ladder: restraint never went above rung 3 (US casualties) and Syria-only strikes
-# stopped at rung 4, while the red line and decapitation doctrines reached rung 5 or above in
-# most replicates and the proportional and maximum-pressure doctrines in all of them. Only
-# decapitation and maximum pressure ended in spirals or open war at all: about one replicate in
-# eight under decapitation, and more than four in five under maximum pressure (two in three a
-# spiral, about one in seven open war). US deaths moved far less than attacks: the paired
-# intervals of the red line, decapitation and Syria-only doctrines against restraint straddle
-# or sit close to zero, and only maximum pressure and, less markedly, proportional responses
-# lowered them (under maximum pressure about four replicates in ten saw no US death, against
-# about one in ten under restraint). These are statements about the model's rules and
-# parameters (docs/ODD.md, docs/doctrines.md), not forecasts: the model leaves out, among much
-# else, domestic politics in Washington and Tehran and any learning about the other side's
-# doctrine.
+# In this model, striking back buys fewer attacks at the price of a higher ladder, and the
+# ladder has several ways up. Every doctrine that responds cut militia attacks per month
+# against restraint (about 11.9 a month): maximum pressure most (to about 2.6), proportional
+# responses next (about 6.8), then the Syria-only, red line and decapitation doctrines (about
+# 8.5, 8.8 and 9.2). Restraint never struck, yet about a third of its replicates (34%) reached
+# rung 5, every one of them through an embassy assault: the street's outrage at Israeli strikes
+# blamed on the US and at Iraqi raids, and the protest movement, bring crowds to the embassy
+# without any US strike. It went no higher. Every doctrine that strikes reached Iran's
+# missiles (rung 7) and open war (rung 8) in some replicates, and not only by the December
+# 2019 chain of an embassy assault and a leadership strike: Iran's affront also grows with the
+# proxy fighters US strikes kill and with strikes that hit its own personnel in Syria, and once
+# it passes Iran's red line Iran strikes (or, one time in ten, absorbs the loss). The red line
+# doctrine, the automatic one (it answers every US death, whoever it blames, and never strikes
+# the leadership), reached rung 5 in about nine replicates in ten (91%), and its strikes, which
+# kill twice the fighters of the others' and now and then hit Iranian personnel in Syria,
+# brought Iran's missiles in about 6% of replicates without a single leadership strike: about
+# 5% spiralled and 1% ended at war. Decapitation reached rung 5 in 93%, struck the leadership
+# in 28% and brought Iran's missiles in 18%: 29% spiral, 2% war. Syria-only strikes reached
+# rung 5 in about half the replicates (53%), but a strike in Syria sometimes hits Iranian
+# personnel, which alone carries Iran's affront to its red line: Iran's missiles came in 28%
+# of its replicates, about seven in ten of them without any embassy assault, and the doctrine
+# meant to spare Iraq ended in 23% spiral and 5% war, more war than decapitation. Proportional
+# responses, many small strikes, brought Iran's missiles in 61% of replicates (49% spiral, 12%
+# war); maximum pressure struck the leadership in 76%, Iran fired in every replicate and none
+# stayed in chronic harassment (47% spiral, 53% war). When the top rungs could be reached only
+# by the December 2019 chain, only decapitation and maximum pressure spiralled and Syria-only
+# strikes stopped at rung 4; with several routes up the ladder, that contrast is gone.
+#
+# US deaths moved far less than attacks: the paired intervals of the red line and decapitation
+# doctrines against restraint straddle zero, Syria-only's sits just below it (about 0.08 fewer
+# US deaths per replicate), and only proportional responses (about 0.44 fewer) and maximum
+# pressure (about 0.9 fewer) lowered them clearly; under maximum pressure about one replicate
+# in five (20%) saw no US death, against 9% under restraint. These are statements about the
+# model's rules and parameters (docs/ODD.md, docs/doctrines.md), not forecasts: the model
+# leaves out, among much else, domestic politics in Washington and Tehran and any learning
+# about the other side's doctrine.
