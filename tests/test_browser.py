@@ -34,9 +34,9 @@ ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 90_000
-#: the screenshot: seed 25 of the seminar guide's Exercise 1, the day after Iran's missiles
-SCREENSHOT_SEED = 25
-SCREENSHOT_DAY = 73
+#: the screenshot: seed 22 of the seminar guide's Exercise 1, the day of Iran's missiles
+SCREENSHOT_SEED = 22
+SCREENSHOT_DAY = 85
 #: side A's day as the page shows it
 DAY_JS = "parseInt(document.querySelector('.esc-A-day').innerText.split('day ')[1])"
 
