@@ -1,7 +1,8 @@
 """The comparison of variants run on the same random draws.
 
 Draws, per variant, the mean highest rung reached so far, the share of replicates that have
-reached a US strike and an Iranian state strike, and the militia attacks per week.
+reached rung 4 (a US strike, or an embassy assault at rung 5) and an Iranian state strike,
+and the militia attacks per week.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def ladder_comparison_figure(comparison: Comparison) -> Figure:
     """The escalation ladder over time under several variants run on the same draws.
 
     Top: the highest rung reached so far, averaged over replicates, on the named ladder.
-    Middle: the share of replicates that have reached a US strike (rung 4) and an Iranian
-    state strike (rung 7) by each date. Bottom: militia attacks per week (mean per replicate).
+    Middle: the share of replicates that have reached rung 4 or higher (a US strike, or an
+    embassy assault, which needs none) and an Iranian state strike (rung 7) by each date.
+    Bottom: militia attacks per week (mean per replicate).
     """
     first = next(iter(comparison.results.values()))
     cfg = first.config
@@ -79,7 +81,9 @@ def ladder_comparison_figure(comparison: Comparison) -> Figure:
     mid.grid(color="#E5E5E5")
     mid.legend(
         handles=[
-            Line2D([], [], color=GREY, lw=2.2, label="rung 4 or higher (a US strike)"),
+            Line2D(
+                [], [], color=GREY, lw=2.2, label="rung 4 or higher (a US strike or an assault)"
+            ),
             Line2D([], [], color=GREY, lw=1.6, ls="--", label="rung 7 or higher (Iran strikes)"),
         ],
         fontsize=FONT + 1,
