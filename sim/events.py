@@ -97,7 +97,8 @@ class Intent(IntEnum):
     PROTEST = 7
 
 
-COLUMNS = (
+#: the columns of whole numbers: the replicate, the day, and codes of names
+_CODES = (
     "replicate",
     "day",
     "actor",
@@ -110,6 +111,9 @@ COLUMNS = (
     "blamed",
     "signal",
     "intent",
+)
+COLUMNS = (
+    *_CODES,
     "munitions",
     "intercepted",
     "killed_us",
@@ -119,20 +123,7 @@ COLUMNS = (
     "killed_militia",
     "rung",
 )
-_INT_COLUMNS = {
-    "replicate",
-    "day",
-    "actor",
-    "action",
-    "kind",
-    "weapon",
-    "source",
-    "target",
-    "claimed_by",
-    "blamed",
-    "signal",
-    "intent",
-}
+_INT_COLUMNS = set(_CODES)
 
 
 #: casualty columns summed per replicate for every event, stored or not

@@ -26,16 +26,17 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_globals
+from hydra.core.utils import JobReturn, filter_overrides
 from hydra.errors import CompactHydraException
 from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from joblib import Parallel, delayed, effective_n_jobs
+
+from hydra_plugins.escalation_launcher._launch import start_launch
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +99,7 @@ class BatchedJoblibLauncher(JoblibLauncher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        setup_globals()
-        assert self.config is not None
-        assert self.task_function is not None
-        assert self.hydra_context is not None
-        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-        sweep_dir = Path(str(self.config.hydra.sweep.dir))
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        sweep_dir = start_launch(self)
 
         # loky, as in the joblib launcher: Hydra's global state rules out threads
         options = {**self.joblib, "backend": "loky"}

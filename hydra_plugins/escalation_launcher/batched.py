@@ -34,13 +34,14 @@ from typing import Optional
 from hydra._internal.config_repository import ConfigRepository
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job
 from hydra.errors import CompactHydraException
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict, read_write
 
+from hydra_plugins.escalation_launcher._launch import start_launch
 from sim.config import ConfigError, to_config
 from sim.engine import RunResult
 from sim.sweep import SweepPlan, finished, read_job
@@ -90,13 +91,7 @@ class BatchedLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        setup_globals()
-        assert self.config is not None
-        assert self.task_function is not None
-        assert self.hydra_context is not None
-        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-        sweep_dir = Path(str(self.config.hydra.sweep.dir))
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        sweep_dir = start_launch(self)
         log.info(f"Launching {len(job_overrides)} jobs locally, stepping together those that can")
         _parse_config_files_once(self.hydra_context)
         configs = {}
