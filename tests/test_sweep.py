@@ -51,6 +51,18 @@ def escalation_sim(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Co
     )
 
 
+def sweep_in_process(argv: list[str], monkeypatch) -> int:
+    """``escalation-sim ARGV`` by its ``main`` in this process; its exit status. For what a
+    sweep writes under the launchers that run jobs in the command's own process, started
+    above as a user starts them."""
+    monkeypatch.setattr(sys, "argv", ["escalation-sim", *argv])  # main sets it for Hydra
+    try:
+        cli.main(argv)
+    except SystemExit as exit_:
+        return exit_.code
+    return 0
+
+
 def hydra_config(*overrides: str):
     """The composed config with its Hydra node, as a multirun sees it."""
     register_schemas()
@@ -343,31 +355,38 @@ def test_killed_sweep_resumes_with_every_job_exactly_once(tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_leaves_other_results_alone(basic_sweep, tmp_path):
+def test_resume_leaves_other_results_alone(basic_sweep, tmp_path, monkeypatch, capsys):
     folder = tmp_path / "copy"
     shutil.copytree(basic_sweep[0], folder)
     before = (folder / "0" / "ensemble.parquet").read_bytes()
-    out = escalation_sim("-m", *SMALL[:-1], "days=41", f"+resume={folder}", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "holds the results of a different configuration" in out.stdout
+    monkeypatch.chdir(tmp_path)
+    status = sweep_in_process(["-m", *SMALL[:-1], "days=41", f"+resume={folder}"], monkeypatch)
+    out = capsys.readouterr()
+    assert status == 0, out.err[-2000:]
+    assert "holds the results of a different configuration" in out.out
     assert (folder / "0" / "ensemble.parquet").read_bytes() == before
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", FAULT_LAUNCHERS)
-def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, launcher):
+def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch, capfd, launcher):
     (tmp_path / "experiment").mkdir()
     (tmp_path / "experiment" / "bad.yaml").write_text(
         "# @package _global_\nreplicates: 3\noutput: {figures: false, events: none}\n"
         "hydra:\n  sweeper:\n    params:\n      doctrine.us.kill_threshold: 1,0,2\n"
     )
     folder = tmp_path / "sweep"
-    out = escalation_sim(
-        "-m", "experiment=bad", "days=30", f"hydra.searchpath=[file://{tmp_path}]",
-        f"hydra.sweep.dir={folder}", *FAULT_LAUNCHERS[launcher], cwd=tmp_path,
-    )  # fmt: skip
-    assert out.returncode == 1, "a sweep with a failed job exits with status 1"
-    assert "Traceback" not in out.stderr
+    args = ["-m", "experiment=bad", "days=30", f"hydra.searchpath=[file://{tmp_path}]",
+            f"hydra.sweep.dir={folder}", *FAULT_LAUNCHERS[launcher]]  # fmt: skip
+    if launcher == "joblib_batched":  # its jobs run in workers: the command in a process too
+        out = escalation_sim(*args, cwd=tmp_path)
+        status, errors = out.returncode, out.stderr
+    else:
+        monkeypatch.chdir(tmp_path)
+        status = sweep_in_process(args, monkeypatch)
+        errors = capfd.readouterr().err
+    assert status == 1, "a sweep with a failed job exits with status 1"
+    assert "Traceback" not in errors
     summary = pd.read_csv(folder / "sweep_summary.csv").set_index("job")
     assert list(summary["status"]) == ["ok", "failed", "ok"]
     assert "kill_threshold = 0: must be a whole number >= 1" in summary.loc[1, "error"]

@@ -4,6 +4,8 @@ share a batch; resume and a batch that fails."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
@@ -88,12 +90,24 @@ class Launched:
     out: subprocess.CompletedProcess  # the batched sweep's
 
 
+def in_process(argv: list[str], cwd: Path) -> str:
+    """What ``escalation-sim ARGV`` prints, run by its ``main`` in this process from ``cwd``."""
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.chdir(cwd)
+        patch.setattr(sys, "argv", ["escalation-sim", *argv])  # main sets it for Hydra
+        cli.main(argv)
+    return printed.getvalue()
+
+
 @pytest.fixture(scope="module", params=list(SWEEPS))
 def launched(request, tmp_path_factory) -> Launched:
+    """The batched sweep as a user starts it; the basic launcher's, to compare with, by the
+    command's main in this process (tests/test_sweep.py starts it in a process)."""
     cwd = tmp_path_factory.mktemp("batched")
     args = ["-m", *SWEEPS[request.param], *COMMON]
     out = escalation_sim(*args, f"hydra.sweep.dir={cwd / 'batched'}", cwd=cwd)
-    escalation_sim(*args, "hydra/launcher=basic", f"hydra.sweep.dir={cwd / 'basic'}", cwd=cwd)
+    in_process([*args, "hydra/launcher=basic", f"hydra.sweep.dir={cwd / 'basic'}"], cwd)
     return Launched(args, cwd / "batched", cwd / "basic", out)
 
 
@@ -118,9 +132,9 @@ def test_resume_skips_finished_jobs_and_steps_the_others_together(launched, tmp_
     (folder / "2" / JOB_FILE).write_text(json.dumps(failed))
     for job in ("1", "2"):
         (folder / job / "ensemble.parquet").unlink()
-    out = escalation_sim(*launched.args, f"+resume={folder}", cwd=tmp_path)
-    assert out.stdout.count("finished before, skipped") == 2
-    assert "Batch 1 of 1: 2 jobs x 6 replicates stepped together" in out.stdout
+    printed = in_process([*launched.args, f"+resume={folder}"], tmp_path)
+    assert printed.count("finished before, skipped") == 2
+    assert "Batch 1 of 1: 2 jobs x 6 replicates stepped together" in printed
     for job, text in finished.items():
         assert (folder / job / JOB_FILE).read_text() == text, "a finished job is left as it is"
     assert_same_jobs(folder, launched.basic, jobs=4)
