@@ -115,39 +115,44 @@ comparison.plot()
 # *Written from a full-size run (1,000 replicates, seed 0, 365 days of the default scenario);
 # the small test size gives noisier numbers, and changes to the model may move them.*
 #
-# In this model, striking back buys fewer attacks at the price of a higher ladder, and the
-# ladder has several ways up. Every doctrine that responds cut militia attacks per month
-# against restraint (about 11.9 a month): maximum pressure most (to about 2.6), proportional
-# responses next (about 6.8), then the Syria-only, red line and decapitation doctrines (about
-# 8.5, 8.8 and 9.2). Restraint never struck, yet about a third of its replicates (34%) reached
-# rung 5, every one of them through an embassy assault: the street's outrage at Israeli strikes
-# blamed on the US and at Iraqi raids, and the protest movement, bring crowds to the embassy
-# without any US strike. It went no higher. Every doctrine that strikes reached Iran's
-# missiles (rung 7) and open war (rung 8) in some replicates, and not only by the December
-# 2019 chain of an embassy assault and a leadership strike: Iran's affront also grows with the
-# proxy fighters US strikes kill and with strikes that hit its own personnel in Syria, and once
-# it passes Iran's red line Iran strikes (or, one time in ten, absorbs the loss). The red line
-# doctrine, the automatic one (it answers every US death, whoever it blames, and never strikes
-# the leadership), reached rung 5 in about nine replicates in ten (91%), and its strikes, which
-# kill twice the fighters of the others' and now and then hit Iranian personnel in Syria,
-# brought Iran's missiles in about 6% of replicates without a single leadership strike: about
-# 5% spiralled and 1% ended at war. Decapitation reached rung 5 in 93%, struck the leadership
-# in 28% and brought Iran's missiles in 18%: 29% spiral, 2% war. Syria-only strikes reached
-# rung 5 in about half the replicates (53%), but a strike in Syria sometimes hits Iranian
-# personnel, which alone carries Iran's affront to its red line: Iran's missiles came in 28%
-# of its replicates, about seven in ten of them without any embassy assault, and the doctrine
-# meant to spare Iraq ended in 23% spiral and 5% war, more war than decapitation. Proportional
-# responses, many small strikes, brought Iran's missiles in 61% of replicates (49% spiral, 12%
-# war); maximum pressure struck the leadership in 76%, Iran fired in every replicate and none
-# stayed in chronic harassment (47% spiral, 53% war). When the top rungs could be reached only
-# by the December 2019 chain, only decapitation and maximum pressure spiralled and Syria-only
-# strikes stopped at rung 4; with several routes up the ladder, that contrast is gone.
+# In this model, striking back buys fewer attacks at the price of a higher ladder, and the top
+# of the ladder belongs mostly to the doctrines that strike the leadership. Every doctrine that
+# responds cut militia attacks per month against restraint (about 11.9 a month): maximum
+# pressure most (to about 3.2), proportional responses next (about 6.9), then the Syria-only,
+# red line and decapitation doctrines (about 8.8, 8.9 and 9.1). Restraint never struck, yet
+# about a quarter of its replicates (24%) reached rung 5, every one of them through an embassy
+# assault: the street's outrage at Israeli strikes blamed on the US and at Iraqi raids, and the
+# protest movement, bring crowds to the embassy without any US strike. It went no higher.
+# Syria-only strikes, which never touch Iraqi soil, reached rung 5 just as often (24%).
+#
+# Iran's affront grows with a leadership strike (half of Iran's red line, all of it when IRGC
+# officers die with the leaders), with a US strike that hits its own personnel in Syria (half of
+# it too) and with the proxy fighters US strikes kill; once it passes the red line Iran strikes
+# (or, one time in ten, absorbs the loss). The red line doctrine, the automatic one (it answers
+# every US death, whoever it blames, and never strikes the leadership), reached rung 5 in about
+# nine replicates in ten (89%) but never went higher: its strikes, strong as they are, never
+# carried Iran's affront to the red line, and every replicate stayed in chronic harassment.
+# Decapitation reached rung 5 in 92% and struck the leadership in 23%; Iran's missiles came in
+# 11%, every time after a leadership strike (Iran answered 46% of them): 23% spiral, 0.6% war.
+# Syria-only strikes brought Iran's missiles in about one replicate in a thousand (0.1%): none
+# spiralled and 0.1% ended at war. Proportional responses, many small strikes, half of them in
+# Syria, never struck the leadership, yet brought Iran's missiles in about 4% of replicates
+# (4.5%), each time after its strikes in Syria had hit Iranian personnel (almost always twice or
+# more), on top of the proxies' losses: 3.7% spiral, 0.8% war. Maximum pressure struck the
+# leadership in 85% and Iran fired in 98%, in about one replicate in seven (14%) without any
+# leadership strike (its escalating strikes kill proxy fighters by the hundred); only 1.4%
+# stayed in chronic harassment (70% spiral, 28% war). The other routes to Iran's missiles stay
+# open, but only the doctrines of many strikes (proportional responses and maximum pressure)
+# travelled them more than once in a thousand replicates. Spirals and wars came in almost every
+# maximum-pressure replicate and in about a quarter of the decapitation ones, against about one
+# in twenty under proportional responses, about one in a thousand under Syria-only strikes and
+# none under the red line or restraint.
 #
 # US deaths moved far less than attacks: the paired intervals of the red line and decapitation
 # doctrines against restraint straddle zero, Syria-only's sits just below it (about 0.08 fewer
-# US deaths per replicate), and only proportional responses (about 0.44 fewer) and maximum
-# pressure (about 0.9 fewer) lowered them clearly; under maximum pressure about one replicate
-# in five (20%) saw no US death, against 9% under restraint. These are statements about the
-# model's rules and parameters (docs/ODD.md, docs/doctrines.md), not forecasts: the model
-# leaves out, among much else, domestic politics in Washington and Tehran and any learning
-# about the other side's doctrine.
+# US deaths per replicate), and only proportional responses (about 0.42 fewer) and maximum
+# pressure (about 1.1 fewer) lowered them clearly; under maximum pressure about one replicate in
+# four (26%) saw no US death, against 9% under restraint. These are statements about the model's
+# rules and parameters (docs/ODD.md, docs/doctrines.md), not forecasts: the model leaves out,
+# among much else, domestic politics in Washington and Tehran and any learning about the other
+# side's doctrine.

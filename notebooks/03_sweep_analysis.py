@@ -155,37 +155,38 @@ for regime in regimes.columns:
 # seed 0); a sweep given through `ESCALATION_SWEEP` needs its own reading, and the small
 # test size is too short and too small for this one.*
 #
-# **Deterrence holds** in no replicate of this grid: whatever the US and Iran do, the
-# militias keep attacking at two or more a month. Without the leadership strike after an
-# embassy assault almost every replicate ends in **chronic harassment** (95% to 99%), and the
-# Iranian doctrine sets how much: about 5.6 attacks a month when Iran restrains its proxies,
-# about 8.9 under the calibrated doctrine and about 10.4 under revenge. The few replicates that
-# leave it show the ladder's other routes: the US's second route to a leadership strike, a
-# lethal campaign it blames on one group, stays open (about one replicate in a hundred saw
-# such a strike), and Iran answers that strike, its proxies' losses to US strikes or a strike
-# on its people in Syria: a calibrated Iran fired in 3% of these replicates, a vengeful one in
-# 5%.
+# **Deterrence holds** in no replicate of this grid: whatever the US and Iran do, the militias
+# keep attacking at two or more a month. Without the leadership strike after an embassy assault
+# almost every replicate ends in **chronic harassment** (98% to 99%), and the Iranian doctrine
+# sets how much: about 5.6 attacks a month when Iran restrains its proxies, about 8.9 under the
+# calibrated doctrine and about 10.5 under revenge. The few replicates that leave it show the
+# US's second route to a leadership strike, a lethal campaign it blames on one group, which
+# stays open (about one replicate in a hundred saw such a strike), and Iran answers that strike:
+# a calibrated Iran fired in 1% of these replicates, a vengeful one in 2%, each time after such
+# a strike. Nowhere in this grid did Iran fire without a leadership strike: the default US
+# doctrine strikes too seldom for its proxies' losses, or a strike on Iran's people in Syria
+# (half its red line), to bring Iran's missiles.
 #
-# Turning the assault route on (probability 0.3) moves a fifth to a third of the replicates
-# out of chronic harassment (22% to 31%), and Iran's doctrine decides where they go. A
-# leadership strike alone is half of Iran's red line; it crosses the line at once when IRGC
-# officers die with the leaders, or on top of the proxies' losses, and past it Iran strikes
-# nine times in ten and absorbs the loss otherwise. A calibrated Iran answered about two in
-# three of the leadership strikes, with warned missiles that kill almost no one (US deaths
-# per replicate hardly move): 26% of the replicates end in a **spiral** (rung 6 or above
-# without war or withdrawal) and 1% in war. An Iran that restrains its proxies never fires:
-# 22% spiral on the leadership strikes alone, none at war. An Iran bent on revenge fires
-# without warning: mean US deaths per replicate rise from about 3.5 to 6.0, about 12 more in
-# each replicate where its missiles flew, 16% of the replicates end in **war** and 4% in
-# **withdrawal**. Withdrawals come only under revenge (1% even without the assault route):
-# the deaths and the expulsion votes drain US resolve below its threshold. The leadership
-# strike leaves the share of replicates reaching rung 5 exactly where it was (the assault
-# route needs an embassy assault, itself rung 5), and it does not lower attacks: under the
-# calibrated and restrain-proxies doctrines they rise a little, by about 0.3 and 0.2 a month
-# (a leadership strike adds grievance to every group); under revenge they fall by about 0.4
-# (the wars and withdrawals end the attacks of the replicates they close), a weaker signal of
-# about two standard errors. `talks_first` gives the same numbers as `calibrated` here: the
-# two differ only once talks open, and the default scenario opens none. In this model, then,
-# the leadership strike does not deter harassment; it adds a tail of state-on-state escalation
-# whose shape Tehran's doctrine, not Washington's, decides. With 100 replicates per job the
-# shares carry intervals of several percentage points (the Wilson bands above).
+# Turning the assault route on (probability 0.3) moves a fifth to more than a quarter of the
+# replicates out of chronic harassment (20% to 28%), and Iran's doctrine decides where they go.
+# A leadership strike alone is half of Iran's red line; it crosses the line at once when IRGC
+# officers die with the leaders, or on top of the proxies' losses, and past it Iran strikes nine
+# times in ten and absorbs the loss otherwise. A calibrated Iran answered about half of the
+# leadership strikes (55%), with warned missiles that kill almost no one (US deaths per
+# replicate hardly move): 21% of the replicates end in a **spiral** (rung 6 or above without war
+# or withdrawal) and 1% in war. An Iran that restrains its proxies never fires: 20% spiral on
+# the leadership strikes alone, none at war. An Iran bent on revenge fires without warning: mean
+# US deaths per replicate rise from about 3.0 to 5.0, about 13 more in each replicate where its
+# missiles flew, 10% of the replicates end in **war** and 5% in **withdrawal**. Withdrawals come
+# only under revenge (1% even without the assault route): the deaths and the expulsion votes
+# drain US resolve below its threshold. The leadership strike leaves the share of replicates
+# reaching rung 5 exactly where it was (the assault route needs an embassy assault, which is
+# itself rung 5), and it does not lower attacks: under the calibrated and restrain-proxies
+# doctrines they rise a little, by about 0.2 and 0.15 a month (a leadership strike adds
+# grievance to every group); under revenge they fall by about 0.3 (the wars and withdrawals end
+# the attacks of the replicates they close), a weaker signal of about two standard errors.
+# `talks_first` gives the same numbers as `calibrated` here: the two differ only once talks
+# open, and the default scenario opens none. In this model, then, the leadership strike does not
+# deter harassment; it adds a tail of state-on-state escalation whose shape Tehran's doctrine,
+# not Washington's, decides. With 100 replicates per job the shares carry intervals of several
+# percentage points (the Wilson bands above).

@@ -142,10 +142,10 @@ def test_reading_of_01_compare_doctrines_holds_at_full_size():
     c = sim.compare_scenarios({n: [f"doctrine/us={n}"] for n in names}, seed=0, **size)
     t = {n: e.replicates for n, e in c.ensembles.items()}
     shares = {n: _shares(e) for n, e in c.ensembles.items()}
-    # attacks a month: about 11.9 under restraint, 2.6 under maximum pressure, 6.8 under
-    # proportional responses, then Syria-only, red line and decapitation at 8.5, 8.8 and 9.2
-    quoted = {"restraint": 11.9, "max_pressure": 2.6, "proportional": 6.8, "syria_only": 8.5,
-              "red_line": 8.8, "decapitation": 9.2}  # fmt: skip
+    # attacks a month: about 11.9 under restraint, 3.2 under maximum pressure, 6.9 under
+    # proportional responses, then Syria-only, red line and decapitation at 8.8, 8.9 and 9.1
+    quoted = {"restraint": 11.9, "max_pressure": 3.2, "proportional": 6.9, "syria_only": 8.8,
+              "red_line": 8.9, "decapitation": 9.1}  # fmt: skip
     assert all(_mean_about(t[n]["attacks_per_month"], v) for n, v in quoted.items())
     apm = {n: v["attacks_per_month"].mean() for n, v in t.items()}
     assert (
@@ -153,51 +153,70 @@ def test_reading_of_01_compare_doctrines_holds_at_full_size():
         < apm["proportional"]
         < min(apm[n] for n in ("red_line", "decapitation", "syria_only"))
     )
-    # restraint never strikes, yet a third of its replicates reach rung 5, all through an
-    # embassy assault, and none higher; every doctrine that strikes reaches rung 8
+    # restraint never strikes, yet a quarter of its replicates reach rung 5, all through an
+    # embassy assault, and none higher; Syria-only reaches rung 5 just as often
     r = t["restraint"]
     assert r["us_strikes"].sum() == 0 and r["max_rung"].max() == 5
     assert ((r["max_rung"] >= 5) == (r["embassy_assaults"] > 0)).all()
-    assert _share_about(r["max_rung"] >= 5, 0.34)
-    assert all(t[n]["max_rung"].max() == 8 for n in names if n != "restraint")
-    # rung 5 or above: red line 91%, decapitation 93%, Syria-only 53%, the other two all
-    for n, p in {"red_line": 0.91, "decapitation": 0.93, "syria_only": 0.53}.items():
+    assert _share_about(r["max_rung"] >= 5, 0.24)
+    # rung 5 or above: red line 89%, decapitation 92%, Syria-only 24%, the other two all
+    for n, p in {"red_line": 0.89, "decapitation": 0.92, "syria_only": 0.24}.items():
         assert _share_about(t[n]["max_rung"] >= 5, p)
     assert (t["proportional"]["max_rung"] >= 5).all() and (t["max_pressure"]["max_rung"] >= 5).all()
-    # leadership strikes only under decapitation (28%) and maximum pressure (76%)
-    struck = {n for n, v in t.items() if v["decapitations"].sum() > 0}
-    assert struck == {"decapitation", "max_pressure"}
-    assert _share_about(t["decapitation"]["decapitations"] > 0, 0.28)
-    assert _share_about(t["max_pressure"]["decapitations"] > 0, 0.76)
-    # Iran's missiles: red line about 6% (without a leadership strike), decapitation 18%,
-    # Syria-only 28% (about seven in ten of them without an embassy assault), proportional
-    # 61%, maximum pressure every replicate, restraint none
+    # the red line never goes above rung 5: no missiles from Iran, all chronic harassment
+    assert t["red_line"]["max_rung"].max() == 5
+    # leadership strikes only under decapitation (23%) and maximum pressure (85%)
+    struck = {n: v["decapitations"] > 0 for n, v in t.items()}
+    assert {n for n, s in struck.items() if s.any()} == {"decapitation", "max_pressure"}
+    assert _share_about(struck["decapitation"], 0.23)
+    assert _share_about(struck["max_pressure"], 0.85)
+    # Iran's missiles: red line and restraint never, decapitation 11% (every time after a
+    # leadership strike, 46% of which it answered), Syria-only 0.1%, proportional 4.5%,
+    # maximum pressure 98% (14% without any leadership strike)
     fired = {n: v["iran_direct_strikes"] > 0 for n, v in t.items()}
-    assert not fired["restraint"].any() and fired["max_pressure"].all()
-    quoted = {"red_line": 0.06, "decapitation": 0.18, "syria_only": 0.28, "proportional": 0.61}
+    assert not fired["restraint"].any() and not fired["red_line"].any()
+    quoted = {"decapitation": 0.11, "syria_only": 0.001, "proportional": 0.045,
+              "max_pressure": 0.98}  # fmt: skip
     assert all(_share_about(fired[n], p) for n, p in quoted.items())
-    s = t["syria_only"][fired["syria_only"]]
-    assert _share_about(s["embassy_assaults"] == 0, 0.7)
-    # regimes: restraint all chronic harassment; spiral and war shares of the others
+    assert not (fired["decapitation"] & ~struck["decapitation"]).any()
+    assert _share_about(fired["decapitation"][struck["decapitation"]], 0.46)
+    assert _share_about(fired["max_pressure"] & ~struck["max_pressure"], 0.14)
+    # proportional responses: each time after its strikes had hit Iranian personnel in Syria,
+    # almost always twice or more (the same replicates run alone, every event kept)
+    alone = sim.run("doctrine/us=proportional", "output.events=all", seed=0, **size)
+    pd.testing.assert_frame_equal(alone.replicates, t["proportional"])
+    events = alone.events
+    first = events.query("kind == 'iran_direct_strike'").groupby("replicate")["day"].min()
+    hits = events.query("kind == 'iranians_struck'").join(first.rename("first"), on="replicate")
+    hits = hits[hits["day"] <= hits["first"]].groupby("replicate").size()
+    hits = hits.reindex(first.index, fill_value=0)
+    assert len(hits) == fired["proportional"].sum() and (hits >= 1).all()
+    assert (hits >= 2).mean() >= 0.9
+    # only proportional responses and maximum pressure brought Iran's missiles without a
+    # leadership strike in more than one replicate of the thousand
+    alone = {n: int((fired[n] & ~struck[n]).sum()) for n in names}
+    assert {n for n, k in alone.items() if k > 1} == {"proportional", "max_pressure"}
+    # regimes: restraint and red line all chronic harassment; spiral and war shares of the others
     assert shares["restraint"].get("chronic_harassment") == 1.0
-    quoted = {"red_line": (0.05, 0.01), "decapitation": (0.29, 0.02), "syria_only": (0.23, 0.05),
-              "proportional": (0.49, 0.12), "max_pressure": (0.47, 0.53)}  # fmt: skip
+    assert shares["red_line"].get("chronic_harassment") == 1.0
+    quoted = {"decapitation": (0.23, 0.006), "syria_only": (0, 0.001),
+              "proportional": (0.037, 0.008), "max_pressure": (0.705, 0.28)}  # fmt: skip
     for n, (spiral, war) in quoted.items():
         assert _share_about(t[n]["outcome"] == "spiral", spiral)
         assert _share_about(t[n]["outcome"] == "war", war)
-    assert shares["max_pressure"].get("chronic_harassment", 0) == 0
-    assert shares["syria_only"]["war"] > shares["decapitation"]["war"]
+    assert shares["syria_only"].get("spiral", 0) == 0
+    assert _share_about(t["max_pressure"]["outcome"] == "chronic_harassment", 0.014)
     # US deaths: the red line and decapitation intervals straddle zero, Syria-only's sits just
-    # below it (about -0.08); proportional about -0.44, maximum pressure about -0.9
+    # below it (about -0.08); proportional about -0.42, maximum pressure about -1.1
     d = c.differences(["killed_us"]).set_index("variant")
     for n in ("red_line", "decapitation"):
         assert d.loc[n, "ci_low"] < 0 < d.loc[n, "ci_high"]
     assert d.loc["syria_only", "ci_high"] < 0 and _difference_about(d.loc["syria_only"], -0.08)
-    assert _difference_about(d.loc["proportional"], -0.44)
-    assert _difference_about(d.loc["max_pressure"], -0.9)
+    assert _difference_about(d.loc["proportional"], -0.42)
+    assert _difference_about(d.loc["max_pressure"], -1.1)
     assert d.loc["max_pressure", "ci_high"] < d.loc["proportional", "ci_low"]
-    # no US death: one replicate in five under maximum pressure, 9% under restraint
-    assert _share_about(t["max_pressure"]["killed_us"] == 0, 0.2)
+    # no US death: one replicate in four under maximum pressure, 9% under restraint
+    assert _share_about(t["max_pressure"]["killed_us"] == 0, 0.26)
     assert _share_about(t["restraint"]["killed_us"] == 0, 0.09)
 
 
@@ -216,29 +235,29 @@ def test_reading_of_02_december_2019_holds_at_full_size():
         pair.ensembles["crisis"].replicates,
         pair.ensembles["no decapitation"].replicates,
     )
-    # a leadership strike in about one crisis replicate in eight, almost always after an
-    # embassy assault; Iran's missiles in about 9%: after about half of the leadership strikes,
-    # and without one in about 2% of the replicates
+    # a leadership strike in about one crisis replicate in ten, almost always after an embassy
+    # assault; Iran's missiles in about 5%: after 45% of the leadership strikes, never without
+    # one (the US strikes about 1.25 times a replicate)
     struck, fired = crisis["decapitations"] > 0, crisis["iran_direct_strikes"] > 0
-    assert _share_about(struck, 0.12) and _share_about(fired, 0.09)
+    assert _share_about(struck, 0.1) and _share_about(fired, 0.05)
     assert _share_about(crisis.loc[struck, "embassy_assaults"] > 0, 0.98)
-    assert _share_about(fired[struck], 0.5)
-    assert _share_about(fired & ~struck, 0.02)
-    # chronic harassment 86%, spiral 13%, war 0.8%
-    for outcome, p in {"chronic_harassment": 0.86, "spiral": 0.13, "war": 0.008}.items():
+    assert _share_about(fired[struck], 0.45)
+    assert not (fired & ~struck).any()
+    assert _mean_about(crisis["us_strikes"], 1.25)
+    # chronic harassment 90%, spiral 10%, war 0.2% (one replicate): the spirals and wars are
+    # exactly the replicates with a leadership strike
+    for outcome, p in {"chronic_harassment": 0.9, "spiral": 0.1, "war": 0.002}.items():
         assert _share_about(crisis["outcome"] == outcome, p)
-    # on the same draws without it: no leadership strike, Iran's missiles in about 2%, and
-    # those replicates are all of its spirals (1.8%) and wars (0.6%)
-    assert counter["decapitations"].sum() == 0
-    fired = counter["iran_direct_strikes"] > 0
-    assert _share_about(fired, 0.02)
-    assert (fired == counter["outcome"].isin(["spiral", "war"])).all()
-    assert _share_about(counter["outcome"] == "spiral", 0.018)
-    assert _share_about(counter["outcome"] == "war", 0.006)
+    assert (crisis["outcome"] == "war").sum() == 1
+    assert (struck == crisis["outcome"].isin(["spiral", "war"])).all()
+    # on the same draws without it: no leadership strike, no missiles from Iran, all chronic
+    # harassment
+    assert counter["decapitations"].sum() == 0 and counter["iran_direct_strikes"].sum() == 0
+    assert (counter["outcome"] == "chronic_harassment").all()
     d = pair.differences(["p_rung5", "max_rung", "us_strikes", "attacks_per_month", "killed_us"])
     d = d.set_index("metric")
     quoted = {"p_rung5": -0.07, "max_rung": -0.3, "us_strikes": -0.2,
-              "attacks_per_month": -0.27, "killed_us": -0.05}  # fmt: skip
+              "attacks_per_month": -0.22, "killed_us": -0.04}  # fmt: skip
     assert all(_difference_about(d.loc[m], v) for m, v in quoted.items())
     # attacks and US deaths moved little but measurably: intervals clear of zero
     assert d.loc["attacks_per_month", "ci_high"] < 0 and d.loc["killed_us", "ci_high"] < 0
@@ -273,52 +292,59 @@ def test_reading_of_03_sweep_analysis_holds_for_its_own_sweep_at_full_size():
     }
     shares = {k: v["outcome"].value_counts(normalize=True) for k, v in t.items()}
     assert all(s.get("deterrence_holds", 0) == 0 for s in shares.values())
-    # without the assault route: chronic harassment in 95% to 99%, at about 5.6, 8.9 and 10.4
+    # without the assault route: chronic harassment in 98% to 99%, at about 5.6, 8.9 and 10.5
     # attacks a month; about one replicate in a hundred still sees a leadership strike (the
-    # lethal-campaign route), and Iran fires in 3% (calibrated) and 5% (revenge)
-    for iran, p in {"calibrated": 0.97, "restrain_proxies": 0.99, "revenge": 0.95}.items():
+    # lethal-campaign route), and Iran fires in 1% (calibrated) and 2% (revenge), each time
+    # after such a strike
+    for iran, p in {"calibrated": 0.99, "restrain_proxies": 0.99, "revenge": 0.98}.items():
         assert _share_about(t[(0, iran)]["outcome"] == "chronic_harassment", p)
         assert _share_about(t[(0, iran)]["decapitations"] > 0, 0.01)
     assert sum(t[(0, iran)]["decapitations"].sum() for iran in doctrines) > 0
-    for iran, a in {"restrain_proxies": 5.6, "calibrated": 8.9, "revenge": 10.4}.items():
+    for iran, a in {"restrain_proxies": 5.6, "calibrated": 8.9, "revenge": 10.5}.items():
         assert _mean_about(t[(0, iran)]["attacks_per_month"], a)
-    assert _share_about(t[(0, "calibrated")]["iran_direct_strikes"] > 0, 0.03)
-    assert _share_about(t[(0, "revenge")]["iran_direct_strikes"] > 0, 0.05)
-    # the assault route on: 22% to 31% out of chronic harassment
-    for iran, p in {"calibrated": 0.27, "restrain_proxies": 0.22, "revenge": 0.31}.items():
+    assert _share_about(t[(0, "calibrated")]["iran_direct_strikes"] > 0, 0.01)
+    assert _share_about(t[(0, "revenge")]["iran_direct_strikes"] > 0, 0.02)
+    # nowhere in the grid does Iran fire without a leadership strike
+    for v in t.values():
+        assert not ((v["iran_direct_strikes"] > 0) & (v["decapitations"] == 0)).any()
+    # the assault route on: 20% to 28% out of chronic harassment
+    for iran, p in {"calibrated": 0.22, "restrain_proxies": 0.2, "revenge": 0.28}.items():
         assert _share_about(t[(0.3, iran)]["outcome"] != "chronic_harassment", p)
-    # calibrated: Iran fires after about two in three leadership strikes, US deaths hardly
-    # move; 26% spiral, 1% war
+    # calibrated: Iran fires after about half (55%) of the leadership strikes, US deaths hardly
+    # move; 21% spiral, 1% war
     cal = t[(0.3, "calibrated")]
-    assert _share_about(cal.loc[cal["decapitations"] > 0, "iran_direct_strikes"] > 0, 0.67)
+    assert _share_about(cal.loc[cal["decapitations"] > 0, "iran_direct_strikes"] > 0, 0.55)
     assert _mean_about(cal["killed_us"] - t[(0, "calibrated")]["killed_us"], 0)
-    assert _share_about(cal["outcome"] == "spiral", 0.26)
+    assert _share_about(cal["outcome"] == "spiral", 0.21)
     assert _share_about(cal["outcome"] == "war", 0.01)
-    # restrain proxies: never fires; 22% spiral, no war
+    # restrain proxies: never fires; 20% spiral, no war
     res = t[(0.3, "restrain_proxies")]
     assert (
         res["iran_direct_strikes"].sum() == 0
         and shares[(0.3, "restrain_proxies")].get("war", 0) == 0
     )
-    assert _share_about(res["outcome"] == "spiral", 0.22)
-    # revenge: US deaths from about 3.5 to 6.0, about 12 more where its missiles flew;
-    # 16% war, 4% withdrawal; withdrawals only under revenge (1% without the assault route)
+    assert _share_about(res["outcome"] == "spiral", 0.2)
+    # revenge: US deaths from about 3.0 to 5.0, about 13 more where its missiles flew;
+    # 10% war, 5% withdrawal; withdrawals only under revenge (1% without the assault route)
     rev = t[(0.3, "revenge")]
-    assert _mean_about(t[(0, "revenge")]["killed_us"], 3.5) and _mean_about(rev["killed_us"], 6.0)
+    assert _mean_about(t[(0, "revenge")]["killed_us"], 3.0) and _mean_about(rev["killed_us"], 5.0)
     extra = (rev["killed_us"] - t[(0, "revenge")]["killed_us"])[rev["iran_direct_strikes"] > 0]
-    assert _mean_about(extra, 12)
-    assert _share_about(rev["outcome"] == "war", 0.16)
-    assert _share_about(rev["outcome"] == "withdrawal", 0.04)
+    assert _mean_about(extra, 13)
+    assert _share_about(rev["outcome"] == "war", 0.1)
+    assert _share_about(rev["outcome"] == "withdrawal", 0.05)
     withdrew = [k for k, s in shares.items() if s.get("withdrawal", 0) > 0]
     assert withdrew == [(0, "revenge"), (0.3, "revenge")]
     assert _share_about(t[(0, "revenge")]["outcome"] == "withdrawal", 0.01)
     for iran in doctrines:
         # the leadership strike leaves the share reaching rung 5 where it was
         assert (t[(0, iran)]["max_rung"] >= 5).mean() == (t[(0.3, iran)]["max_rung"] >= 5).mean()
-    # attacks: up about 0.3 (calibrated) and 0.2 (restrain proxies), down about 0.4 (revenge)
+    # attacks: up about 0.2 (calibrated) and 0.15 (restrain proxies), down about 0.3 (revenge)
     change = {i: t[(0.3, i)]["attacks_per_month"] - t[(0, i)]["attacks_per_month"]
               for i in ("calibrated", "restrain_proxies", "revenge")}  # fmt: skip
-    assert _mean_about(change["calibrated"], 0.3) and change["calibrated"].mean() > 0
-    assert _mean_about(change["restrain_proxies"], 0.2) and change["restrain_proxies"].mean() > 0
-    assert _mean_about(change["revenge"], -0.4) and change["revenge"].mean() < 0
+    assert _mean_about(change["calibrated"], 0.2) and change["calibrated"].mean() > 0
+    assert _mean_about(change["restrain_proxies"], 0.15) and change["restrain_proxies"].mean() > 0
+    assert _mean_about(change["revenge"], -0.3) and change["revenge"].mean() < 0
+    # ... the fall under revenge a weaker signal, of about two standard errors
+    se = change["revenge"].std() / len(change["revenge"]) ** 0.5
+    assert 1.5 < -change["revenge"].mean() / se < 2.5
     pd.testing.assert_frame_equal(t[(0.3, "talks_first")], t[(0.3, "calibrated")])
