@@ -38,6 +38,9 @@ METRICS = {
     "p_rung_7_or_more": lambda t: (t["max_rung"] >= 7).astype(float),
     "p_war": lambda t: (t["outcome"] == "war").astype(float),
     "p_withdrawal": lambda t: (t["outcome"] == "withdrawal").astype(float),
+    "score_militia": lambda t: t["score_militia"],
+    "score_us": lambda t: t["score_us"],
+    "score_total": lambda t: t["score_total"],
 }
 
 

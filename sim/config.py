@@ -331,7 +331,7 @@ class DoctrineConfig:
     iraq: IraqDoctrineConfig = field(default_factory=IraqDoctrineConfig)
 
 
-# --- ladder and output ------------------------------------------------------------------
+# --- ladder, escalation score and output ------------------------------------------------
 
 
 @dataclass
@@ -348,6 +348,35 @@ class LadderConfig:
     tension_halflife_days: float = positive()
     spiral_min_rung: int = _ranged(0, None, "a rung level >= 0")
     chronic_attacks_per_month: float = nonneg()
+
+
+@dataclass
+class ScoreCategoryConfig:
+    """A category of the escalation-scoring framework and its points on that scale."""
+
+    name: str = MISSING
+    score: Any = MISSING  # a number (checked by validate, which names the field)
+
+
+@dataclass
+class ScoredKindConfig:
+    """The severity of one event kind: its category, its score and why."""
+
+    category: str = MISSING  # one of the categories' names
+    score: Any = MISSING  # a number: what each event of the kind adds to its actor's score
+    reason: str = ""
+
+
+@dataclass
+class ScoreConfig:
+    """The escalation score beside the ladder (docs/ODD.md section 4): a severity score per
+    event kind, on the scale of a published escalation-scoring framework. A kind left out
+    scores 0."""
+
+    name: str = MISSING
+    source: str = ""
+    categories: list[ScoreCategoryConfig] = field(default_factory=list)
+    kinds: dict[str, ScoredKindConfig] = field(default_factory=dict)
 
 
 @dataclass
@@ -372,6 +401,7 @@ class BaseConfig:
     weapons: dict[str, WeaponConfig] = field(default_factory=dict)  # the militias' weapons
     doctrine: DoctrineConfig = field(default_factory=DoctrineConfig)
     ladder: LadderConfig = field(default_factory=LadderConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
 
@@ -401,7 +431,16 @@ ROUTE_KINDS = ("us_logistics", "iran_supply")
 RESPONSE_SCALINGS = ("fixed", "proportional", "escalating")
 POSTURE_TRIGGERS = ("iran_strike", "first_us_death", "never")
 #: run settings and map geometry cannot change in the middle of a run
-_UNCHANGEABLE = ("seed", "days", "replicates", "scenario.", "theatre.", "output.", "ladder.")
+_UNCHANGEABLE = (
+    "seed",
+    "days",
+    "replicates",
+    "scenario.",
+    "theatre.",
+    "output.",
+    "ladder.",
+    "score.",
+)
 
 
 def to_config(cfg: DictConfig | BaseConfig) -> BaseConfig:
@@ -575,6 +614,7 @@ def validate(config: BaseConfig) -> None:
     for j, name in enumerate(config.doctrine.iran.retaliation_targets):
         _check_choice(f"doctrine.iran.retaliation_targets[{j}]", name, us_sites)
     _validate_ladder(config.ladder)
+    _validate_score(config.score)
     _validate_output(config.output)
 
 
@@ -595,7 +635,7 @@ def _validate_scenario(config: BaseConfig, us_sites: set[str]) -> None:
         if change.path.startswith(_UNCHANGEABLE):
             raise ConfigError(
                 f"{where}.path = {change.path!r}: run settings, the scenario, the "
-                "theatre, the ladder and the output cannot change mid-run"
+                "theatre, the ladder, the score and the output cannot change mid-run"
             )
         changed = apply_change(changed, change.path, change.value, where)
         try:
@@ -650,16 +690,45 @@ def _validate_weapons(config: BaseConfig) -> None:
                 )
 
 
-def _validate_ladder(ladder: LadderConfig) -> None:
+def _event_kinds() -> set[str]:
+    """The names of the event kinds the core emits (``sim.events.EventKind``, lower case)."""
     from sim.events import EventKind  # the vocabulary of events the core emits
 
-    known = {k.name.lower() for k in EventKind}
+    return {k.name.lower() for k in EventKind}
+
+
+def _validate_ladder(ladder: LadderConfig) -> None:
+    known = _event_kinds()
     levels = [r.level for r in ladder.rungs]
     if not levels or levels != sorted(set(levels)) or levels[0] != 0:
         raise ConfigError("ladder.rungs: levels must start at 0 and strictly increase")
     for i, rung in enumerate(ladder.rungs):
         for j, name in enumerate(rung.events):
             _check_choice(f"ladder.rungs[{i}].events[{j}]", name, known)
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float (not a switch, not a string)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and math.isfinite(value)
+
+
+def _validate_score(score: ScoreConfig) -> None:
+    """Every category has a number; every kind scored is an event kind of the core, with a
+    category of the scale and a number."""
+    for i, category in enumerate(score.categories):
+        if not _is_number(category.score):
+            raise ConfigError(f"score.categories[{i}].score = {category.score!r}: must be a number")
+    categories = {c.name for c in score.categories}
+    known = _event_kinds()
+    for kind, entry in score.kinds.items():
+        if kind not in known:
+            raise ConfigError(
+                f"score.kinds.{kind}: not an event kind (one of {', '.join(sorted(known))})"
+            )
+        _check_choice(f"score.kinds.{kind}.category", entry.category, categories)
+        if not _is_number(entry.score):
+            raise ConfigError(f"score.kinds.{kind}.score = {entry.score!r}: must be a number")
 
 
 # --- output -------------------------------------------------------------------------------

@@ -10,16 +10,21 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.events import Actor
 from sim.numerics.quantiles import quantiles as exact_quantiles
 from sim.numerics.reductions import sum_last
 from sim.params import Params
 from sim.rules.militia import capability
 from sim.state import State
 
+#: the daily escalation score of each actor (``Actor``, in its order), in the daily series
+SCORE_COLUMNS = tuple(f"score_{actor.name.lower()}" for actor in Actor)
+
 
 def daily_columns(weapons: Sequence[str]) -> tuple[str, ...]:
     """The columns of ``daily.parquet`` for a run with these weapons (``params.weapon_names``):
-    ``attacks_<weapon>`` and ``militia_stock_<weapon>`` for each weapon among the rest."""
+    ``attacks_<weapon>`` and ``militia_stock_<weapon>`` for each weapon among the rest, and
+    the escalation score of the day of each actor (``score_<actor>``) with the total so far."""
     return _daily_columns(tuple(weapons))
 
 
@@ -48,6 +53,8 @@ def _daily_columns(weapons: tuple[str, ...]) -> tuple[str, ...]:
         "us_resolve",
         "sites_open",
         "sovereignty_pressure",
+        *SCORE_COLUMNS,
+        "score_total_cumulative",
     )
 
 
@@ -85,6 +92,9 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     row["us_resolve"][:] = state.us_resolve
     row["sites_open"][:] = np.count_nonzero(state.site_open[:, params.theatre.us_sites], axis=1)
     row["sovereignty_pressure"][:] = state.sovereignty
+    for a, name in enumerate(SCORE_COLUMNS):
+        row[name][:] = state.score_today[:, a]
+    row["score_total_cumulative"][:] = sum_last(state.score_cumulative)
     return out
 
 

@@ -122,6 +122,7 @@ COLUMNS = (
     "wounded_iraqi",
     "killed_militia",
     "rung",
+    "score",
 )
 _INT_COLUMNS = set(_CODES)
 
@@ -240,6 +241,7 @@ class EventLog:
         wounded_iraqi: np.ndarray | float = 0,
         killed_militia: np.ndarray | float = 0,
         rung: np.ndarray | int = 0,
+        score: np.ndarray | float = 0.0,
     ) -> None:
         """Append one event per element of ``replicate`` (a row index of the run).
 
@@ -285,6 +287,7 @@ class EventLog:
             "wounded_iraqi": wounded_iraqi,
             "killed_militia": killed_militia,
             "rung": rung,
+            "score": score,
         }
         # a column given as one value for every event is kept as that value, converted
         # when ``columns`` spreads it: converting a dozen of them per batch cost more than

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.daily import daily_stats, quantile_frame
+from sim.daily import SCORE_COLUMNS, daily_stats, quantile_frame
 from sim.outcomes import EVENT_COUNTS, OUTCOMES
 from sim.state import NEVER
 
@@ -30,6 +30,15 @@ def _day_and_date(day: int, start: pd.Timestamp) -> dict[str, Any]:
     if day == NEVER:
         return {"day": None, "date": None}
     return {"day": int(day), "date": (start + pd.Timedelta(days=int(day))).date().isoformat()}
+
+
+#: the replicate table's escalation scores: each actor's, and all actors' together
+SCORES = (*SCORE_COLUMNS, "score_total")
+
+
+def _actor(score_column: str) -> str:
+    """``militia`` for ``score_militia``, ``total`` for ``score_total``."""
+    return score_column.removeprefix("score_")
 
 
 def rung_name(config, level: int) -> str:
@@ -77,11 +86,14 @@ def summary(result: RunResult) -> dict[str, Any]:
         "first_us_death": _day_and_date(int(first["first_us_death_day"]), start),
         "counts": {name: int(first[name]) for name in counts},
         "us_troops_end": float(first["us_troops_end"]),
+        # the escalation score over the run, by actor and in all (configs/score/)
+        "score": {_actor(name): float(first[name]) for name in SCORES},
     }
     if len(table) > 1:
         out["ensemble"] = {
             "outcome_shares": {name: float((table["outcome"] == name).mean()) for name in OUTCOMES},
             "mean_counts": {name: float(table[name].mean()) for name in counts},
             "mean_max_rung": float(table["max_rung"].mean()),
+            "mean_score": {_actor(name): float(table[name].mean()) for name in SCORES},
         }
     return out

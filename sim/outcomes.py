@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from sim.config import LadderConfig
-from sim.events import CASUALTY_COLUMNS, EventKind, EventLog
+from sim.events import CASUALTY_COLUMNS, Actor, EventKind, EventLog
+from sim.numerics.reductions import sum_last
 from sim.state import Outcome, State
 
 OUTCOMES = ("deterrence_holds", "chronic_harassment", "spiral", "withdrawal", "war")
@@ -54,7 +55,8 @@ def replicate_table(
     weapons: Sequence[str],
 ) -> pd.DataFrame:
     """One row per replicate with its outcome and counts after ``days`` days (attacks with
-    each of ``weapons``, the names of the log's weapon codes, as ``attacks_<weapon>``).
+    each of ``weapons``, the names of the log's weapon codes, as ``attacks_<weapon>``), and
+    its escalation score by actor (``score_<actor>``) and in all (``score_total``).
 
     The counts come from the event log's per-replicate tallies, which cover every
     replicate whether or not its events are stored (``output.events``).
@@ -80,4 +82,8 @@ def replicate_table(
         state.outcome, state.max_rung, table["attacks"], max(days, 1), ladder
     )
     table["us_troops_end"] = state.troops()
+    # each actor's escalation score over the run (configs/score/), and all actors' together
+    for actor in Actor:
+        table[f"score_{actor.name.lower()}"] = state.score_cumulative[:, actor].copy()
+    table["score_total"] = sum_last(state.score_cumulative)
     return pd.DataFrame(table)

@@ -150,8 +150,9 @@ class Params:
     iraqi_wounded_per_munition: np.ndarray
     stock_half_saturation: np.ndarray  # (R, M, W): the same for every group
     salvo_mean: np.ndarray
-    # ladder
+    # ladder and escalation score
     rung_of_kind: np.ndarray  # (n kinds,)
+    score_of_kind: np.ndarray  # (n kinds,) each kind's escalation score (0 if not scored)
     # schedule
     supply_start_day: np.ndarray  # (W,) first day Iran ships each weapon
     diplomacy_day: int | None  # day US-Iran talks open (None: never)
@@ -258,6 +259,9 @@ def compile_params(
         for name in rung.events:
             k = EventKind[name.upper()]
             rung_of_kind[k] = max(rung_of_kind[k], rung.level)
+    score_of_kind = np.zeros(len(EventKind))
+    for name, scored in config.score.kinds.items():
+        score_of_kind[EventKind[name.upper()]] = scored.score
 
     start = parse_date("scenario.start_date", config.scenario.start_date)
     supply_start_day = np.array(
@@ -316,6 +320,7 @@ def compile_params(
         ),
         salvo_mean=_table([w.salvo_mean for w in by_weapon], R),
         rung_of_kind=rung_of_kind,
+        score_of_kind=score_of_kind,
         supply_start_day=supply_start_day,
         diplomacy_day=diplomacy_day,
         consolidation_sites=np.array(

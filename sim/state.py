@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.events import Actor
 from sim.numerics.reductions import sum_last
 from sim.params import Params, column
 
@@ -78,6 +79,7 @@ class State:
     outcome: np.ndarray
     outcome_day: np.ndarray
     first_us_death_day: np.ndarray
+    score_cumulative: np.ndarray  # (R, actors) escalation score of each actor so far
     # today's tallies (reset each morning), read by the daily record and Iran
     attacks_today: np.ndarray  # (R, W)
     leaders_struck_today: np.ndarray  # bool: a US strike killed a group's leaders today
@@ -89,6 +91,7 @@ class State:
     wounded_us_today: np.ndarray
     killed_iraqi_today: np.ndarray
     wounded_iraqi_today: np.ndarray
+    score_today: np.ndarray  # (R, actors) escalation score of today's events, by actor
 
     @property
     def replicates(self) -> int:
@@ -124,6 +127,7 @@ class State:
             self.killed_iraqi_today,
             self.wounded_iraqi_today,
             self.proxy_losses_today,
+            self.score_today,
         ):
             tally.fill(0.0)
         self.rung_today.fill(0)
@@ -205,6 +209,7 @@ def initial_state(params: Params, replicates: int) -> State:
         outcome=np.zeros(R, dtype=np.int64),
         outcome_day=never(),
         first_us_death_day=never(),
+        score_cumulative=np.zeros((R, len(Actor))),
         attacks_today=np.zeros((R, len(params.weapon_names))),
         leaders_struck_today=np.zeros(R, dtype=bool),
         irgc_killed_today=np.zeros(R, dtype=bool),
@@ -215,6 +220,7 @@ def initial_state(params: Params, replicates: int) -> State:
         wounded_us_today=zeros(),
         killed_iraqi_today=zeros(),
         wounded_iraqi_today=zeros(),
+        score_today=np.zeros((R, len(Actor))),
     )
 
 

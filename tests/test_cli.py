@@ -148,6 +148,7 @@ def test_quiet_prints_nothing(tmp_path):
         ),
         (["scenario=nope"], "scenario: no option 'nope' (choose from: biden2021,"),
         (["scenario.start_date=2020-02-30"], "scenario.start_date"),
+        (["score.kinds.truce.score=low"], "score.kinds.truce.score = 'low': must be a number"),
     ],
 )
 def test_bad_input_fails_on_one_line_with_status_2_and_no_output(

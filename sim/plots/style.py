@@ -40,7 +40,7 @@ RUNG_FILL = "#BDBDBD"
 
 DPI = 150
 #: figure sizes in inches (the PNGs are these times DPI pixels)
-TIMELINE_SIZE = (14.0, 8.5)
+TIMELINE_SIZE = (14.0, 10.0)
 MAP_SIZE = (14.0, 10.0)
 FONT = 10
 

@@ -2,8 +2,10 @@
 
 The top panel draws the highest rung reached each day, the events as markers at the rung
 each reached, the day the highest rung was first reached and the terminal outcome. The
-bottom panel (weekly attacks, cumulative casualties) is drawn by
-:mod:`sim.plots.timeline_weekly`, the labels of key events by :mod:`sim.plots.timeline_labels`.
+middle panel (weekly attacks, cumulative casualties) is drawn by
+:mod:`sim.plots.timeline_weekly`, the bottom one (each actor's cumulative escalation score)
+by :mod:`sim.plots.timeline_score`, the labels of key events by
+:mod:`sim.plots.timeline_labels`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from sim.plots.style import (
     weapon_style,
 )
 from sim.plots.timeline_labels import _annotate_key_events
+from sim.plots.timeline_score import _draw_scores
 from sim.plots.timeline_weekly import _date_axis, _draw_weekly
 
 if TYPE_CHECKING:
@@ -53,8 +56,9 @@ def timeline_figure(result: RunResult, replicate: int = 0) -> Figure:
     The top panel shows the highest rung reached each day (grey steps, rungs named on the
     y axis) with each event as a marker at the rung it reached; the few key events (rung 5
     and above, or a US withdrawal) carry a label with their date, and a star marks the day
-    the highest rung was first reached. The bottom panel shows weekly militia attacks by
-    weapon and the cumulative US killed and wounded.
+    the highest rung was first reached. The middle panel shows weekly militia attacks by
+    weapon and the cumulative US killed and wounded, the bottom panel each actor's
+    cumulative escalation score (``configs/score/``).
 
     Args:
         result: a finished run.
@@ -73,9 +77,10 @@ def timeline_figure(result: RunResult, replicate: int = 0) -> Figure:
     labels = _site_labels(result.params.theatre)
 
     fig = _new_figure(TIMELINE_SIZE)
-    grid = fig.add_gridspec(2, 1, height_ratios=(3.0, 1.15))
+    grid = fig.add_gridspec(3, 1, height_ratios=(3.0, 1.15, 1.0))
     ax = fig.add_subplot(grid[0])
     ax_week = fig.add_subplot(grid[1], sharex=ax)
+    ax_score = fig.add_subplot(grid[2], sharex=ax)
 
     start = mdates.date2num(pd.Timestamp(cfg.scenario.start_date))
     n_days = max(len(daily), 1)
@@ -109,17 +114,33 @@ def timeline_figure(result: RunResult, replicate: int = 0) -> Figure:
     )
 
     week_handles = _draw_weekly(ax_week, daily, edges, weapons)
+    ax_week.tick_params(labelbottom=False)
     ax_week.legend(
         handles=week_handles,
         loc="upper left",
-        bbox_to_anchor=(0.0, -0.3),
+        bbox_to_anchor=(0.0, -0.02),
         ncol=min(len(week_handles), 4),  # five entries would run off the page
         fontsize=FONT,
         frameon=False,
         borderaxespad=0.2,
         columnspacing=1.5,
     )
-    _date_axis(ax_week, n_days)
+    score_handles = _draw_scores(ax_score, daily, edges)
+    ax_score.legend(
+        handles=score_handles,
+        loc="upper left",
+        bbox_to_anchor=(0.0, -0.32),
+        ncol=len(score_handles) or 1,
+        fontsize=FONT,
+        frameon=False,
+        borderaxespad=0.2,
+        columnspacing=1.5,
+        title=f"Escalation score of each actor's events (scale: {cfg.score.name}), "
+        "with its total at the end",
+        title_fontsize=FONT,
+        alignment="left",
+    )
+    _date_axis(ax_score, n_days)
 
     counts = _counts(events, weapons)
     fig.suptitle(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.events import Action, Actor, EventKind, EventLog, as_column
-from sim.numerics.reductions import maximum_at
+from sim.numerics.reductions import add_at, maximum_at
 from sim.params import Params
 from sim.rng import RandomStreams, Stream
 from sim.state import State
@@ -97,11 +97,12 @@ class Today:
         extra_kinds: tuple[tuple[np.ndarray, EventKind], ...] = (),
         **columns,
     ) -> None:
-        """Log events for ``rows`` and raise today's rung to theirs.
+        """Log events for ``rows``, raise today's rung to theirs and add their escalation
+        score to the actor's score of the day.
 
         A state actor is its own ``source`` unless one is given. ``extra_kinds`` are
         (mask, kind) pairs of further ladder events the same act reaches (an attack that
-        also causes US casualties), so its rung is the highest of them.
+        also causes US casualties), so its rung is the highest of them, and so is its score.
         """
         if len(rows) == 0:
             return
@@ -110,16 +111,28 @@ class Today:
         if isinstance(kind, np.ndarray) or extra_kinds:
             kind = as_column(kind, len(rows), np.int64)
             rung = self.params.rung_of_kind[kind]
+            score = self.params.score_of_kind[kind]
             for mask, extra in extra_kinds:
                 rung = np.where(mask, np.maximum(rung, self.params.rung_of_kind[extra]), rung)
-        else:  # one kind, one rung
+                score = np.where(mask, np.maximum(score, self.params.score_of_kind[extra]), score)
+        else:  # one kind, one rung, one score
             kind = int(kind)
             rung = self.params.rung_of_kind[kind : kind + 1]
+            score = self.params.score_of_kind[kind : kind + 1]
         one_rung = rung[0] if len(rung) == 1 else rung  # the log keeps one value as one
+        one_score = score[0] if len(score) == 1 else score
         self.log.add(
-            rows, self.day, actor=actor, action=action, kind=kind, rung=one_rung, **columns
+            rows,
+            self.day,
+            actor=actor,
+            action=action,
+            kind=kind,
+            rung=one_rung,
+            score=one_score,
+            **columns,
         )
         maximum_at(self.state.rung_today, rows, rung)
+        add_at(self.state.score_today[:, int(actor)], rows, score)
 
     def absorb(self, rows: np.ndarray, outcome: int, kind: EventKind, action: Action) -> None:
         """End ``rows`` in an absorbing outcome (war, withdrawal) today."""
