@@ -137,7 +137,7 @@ def confidence_from_uniform(u: np.ndarray, mean) -> np.ndarray:
     mirror image, ``1 - (1 - u) ** (m / (1 - m))``; a mean of 1 gives 1 and of 0 gives 0."""
     u = np.asarray(u, dtype=np.float64)
     m = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the ends: below
         high = u ** ((1.0 - m) / m)
         low = 1.0 - (1.0 - u) ** (m / (1.0 - m))
     return np.where(m >= 1.0, 1.0, np.where(m <= 0.0, 0.0, np.where(m >= 0.5, high, low)))
