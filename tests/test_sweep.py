@@ -52,9 +52,8 @@ def escalation_sim(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Co
 
 
 def sweep_in_process(argv: list[str], monkeypatch) -> int:
-    """``escalation-sim ARGV`` by its ``main`` in this process; its exit status. For what a
-    sweep writes under the launchers that run jobs in the command's own process, started
-    above as a user starts them."""
+    """``escalation-sim ARGV`` by its ``main`` in this process; its exit status. Each launcher
+    also has a sweep here (or in tests/test_sweep_batched.py) started as a user starts it."""
     monkeypatch.setattr(sys, "argv", ["escalation-sim", *argv])  # main sets it for Hydra
     try:
         cli.main(argv)
@@ -378,13 +377,9 @@ def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch, 
     folder = tmp_path / "sweep"
     args = ["-m", "experiment=bad", "days=30", f"hydra.searchpath=[file://{tmp_path}]",
             f"hydra.sweep.dir={folder}", *FAULT_LAUNCHERS[launcher]]  # fmt: skip
-    if launcher == "joblib_batched":  # its jobs run in workers: the command in a process too
-        out = escalation_sim(*args, cwd=tmp_path)
-        status, errors = out.returncode, out.stderr
-    else:
-        monkeypatch.chdir(tmp_path)
-        status = sweep_in_process(args, monkeypatch)
-        errors = capfd.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    status = sweep_in_process(args, monkeypatch)
+    errors = capfd.readouterr().err
     assert status == 1, "a sweep with a failed job exits with status 1"
     assert "Traceback" not in errors
     summary = pd.read_csv(folder / "sweep_summary.csv").set_index("job")
