@@ -12,6 +12,7 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from conftest import config
 from scipy import stats
 
 from sim.calibrate import distance, load_parameters, main, with_values
@@ -312,4 +313,4 @@ def test_every_free_parameter_is_marked_in_its_config_and_only_those():
     tempo = load_parameters(root / "calibration" / "tempo.yaml")
     assert {p.path for p in tempo} <= {p.path for p in free}
     for p in free:  # every listed path is a setting of the default configuration
-        with_values(compose(), {p.path: p.low})
+        with_values(config(), {p.path: p.low})

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import config
 
 from sim.config import compose
 from sim.engine import Simulation
@@ -184,7 +185,7 @@ def test_attacks_whose_weapon_the_record_does_not_name_count_in_the_total_alone(
     for weapon in ("rocket", "ied_convoy", "drone"):
         by_weapon = attacks_per_month(rec, w, weapon)
         assert math.isnan(by_weapon.value) and by_weapon.reason == "the record names no weapons"
-    card = scorecard(rec, w, compose().ladder)
+    card = scorecard(rec, w, config().ladder)
     assert card["burstiness"].n == len(days) - 1  # the gaps between these attacks
     assert card["highest_rung"].value == 2  # base attacks, as a rocket's
     # once one attack names its weapon, the rates by weapon are supported
@@ -244,7 +245,7 @@ def test_embassy_assault_is_not_an_attack(tmp_path):
 
 
 def test_highest_rung_follows_the_ladder(tmp_path):
-    ladder = compose().ladder
+    ladder = config().ladder
     rec = record(tmp_path, [row(0, target="convoy", action="ied_convoy")])
     assert highest_rung(rec, window(10), ladder).value == 1
     rec = record(tmp_path, [row(0), row(1, actor="us", action="airstrike", country="syria")])
@@ -254,7 +255,7 @@ def test_highest_rung_follows_the_ladder(tmp_path):
 
 
 def test_every_statistic_says_why_on_a_tiny_record(tmp_path):
-    card = scorecard(record(tmp_path, attack_rows([0, 1])), window(10), compose().ladder)
+    card = scorecard(record(tmp_path, attack_rows([0, 1])), window(10), config().ladder)
     for name, stat in card.items():
         if name != "highest_rung":
             assert math.isnan(stat.value) and stat.reason, name
@@ -273,9 +274,9 @@ def test_monthly_attacks_cover_partial_edge_months(tmp_path):
 
 @pytest.mark.slow
 def test_simulated_events_become_a_valid_record(tmp_path):
-    config = compose("replicates=3", "days=200", "output.events=all")
-    result = Simulation(config).run()
-    rec = events_to_record(result.events, config.theatre)
+    cfg = compose("replicates=3", "days=200", "output.events=all")
+    result = Simulation(cfg).run()
+    rec = events_to_record(result.events, cfg.theatre)
     assert set(rec["actor"]) <= set(ACTORS)
     assert set(rec["action"]) <= set(ACTIONS)
     assert set(rec["target"]) <= set(TARGETS)
