@@ -10,6 +10,7 @@ page to show, instead of raising into the browser session.
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from dataclasses import dataclass, field, replace
@@ -111,7 +112,18 @@ def _doctrine_override(doctrine: str) -> list[str]:
 
 
 def _compose(overrides: list[str]) -> BaseConfig:
-    """Compose, turning Hydra's multi-line complaints into one line (as the CLI does)."""
+    """Compose, turning Hydra's multi-line complaints into one line (as the CLI does).
+
+    Reset builds both sides anew, mostly from choices composed before: each set of
+    overrides is composed once (a few tenths of a second) and every model gets its own copy.
+    """
+    return copy.deepcopy(_composed(config_dir(), tuple(overrides)))
+
+
+@functools.lru_cache(maxsize=64)
+def _composed(configs: str, overrides: tuple[str, ...]) -> BaseConfig:
+    """The configuration of ``overrides``, composed once for each config folder ``configs``
+    (:func:`sim.config.config_dir`, which :func:`sim.config.compose` reads)."""
     try:
         return compose(*overrides)
     except COMPOSE_ERRORS as exc:
