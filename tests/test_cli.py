@@ -89,7 +89,7 @@ def test_default_run_prints_where_and_what(default_run):
     for needle in (
         "Attacks:",
         "rocket",
-        "IED",
+        "ied",
         "drone",
         "Casualties: US",
         "Iraqi",
