@@ -33,11 +33,14 @@ setup: $(STAMP)  ## create .venv (Python 3.12+) and install the project with its
 run: $(STAMP)  ## run the default scenario (one replicate, 365 days from 2019-10-01)
 	$(BIN)/escalation-sim $(ARGS)
 
-test: $(STAMP)  ## run the whole test suite
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# the tests run in one process per core (pytest-xdist); TEST_WORKERS=0 runs them in this one
+TEST_WORKERS ?= auto
+
+test: $(STAMP)  ## run the whole test suite, one worker per core
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## run the tests not marked slow (under 2 minutes)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 golden: $(STAMP)  ## regenerate the golden outputs (tests/golden/); only for a change meant to alter the numbers
 	$(BIN)/python tests/golden/regenerate.py

@@ -8,6 +8,7 @@ allowed, before any simulation starts.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import math
@@ -757,11 +758,57 @@ def config_dir() -> str:
     raise FileNotFoundError("configs/config.yaml not found beside the sim package")
 
 
+# The top-level whole numbers a composition may set after Hydra has run: ``seed=7``,
+# ``days=180``, ``replicates=1000`` written as plain digits (anything else goes to Hydra).
+_TOP_LEVEL_COUNTS = ("seed", "days", "replicates")
+_COUNT_OVERRIDE = re.compile(rf"^({'|'.join(_TOP_LEVEL_COUNTS)})=(0|[1-9][0-9]*)$")
+_COMPOSED: dict[tuple, BaseConfig] = {}
+
+
 def compose(*overrides: str) -> BaseConfig:
     """Compose and validate the configuration as the CLI would, from override strings.
 
     Example: ``compose("seed=7", "days=180", "doctrine.us.response_lag_days=5")``.
+
+    Hydra takes about a third of a second a composition, so the composed tree of each set
+    of overrides is kept for the life of the process (keyed also on the config files'
+    modification times) and a copy handed out. ``seed=``, ``days=`` and ``replicates=``
+    given as plain digits are set on that copy and validated again: the result is the one
+    Hydra would compose, and a sweep over seeds composes once.
     """
+    counts = {}
+    rest = []
+    for override in overrides:
+        match = _COUNT_OVERRIDE.match(override)
+        if match:
+            counts[match[1]] = int(match[2])
+        else:
+            rest.append(override)
+    key = (config_dir(), _config_files_stamp(), tuple(rest))
+    if key not in _COMPOSED:
+        _COMPOSED[key] = _hydra_compose(rest)
+    config = copy.deepcopy(_COMPOSED[key])
+    for name, value in counts.items():
+        setattr(config, name, value)
+    if counts:
+        validate(config)
+    return config
+
+
+def _config_files_stamp() -> tuple:
+    """The config files' names, sizes and modification times: a change to any of them
+    makes the next composition go through Hydra again."""
+    from pathlib import Path
+
+    root = Path(config_dir())
+    return tuple(
+        (str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns)
+        for path in sorted(root.rglob("*.yaml"))
+        for stat in [path.stat()]
+    )
+
+
+def _hydra_compose(overrides: list[str]) -> BaseConfig:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -769,5 +816,5 @@ def compose(*overrides: str) -> BaseConfig:
     register_schemas()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = hydra_compose(config_name="config", overrides=list(overrides))
+        cfg = hydra_compose(config_name="config", overrides=overrides)
     return to_config(cfg)

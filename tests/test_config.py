@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import config, replace
 
-from sim.config import ConfigError, compose, validate
+from sim.config import ConfigError, _hydra_compose, compose, validate
 
 
 def test_default_config_composes_with_all_actors(default_config):
@@ -167,3 +167,23 @@ def test_a_run_without_weapons_is_refused():
     cfg.weapons = {}
     with pytest.raises(ConfigError, match="weapons: at least one militia weapon is required"):
         validate(cfg)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("seed=5", "seed=6"),
+        ("seed=5", "scenario=dec2019_crisis", "seed=8", "days=20", "replicates=3"),
+        ("days=07", "doctrine/us=red_line"),
+    ],
+)
+def test_compose_keeps_hydras_result_while_it_caches(overrides):
+    """The kept composition plus seed/days/replicates set afterwards is Hydra's own result
+    (the last of repeated overrides wins), and each call hands out its own copy."""
+    first = compose(*overrides)
+    assert first == _hydra_compose(list(overrides))
+    first.doctrine.us.response_lag_days = 99.0
+    first.seed = 123
+    again = compose(*overrides)
+    assert again.doctrine.us.response_lag_days != 99.0
+    assert again == _hydra_compose(list(overrides))
