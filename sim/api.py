@@ -210,11 +210,29 @@ class Ensemble:
 
     def plot_timeline(self, replicate: int = 0) -> Figure:
         """The escalation timeline of one replicate (its events must be kept)."""
-        return timeline_figure(self.result, replicate)
+        return timeline_figure(self.result, self._kept(replicate))
 
     def plot_map(self, replicate: int = 0) -> Figure:
         """The theatre map of one replicate (its events must be kept)."""
-        return map_figure(self.result, replicate)
+        return map_figure(self.result, self._kept(replicate))
+
+    def _kept(self, replicate: int) -> int:
+        """``replicate``, once it is known to be one whose events the run kept: a figure of
+        another would show an empty history."""
+        ids = self.result.replicates["replicate"].to_numpy()
+        if replicate not in ids:
+            raise ConfigError(
+                f"replicate = {replicate}: not a replicate of this run ({ids.min()} to {ids.max()})"
+            )
+        out = self.config.output
+        kept = {"all": len(ids), "sample": out.event_sample, "none": 0}[out.events]
+        if replicate not in ids[:kept]:
+            raise ConfigError(
+                f"replicate = {replicate}: its events were not kept (output.events="
+                f"{out.events} keeps {_plural(min(kept, len(ids)), 'replicate')}, the first); "
+                f"run with 'output.events=all', or 'output.event_sample={replicate + 1}'"
+            )
+        return replicate
 
     def plot_distributions(self) -> Figure:
         """Distributions across replicates of the highest rung, attacks/month, US deaths."""

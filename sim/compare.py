@@ -74,13 +74,51 @@ class Comparison:
 def paired_difference(
     values: np.ndarray, baseline: np.ndarray, confidence: float = 0.95
 ) -> tuple[float, float, float]:
-    """Mean of ``values - baseline`` and its t confidence interval (paired by replicate)."""
-    d = np.asarray(values, dtype=float) - np.asarray(baseline, dtype=float)
+    """Mean of ``values - baseline`` and its confidence interval (paired by replicate): for
+    shares (every value 0 or 1) Newcombe's interval, which stays within [-1, 1]; otherwise
+    the t interval."""
+    values, baseline = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
+    d = values - baseline
     mean = float(d.mean())
-    if len(d) < 2 or np.all(d == d[0]):
+    if len(d) < 2 or np.all(d == d[0]):  # every replicate moved alike: nothing to spread
         return mean, mean, mean
+    if np.isin(values, (0.0, 1.0)).all() and np.isin(baseline, (0.0, 1.0)).all():
+        return paired_share_difference(values.astype(bool), baseline.astype(bool), confidence)
     half = stats.t.ppf(0.5 + confidence / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
     return mean, mean - half, mean + half
+
+
+def paired_share_difference(
+    variant: np.ndarray, baseline: np.ndarray, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Difference of two shares measured on the same replicates, with the hybrid score
+    interval for paired proportions (Newcombe 1998, "Improved confidence intervals for the
+    difference between binomial proportions based on paired data", Statistics in Medicine
+    17, method 10): each share's Wilson interval, combined with the pairs' correlation."""
+    n = len(variant)
+    both = float(np.count_nonzero(variant & baseline))
+    only_variant = float(np.count_nonzero(variant & ~baseline))
+    only_baseline = float(np.count_nonzero(~variant & baseline))
+    neither = n - both - only_variant - only_baseline
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    p1, p2 = (both + only_variant) / n, (both + only_baseline) / n
+    low1, high1 = wilson_interval(p1, n, z)
+    low2, high2 = wilson_interval(p2, n, z)
+    margins = (both + only_variant) * (only_baseline + neither)
+    margins *= (both + only_baseline) * (only_variant + neither)
+    phi = (both * neither - only_variant * only_baseline) / np.sqrt(margins) if margins else 0.0
+    diff = p1 - p2
+    below = (p1 - low1) ** 2 - 2 * phi * (p1 - low1) * (high2 - p2) + (high2 - p2) ** 2
+    above = (high1 - p1) ** 2 - 2 * phi * (high1 - p1) * (p2 - low2) + (p2 - low2) ** 2
+    return float(diff), float(diff - np.sqrt(below)), float(diff + np.sqrt(above))
+
+
+def wilson_interval(share: float, n: int, z: float) -> tuple[float, float]:
+    """Wilson's score interval of a share of ``n`` at the normal quantile ``z``."""
+    scale = 1 + z * z / n
+    centre = (share + z * z / (2 * n)) / scale
+    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / scale
+    return float(centre - half), float(centre + half)
 
 
 def _run(config: BaseConfig) -> tuple[RunResult, np.ndarray, np.ndarray]:

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import mesa
+import numpy as np
 from mesa.discrete_space import Network, OrthogonalMooreGrid
 
 from sim.agents import Iran, IraqiGovernment, Israel, MilitiaGroup, USCommand, USGarrison
-from sim.config import BaseConfig, compose
+from sim.config import BaseConfig, ConfigError, compose
 from sim.engine import RunResult, Simulation
+
+#: what Mesa accepts as ``rng``: a seed, a NumPy generator or seed sequence, or None
+SeedLike = int | np.integer | np.random.Generator | np.random.SeedSequence | None
+
+#: the largest seed of a run (``seed`` in the configuration)
+_MAX_SEED = 2**63 - 1
+
+
+def _seed(rng: SeedLike) -> int:
+    """The run seed ``rng`` stands for: a whole number in [0, 2**63 - 1] is the seed itself;
+    a NumPy generator or seed sequence gives one (as Mesa seeds its own generator)."""
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        if not 0 <= rng <= _MAX_SEED:
+            raise ConfigError(f"rng = {rng}: a seed must be a whole number in [0, 2**63 - 1]")
+        return int(rng)
+    if isinstance(rng, np.random.Generator | np.random.SeedSequence):
+        return int(np.random.default_rng(rng).integers(0, _MAX_SEED))
+    raise ConfigError(
+        f"rng = {rng!r}: must be a seed (a whole number >= 0), a NumPy Generator or "
+        "SeedSequence, or None"
+    )
 
 
 class EscalationModel(mesa.Model):
@@ -19,10 +42,16 @@ class EscalationModel(mesa.Model):
         config: a validated configuration (default: the composed default config).
         replicate: which replicate of ``config.seed`` to run; replicate k here draws the
             same numbers as replicate k of a batched run.
+        rng: Mesa's seed argument, as ``mesa.batch_run`` passes it: given, it replaces
+            ``config.seed`` (a NumPy generator or seed sequence gives the seed).
     """
 
-    def __init__(self, config: BaseConfig | None = None, replicate: int = 0) -> None:
+    def __init__(
+        self, config: BaseConfig | None = None, replicate: int = 0, rng: SeedLike = None
+    ) -> None:
         config = config or compose()
+        if rng is not None:  # Mesa's habit (mesa.batch_run passes it): the run's seed
+            config = dataclasses.replace(config, seed=_seed(rng))
         super().__init__(rng=config.seed)
         self.config = config
         self.simulation = Simulation(config, replicates=[replicate])

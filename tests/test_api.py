@@ -228,6 +228,18 @@ def test_plot_methods_return_figures(crisis, doctrines):
         crisis.plot_quantiles("nope")
 
 
+def test_a_figure_of_a_replicate_whose_events_were_not_kept_is_refused():
+    """Only the first ``output.event_sample`` replicates keep their events: a timeline of
+    another would be empty, so it is refused with a way to keep it."""
+    ensemble = sim.run(replicates=120, days=20, seed=1)
+    with pytest.raises(ConfigError, match=r"replicate = 110: its events were not kept .*"
+                       r"'output.events=all', or 'output.event_sample=111'"):  # fmt: skip
+        ensemble.plot_timeline(replicate=110)
+    with pytest.raises(ConfigError, match=r"replicate = 500: not a replicate of this run"):
+        ensemble.plot_map(replicate=500)
+    assert isinstance(ensemble.plot_timeline(replicate=99), Figure)
+
+
 def test_kaplan_meier_without_censoring_is_the_share_still_waiting():
     rng = np.random.default_rng(0)
     durations = rng.integers(0, 50, size=200).astype(float)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import compare, paired_difference
+from sim.compare import compare, paired_difference, paired_share_difference
 from sim.config import ConfigError
 
 BIN = Path(sys.executable).parent
@@ -77,6 +77,28 @@ def test_paired_difference_matches_a_t_interval():
     mean, low, high = paired_difference(values, base, 0.95)
     assert mean == pytest.approx(0.3, abs=0.02)
     assert high - low == pytest.approx(2 * 1.966 * 0.1 / 20, rel=0.05)
+
+
+def test_paired_share_difference_is_newcombes_interval():
+    """Newcombe (1998), Statistics in Medicine 17, example (a) of his table II: 36 pairs
+    both yes, 12 yes-no, 2 no-yes, none both no; his method 10 gives 0.0569 to 0.3404."""
+    variant = np.array([True] * 36 + [True] * 12 + [False] * 2)
+    baseline = np.array([True] * 36 + [False] * 12 + [True] * 2)
+    diff, low, high = paired_share_difference(variant, baseline, 0.95)
+    assert diff == pytest.approx(0.2)
+    assert (round(low, 4), round(high, 4)) == (0.0569, 0.3404)
+    assert paired_difference(variant.astype(float), baseline.astype(float)) == (diff, low, high)
+
+
+def test_a_difference_of_shares_stays_within_its_range():
+    """Where a t interval would pass 1 (a share going from 1 in 20 to all), the interval
+    of shares stays within [-1, 1] and holds the difference."""
+    variant, baseline = np.ones(20), np.r_[1.0, np.zeros(19)]
+    d = variant - baseline
+    t_high = d.mean() + 2.093 * d.std(ddof=1) / np.sqrt(20)
+    assert t_high > 1
+    diff, low, high = paired_difference(variant, baseline)
+    assert -1 <= low <= diff <= high <= 1
 
 
 def test_variants_must_share_the_random_draws():
