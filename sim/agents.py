@@ -71,6 +71,16 @@ class MilitiaGroup(_View, FixedAgent):
         return float(self._state.leadership[0, self.index])
 
     @property
+    def obedience(self) -> float:
+        """How far the group follows Iran's restraint today (falls with its leaders)."""
+        return float(self._state.obedience[0, self.index])
+
+    @property
+    def formed(self) -> bool:
+        """Whether the group exists yet: a splinter in waiting is not formed until it splits."""
+        return bool(self._state.formed[0, self.index])
+
+    @property
     def attack_probability(self) -> float:
         """Probability that the group attacks tomorrow if nothing else changes (from the core)."""
         rate, _, _ = attack_rates(self._state, self._params, self.model.simulation.day)

@@ -150,6 +150,7 @@ class MilitiaConfig:
     salvo_scale: float = positive()
     grievance_per_strike: float = nonneg()
     front: str = ""  # the front name it may claim attacks under ("": its own name)
+    splinter_of: str = ""  # the group it may split from after a leadership loss ("": a founder)
     source: str = ""
 
 
@@ -195,6 +196,8 @@ class MilitiaDynamicsConfig:
     obedience_loss_network: float = fraction()
     obedience_recovery_per_day: float = fraction()
     defiance_threshold: float = fraction()
+    splinter_probability: float = probability()
+    splinter_share: float = fraction()
 
 
 @dataclass
@@ -605,6 +608,8 @@ def validate(config: BaseConfig) -> None:
                 raise ConfigError(f"{where}.bases[{j}] = {name!r}: not a site of the theatre")
         if militia.fighters > militia.max_fighters:
             raise ConfigError(f"{where}.fighters = {militia.fighters}: must be <= max_fighters")
+        if militia.splinter_of:
+            _validate_splinter(militias, i)
     us_sites = {s.name for s in th.sites if s.side == "us"}
     us = config.doctrine.us
     _check_choice("doctrine.us.response_scaling", us.response_scaling, RESPONSE_SCALINGS)
@@ -617,6 +622,24 @@ def validate(config: BaseConfig) -> None:
     _validate_ladder(config.ladder)
     _validate_score(config.score)
     _validate_output(config.output)
+
+
+def _validate_splinter(militias: list[MilitiaConfig], i: int) -> None:
+    """A splinter names a founding group and waits, with nothing of its own, for that
+    group's leaders to fall: no fighters, no munitions, no share of Iran's supply."""
+    where, splinter = f"actors.militias[{i}]", militias[i]
+    founders = [m.name for m in militias if not m.splinter_of and m is not splinter]
+    _check_choice(f"{where}.splinter_of", splinter.splinter_of, founders)
+    if splinter.fighters != 0 or any(splinter.stock.values()):
+        raise ConfigError(
+            f"{where}: a splinter starts with no fighters and no stock (it takes its share "
+            "of its group's when it forms): set fighters and stock to 0"
+        )
+    if splinter.supply_share != 0:
+        raise ConfigError(
+            f"{where}.supply_share = {splinter.supply_share}: a splinter defies Iran and "
+            "gets none of its supply; must be 0"
+        )
 
 
 def _validate_scenario(config: BaseConfig, us_sites: set[str]) -> None:

@@ -67,7 +67,8 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     columns = daily_columns(weapons)
     out = np.empty((len(columns), state.replicates))
     row = dict(zip(columns, out, strict=True))
-    M = params.n_militias
+    formed = state.formed
+    M = sum_last(formed.astype(np.float64))  # the groups there are
     for w, weapon in enumerate(weapons):
         row[f"attacks_{weapon}"][:] = state.attacks_today[:, w]
         row[f"militia_stock_{weapon}"][:] = sum_last(state.stock[:, :, w])
@@ -81,10 +82,11 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     row["tension"][:] = state.tension
     row["militia_fighters"][:] = sum_last(state.fighters)
     cap = capability(state, params).reshape(state.replicates, -1)
-    np.divide(sum_last(cap), cap.shape[1], out=row["militia_capacity"])
-    np.divide(sum_last(state.perceived_risk), M, out=row["perceived_risk"])
-    np.divide(sum_last(state.grievance), M, out=row["grievance"])
-    np.divide(sum_last(state.obedience), M, out=row["obedience"])
+    W = len(weapons)
+    np.divide(sum_last(cap), M * W, out=row["militia_capacity"])
+    np.divide(sum_last(np.where(formed, state.perceived_risk, 0.0)), M, out=row["perceived_risk"])
+    np.divide(sum_last(np.where(formed, state.grievance, 0.0)), M, out=row["grievance"])
+    np.divide(sum_last(np.where(formed, state.obedience, 0.0)), M, out=row["obedience"])
     row["outrage"][:] = state.outrage
     row["iran_affront"][:] = state.affront
     row["iran_green_light"][:] = state.iran_green

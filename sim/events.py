@@ -68,6 +68,7 @@ class EventKind(IntEnum):
     IRANIANS_STRUCK = 23
     IRAN_ABSORBS = 24
     IRAN_ENVOY_VISIT = 25
+    SPLINTER_FORMED = 26
 
 
 @unique
@@ -131,12 +132,17 @@ _INT_COLUMNS = set(_CODES)
 CASUALTY_COLUMNS = ("killed_us", "wounded_us", "killed_iraqi", "wounded_iraqi", "killed_militia")
 
 
+#: the kinds of a militia attack (a weapon's kind: sim.config.WEAPON_KINDS); the other
+#: militia events (an embassy assault, a group splitting) are not attacks
+ATTACK_KINDS = (EventKind.CONVOY_IED, EventKind.BASE_ATTACK)
+
+
 def is_attack(actor: int, kind: np.ndarray) -> np.ndarray:
-    """Which events are militia attacks (an embassy assault is a militia event, not an attack)."""
+    """Which events are militia attacks."""
     kind = np.asarray(kind)
     if actor != Actor.MILITIA:
         return np.zeros(kind.shape, dtype=bool)
-    return kind != EventKind.EMBASSY_ASSAULT
+    return np.isin(kind, ATTACK_KINDS)
 
 
 class EventLog:

@@ -26,6 +26,7 @@ EVENT_COUNTS = {
     "expulsion_votes": (EventKind.EXPULSION_VOTE,),
     "truces": (EventKind.TRUCE,),
     "sites_closed": (EventKind.SITE_CLOSED,),
+    "splinters_formed": (EventKind.SPLINTER_FORMED,),
 }
 
 

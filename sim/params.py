@@ -121,6 +121,7 @@ class Params:
     militia_names: list[str]
     front_names: list[str]  # (M,) the name each group claims under ("": its own)
     claim_code: np.ndarray  # (M,) each group's claims as ``claimed_by`` codes
+    splinter_of: np.ndarray  # (M,) the group each splinter may split from (-1: a founder)
     weapon_names: list[str]  # the weapon axis W, in the order of configs/weapons/
     weapon_kind: np.ndarray  # (W,) the ladder's event kind of each weapon's attacks
     weapon_actions: list[str]  # each weapon's action in the event record
@@ -173,6 +174,11 @@ class Params:
     @property
     def n_militias(self) -> int:
         return len(self.militia_names)
+
+    @property
+    def splinters(self) -> np.ndarray:
+        """The groups that are splinters in waiting (``splinter_of`` set), in order."""
+        return np.flatnonzero(self.splinter_of >= 0)
 
     @property
     def claimant_names(self) -> list[str]:
@@ -278,6 +284,7 @@ def compile_params(
         None if talks is None else (parse_date("scenario.diplomacy_opens", talks) - start).days
     )
     share = vec("supply_share")
+    names = [m.name for m in militias]
     dyn, us = config.actors.dynamics, config.doctrine.us
     return Params(
         config=config,
@@ -285,6 +292,10 @@ def compile_params(
         militia_names=[m.name for m in militias],
         front_names=[m.front for m in militias],
         claim_code=_claim_codes([m.front for m in militias]),
+        splinter_of=np.array(
+            [names.index(m.splinter_of) if m.splinter_of else -1 for m in militias],
+            dtype=np.int64,
+        ),
         weapon_names=list(config.weapons),
         weapon_kind=np.array([EventKind[w.kind.upper()] for w in by_weapon], dtype=np.int64),
         weapon_actions=[w.action for w in by_weapon],

@@ -56,6 +56,7 @@ class Stream(IntEnum):
     IRANIANS_STRUCK = 34
     IRAN_WARNING = 35
     ENVOY_VISIT = 36
+    SPLINTER = 37
 
 
 def replicate_keys(seed: int, replicates: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ class State:
     perceived_risk: np.ndarray
     leadership: np.ndarray
     obedience: np.ndarray  # how far each group follows Iran's restraint (falls with its leaders)
+    formed: np.ndarray  # bool: the group exists (founders from the start, splinters once split)
     recent_attacks: np.ndarray  # exponentially weighted count over the US count window
     recent_us_deaths: np.ndarray  # US deaths the US blames on each group, over the same window
     outrage: np.ndarray  # (R,) public outrage at the US in Iraq: the crowd's motive
@@ -169,6 +170,7 @@ def initial_state(params: Params, replicates: int) -> State:
         perceived_risk=per_militia("initial_perceived_risk"),
         leadership=np.ones((R, M)),
         obedience=per_militia("obedience"),
+        formed=np.tile(params.splinter_of < 0, (R, 1)),
         recent_attacks=np.zeros((R, M)),
         recent_us_deaths=np.zeros((R, M)),
         outrage=zeros(),

@@ -178,6 +178,11 @@ SWITCHED_OFF = {
         lambda r: r.daily_quantiles.obedience_mean.mean(),
         "down",
     ),
+    "splinters": (
+        ["actors.dynamics.splinter_probability=0"],
+        lambda r: _attacks(r.events).source.eq("kataib_hezbollah_splinter").sum(),
+        "down",
+    ),
     "Iran's absorbing a loss": (
         ["doctrine.iran.direct_retaliation_probability=1"],
         lambda r: r.replicates.iran_direct_strikes.sum(),
@@ -191,14 +196,42 @@ SWITCHED_OFF = {
 }
 
 
+def _attacks(events: pd.DataFrame) -> pd.DataFrame:
+    return events[events.kind.isin(["base_attack", "convoy_ied"])]
+
+
 def _wrong_blames(events: pd.DataFrame) -> int:
-    attacks = events[events.kind.isin(["base_attack", "convoy_ied"])]
+    attacks = _attacks(events)
     return int((attacks.blamed != attacks.source).sum())
 
 
 @functools.cache
 def _switch_baseline():
     return run(config("replicates=2000", "output.events=all", "output.daily=quantiles"))
+
+
+@pytest.mark.slow
+def test_a_splinter_forms_only_as_its_group_loses_its_leaders_and_attacks_in_its_own_name():
+    """Kataib Hezbollah's splinter in waiting splits off on the day a US strike kills the
+    group's leaders (never otherwise), and attacks, under its own name, only after."""
+    events = _switch_baseline().events
+    formed = events[events.kind == "splinter_formed"]
+    assert formed.source.eq("kataib_hezbollah_splinter").all() and len(formed) > 0
+    assert formed.replicate.is_unique  # a splinter forms once
+    strikes = events[events.kind == "decapitation"]
+    struck = set(zip(strikes.replicate, strikes.day, strikes.target, strict=True))
+    split = zip(formed.replicate, formed.day, formed.target, strict=True)
+    assert all(at in struck for at in split)
+    # not every leadership strike on the group splits it
+    on_group = strikes[strikes.target == "jurf_al_sakhar"]
+    assert on_group.replicate.nunique() > formed.replicate.nunique()
+    theirs = _attacks(events)[lambda a: a.source == "kataib_hezbollah_splinter"]
+    assert len(theirs) > 0
+    assert (theirs.day > theirs.replicate.map(formed.set_index("replicate").day)).all()
+    # a split is not an attack: each replicate's count of attacks is its attack events
+    table = _switch_baseline().replicates.set_index("replicate")
+    counted = _attacks(events).groupby("replicate").size()
+    assert (table.attacks == counted.reindex(table.index, fill_value=0)).all()
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ SWITCHES = {
     "iran_direct_strike": ["doctrine.iran.direct_retaliation_probability=0"],
     "iranians_struck": ["doctrine.iran.iranians_at_syria_sites=0"],
     "iran_envoy_visit": ["doctrine.iran.envoy_visit_probability=0"],
+    "splinter_formed": ["actors.dynamics.splinter_probability=0"],
     "us_strike_iraq": ["doctrine.us.strike_in_iraq_probability=0"],
     "show_of_force": ["doctrine.us.show_of_force_probability=0"],
     "expulsion_vote": ["doctrine.iraq.expulsion_vote_probability=0"],

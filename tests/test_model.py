@@ -6,6 +6,7 @@ import pytest
 from conftest import config
 
 from sim.agents import Iran, IraqiGovernment, Israel, MilitiaGroup, USCommand, USGarrison
+from sim.config import ConfigError
 from sim.model import EscalationModel
 
 
@@ -18,7 +19,10 @@ def model():
 
 
 def test_agents_of_every_actor(model):
-    assert len(model.agents_by_type[MilitiaGroup]) == 4
+    # the four groups of late 2019 and Kataib Hezbollah's splinter in waiting
+    groups = model.agents_by_type[MilitiaGroup]
+    assert len(groups) == 5
+    assert [g.formed for g in sorted(groups, key=lambda g: g.index)] == [True] * 4 + [False]
     assert len(model.agents_by_type[USGarrison]) == 11
     for cls in (USCommand, IraqiGovernment, Iran, Israel):
         assert len(model.agents_by_type[cls]) == 1
@@ -29,6 +33,7 @@ def test_agents_read_their_row_of_state(model):
     for group in model.militias:
         assert group.fighters == state.fighters[0, group.index]
         assert group.perceived_risk == state.perceived_risk[0, group.index]
+        assert group.obedience == state.obedience[0, group.index]
         assert 0.0 <= group.attack_probability <= 1.0
     state.fighters[0, 0] = 123.0  # a view, not a copy
     kh = next(g for g in model.militias if g.index == 0)
@@ -56,3 +61,30 @@ def test_model_stops_at_the_horizon():
         m.step()
         steps += 1
     assert steps == 5
+
+
+def test_mesa_batch_run_seeds_the_run_with_rng():
+    """Mesa users pass ``rng`` (mesa.batch_run does): it is the run's seed, so each row
+    of the batch equals the model run directly with that seed."""
+    import mesa
+    import pandas as pd
+
+    rows = mesa.batch_run(
+        EscalationModel,
+        parameters={"replicate": [0, 1], "config": [config("days=40")]},
+        rng=[3, 4],
+        max_steps=40,
+        number_processes=1,
+        display_progress=False,
+        data_collection_period=-1,
+    )
+    table = pd.DataFrame(rows).drop_duplicates(["replicate", "rng"])
+    assert len(table) == 4
+    for row in table.itertuples():
+        direct = EscalationModel(config(f"seed={row.rng}", "days=40"), replicate=row.replicate)
+        for _ in range(40):
+            direct.step()
+        assert row.tension == float(direct.simulation.state.tension[0])
+    assert len(set(table.tension)) > 1  # the seeds and replicates differ in what happens
+    with pytest.raises(ConfigError, match=r"rng = -1: a seed must be"):
+        EscalationModel(config("days=5"), rng=-1)

@@ -42,6 +42,7 @@ from sim.numerics.reductions import (
     _row_sum,
     _small_sum,
     add_at,
+    add_at_cells,
     cells_where_equal,
     column_sums,
     maximum_at,
@@ -476,10 +477,11 @@ def test_column_sums_add_each_column_as_numpy_adds_a_row(n):
     assert same_bits(out, rows.sum(axis=1))
 
 
-def test_rowwise_matmul_gives_each_row_the_same_bits_at_any_batch_size():
+@pytest.mark.parametrize("columns", [12, 15, 40])  # 19 x 15 x 4096 is above SMALL_PRODUCT
+def test_rowwise_matmul_gives_each_row_the_same_bits_at_any_batch_size(columns):
     rng = np.random.default_rng(4)
     a = rng.random((3 * MATMUL_ROWS + 17, 19)) * (rng.random((3 * MATMUL_ROWS + 17, 19)) < 0.7)
-    b = rng.random((19, 12)) * (rng.random((19, 12)) < 0.5)
+    b = rng.random((19, columns)) * (rng.random((19, columns)) < 0.5)
     whole = rowwise_matmul(a, b)
     for rows in (1, 2, 100, MATMUL_ROWS, MATMUL_ROWS + 1, 2 * MATMUL_ROWS + 1):
         np.testing.assert_array_equal(rowwise_matmul(a[:rows], b), whole[:rows])
@@ -1038,6 +1040,21 @@ def test_add_at_and_subtract_at_are_numpys(seed, kind):
             numpys(expected, rows, v)
             np.testing.assert_array_equal(got, expected)
             assert (np.signbit(got) == np.signbit(expected)).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_add_at_cells_is_numpys_add_at_on_two_indices(seed):
+    """Cells met repeatedly accumulate in order, to the bit; one value serves every cell."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(40, 5)) * 10.0 ** rng.integers(-3, 3, size=(40, 5))
+    rows, columns = rng.integers(0, 40, size=300), rng.integers(0, 5, size=300)
+    for values in (rng.normal(size=300) * 7, 1.0, rng.integers(0, 4, size=300)):
+        got, expected = a.copy(), a.copy()
+        add_at_cells(got, rows, columns, values)
+        np.add.at(expected, (rows, columns), values)
+        assert same_bits(got, expected)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        add_at_cells(a.T, rows % 5, columns, 1.0)
 
 
 def test_repeat_last_makes_the_broadcast_whole():

@@ -8,10 +8,12 @@ import numpy as np
 from sim.numerics.compiled import inline as _inline
 from sim.numerics.compiled import jit as _jit
 
-#: rows per matrix product: small enough for OpenBLAS's single-threaded small-matrix kernel
-#: (it takes products of at most 1e6 multiply-adds), so a row's result never depends on
-#: how many rows run beside it, and no BLAS threads are woken on a shared machine
+#: most rows per matrix product, and most multiply-adds: small enough for OpenBLAS's
+#: single-threaded small-matrix kernel (it takes products of at most 1e6 multiply-adds),
+#: so a row's result never depends on how many rows run beside it, and no BLAS threads
+#: are woken on a shared machine (a product above the limit took 20 times as long)
 MATMUL_ROWS = 4096
+SMALL_PRODUCT = 1_000_000
 
 
 def rowwise_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -27,9 +29,10 @@ def rowwise_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if n == 1:  # as the first of two rows, not as a vector
         out[:] = (np.concatenate([a, a]) @ b)[:1]
         return out
-    for start in range(0, n, MATMUL_ROWS):
+    rows = max(2, min(MATMUL_ROWS, SMALL_PRODUCT // max(a.shape[1] * b.shape[1], 1)))
+    for start in range(0, n, rows):
         start = min(start, n - 2)  # a lone last row joins the one before it
-        np.matmul(a[start : start + MATMUL_ROWS], b, out=out[start : start + MATMUL_ROWS])
+        np.matmul(a[start : start + rows], b, out=out[start : start + rows])
     return out
 
 
@@ -80,6 +83,14 @@ def add_at(a: np.ndarray, rows: np.ndarray, values) -> None:
     """``np.add.at(a, rows, values)`` for a 1-d ``a``, with ``values`` one value or one per
     row (cast to ``a``'s type, as NumPy casts them), in one pass."""
     _add_at(a, rows, np.asarray(values, dtype=a.dtype).reshape(-1))
+
+
+def add_at_cells(a: np.ndarray, rows: np.ndarray, columns: np.ndarray, values) -> None:
+    """``np.add.at(a, (rows, columns), values)`` for a C-contiguous 2-d ``a``: the cells'
+    places in the flat array, added in the same order, in one pass."""
+    if not a.flags.c_contiguous:
+        raise ValueError("add_at_cells needs a C-contiguous array")
+    add_at(a.reshape(-1), rows * a.shape[1] + columns, values)
 
 
 def subtract_at(a: np.ndarray, rows: np.ndarray, values) -> None:

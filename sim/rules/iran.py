@@ -89,7 +89,7 @@ def send_envoys(today: Today) -> None:
     part of the way back to its baseline obedience."""
     state, params = today.state, today.params
     iran, dyn = params.config.doctrine.iran, params.config.actors.dynamics
-    defiant = (state.obedience < column(dyn.defiance_threshold)).any(axis=1)
+    defiant = ((state.obedience < column(dyn.defiance_threshold)) & state.formed).any(axis=1)
     visited = today.happens(
         Stream.ENVOY_VISIT, iran.envoy_visit_probability, state.active & defiant
     )

@@ -10,7 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from sim.events import Action, Actor, EventKind, Intent, Signal
-from sim.numerics.reductions import add_at, repeat_last, rowwise_matmul, sum_last
+from sim.numerics.reductions import (
+    add_at,
+    add_at_cells,
+    repeat_last,
+    rowwise_matmul,
+    sum_last,
+)
 from sim.numerics.sampling import (
     categorical_from_product,
     geometric_from_uniform,
@@ -158,7 +164,7 @@ def attack(today: Today) -> Attacks:
     th = params.theatre
     add_at(state.killed_iraqi_today, rows, iraqi_killed)
     add_at(state.wounded_iraqi_today, rows, iraqi_wounded)
-    np.add.at(state.attacks_today, (rows, weapon), 1.0)
+    add_at_cells(state.attacks_today, rows, weapon, 1.0)
     state.recent_attacks[rows, militia] += 1.0
     add_at(state.recent_baghdad_attacks, rows, th.target_in_baghdad[target])
     # each attack is a trial of "does the US answer?": until it does, risk decays
@@ -285,7 +291,7 @@ def storm_embassy(today: Today) -> None:
     rows = today.happens(
         Stream.EMBASSY_ASSAULT, hazard * (1.0 - state.protection[:, embassy]), state.active
     )
-    leaders = np.argmax(state.grievance[rows], axis=1)
+    leaders = np.argmax(np.where(state.formed[rows], state.grievance[rows], -np.inf), axis=1)
     state.assault_militia[rows] = leaders
     state.assault_today[rows] = True
     state.outrage[rows] = 0.0  # the crowd's anger is spent
@@ -332,6 +338,7 @@ def recover(today: Today) -> None:
     state.grievance *= column(params.grievance_decay)
     state.outrage *= params.outrage_decay
     lose_obedience(today)
+    split(today)
     recovered = state.leadership + column(1.0 / dyn.leadership_recovery_days)
     np.minimum(recovered, 1.0, out=state.leadership)
     # groups rebuild and replace members (seed 001), logistic towards their ceiling
@@ -354,3 +361,46 @@ def lose_obedience(today: Today) -> None:
     group = state.decapitation_target[rows]
     state.obedience[rows] *= column(1.0 - at(dyn.obedience_loss_network, rows))
     state.obedience[rows, group] *= 1.0 - at(dyn.obedience_loss_on_decapitation, rows)
+
+
+def split(today: Today) -> None:
+    """A group whose leaders were killed today may split (ODD 3 step 7): each splinter
+    declared for it (``splinter_of``) forms with probability ``splinter_probability`` times
+    the group's disobedience to Iran after the loss, and takes ``splinter_share`` of its
+    fighters and munitions (up to the splinter's own ceilings) and its grievance; its fear of
+    the US is its own, learnt from what it watched. From then on it attacks under its own
+    name, at its own low obedience."""
+    state, params = today.state, today.params
+    dyn = params.config.actors.dynamics
+    struck = np.flatnonzero(state.leaders_struck_today)
+    if len(struck) == 0:
+        return
+    for splinter in params.splinters:  # the few declared in the configuration
+        group = params.splinter_of[splinter]
+        waiting = ~state.formed[struck, splinter]
+        rows = struck[(state.decapitation_target[struck] == group) & waiting]
+        chance = at(dyn.splinter_probability, rows) * (1.0 - state.obedience[rows, group])
+        u = today.uniform_at(Stream.SPLINTER, rows, np.full(len(rows), splinter))
+        rows = rows[u < chance]
+        if len(rows) == 0:
+            continue
+        share = at(dyn.splinter_share, rows)
+        leaving = np.minimum(
+            share * state.fighters[rows, group], params.max_fighters[rows, splinter]
+        )
+        state.fighters[rows, group] -= leaving
+        state.fighters[rows, splinter] = leaving
+        capacity = params.stock_capacity[rows, splinter]
+        taken = np.minimum(column(share) * state.stock[rows, group], capacity)
+        state.stock[rows, group] -= taken
+        state.stock[rows, splinter] = taken
+        state.grievance[rows, splinter] = state.grievance[rows, group]
+        state.formed[rows, splinter] = True
+        today.emit(
+            rows,
+            EventKind.SPLINTER_FORMED,
+            Actor.MILITIA,
+            source=np.full(len(rows), splinter),
+            target=params.strike_site_iraq[np.full(len(rows), group)],
+            signal=Signal.ANNOUNCED,
+        )

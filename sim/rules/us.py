@@ -11,7 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from sim.events import Action, Actor, EventKind, Intent, Signal
-from sim.numerics.reductions import add_at, cells_where_equal, rows_where_equal, sum_last
+from sim.numerics.reductions import (
+    add_at,
+    add_at_cells,
+    cells_where_equal,
+    rows_where_equal,
+    sum_last,
+)
 from sim.numerics.sampling import confidence_from_uniform, negative_binomial_from_uniform
 from sim.params import Params, at, column, rows_choosing
 from sim.rng import Stream
@@ -30,7 +36,7 @@ def attribute(today: Today, attacks: Attacks) -> None:
     one of the other groups, each as likely. Without ``attribution_uncertainty`` the US
     always knows.
     """
-    state, params, us = today.state, today.params, today.params.config.doctrine.us
+    state, us = today.state, today.params.config.doctrine.us
     rows, militia = attacks.rows, attacks.militia
     if attacks.n == 0:
         attacks.blamed, attacks.confidence = militia, np.zeros(0)
@@ -39,16 +45,19 @@ def attribute(today: Today, attacks: Attacks) -> None:
     sure = (attacks.signal == Signal.CLAIMED) | ~np.asarray(at(us.attribution_uncertainty, rows))
     confidence = confidence_from_uniform(draws[0], at(us.intelligence_quality, rows))
     confidence = np.where(sure, 1.0, confidence)
-    right = draws[1] < confidence
-    # a wrong blame: the rest of the same uniform picks one of the other groups
-    rest = (draws[1] - confidence) / np.where(right, 1.0, 1.0 - confidence)
-    others = max(params.n_militias - 1, 1)
-    other = np.minimum((rest * others).astype(np.int64), others - 1)
-    other += other >= militia  # skip the true attacker
-    attacks.blamed = np.where(right | (params.n_militias == 1), militia, other)
+    attacks.blamed = militia.copy()
+    wrong = np.flatnonzero(draws[1] >= confidence)
+    # a wrong blame: the rest of the same uniform picks one of the other groups there are
+    rest = (draws[1, wrong] - confidence[wrong]) / (1.0 - confidence[wrong])
+    others = state.formed[rows[wrong]]
+    others[np.arange(len(wrong)), militia[wrong]] = False
+    n_others = np.count_nonzero(others, axis=1)
+    pick = np.minimum((rest * n_others).astype(np.int64), np.maximum(n_others - 1, 0))
+    other = np.argmax(np.cumsum(others, axis=1) > pick[:, None], axis=1)
+    attacks.blamed[wrong] = np.where(n_others == 0, militia[wrong], other)
     attacks.confidence = confidence
     # the US counts the deaths it blames on each group (a lethal campaign)
-    np.add.at(state.recent_us_deaths, (rows, attacks.blamed), attacks.killed_us)
+    add_at_cells(state.recent_us_deaths, rows, attacks.blamed, attacks.killed_us)
 
 
 def respond(today: Today, attacks: Attacks) -> None:
@@ -101,7 +110,7 @@ def strike_size(state: State, params: Params, attacks: Attacks) -> np.ndarray:
     if np.any(scaling == "proportional"):
         # tit for tat: half a standard strike for harassment, half more per casualty
         harm = np.zeros((state.replicates, params.n_militias))
-        np.add.at(harm, (attacks.rows, attacks.blamed), attacks.killed_us + attacks.wounded_us)
+        add_at_cells(harm, attacks.rows, attacks.blamed, attacks.killed_us + attacks.wounded_us)
         size = np.where(scaling == "proportional", np.minimum(0.5 * (1.0 + harm), 3.0), size)
     if np.any(scaling == "escalating"):
         escalating = 1.0 + column(us.escalation_step) * state.strikes_on_group
@@ -207,7 +216,11 @@ def decide_leadership_strike(today: Today) -> None:
     after_assault = at(us.decapitation_probability, led)
     chance[led, group] = 1.0 - (1.0 - chance[led, group]) * (1.0 - after_assault)
     rows, group = today.below(
-        Stream.DECAPITATION, params.n_militias, chance, state.leadership >= 1.0, row_where=idle
+        Stream.DECAPITATION,
+        params.n_militias,
+        chance,
+        (state.leadership >= 1.0) & state.formed,
+        row_where=idle,
     )
     rows, first = np.unique(rows, return_index=True)  # the first group of each replicate
     group = group[first]
