@@ -132,17 +132,13 @@ _INT_COLUMNS = set(_CODES)
 CASUALTY_COLUMNS = ("killed_us", "wounded_us", "killed_iraqi", "wounded_iraqi", "killed_militia")
 
 
-#: the kinds of a militia attack (a weapon's kind: sim.config.WEAPON_KINDS); the other
-#: militia events (an embassy assault, a group splitting) are not attacks
-ATTACK_KINDS = (EventKind.CONVOY_IED, EventKind.BASE_ATTACK)
-
-
 def is_attack(actor: int, kind: np.ndarray) -> np.ndarray:
-    """Which events are militia attacks."""
+    """Which events are militia attacks: those of a weapon's kind (sim.config.WEAPON_KINDS);
+    the other militia events (an embassy assault, a group splitting) are not attacks."""
     kind = np.asarray(kind)
     if actor != Actor.MILITIA:
         return np.zeros(kind.shape, dtype=bool)
-    return np.isin(kind, ATTACK_KINDS)
+    return (kind == EventKind.CONVOY_IED) | (kind == EventKind.BASE_ATTACK)
 
 
 class EventLog:
