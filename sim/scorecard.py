@@ -23,8 +23,9 @@ from sim.record import attacks as record_attacks
 #: militia actions with a named weapon; the per-weapon rates are of these
 WEAPON_ACTIONS = ("rocket", "ied_convoy", "drone")
 #: militia actions that are attacks: all but a ground assault, as in sim.events.is_attack
-#: (every militia event but the embassy assault). The model's militias attack only with
-#: the weapons above; a record may also hold ``other`` (a weapon it does not name).
+#: (the model's militia events other than attacks, the embassy assault and a group's
+#: split, are an assault and left out of the record form). The model's militias attack
+#: only with the weapons above; a record may also hold ``other`` (a weapon it does not name).
 ATTACK_ACTIONS = tuple(action for action in ACTIONS if action != "assault")
 #: days after an attack that kills a US national within which a US strike counts as its answer
 STRIKE_WINDOW_DAYS = 14
@@ -115,9 +116,12 @@ def events_to_record(events: pd.DataFrame, theatre: TheatreConfig) -> pd.DataFra
     ``syria_site``, militia strongholds and depots ``militia_site``, anything else
     ``other``; the country is the site's (``iraq`` for convoys, for events without a
     target and for sites outside the record's countries; ``iran`` for Iran's own acts
-    without a target). ``notes`` holds the engine's event kind.
+    without a target). ``notes`` holds the engine's event kind. A group's split
+    (``splinter_formed``) has no row: the record lists acts, and a split is none.
     """
     sites = _target_names(theatre)
+    # a group splitting is not an act the record lists (and not an attack)
+    events = events[events["kind"].astype(str) != "splinter_formed"]
     target = events["target"].astype(str)
     convoy = target.str.startswith("convoy:")
     mapped = target.map(lambda t: sites.get(t, ("other", "iraq")))

@@ -274,8 +274,11 @@ def test_monthly_attacks_cover_partial_edge_months(tmp_path):
 
 @pytest.mark.slow
 def test_simulated_events_become_a_valid_record(tmp_path):
-    cfg = compose("replicates=3", "days=200", "output.events=all")
+    # with groups splitting (a split is neither an attack nor a row of the record)
+    split = ("actors.dynamics.splinter_probability=1", "doctrine.us.decapitation_probability=1")
+    cfg = compose("replicates=12", "days=200", "output.events=all", *split)
     result = Simulation(cfg).run()
+    assert (result.events.kind == "splinter_formed").any()
     rec = events_to_record(result.events, cfg.theatre)
     assert set(rec["actor"]) <= set(ACTORS)
     assert set(rec["action"]) <= set(ACTIONS)
