@@ -20,6 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
 
+from sim.config import WEAPON_KINDS
+
 if TYPE_CHECKING:
     from sim.engine import RunResult
     from sim.theatre import Theatre
@@ -71,6 +73,7 @@ KIND_STYLE = {
     "us_strike_iraq": ("US airstrike", BLUE, "v"),
     "decapitation": ("US decapitation strike", BLUE, "X"),
     "embassy_assault": ("Embassy assault", BLACK, "p"),
+    "splinter_formed": ("A group splits", PURPLE, "H"),
     "israeli_strike": ("Israeli airstrike", SKY, "P"),
     "iran_direct_strike": ("Iranian missile strike", GREEN, "*"),
     "open_war": ("Open war", BLACK, "h"),
@@ -129,6 +132,12 @@ def _text(series: pd.Series) -> np.ndarray:
     return series.astype(object).fillna("").to_numpy()
 
 
+def _attacks(kind: np.ndarray) -> np.ndarray:
+    """Which events (by ``kind``, from :func:`_text`) are militia attacks: those of a
+    weapon's kind, as the event tallies count them (not an assault, not a split)."""
+    return np.isin(kind, WEAPON_KINDS)
+
+
 def _pretty(name: str) -> str:
     return name.replace("_", " ")
 
@@ -154,8 +163,8 @@ def _outcome(row: pd.Series) -> str:
 
 def _counts(events: pd.DataFrame, weapons: Sequence[str]) -> dict[str, int]:
     """Headline counts of one replicate's events (``attacks_<weapon>`` for each weapon)."""
-    kind, actor, weapon = _text(events["kind"]), _text(events["actor"]), _text(events["weapon"])
-    attacks = (actor == "militia") & (kind != "embassy_assault")
+    kind, weapon = _text(events["kind"]), _text(events["weapon"])
+    attacks = _attacks(kind)
     out = {"attacks": int(attacks.sum())}
     for w in weapons:
         out[f"attacks_{w}"] = int((attacks & (weapon == w)).sum())

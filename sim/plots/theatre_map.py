@@ -23,6 +23,7 @@ from sim.plots.style import (
     MAP_SIZE,
     STRIKE_OFFSET,
     US_STRIKES,
+    _attacks,
     _check_replicate,
     _counts,
     _new_figure,
@@ -140,8 +141,8 @@ def _map_layers(theatre: Theatre, events: pd.DataFrame) -> dict:
     """Everything the map draws, as positions and counts (shared by the main map and inset)."""
     index = theatre.site_index
     mids = _segment_midpoints(theatre)
-    kind, actor, target = _text(events["kind"]), _text(events["actor"]), _text(events["target"])
-    attacks = (actor == "militia") & (kind != "embassy_assault")
+    kind, target = _text(events["kind"]), _text(events["target"])
+    attacks = _attacks(kind)
 
     def at_sites(mask: np.ndarray) -> list[tuple[float, float, int]]:
         names, counts = np.unique(

@@ -27,6 +27,7 @@ from sim.plots.style import (
     TIMELINE_SIZE,
     US_STRIKES,
     YELLOW,
+    _attacks,
     _check_replicate,
     _counts,
     _event_x,
@@ -174,8 +175,8 @@ def _draw_event_markers(ax: Axes, events: pd.DataFrame, weapons: Sequence[str]) 
     if events.empty:
         return handles
     x, y = _event_x(events), events["rung"].to_numpy(dtype=float)
-    actor, kind, weapon = _text(events["actor"]), _text(events["kind"]), _text(events["weapon"])
-    attacks = (actor == "militia") & (kind != "embassy_assault")
+    kind, weapon = _text(events["kind"]), _text(events["weapon"])
+    attacks = _attacks(kind)
     groups: list[tuple[tuple[str, str, str], np.ndarray]] = [
         (weapon_style(w), attacks & (weapon == w)) for w in weapons
     ]

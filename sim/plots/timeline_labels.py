@@ -28,6 +28,7 @@ KIND_TEXT = {
     "us_strike_iraq": "US strike in Iraq",
     "decapitation": "Decapitation strike",
     "embassy_assault": "Embassy assault",
+    "splinter_formed": "A group splits",
     "iran_direct_strike": "Iranian missile strike",
     "open_war": "Open war",
     "us_withdrawal": "US withdrawal",
