@@ -174,7 +174,7 @@ def tournament_figure(pairs: pd.DataFrame, ranking: pd.DataFrame, labels: dict) 
             color=VERMILLION if row.robustness < 0.5 else "black",
         )
     ax.set_yticks(y, order, fontsize=FONT - 1)
-    ax.set_xlim(0, 1.6)
+    ax.set_xlim(0, 1.75)
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
     ax.set_xlabel(f"share of worlds with {labels['thresholds']}")
     ax.set_title("robustness (satisficing)", fontsize=FONT + 1, loc="left")
