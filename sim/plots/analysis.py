@@ -224,7 +224,7 @@ def prim_figure(trajectory: pd.DataFrame, chosen: int, limits: pd.DataFrame, tit
 
 def _box_limits(ax, limits: pd.DataFrame) -> None:
     ax.set_title(
-        "the chosen box: restricted ranges (dark) within the sampled ranges",
+        "the chosen box: restricted range (dark) of each sampled range",
         fontsize=FONT + 1,
         loc="left",
     )
@@ -250,7 +250,7 @@ def _box_limits(ax, limits: pd.DataFrame) -> None:
     for i, row in enumerate(limits.itertuples()):
         ax.text(1.02, i, f"{row.low:.3g} to {row.high:.3g}", va="center", fontsize=FONT - 1)
     ax.set_yticks(y, limits["parameter"], fontsize=FONT - 1)
-    ax.set_xlim(0, 1.35)
+    ax.set_xlim(0, 1.5)
     ax.set_xticks([0, 0.5, 1], ["low", "mid", "high"])
     ax.invert_yaxis()
 
