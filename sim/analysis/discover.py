@@ -49,6 +49,7 @@ from sim.config import ConfigError
 from sim.files import atomic_write
 from sim.io import provenance, write_json, write_parquet
 from sim.outcomes import OUTCOMES
+from sim.plots.analysis import feature_scores_figure, prim_figure, save_figure
 
 PROG = "escalation-discover"
 #: the parameters sampled unless told otherwise
@@ -285,8 +286,6 @@ def write_results(
     out: Path,
 ) -> None:
     """Write the tables, then the figures and the report, each atomically."""
-    from sim.plots.analysis import feature_scores_figure, prim_figure, save_figure
-
     write_parquet(replicates, out / "design_results.parquet")
     write_parquet(points, out / "discovery_points.parquet")
     trajectories = pd.concat(

@@ -60,6 +60,7 @@ from sim.analysis.outputs import replicate_noise_share as noise_share
 from sim.config import ConfigError
 from sim.files import atomic_write
 from sim.io import provenance, write_json, write_parquet
+from sim.plots.analysis import save_figure, sensitivity_figure
 
 PROG = "escalation-sensitivity"
 METHODS = ("sobol", "morris")
@@ -327,8 +328,6 @@ def write_results(
     result: SensitivityResult, replicates: pd.DataFrame, meta: dict, out: Path
 ) -> None:
     """Write the tables, then the figure and the report, each atomically."""
-    from sim.plots.analysis import save_figure, sensitivity_figure
-
     write_parquet(replicates, out / "design_results.parquet")
     write_parquet(result.points, out / "sensitivity_points.parquet")
     write_parquet(result.indices, out / "sensitivity_indices.parquet")
@@ -336,7 +335,10 @@ def write_results(
         out / "sensitivity_indices.csv", lambda tmp: result.indices.to_csv(tmp, index=False)
     )
     write_json({**meta, "replicate_noise_share": result.noise}, out / "sensitivity.json")
-    save_figure(sensitivity_figure(result.indices, result.method), out / "sensitivity.png")
+    save_figure(
+        sensitivity_figure(result.indices, result.method, {k: o.label for k, o in OUTPUTS.items()}),
+        out / "sensitivity.png",
+    )
     atomic_write(out / "sensitivity.md", lambda tmp: tmp.write_text(report(result, meta)))
 
 

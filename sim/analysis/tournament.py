@@ -54,6 +54,7 @@ from sim.analysis.outputs import OUTPUTS, parse_outputs, per_point, per_replicat
 from sim.config import ConfigError, compose, config_dir, parameter_at
 from sim.files import atomic_write
 from sim.io import provenance, write_json, write_parquet
+from sim.plots.analysis import save_figure, tournament_figure
 
 PROG = "escalation-tournament"
 #: the deep uncertainties sampled unless told otherwise
@@ -320,8 +321,6 @@ def write_results(
     out: Path,
 ) -> None:
     """Write the tables, then the figure and the report, each atomically."""
-    from sim.plots.analysis import save_figure, tournament_figure
-
     write_parquet(replicates, out / "design_results.parquet")
     write_parquet(points, out / "tournament_points.parquet")
     for name, table in (("worlds", worlds), ("pairs", pairs), ("ranking", ranking)):

@@ -27,19 +27,14 @@ def save_figure(fig: Figure, path: Path) -> Path:
     return _save_atomic(fig, path)
 
 
-def _output_label(name: str) -> str:
-    from sim.analysis.outputs import OUTPUTS
-
-    return OUTPUTS[name].label if name in OUTPUTS else name
-
-
-def sensitivity_figure(indices: pd.DataFrame, method: str) -> Figure:
+def sensitivity_figure(indices: pd.DataFrame, method: str, labels: dict[str, str]) -> Figure:
     """One panel per output: the parameters ranked by total Sobol index (bars: ST, with the
     first-order S1 inside, and their confidence intervals) or by Morris mu* (with sigma).
 
     Args:
         indices: :func:`sim.analysis.sensitivity.analyse`'s table.
         method: ``sobol`` or ``morris``.
+        labels: how each output is named in the panels' titles.
     """
     outputs = list(dict.fromkeys(indices["output"]))
     k = indices["parameter"].nunique()
@@ -51,7 +46,7 @@ def sensitivity_figure(indices: pd.DataFrame, method: str) -> Figure:
     for ax, name in zip(axes, outputs, strict=False):
         table = indices[indices["output"] == name]
         _ranked_bars(ax, table, method)
-        ax.set_title(_output_label(name), fontsize=FONT + 1, loc="left")
+        ax.set_title(labels.get(name, name), fontsize=FONT + 1, loc="left")
     for ax in axes[len(outputs) :]:
         ax.set_visible(False)
     title = {
