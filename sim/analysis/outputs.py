@@ -110,8 +110,10 @@ def per_point(values: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
 def replicate_noise_share(values: pd.DataFrame, names: Sequence[str]) -> dict[str, float]:
     """For each output, the share of the variance of the points' means that the finite
     number of replicates alone would give (mean within-point variance / R, over the variance
-    of the means): near 0, the points' differences are the parameters'; near 1, noise.
-    NaN where the means do not vary at all."""
+    of the means): near 0, the points' differences are the parameters'; near 1 or above,
+    noise. It treats the replicates of different points as independent draws; on common
+    random numbers their noise is correlated, so it overstates the share. NaN where the
+    means do not vary at all."""
     grouped = values.groupby("point")[list(names)]
     replicates = grouped.size().mean()
     within = grouped.var(ddof=1).mean() / replicates

@@ -392,8 +392,9 @@ def report(result: SensitivityResult, meta: dict) -> str:
             continue
         if np.isfinite(noise):
             lines += [
-                f"Replicate noise is about {noise:.0%} of the variance of the points' means "
-                f"({_noise_reading(noise)}).",
+                f"Replicate noise, judged by the spread within points, is up to about "
+                f"{noise:.0%} of the variance of the points' means ({_noise_reading(noise)}; "
+                "common random numbers make the true share smaller).",
                 "",
             ]
         lines += _index_table(table.sort_values(key, ascending=False), method) + [""]
