@@ -4,6 +4,8 @@ discovery (PRIM), on functions and designs whose answers are known, and their co
 from __future__ import annotations
 
 import math
+import shlex
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -293,3 +295,41 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(command, argv, message
     assert err.count("\n") == 1 and message in err, err
     assert err.startswith(f"{command.PROG}: error: ")
     assert not out.exists()
+
+
+# --- the README's commands ---------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = {
+    "escalation-sensitivity": sensitivity,
+    "escalation-tournament": tournament,
+    "escalation-discover": discover,
+}
+#: what shrinks each README command to a test size (later options win)
+SHRINK = {
+    "escalation-sensitivity": ["--n", "2"],
+    "escalation-tournament": ["--worlds", "2", "--us", "restraint", "--iran", "calibrated,revenge"],
+    "escalation-discover": ["--points", "10"],
+}
+
+
+def _readme_commands() -> list[list[str]]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Sensitivity, robust doctrines and scenario discovery", 1)[1]
+    block = section.split("```", 2)[1].replace("\\\n", " ")
+    lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+    return [shlex.split(line) for line in lines if line.startswith("escalation-")]
+
+
+def test_the_readme_shows_each_analysis_command():
+    assert {words[0] for words in _readme_commands()} == set(COMMANDS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("words", _readme_commands(), ids=lambda words: " ".join(words[:3]))
+def test_the_readme_commands_run_at_a_tiny_size(words, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the README names files relative to the project
+    out = tmp_path / "out"
+    argv = [*words[1:], *TINY, *SHRINK[words[0]], "--out", str(out)]
+    COMMANDS[words[0]].main(argv)
+    assert any(out.glob("*.md")) and any(out.glob("*.json"))  # figures: where outputs vary
