@@ -173,3 +173,15 @@ def latin_hypercube(factors: Sequence[Factor], n: int, seed: int) -> pd.DataFram
     """``n`` points of a Latin hypercube over the factors (seeded), as parameter values."""
     unit = qmc.LatinHypercube(d=len(factors), seed=np.random.default_rng(seed)).random(n)
     return to_values(factors, from_unit(factors, unit))
+
+
+def resolve_factors(
+    parameters: str | Path | Sequence[Factor | str] | None, config: BaseConfig, default: str
+) -> list[Factor]:
+    """The checked factors named by ``parameters``: None (the file ``configs/<default>``),
+    a YAML file, or a sequence of :class:`Factor` and ``PATH=LOW:HIGH[:log]`` strings."""
+    if parameters is None or isinstance(parameters, str | Path):
+        source = analysis_file(default) if parameters is None else Path(parameters)
+        return check_factors(read_factors(source), config, str(source))
+    factors = [p if isinstance(p, Factor) else parse_factor(str(p)) for p in parameters]
+    return check_factors(factors, config, "--param")

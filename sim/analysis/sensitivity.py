@@ -27,11 +27,12 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from SALib.analyze import morris as morris_analysis
 from SALib.analyze import sobol as sobol_analysis
 from SALib.sample import morris as morris_sample
@@ -49,15 +50,13 @@ from sim.analysis.command import (
 )
 from sim.analysis.factors import (
     Factor,
-    analysis_file,
-    check_factors,
-    parse_factor,
-    read_factors,
+    resolve_factors,
     to_values,
 )
 from sim.analysis.outputs import OUTPUTS, parse_outputs, per_point, per_replicate
 from sim.analysis.outputs import replicate_noise_share as noise_share
-from sim.config import ConfigError
+from sim.config import BaseConfig, ConfigError
+from sim.design import DesignPlan
 from sim.files import atomic_write
 from sim.io import provenance, write_json, write_parquet
 from sim.plots.analysis import save_figure, sensitivity_figure
@@ -78,6 +77,8 @@ INDEX_COLUMNS = {
     "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
     "morris": ("mu_star", "mu_star_conf", "mu", "sigma"),
 }
+#: base samples (Sobol) or trajectories (Morris) unless told otherwise
+DEFAULT_N = {"sobol": 64, "morris": 20}
 #: the index each method ranks parameters by
 RANKED_BY = {"sobol": "ST", "morris": "mu_star"}
 
@@ -111,7 +112,7 @@ def check_sample_size(method: str, n: int) -> None:
     """A ConfigError unless ``n`` suits ``method``."""
     if method not in METHODS:
         raise ConfigError(f"--method {method}: must be one of {', '.join(METHODS)}")
-    if method == "sobol" and (n < 2 or n & (n - 1)):
+    if method == "sobol" and (n < 2 or n & (n - 1)):  # a power of 2 has one bit set
         raise ConfigError(f"--n = {n}: Sobol sampling needs a power of 2 >= 2 (64, 128, 1024)")
     check_count("--n", n, least=2)
 
@@ -185,6 +186,10 @@ class SensitivityResult:
         indices: one row per output and parameter (see :func:`analyse`).
         noise: per output, the share of the variance of the points' means due to replicate
             noise (NaN for a function without replicates or an output that does not vary).
+        replicates: for a run of the model, one row per point and replicate (the columns
+            of ``ensemble.parquet`` after ``point``).
+        meta: for a run of the model, what was run (method, sizes, overrides, seconds) and
+            its provenance.
     """
 
     method: str
@@ -192,6 +197,18 @@ class SensitivityResult:
     points: pd.DataFrame
     indices: pd.DataFrame
     noise: dict[str, float]
+    replicates: pd.DataFrame | None = None
+    meta: dict = field(default_factory=dict)
+
+    def ranked(self, output: str) -> pd.DataFrame:
+        """The indices of one output, most influential parameter first."""
+        table = self.indices[self.indices["output"] == output]
+        return table.sort_values("rank").reset_index(drop=True)
+
+    def plot(self) -> Figure:
+        """The ranked bars of every output (as ``sensitivity.png``)."""
+        labels = {name: output.label for name, output in OUTPUTS.items()}
+        return sensitivity_figure(self.indices, self.method, labels)
 
 
 def sensitivity(
@@ -276,74 +293,135 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``escalation-sensitivity``: Sobol or Morris indices of chosen outputs."""
-    args = _parser().parse_intermixed_args(argv)
-    n = args.n if args.n is not None else (64 if args.method == "sobol" else 20)
-    try:
-        check_count("--replicates", args.replicates)
-        config = base_config(args.overrides, args.replicates)
-        if args.param and args.parameters is not None:
-            raise ConfigError("give --param or --parameters, not both")
-        if args.param:
-            factors = [parse_factor(spec) for spec in args.param]
-        else:
-            source = args.parameters or analysis_file(DEFAULT_PARAMETERS)
-            factors = read_factors(source)
-        factors = check_factors(factors, config, "--param" if args.param else str(source))
-        names = parse_outputs(args.outputs)
-        check_sample_size(args.method, n)
-        out = results_folder(args.out, "sensitivity")
-        scaled = sample(factors, args.method, n, config.seed)
-        values = to_values(factors, scaled)
-        design_plan = plan(values, args.overrides, args.replicates, "sample")
-    except INPUT_ERRORS as exc:
-        fail_on_bad_input(PROG, exc)
+@dataclass
+class _Prepared:
+    """A checked analysis, ready to run."""
+
+    config: BaseConfig
+    factors: list[Factor]
+    outputs: list[str]
+    method: str
+    n: int
+    replicates: int
+    overrides: list[str]
+    plan: DesignPlan
+
+
+def prepare(
+    parameters: str | Path | Sequence[Factor | str] | None,
+    overrides: Sequence[str],
+    method: str,
+    n: int | None,
+    replicates: int,
+    outputs: str | Sequence[str] | None,
+) -> _Prepared:
+    """Check everything and plan the design; a one-line ``ConfigError`` otherwise."""
+    check_count("--replicates", replicates)
+    if method not in METHODS:
+        raise ConfigError(f"--method {method}: must be one of {', '.join(METHODS)}")
+    n = n if n is not None else DEFAULT_N[method]
+    config = base_config(overrides, replicates)
+    factors = resolve_factors(parameters, config, DEFAULT_PARAMETERS)
+    names = parse_outputs(outputs)
+    values = to_values(factors, sample(factors, method, n, config.seed))
+    design_plan = plan(values, overrides, replicates, "sample")
+    return _Prepared(config, factors, names, method, n, replicates, list(overrides), design_plan)
+
+
+def _execute(prepared: _Prepared, quiet: bool) -> SensitivityResult:
     started = time.perf_counter()
-    design = run_plan(design_plan, PROG, args.quiet)
+    design = run_plan(prepared.plan, PROG, quiet)
+    names, config = prepared.outputs, prepared.config
     replicate_values = per_replicate(design.replicates, config.days, names)
     outputs = per_point(replicate_values, names)
     noise = noise_share(replicate_values, names)
-    result = sensitivity(factors, lambda _: (outputs, noise), args.method, n, config.seed)
-    seconds = time.perf_counter() - started
-    meta = {
-        "method": args.method,
-        "n": n,
-        "points": len(values),
-        "replicates": args.replicates,
+    result = sensitivity(
+        prepared.factors, lambda _: (outputs, noise), prepared.method, prepared.n, config.seed
+    )
+    result.replicates = design.replicates
+    result.meta = {
+        "method": prepared.method,
+        "n": prepared.n,
+        "points": len(prepared.plan.points),
+        "replicates": prepared.replicates,
         "days": config.days,
-        "overrides": args.overrides,
-        "parameters": [vars(f) for f in factors],
+        "overrides": prepared.overrides,
+        "parameters": [vars(f) for f in prepared.factors],
         "outputs": names,
-        "seconds": round(seconds, 2),
+        "seconds": round(time.perf_counter() - started, 2),
         **provenance(design.config),
     }
-    write_results(result, design.replicates, meta, out)
+    return result
+
+
+def run_sensitivity(
+    *overrides: str,
+    parameters: str | Path | Sequence[Factor | str] | None = None,
+    method: str = "sobol",
+    n: int | None = None,
+    replicates: int = 20,
+    outputs: str | Sequence[str] | None = None,
+    progress: bool = False,
+) -> SensitivityResult:
+    """Run a sensitivity analysis of the model, as ``escalation-sensitivity`` does, and
+    return it (nothing is written).
+
+    Args:
+        overrides: settings for every point, as on the command line.
+        parameters: None (the free parameters, ``configs/calibration/default.yaml``), a
+            YAML file, or a sequence of ``PATH=LOW:HIGH[:log]`` strings or factors.
+        method: ``sobol`` or ``morris``.
+        n: Sobol base samples (a power of 2) or Morris trajectories (default 64 or 20).
+        replicates: replicates per point.
+        outputs: names of :data:`sim.analysis.outputs.OUTPUTS` (default: the seven of the
+            command).
+        progress: show a progress bar.
+
+    Raises:
+        ConfigError: one line naming the bad field, before anything runs.
+    """
+    prepared = prepare(parameters, overrides, method, n, replicates, outputs)
+    return _execute(prepared, quiet=not progress)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``escalation-sensitivity``: Sobol or Morris indices of chosen outputs."""
+    args = _parser().parse_intermixed_args(argv)
+    try:
+        if args.param and args.parameters is not None:
+            raise ConfigError("give --param or --parameters, not both")
+        parameters = args.param or args.parameters
+        prepared = prepare(
+            parameters, args.overrides, args.method, args.n, args.replicates, args.outputs
+        )
+        out = results_folder(args.out, "sensitivity")
+    except INPUT_ERRORS as exc:
+        fail_on_bad_input(PROG, exc)
+    result = _execute(prepared, args.quiet)
+    write_results(result, out)
     if not args.quiet:
-        print(summary_text(result, meta))
+        print(summary_text(result))
         print(f"Results: {out}")
 
 
-def write_results(
-    result: SensitivityResult, replicates: pd.DataFrame, meta: dict, out: Path
-) -> None:
+def write_results(result: SensitivityResult, out: Path) -> None:
     """Write the tables, then the figure and the report, each atomically."""
-    write_parquet(replicates, out / "design_results.parquet")
+    meta = result.meta
+    if result.replicates is not None:
+        write_parquet(result.replicates, out / "design_results.parquet")
     write_parquet(result.points, out / "sensitivity_points.parquet")
     write_parquet(result.indices, out / "sensitivity_indices.parquet")
     atomic_write(
         out / "sensitivity_indices.csv", lambda tmp: result.indices.to_csv(tmp, index=False)
     )
     write_json({**meta, "replicate_noise_share": result.noise}, out / "sensitivity.json")
-    save_figure(
-        sensitivity_figure(result.indices, result.method, {k: o.label for k, o in OUTPUTS.items()}),
-        out / "sensitivity.png",
-    )
-    atomic_write(out / "sensitivity.md", lambda tmp: tmp.write_text(report(result, meta)))
+    save_figure(result.plot(), out / "sensitivity.png")
+    atomic_write(out / "sensitivity.md", lambda tmp: tmp.write_text(report(result)))
 
 
-def summary_text(result: SensitivityResult, meta: dict) -> str:
+def summary_text(result: SensitivityResult) -> str:
     """A few lines: the most influential parameters of each output."""
+    meta = result.meta
     key = RANKED_BY[result.method]
     lines = [
         f"{result.method.capitalize()} indices: {meta['points']} points x "
@@ -359,8 +437,9 @@ def summary_text(result: SensitivityResult, meta: dict) -> str:
     return "\n".join(lines)
 
 
-def report(result: SensitivityResult, meta: dict) -> str:
+def report(result: SensitivityResult) -> str:
     """The markdown report: what was run, then one ranked table per output."""
+    meta = result.meta
     method, key = result.method, RANKED_BY[result.method]
     how = {
         "sobol": f"Sobol indices (Saltelli sampling, N = {meta['n']} base samples)",

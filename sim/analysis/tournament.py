@@ -26,10 +26,12 @@ import argparse
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.analysis.command import (
     INPUT_ERRORS,
@@ -42,16 +44,10 @@ from sim.analysis.command import (
     results_folder,
     run_plan,
 )
-from sim.analysis.factors import (
-    Factor,
-    analysis_file,
-    check_factors,
-    latin_hypercube,
-    parse_factor,
-    read_factors,
-)
+from sim.analysis.factors import Factor, latin_hypercube, resolve_factors
 from sim.analysis.outputs import OUTPUTS, parse_outputs, per_point, per_replicate
-from sim.config import ConfigError, compose, config_dir, parameter_at
+from sim.config import BaseConfig, ConfigError, compose, config_dir, parameter_at
+from sim.design import DesignPlan
 from sim.files import atomic_write
 from sim.io import provenance, write_json, write_parquet
 from sim.plots.analysis import save_figure, tournament_figure
@@ -222,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--outputs",
-        default=",".join(DEFAULT_OUTPUTS),
+        default=None,
         metavar="A,B",
         help=f"outputs to score (default {','.join(DEFAULT_OUTPUTS)}; us_deaths and p_war "
         "are always scored)",
@@ -242,68 +238,173 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``escalation-tournament``: rank US doctrines by robustness across sampled worlds."""
-    args = _parser().parse_intermixed_args(argv)
-    try:
-        check_count("--replicates", args.replicates)
-        check_count("--worlds", args.worlds)
-        for flag, value in (
-            ("--max-us-deaths", args.max_us_deaths),
-            ("--max-p-war", args.max_p_war),
-        ):
-            if not math.isfinite(value) or value < 0:
-                raise ConfigError(f"{flag} = {value:g}: must be a number >= 0")
-        if args.max_p_war > 1:
-            raise ConfigError(f"--max-p-war = {args.max_p_war:g}: must be a probability in [0, 1]")
-        config = base_config(args.overrides, args.replicates)
-        us = parse_doctrines(args.us, "us", "--us")
-        iran = parse_doctrines(args.iran, "iran", "--iran")
-        if args.param and args.parameters is not None:
-            raise ConfigError("give --param or --parameters, not both")
-        source = args.parameters or analysis_file(DEFAULT_UNCERTAINTIES)
-        factors = [parse_factor(s) for s in args.param] if args.param else read_factors(source)
-        factors = check_factors(factors, config, "--param" if args.param else str(source))
-        names = parse_outputs(args.outputs)
-        names = [*THRESHOLD_OUTPUTS, *(n for n in names if n not in THRESHOLD_OUTPUTS)]
-        common = (*args.overrides, f"replicates={args.replicates}", *QUIET_RUNS)
-        check_uncertainties_free(factors, us, iran, common)
-        out = results_folder(args.out, "tournaments")
-        worlds = latin_hypercube(factors, args.worlds, config.seed)
-        design = tournament_design(us, iran, worlds)
-        design_plan = plan(design, args.overrides, args.replicates, "tournament")
-    except INPUT_ERRORS as exc:
-        fail_on_bad_input(PROG, exc)
+@dataclass
+class TournamentResult:
+    """A doctrine tournament.
+
+    Attributes:
+        points: one row per point: ``us``, ``iran``, ``world`` and each output's mean.
+        worlds: one row per sampled world: ``world`` and the deep uncertainties' values.
+        pairs: one row per (US, Iranian) doctrine pair (see :func:`score`).
+        ranking: one row per US doctrine, best first (see :func:`score`).
+        replicates: one row per point and replicate (``ensemble.parquet``'s columns).
+        meta: what was run (doctrines, sizes, thresholds, seconds) and its provenance.
+    """
+
+    points: pd.DataFrame
+    worlds: pd.DataFrame
+    pairs: pd.DataFrame
+    ranking: pd.DataFrame
+    replicates: pd.DataFrame
+    meta: dict
+
+    def plot(self) -> Figure:
+        """The pairs' heatmaps and the doctrines' robustness (as ``tournament.png``)."""
+        labels = {"thresholds": _thresholds_text(self.meta["thresholds"])}
+        return tournament_figure(self.pairs, self.ranking, labels)
+
+
+@dataclass
+class _Prepared:
+    config: BaseConfig
+    us: list[str]
+    iran: list[str]
+    factors: list[Factor]
+    outputs: list[str]
+    thresholds: dict[str, float]
+    worlds: pd.DataFrame
+    design: pd.DataFrame
+    plan: DesignPlan
+    overrides: list[str]
+
+
+def prepare(
+    overrides: Sequence[str],
+    us: str | Sequence[str] | None,
+    iran: str | Sequence[str] | None,
+    parameters: str | Path | Sequence[Factor | str] | None,
+    worlds: int,
+    replicates: int,
+    outputs: str | Sequence[str] | None,
+    max_us_deaths: float,
+    max_p_war: float,
+) -> _Prepared:
+    """Check everything and plan the design; a one-line ``ConfigError`` otherwise."""
+    check_count("--replicates", replicates)
+    check_count("--worlds", worlds)
+    for flag, value in (("--max-us-deaths", max_us_deaths), ("--max-p-war", max_p_war)):
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{flag} = {value:g}: must be a number >= 0")
+    if max_p_war > 1:
+        raise ConfigError(f"--max-p-war = {max_p_war:g}: must be a probability in [0, 1]")
+    config = base_config(overrides, replicates)
+    us = parse_doctrines(us, "us", "--us")
+    iran = parse_doctrines(iran, "iran", "--iran")
+    factors = resolve_factors(parameters, config, DEFAULT_UNCERTAINTIES)
+    names = parse_outputs(outputs if outputs is not None else DEFAULT_OUTPUTS)
+    names = [*THRESHOLD_OUTPUTS, *(n for n in names if n not in THRESHOLD_OUTPUTS)]
+    common = (*overrides, f"replicates={replicates}", *QUIET_RUNS)
+    check_uncertainties_free(factors, us, iran, common)
+    sampled = latin_hypercube(factors, worlds, config.seed)
+    design = tournament_design(us, iran, sampled)
+    design_plan = plan(design, overrides, replicates, "tournament")
+    sampled.insert(0, "world", np.arange(worlds))
+    thresholds = {"us_deaths": max_us_deaths, "p_war": max_p_war}
+    return _Prepared(
+        config, us, iran, factors, names, thresholds, sampled, design, design_plan, list(overrides)
+    )
+
+
+def _execute(prepared: _Prepared, quiet: bool) -> TournamentResult:
     started = time.perf_counter()
-    result = run_plan(design_plan, PROG, args.quiet)
-    means = per_point(per_replicate(result.replicates, config.days, names), names)
+    result = run_plan(prepared.plan, PROG, quiet)
+    names, design = prepared.outputs, prepared.design
+    means = per_point(per_replicate(result.replicates, prepared.config.days, names), names)
+    worlds = len(prepared.worlds)
     points = pd.DataFrame(
         {
             "us": design["doctrine/us"],
             "iran": design["doctrine/iran"],
-            "world": np.repeat(np.arange(args.worlds), len(us) * len(iran)),
+            "world": np.repeat(np.arange(worlds), len(prepared.us) * len(prepared.iran)),
         }
     ).join(means.reset_index(drop=True))
-    thresholds = {"us_deaths": args.max_us_deaths, "p_war": args.max_p_war}
-    pairs, ranking = score(points, names, thresholds)
+    pairs, ranking = score(points, names, prepared.thresholds)
     meta = {
-        "us_doctrines": us,
-        "iran_doctrines": iran,
-        "worlds": args.worlds,
-        "replicates": args.replicates,
-        "days": config.days,
+        "us_doctrines": prepared.us,
+        "iran_doctrines": prepared.iran,
+        "worlds": worlds,
+        "replicates": prepared.plan.replicates,
+        "days": prepared.config.days,
         "points": len(design),
-        "overrides": args.overrides,
-        "parameters": [vars(f) for f in factors],
+        "overrides": prepared.overrides,
+        "parameters": [vars(f) for f in prepared.factors],
         "outputs": names,
-        "thresholds": thresholds,
+        "thresholds": prepared.thresholds,
         "seconds": round(time.perf_counter() - started, 2),
         **provenance(result.config),
     }
-    worlds.insert(0, "world", np.arange(args.worlds))
-    write_results(points, worlds, pairs, ranking, result.replicates, meta, out)
+    return TournamentResult(points, prepared.worlds, pairs, ranking, result.replicates, meta)
+
+
+def run_tournament(
+    *overrides: str,
+    us: str | Sequence[str] | None = None,
+    iran: str | Sequence[str] | None = None,
+    parameters: str | Path | Sequence[Factor | str] | None = None,
+    worlds: int = 100,
+    replicates: int = 20,
+    outputs: str | Sequence[str] | None = None,
+    max_us_deaths: float = 3.0,
+    max_p_war: float = 0.05,
+    progress: bool = False,
+) -> TournamentResult:
+    """Run a doctrine tournament, as ``escalation-tournament`` does, and return it
+    (nothing is written).
+
+    Args:
+        overrides: settings for every point, as on the command line.
+        us, iran: the doctrines (default: every option of ``doctrine/us``, ``doctrine/iran``).
+        parameters: the deep uncertainties: None (``configs/analysis/deep_uncertainties.yaml``),
+            a YAML file, or a sequence of ``PATH=LOW:HIGH[:log]`` strings or factors.
+        worlds: worlds sampled (Latin hypercube, seeded by the configuration's seed).
+        replicates: replicates per point.
+        outputs: outputs scored besides US deaths and P(war).
+        max_us_deaths, max_p_war: the robustness thresholds.
+        progress: show a progress bar.
+
+    Raises:
+        ConfigError: one line naming the bad field, before anything runs.
+    """
+    prepared = prepare(
+        overrides, us, iran, parameters, worlds, replicates, outputs, max_us_deaths, max_p_war
+    )
+    return _execute(prepared, quiet=not progress)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``escalation-tournament``: rank US doctrines by robustness across sampled worlds."""
+    args = _parser().parse_intermixed_args(argv)
+    try:
+        if args.param and args.parameters is not None:
+            raise ConfigError("give --param or --parameters, not both")
+        prepared = prepare(
+            args.overrides,
+            args.us,
+            args.iran,
+            args.param or args.parameters,
+            args.worlds,
+            args.replicates,
+            args.outputs,
+            args.max_us_deaths,
+            args.max_p_war,
+        )
+        out = results_folder(args.out, "tournaments")
+    except INPUT_ERRORS as exc:
+        fail_on_bad_input(PROG, exc)
+    result = _execute(prepared, args.quiet)
+    write_results(result, out)
     if not args.quiet:
-        print(summary_text(ranking, meta))
+        print(summary_text(result.ranking, result.meta))
         print(f"Results: {out}")
 
 
@@ -311,26 +412,19 @@ def _thresholds_text(thresholds: dict[str, float]) -> str:
     return f"US deaths <= {thresholds['us_deaths']:g} and P(war) <= {thresholds['p_war']:.0%}"
 
 
-def write_results(
-    points: pd.DataFrame,
-    worlds: pd.DataFrame,
-    pairs: pd.DataFrame,
-    ranking: pd.DataFrame,
-    replicates: pd.DataFrame,
-    meta: dict,
-    out: Path,
-) -> None:
+def write_results(result: TournamentResult, out: Path) -> None:
     """Write the tables, then the figure and the report, each atomically."""
-    write_parquet(replicates, out / "design_results.parquet")
-    write_parquet(points, out / "tournament_points.parquet")
-    for name, table in (("worlds", worlds), ("pairs", pairs), ("ranking", ranking)):
+    write_parquet(result.replicates, out / "design_results.parquet")
+    write_parquet(result.points, out / "tournament_points.parquet")
+    tables = (("worlds", result.worlds), ("pairs", result.pairs), ("ranking", result.ranking))
+    for name, table in tables:
         atomic_write(
             out / f"tournament_{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False)
         )
-    write_json(meta, out / "tournament.json")
-    labels = {"thresholds": _thresholds_text(meta["thresholds"])}
-    save_figure(tournament_figure(pairs, ranking, labels), out / "tournament.png")
-    atomic_write(out / "tournament.md", lambda tmp: tmp.write_text(report(ranking, pairs, meta)))
+    write_json(result.meta, out / "tournament.json")
+    save_figure(result.plot(), out / "tournament.png")
+    text = report(result.ranking, result.pairs, result.meta)
+    atomic_write(out / "tournament.md", lambda tmp: tmp.write_text(text))
 
 
 def summary_text(ranking: pd.DataFrame, meta: dict) -> str:
