@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.analysis.command import (
     INPUT_ERRORS,
@@ -38,14 +39,9 @@ from sim.analysis.command import (
     results_folder,
     run_plan,
 )
-from sim.analysis.factors import (
-    analysis_file,
-    check_factors,
-    latin_hypercube,
-    parse_factor,
-    read_factors,
-)
-from sim.config import ConfigError
+from sim.analysis.factors import Factor, latin_hypercube, resolve_factors
+from sim.config import BaseConfig, ConfigError
+from sim.design import DesignPlan
 from sim.files import atomic_write
 from sim.io import provenance, write_json, write_parquet
 from sim.outcomes import OUTCOMES
@@ -221,29 +217,82 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``escalation-discover``: PRIM boxes and feature scores of chosen outcomes."""
-    args = _parser().parse_intermixed_args(argv)
-    try:
-        check_count("--replicates", args.replicates)
-        check_count("--points", args.points, least=2)
-        if not 0 < args.min_coverage <= 1:
-            raise ConfigError(f"--min-coverage = {args.min_coverage:g}: must be in (0, 1]")
-        config = base_config(args.overrides, args.replicates)
-        if args.param and args.parameters is not None:
-            raise ConfigError("give --param or --parameters, not both")
-        source = args.parameters or analysis_file(DEFAULT_PARAMETERS)
-        factors = [parse_factor(s) for s in args.param] if args.param else read_factors(source)
-        factors = check_factors(factors, config, "--param" if args.param else str(source))
-        outcomes = parse_outcomes(args.outcomes)
-        out = results_folder(args.out, "discovery")
-        points = latin_hypercube(factors, args.points, config.seed)
-        design_plan = plan(points, args.overrides, args.replicates, "sample")
-    except INPUT_ERRORS as exc:
-        fail_on_bad_input(PROG, exc)
+@dataclass
+class DiscoveryResult:
+    """A scenario discovery.
+
+    Attributes:
+        points: one row per point: ``point``, the parameter values, and the share of its
+            replicates in each outcome (``share_<outcome>``).
+        boxes: one PRIM box per outcome of interest that some but not all replicates reach.
+        scores: extra-trees feature scores, one row per parameter, one column per outcome.
+        replicates: one row per point and replicate (``ensemble.parquet``'s columns).
+        meta: what was run (sizes, outcomes, seconds) and its provenance.
+    """
+
+    points: pd.DataFrame
+    boxes: list[Box]
+    scores: pd.DataFrame
+    replicates: pd.DataFrame
+    meta: dict
+
+    def box(self, outcome: str) -> Box:
+        """The box of ``outcome``; KeyError if it has none."""
+        for b in self.boxes:
+            if b.outcome == outcome:
+                return b
+        raise KeyError(f"{outcome}: no box (reached by none or all of the replicates)")
+
+    def plot_box(self, outcome: str) -> Figure:
+        """The peeling trajectory and the box of ``outcome`` (as ``prim_<outcome>.png``)."""
+        b = self.box(outcome)
+        return prim_figure(b.trajectory, b.chosen, b.limits, f"PRIM box for {_words(outcome)}")
+
+    def plot_scores(self) -> Figure:
+        """The feature scores (as ``feature_scores.png``)."""
+        return feature_scores_figure(self.scores)
+
+
+def _words(outcome: str) -> str:
+    return outcome.replace("_", " ")
+
+
+@dataclass
+class _Prepared:
+    config: BaseConfig
+    factors: list[Factor]
+    outcomes: list[str]
+    min_coverage: float
+    points: pd.DataFrame
+    plan: DesignPlan
+    overrides: list[str]
+
+
+def prepare(
+    overrides: Sequence[str],
+    parameters: str | Path | Sequence[Factor | str] | None,
+    points: int,
+    replicates: int,
+    outcomes: str | None,
+    min_coverage: float,
+) -> _Prepared:
+    """Check everything and plan the design; a one-line ``ConfigError`` otherwise."""
+    check_count("--replicates", replicates)
+    check_count("--points", points, least=2)
+    if not 0 < min_coverage <= 1:
+        raise ConfigError(f"--min-coverage = {min_coverage:g}: must be in (0, 1]")
+    config = base_config(overrides, replicates)
+    factors = resolve_factors(parameters, config, DEFAULT_PARAMETERS)
+    names = parse_outcomes(outcomes)
+    sampled = latin_hypercube(factors, points, config.seed)
+    design_plan = plan(sampled, overrides, replicates, "sample")
+    return _Prepared(config, factors, names, min_coverage, sampled, design_plan, list(overrides))
+
+
+def _execute(prepared: _Prepared, quiet: bool) -> DiscoveryResult:
     started = time.perf_counter()
-    result = run_plan(design_plan, PROG, args.quiet)
-    table = result.replicates
+    result = run_plan(prepared.plan, PROG, quiet)
+    table, points, outcomes = result.replicates, prepared.points, prepared.outcomes
     x_cases = points.iloc[table["point"].to_numpy()].reset_index(drop=True)
     shares = pd.crosstab(table["point"], table["outcome"], normalize="index")
     shares = shares.reindex(columns=list(OUTCOMES), fill_value=0.0)
@@ -253,41 +302,86 @@ def main(argv: list[str] | None = None) -> None:
         if y.all() or not y.any():
             missing.append(outcome)
             continue
-        boxes.append(find_box(x_cases, y, outcome, args.min_coverage))
-    scores = feature_scores(points, shares[outcomes], config.seed)
+        boxes.append(find_box(x_cases, y, outcome, prepared.min_coverage))
+    scores = feature_scores(points, shares[outcomes], prepared.config.seed)
     meta = {
-        "points": args.points,
-        "replicates": args.replicates,
-        "days": config.days,
-        "overrides": args.overrides,
-        "parameters": [vars(f) for f in factors],
+        "points": len(points),
+        "replicates": prepared.plan.replicates,
+        "days": prepared.config.days,
+        "overrides": prepared.overrides,
+        "parameters": [vars(f) for f in prepared.factors],
         "outcomes": outcomes,
-        "min_coverage": args.min_coverage,
+        "min_coverage": prepared.min_coverage,
         "share_of_replicates": {o: float((table["outcome"] == o).mean()) for o in outcomes},
         "no_box": missing,
         "seconds": round(time.perf_counter() - started, 2),
         **provenance(result.config),
     }
-    points.insert(0, "point", np.arange(args.points))
-    write_results(
-        points.join(shares.add_prefix("share_"), on="point"), table, boxes, scores, meta, out
-    )
+    table_points = points.copy()
+    table_points.insert(0, "point", np.arange(len(points)))
+    table_points = table_points.join(shares.add_prefix("share_"), on="point")
+    return DiscoveryResult(table_points, boxes, scores, table, meta)
+
+
+def run_discovery(
+    *overrides: str,
+    parameters: str | Path | Sequence[Factor | str] | None = None,
+    points: int = 200,
+    replicates: int = 20,
+    outcomes: str | None = None,
+    min_coverage: float = MIN_COVERAGE,
+    progress: bool = False,
+) -> DiscoveryResult:
+    """Run a scenario discovery, as ``escalation-discover`` does, and return it (nothing
+    is written).
+
+    Args:
+        overrides: settings for every point, as on the command line.
+        parameters: None (``configs/analysis/assumptions.yaml``), a YAML file, or a
+            sequence of ``PATH=LOW:HIGH[:log]`` strings or factors.
+        points: Latin hypercube points (seeded by the configuration's seed).
+        replicates: replicates per point.
+        outcomes: comma-separated outcomes of interest (default war, spiral,
+            deterrence_holds).
+        min_coverage: the box chosen is the densest with at least this coverage.
+        progress: show a progress bar.
+
+    Raises:
+        ConfigError: one line naming the bad field, before anything runs.
+    """
+    prepared = prepare(overrides, parameters, points, replicates, outcomes, min_coverage)
+    return _execute(prepared, quiet=not progress)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``escalation-discover``: PRIM boxes and feature scores of chosen outcomes."""
+    args = _parser().parse_intermixed_args(argv)
+    try:
+        if args.param and args.parameters is not None:
+            raise ConfigError("give --param or --parameters, not both")
+        prepared = prepare(
+            args.overrides,
+            args.param or args.parameters,
+            args.points,
+            args.replicates,
+            args.outcomes,
+            args.min_coverage,
+        )
+        out = results_folder(args.out, "discovery")
+    except INPUT_ERRORS as exc:
+        fail_on_bad_input(PROG, exc)
+    result = _execute(prepared, args.quiet)
+    write_results(result, out)
     if not args.quiet:
-        print(summary_text(boxes, meta))
+        print(summary_text(result.boxes, result.meta))
         print(f"Results: {out}")
 
 
-def write_results(
-    points: pd.DataFrame,
-    replicates: pd.DataFrame,
-    boxes: Sequence[Box],
-    scores: pd.DataFrame,
-    meta: dict,
-    out: Path,
-) -> None:
+def write_results(result: DiscoveryResult, out: Path) -> None:
     """Write the tables, then the figures and the report, each atomically."""
-    write_parquet(replicates, out / "design_results.parquet")
-    write_parquet(points, out / "discovery_points.parquet")
+    boxes, scores, meta = result.boxes, result.scores, result.meta
+    write_parquet(result.replicates, out / "design_results.parquet")
+    write_parquet(result.points, out / "discovery_points.parquet")
     trajectories = pd.concat(
         [
             b.trajectory.assign(outcome=b.outcome, chosen=b.trajectory["box"] == b.chosen)
@@ -307,11 +401,9 @@ def write_results(
     )
     write_json({**meta, "boxes": {b.outcome: b.stats for b in boxes}}, out / "discovery.json")
     for b in boxes:
-        title = f"PRIM box for {b.outcome.replace('_', ' ')}"
-        fig = prim_figure(b.trajectory, b.chosen, b.limits, title)
-        save_figure(fig, out / f"prim_{b.outcome}.png")
+        save_figure(result.plot_box(b.outcome), out / f"prim_{b.outcome}.png")
     if scores.shape[1]:
-        save_figure(feature_scores_figure(scores), out / "feature_scores.png")
+        save_figure(result.plot_scores(), out / "feature_scores.png")
     atomic_write(out / "discovery.md", lambda tmp: tmp.write_text(report(boxes, scores, meta)))
 
 
