@@ -333,3 +333,57 @@ def test_the_readme_commands_run_at_a_tiny_size(words, tmp_path, monkeypatch):
     argv = [*words[1:], *TINY, *SHRINK[words[0]], "--out", str(out)]
     COMMANDS[words[0]].main(argv)
     assert any(out.glob("*.md")) and any(out.glob("*.json"))  # figures: where outputs vary
+
+
+# --- the EMA Workbench adapter -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_ema_experiments_give_the_same_numbers_batched_or_one_at_a_time():
+    from ema_workbench import SequentialEvaluator, perform_experiments
+    from ema_workbench.em_framework.points import Sample
+
+    from sim import ema
+
+    escalation = ema.model(
+        "days=45",
+        replicates=3,
+        uncertainties=["actors.dynamics.learning_rate=0.02:0.4", "doctrine.iran.red_line=1:4"],
+        us_doctrines="restraint,max_pressure",
+    )
+    assert [u.variable_name[0] for u in escalation.uncertainties] == [
+        "actors.dynamics.learning_rate", "doctrine.iran.red_line"
+    ]  # fmt: skip
+    scenarios = [
+        Sample(f"world{i}", actors__dynamics__learning_rate=rate, doctrine__iran__red_line=line)
+        for i, (rate, line) in enumerate([(0.05, 1.5), (0.3, 3.5), (0.1, 2.0)])
+    ]
+    policies = [Sample(name, us_doctrine=name) for name in ("restraint", "max_pressure")]
+    with ema.BatchedEvaluator(escalation) as evaluator:
+        experiments, batched = perform_experiments(
+            escalation, scenarios, policies, evaluator=evaluator
+        )
+    _, alone = perform_experiments(
+        escalation, scenarios, policies, evaluator=SequentialEvaluator(escalation)
+    )
+    assert len(experiments) == 6 and set(batched) == set(ema.DEFAULT_OUTCOMES)
+    for name, values in batched.items():
+        np.testing.assert_array_equal(values, alone[name], err_msg=name)
+    # the doctrines differ where they should: max pressure deters attacks
+    attacks = pd.Series(batched["attacks_per_month"]).groupby(experiments["policy"]).mean()
+    assert attacks["max_pressure"] < attacks["restraint"]
+
+
+@pytest.mark.slow
+def test_ema_samples_its_own_experiments_through_the_batched_evaluator():
+    from ema_workbench import perform_experiments
+
+    from sim import ema
+
+    escalation = ema.model("days=30", replicates=2, us_doctrines=[])
+    assert not list(escalation.levers) and len(escalation.uncertainties) == 10
+    with ema.BatchedEvaluator(escalation) as evaluator:
+        experiments, outcomes = perform_experiments(escalation, scenarios=6, evaluator=evaluator)
+    assert len(experiments) == 6 and all(len(v) == 6 for v in outcomes.values())
+    learning = experiments["actors__dynamics__learning_rate"]
+    assert learning.between(0.02, 0.4).all() and learning.nunique() == 6

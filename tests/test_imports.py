@@ -39,8 +39,8 @@ COMMAND_LINE_MODULES = {"sim.cli", "sim.app.launch", "sim.bench"}
 #: view): no circle among them, even through an import inside a function
 AROUND_THE_MODEL = (
     "sim.agents", "sim.analysis", "sim.api", "sim.app", "sim.bench", "sim.bench_sweep",
-    "sim.calibrate", "sim.cli", "sim.compare", "sim.errors", "sim.io", "sim.model", "sim.plots",
-    "sim.record", "sim.report", "sim.scorecard", "sim.sweep", "sim.validate",
+    "sim.calibrate", "sim.cli", "sim.compare", "sim.ema", "sim.errors", "sim.io", "sim.model",
+    "sim.plots", "sim.record", "sim.report", "sim.scorecard", "sim.sweep", "sim.validate",
 )  # fmt: skip
 
 

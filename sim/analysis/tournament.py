@@ -68,12 +68,13 @@ def doctrine_options(actor: str) -> list[str]:
     return sorted(p.stem for p in (Path(config_dir()) / "doctrine" / actor).glob("*.yaml"))
 
 
-def parse_doctrines(text: str | None, actor: str, flag: str) -> list[str]:
-    """The doctrines named in a comma-separated list (default: all), checked."""
+def parse_doctrines(text: str | Sequence[str] | None, actor: str, flag: str) -> list[str]:
+    """The doctrines named in a comma-separated list or a sequence (default: all), checked."""
     known = doctrine_options(actor)
     if text is None:
         return known
-    names = [n.strip() for n in text.split(",") if n.strip()]
+    names = text.split(",") if isinstance(text, str) else list(text)
+    names = [n.strip() for n in names if n.strip()]
     if not names:
         raise ConfigError(f"{flag}: name at least one of: {', '.join(known)}")
     for name in names:
