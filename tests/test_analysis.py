@@ -3,6 +3,7 @@ discovery (PRIM), on functions and designs whose answers are known, and their co
 
 from __future__ import annotations
 
+import json
 import math
 import shlex
 from pathlib import Path
@@ -387,3 +388,16 @@ def test_ema_samples_its_own_experiments_through_the_batched_evaluator():
     assert len(experiments) == 6 and all(len(v) == 6 for v in outcomes.values())
     learning = experiments["actors__dynamics__learning_rate"]
     assert learning.between(0.02, 0.4).all() and learning.nunique() == 6
+
+
+@pytest.mark.slow
+def test_the_analysis_benchmark_runs_quickly_and_appends_its_record(tmp_path, capsys):
+    from sim import bench_analysis
+
+    results = tmp_path / "analysis.json"
+    bench_analysis.main(["--quick", "--results", str(results)])
+    records = json.loads(results.read_text())
+    assert len(records) == 1 and records[0]["quick"]
+    assert set(records[0]["runs"]) == set(bench_analysis.RUNS)
+    assert all(run["wall_seconds"] > 0 for run in records[0]["runs"].values())
+    assert "Recorded in" in capsys.readouterr().out
