@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-from sim.bench import append_record, default_results, run_command
 from sim.errors import fail
+from sim.files import atomic_write
 from sim.io import machine, source_tree
 
 PROG = "bench-analysis"
@@ -59,6 +62,33 @@ QUICK = {
         "calibrated",
     ],
 }  # fmt: skip
+
+
+def run_command(argv: list[str], cwd: Path) -> tuple[float, float]:
+    """Run ``argv`` in ``cwd``; its wall seconds and the peak resident memory of its process
+    in MB, measured as ``escalation-bench`` measures its command-line runs (no module imports
+    a command's module, hence this copy). RuntimeError with its last line of errors if it
+    fails."""
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            last = (errors.read().strip().splitlines() or ["no message"])[-1]
+            raise RuntimeError(f"{' '.join(argv[1:3])} failed: {last}")
+    # ru_maxrss is in kilobytes on Linux, in bytes on macOS
+    return wall, usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
+
+
+def append_record(path: Path, record: dict[str, Any]) -> int:
+    """Append ``record`` to the JSON list in ``path`` (atomically); the list's length."""
+    records = json.loads(path.read_text()) if path.is_file() and path.stat().st_size else []
+    records.append(record)
+    text = json.dumps(records, indent=2) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+    return len(records)
 
 
 def analysis_benchmark(quick: bool = False) -> dict[str, Any]:
@@ -128,7 +158,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(PROG, str(exc))
     print(describe(record))
     if not args.no_record:
-        path = args.results or default_results().with_name(RESULTS_FILE)
+        root = Path(__file__).resolve().parent.parent
+        path = args.results or root / "benchmarks" / RESULTS_FILE
         count = append_record(path, record)
         print(f"Recorded in {path} ({count} record{'s' if count != 1 else ''})")
 
