@@ -160,6 +160,7 @@ def test_prim_finds_a_planted_box():
     assert box.stats["coverage"] >= 0.8 and box.stats["density"] > 0.85
 
 
+@pytest.mark.slow  # the first use of the EMA Workbench and scikit-learn loads them
 def test_feature_scores_rank_the_parameter_that_drives_the_outcome():
     rng = np.random.default_rng(2)
     x = pd.DataFrame(rng.uniform(0, 1, size=(300, 3)), columns=["a", "b", "c"])
@@ -263,7 +264,7 @@ BAD = [
     (sensitivity, ["--parameters", "no/such.yaml"], "--parameters no/such.yaml: no such file"),
     (sensitivity, ["doctrine/us=appeasement"], "doctrine/us: no option 'appeasement'"),
     (tournament, ["--us", "appeasement"], "--us appeasement: no such doctrine (choose from: "),
-    (
+    pytest.param(
         tournament,
         [
             "--us",
@@ -274,6 +275,7 @@ BAD = [
             "doctrine.iran.green_light=0.2:0.9",
         ],
         "doctrine.iran.green_light: the doctrines compared set it to different values",
+        marks=pytest.mark.slow,  # composes each pair of doctrines
     ),
     (tournament, ["--max-p-war", "2"], "--max-p-war = 2: must be a probability in [0, 1]"),
     (tournament, ["--worlds", "0"], "--worlds = 0: must be a whole number >= 1"),
