@@ -15,7 +15,7 @@ done; exit 1
 endef
 PYTHON ?= $(shell $(find_python))
 
-.PHONY: help setup run test test-fast lint clean figures bench bench-sweep notebooks app golden doc-tables
+.PHONY: help setup run test test-fast lint clean figures bench bench-sweep bench-analysis notebooks app golden doc-tables
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -57,6 +57,9 @@ app: $(STAMP)  ## start the seminar app on http://127.0.0.1:8765/ (ARGS="--port 
 
 bench-sweep: $(STAMP)  ## time a 1,000-job sweep end to end (joblib_batched launcher); append to benchmarks/sweeps.json
 	$(BIN)/escalation-bench --sweep 1000 $(ARGS)
+
+bench-analysis: $(STAMP)  ## time Morris, Sobol and the doctrine tournament at the issue's sizes; append to benchmarks/analysis.json
+	$(BIN)/python -m sim.bench_analysis $(ARGS)
 
 bench: $(STAMP)  ## benchmark the Mesa path, ensembles up to 10,000 replicates, a 1,000-point design and a 10,000-replicate command-line run; append to benchmarks/results.json
 	$(BIN)/escalation-bench $(ARGS)

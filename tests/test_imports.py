@@ -38,9 +38,9 @@ COMMAND_LINE_MODULES = {"sim.cli", "sim.app.launch", "sim.bench"}
 #: the modules around the model (commands, results files, figures, reports, the app, the Mesa
 #: view): no circle among them, even through an import inside a function
 AROUND_THE_MODEL = (
-    "sim.agents", "sim.api", "sim.app", "sim.bench", "sim.bench_sweep", "sim.calibrate",
-    "sim.cli", "sim.compare", "sim.errors", "sim.io", "sim.model", "sim.plots", "sim.record",
-    "sim.report", "sim.scorecard", "sim.sweep", "sim.validate",
+    "sim.agents", "sim.analysis", "sim.api", "sim.app", "sim.bench", "sim.bench_sweep",
+    "sim.calibrate", "sim.cli", "sim.compare", "sim.ema", "sim.errors", "sim.io", "sim.model",
+    "sim.plots", "sim.record", "sim.report", "sim.scorecard", "sim.sweep", "sim.validate",
 )  # fmt: skip
 
 

@@ -19,9 +19,12 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 MADE = ROOT / "notebooks" / "02_december_2019.py"
 
 
-def test_the_three_notebooks_are_there():
+def test_the_four_notebooks_are_there():
     names = [p.stem for p in NOTEBOOKS]
-    assert names == ["01_compare_doctrines", "02_december_2019", "03_sweep_analysis"]
+    assert names == [
+        "01_compare_doctrines", "02_december_2019", "03_sweep_analysis",
+        "04_sensitivity_and_robustness",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -348,3 +351,85 @@ def test_reading_of_03_sweep_analysis_holds_for_its_own_sweep_at_full_size():
     se = change["revenge"].std() / len(change["revenge"]) ** 0.5
     assert 1.5 < -change["revenge"].mean() / se < 2.5
     pd.testing.assert_frame_equal(t[(0.3, "talks_first")], t[(0.3, "calibrated")])
+
+
+@pytest.mark.slow
+def test_reading_of_04_sensitivity_and_robustness_holds_at_full_size():
+    from sim.analysis.discover import run_discovery
+    from sim.analysis.sensitivity import run_sensitivity
+    from sim.analysis.tournament import run_tournament
+
+    size = _full_size("04_sensitivity_and_robustness")
+    days, replicates = f"days={size['days']}", size["replicates"]
+    # the notebook's three analyses, same calls, same seed: the numbers are those it shows
+    indices = run_sensitivity(
+        days, n=size["sobol_n"], replicates=replicates,
+        outputs="attacks_per_month,us_deaths,p_rung5,p_war",
+    )  # fmt: skip
+    first = {o: indices.ranked(o).set_index("parameter") for o in indices.meta["outputs"]}
+    # attacks: convoy traffic, S1 about 0.89; US deaths: rocket lethality, S1 about 0.93
+    attacks, deaths, rung5 = first["attacks_per_month"], first["us_deaths"], first["p_rung5"]
+    assert attacks.index[0] == "actors.convoys_per_day"
+    assert attacks.loc["actors.convoys_per_day", "S1"] == pytest.approx(0.89, abs=0.02)
+    assert deaths.index[0] == "weapons.rocket.kill_per_munition"
+    assert deaths.loc["weapons.rocket.kill_per_munition", "S1"] == pytest.approx(0.93, abs=0.02)
+    # rung 5: both, through their interaction: ST about 0.67 and 0.40 above S1 0.49 and 0.29
+    assert list(rung5.index[:2]) == ["weapons.rocket.kill_per_munition", "actors.convoys_per_day"]
+    for name, st, s1 in (
+        ("weapons.rocket.kill_per_munition", 0.67, 0.49),
+        ("actors.convoys_per_day", 0.40, 0.29),
+    ):
+        assert rung5.loc[name, "ST"] == pytest.approx(st, abs=0.02)
+        assert rung5.loc[name, "S1"] == pytest.approx(s1, abs=0.02)
+    # P(war): replicate noise about as large as the spread between points
+    assert 0.8 < indices.noise["p_war"] < 1.2
+    found = run_discovery(days, points=size["points"], replicates=replicates, outcomes="war,spiral")
+    share = found.meta["share_of_replicates"]
+    assert share["war"] == pytest.approx(0.024, abs=0.002)
+    assert 140 <= (found.replicates["outcome"] == "war").sum() <= 160  # "about 150"
+    assert share["spiral"] == pytest.approx(0.27, abs=0.01)
+    war = found.box("war")
+    assert war.stats["coverage"] >= 0.5 and war.stats["density"] == pytest.approx(0.076, abs=0.002)
+    limits = war.limits.set_index("parameter")
+    assert limits.loc["actors.convoys_per_day", "low"] == pytest.approx(1.4, abs=0.05)
+    assert limits.loc["doctrine.us.decapitation_probability", "low"] == pytest.approx(0.2, abs=0.02)
+    assert limits.loc["doctrine.iran.red_line", "high"] == pytest.approx(3.1, abs=0.05)
+    scores = found.scores
+    assert scores["war"].idxmax() == "actors.convoys_per_day"
+    assert scores["war"].max() == pytest.approx(0.26, abs=0.01)
+    spiral_top = scores["spiral"].sort_values(ascending=False)
+    assert list(spiral_top.index[:2]) == [
+        "doctrine.us.decapitation_probability", "weapons.rocket.kill_per_munition"
+    ]  # fmt: skip
+    assert spiral_top.iloc[0] == pytest.approx(0.27, abs=0.01)
+    assert spiral_top.iloc[1] == pytest.approx(0.20, abs=0.01)
+    spiral = found.box("spiral")
+    assert spiral.stats["density"] == pytest.approx(0.36, abs=0.01)
+    low = spiral.limits.set_index("parameter").loc["doctrine.us.decapitation_probability", "low"]
+    assert low == pytest.approx(0.34, abs=0.01)
+    contest = run_tournament(days, worlds=size["worlds"], replicates=replicates)
+    ranking = contest.ranking.set_index("us")
+    assert (ranking["worlds"] == 120).all()
+    robust = {"restraint": 1.0, "syria_only": 0.95, "red_line": 0.95, "proportional": 0.84,
+              "decapitation": 0.78, "max_pressure": 0.30}  # fmt: skip
+    assert list(contest.ranking["us"]) == list(robust)
+    for us, share in robust.items():
+        assert ranking.loc[us, "robustness"] == pytest.approx(share, abs=0.006)  # as rounded
+    assert ranking.loc["restraint", "mean_us_deaths"] == pytest.approx(2.3, abs=0.05)
+    assert ranking.loc["restraint", "mean_p_war"] == 0
+    assert ranking.loc["restraint", "mean_attacks_per_month"] == pytest.approx(11.3, abs=0.05)
+    assert ranking.loc["max_pressure", "mean_attacks_per_month"] == pytest.approx(2.9, abs=0.05)
+    assert ranking["max_regret_attacks_per_month"].idxmax() == "restraint"
+    assert ranking.loc["restraint", "max_regret_attacks_per_month"] == pytest.approx(14, abs=0.2)
+    pairs = contest.pairs.set_index(["us", "iran"])
+    for us in ("syria_only", "red_line"):  # failing only against revenge
+        assert (pairs.loc[us, "robustness"].drop("revenge") == 1).all()
+    mp = pairs.loc["max_pressure"]
+    assert mp.loc["restrain_proxies", "robustness"] == 1
+    assert (mp["robustness"].drop("restrain_proxies") <= 0.1).all()
+    assert mp.loc["revenge", "mean_us_deaths"] == pytest.approx(19, abs=0.2)
+    assert mp.loc["revenge", "mean_p_war"] == pytest.approx(0.65, abs=0.005)
+    # talks_first is calibrated whenever no talks open
+    talks = contest.pairs[contest.pairs["iran"] == "talks_first"].drop(columns="iran")
+    calibrated = contest.pairs[contest.pairs["iran"] == "calibrated"].drop(columns="iran")
+    pd.testing.assert_frame_equal(talks.reset_index(drop=True), calibrated.reset_index(drop=True))
