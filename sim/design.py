@@ -42,6 +42,14 @@ from sim.config import (
     numeric_leaf,
     out_of_range,
 )
+from sim.design_chunks import (
+    check_plan,
+    chunk_points,
+    join_chunks,
+    missing_chunks,
+    plan_record,
+    run_chunks,
+)
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, fail, one_line
 from sim.io import atomic_write, provenance, write_json, write_parquet
@@ -219,6 +227,19 @@ class DesignPlan:
                     progress(done)
         table = pd.concat(tables).sort_values(["point", "replicate"], kind="stable")
         return DesignResult(self.points, table.reset_index(drop=True), self.config)
+
+    def only(self, points: Sequence[int]) -> DesignPlan:
+        """The plan of the design's ``points`` alone (a chunk): each keeps its number, its
+        batch's configuration and its own values, so it runs as it runs in the whole."""
+        keep = set(int(p) for p in points)
+        batches = []
+        for batch in self.batches:
+            places = [j for j, point in enumerate(batch.points) if point in keep]
+            if places:
+                per_point = {path: [v[j] for j in places] for path, v in batch.per_point.items()}
+                batches.append(_Batch(batch.config, [batch.points[j] for j in places], per_point))
+        chosen = self.points[self.points["point"].isin(keep)].reset_index(drop=True)
+        return DesignPlan(chosen, self.config, self.replicates, batches)
 
 
 def plan_design(
@@ -423,10 +444,33 @@ def main(argv: list[str] | None = None) -> None:
         "--replicates", type=int, default=None, help="replicates per point (default 100)"
     )
     parser.add_argument("--out", type=Path, default=None, help="folder for the results")
+    parser.add_argument(
+        "--chunks",
+        type=int,
+        default=None,
+        help="cut the points into this many chunks, each kept in OUT/chunks/ once done; "
+        "run again with the same --out to resume (default: chunks of about "
+        f"{BATCH_REPLICATES:,} replicates)",
+    )
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=None,
+        metavar="I",
+        help="run only chunk I (0 .. chunks-1), as one task of a cluster array job; needs "
+        "--out and --chunks; the task that finds every chunk done writes the tables",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="run the chunks in this many processes"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
     args = parser.parse_intermixed_args(argv)
     if args.replicates is not None and args.replicates < 1:
         fail(PROG, f"--replicates = {args.replicates}: must be a whole number >= 1")
+    if args.workers < 1:
+        fail(PROG, f"--workers = {args.workers}: must be a whole number >= 1")
+    if args.chunk is not None and (args.out is None or args.chunks is None):
+        fail(PROG, "--chunk: give --chunks and --out too (every task writes to one folder)")
     if args.design is not None and "=" in str(args.design):  # an override, not a file
         args.overrides.insert(0, str(args.design))
         args.design = None
@@ -456,12 +500,27 @@ def main(argv: list[str] | None = None) -> None:
             replicates=args.replicates,
             where=where,
         )
+        chunks = args.chunks
+        if chunks is None:  # chunks of about one batch (BATCH_REPLICATES), one per worker
+            chunks = max(args.workers, -(-len(design) * args.replicates // BATCH_REPLICATES))
+        parts = chunk_points(len(design), chunks)
+        if args.chunk is not None and not 0 <= args.chunk < chunks:
+            raise ConfigError(f"--chunk = {args.chunk}: must be in 0 .. {chunks - 1}")
+        check_plan(out, plan_record(plan, args.overrides, chunks))
     except ConfigError as exc:
         fail(PROG, str(exc))
     except COMPOSE_ERRORS as exc:
         fail(PROG, one_line(exc))
-    with tqdm(total=len(design), unit="point", desc=PROG, disable=args.quiet) as bar:
-        result = plan.run(lambda done: bar.update(done - bar.n))
+    which = None if args.chunk is None else [args.chunk]
+    total = len(design) if which is None else len(parts[args.chunk])
+    with tqdm(total=total, unit="point", desc=PROG, disable=args.quiet) as bar:
+        run_chunks(plan, out, chunks, which, args.workers, lambda done: bar.update(done - bar.n))
+    waiting = missing_chunks(out, chunks)
+    if waiting:  # a task of an array job: the last to finish writes the tables
+        if not args.quiet:
+            print(f"Chunk {args.chunk} of {chunks} done; {len(waiting)} to go. Results: {out}")
+        return
+    result = DesignResult(plan.points, join_chunks(out, chunks), plan.config)
     summary = result.summary()
     write_parquet(result.replicates, out / "design_results.parquet")
     atomic_write(out / "design_summary.csv", lambda tmp: summary.to_csv(tmp, index=False))

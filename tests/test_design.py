@@ -113,8 +113,9 @@ def test_the_command_writes_the_results_and_the_design(tmp_path, capsys):
     main(["--grid", "doctrine.us.kill_threshold=1,2", "--replicates", "4", "--out", str(out),
           "days=30"])  # fmt: skip
     assert sorted(p.name for p in out.iterdir()) == [
-        "design.csv", "design.json", "design_results.parquet", "design_summary.csv",
+        "chunks", "design.csv", "design.json", "design_results.parquet", "design_summary.csv",
     ]  # fmt: skip
+    assert sorted(p.name for p in (out / "chunks").iterdir()) == ["0.parquet", "plan.json"]
     results = pd.read_parquet(out / "design_results.parquet")
     assert len(results) == 8 and set(results["point"]) == {0, 1}
     assert "Results:" in capsys.readouterr().out
@@ -158,12 +159,16 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
 def _readme_design_commands() -> list[list[str]]:
-    block = README.split("## Designs", 1)[1].split("```")[1]
-    return [line.split("#")[0].split() for line in block.strip().splitlines()]
+    """The commands of the code blocks of the README's section on designs (comments, such
+    as the cluster example, left out)."""
+    section = README.split("## Designs", 1)[1].split("\n## ", 1)[0]
+    blocks = section.split("```")[1::2]
+    lines = [line.split("#")[0].split() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", _readme_design_commands(), ids=lambda c: " ".join(c[1:3]))
+@pytest.mark.parametrize("command", _readme_design_commands(), ids=lambda c: " ".join(c[1:5]))
 def test_the_readme_design_commands_run(command, tmp_path, monkeypatch):
     """Each design command of the README runs (at a small size), a table read from the
     folder it runs in."""
@@ -178,3 +183,84 @@ def test_the_readme_design_commands_run(command, tmp_path, monkeypatch):
         del args[i : i + 2]
     main([*args, "--replicates", "3", "--quiet", "--out", str(tmp_path / "out"), "days=20"])
     assert (tmp_path / "out" / "design_results.parquet").is_file()
+
+
+# --- chunks: processes, cluster tasks, resume ----------------------------------------------------
+
+#: six points (two lags x three doctrines); the last two items are "--quiet" and the days
+CHUNKED = [
+    "--grid", "doctrine.us.response_lag_days=1,4",
+    "--grid", "doctrine/us=red_line,restraint,syria_only",
+    "--replicates", "6", "--quiet", "days=40",
+]  # fmt: skip
+
+
+def _results(out: Path) -> pd.DataFrame:
+    return pd.read_parquet(out / "design_results.parquet")
+
+
+def test_a_design_gives_the_same_tables_however_it_is_cut(tmp_path):
+    """In one piece, in 4 chunks over 2 processes, or as 3 tasks of an array job run in any
+    order: the same rows, bit for bit (common random numbers)."""
+    main([*CHUNKED, "--out", str(tmp_path / "whole")])
+    main([*CHUNKED, "--out", str(tmp_path / "processes"), "--chunks", "4", "--workers", "2"])
+    for i in (2, 0, 1):
+        main([*CHUNKED, "--out", str(tmp_path / "tasks"), "--chunks", "3", "--chunk", str(i)])
+    whole = _results(tmp_path / "whole")
+    assert len(whole) == 6 * 6
+    for cut in ("processes", "tasks"):
+        pd.testing.assert_frame_equal(_results(tmp_path / cut), whole, check_exact=True)
+        summary = pd.read_csv(tmp_path / cut / "design_summary.csv")
+        pd.testing.assert_frame_equal(
+            summary, pd.read_csv(tmp_path / "whole" / "design_summary.csv")
+        )
+
+
+def test_a_stopped_design_resumes_running_each_chunk_once(tmp_path, monkeypatch, capsys):
+    """Chunks 0 and 2 of 4 done (as a killed run leaves them), the same command runs only
+    1 and 3, and writes the tables; a task of an unfinished array job writes none."""
+    import sim.design_chunks as chunks
+
+    out = tmp_path / "out"
+    main([*CHUNKED[:-2], "days=40", "--out", str(out), "--chunks", "4", "--chunk", "0"])
+    assert "Chunk 0 of 4 done; 3 to go" in capsys.readouterr().out
+    main([*CHUNKED, "--out", str(out), "--chunks", "4", "--chunk", "2"])
+    assert not (out / "design_results.parquet").exists()
+    ran = []
+    real = chunks.run_chunk
+    monkeypatch.setattr(chunks, "run_chunk", lambda *a: ran.append(a[-1]) or real(*a))
+    main([*CHUNKED, "--out", str(out), "--chunks", "4"])
+    assert sorted(ran) == [1, 3]
+    main([*CHUNKED, "--out", str(tmp_path / "whole")])
+    pd.testing.assert_frame_equal(_results(out), _results(tmp_path / "whole"), check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--chunks", "4", "days=41"], "holds chunks of another plan (overrides differ)"),
+        (["--chunks", "3"], "holds chunks of another plan (chunks differ)"),
+        (["--chunks", "4", "--chunk", "4"], "--chunk = 4: must be in 0 .. 3"),
+        (["--chunks", "0"], "--chunks = 0: must be a whole number >= 1"),
+        (["--chunks", "7"], "--chunks = 7: the design has only 6 points"),
+        (["--workers", "0"], "--workers = 0: must be a whole number >= 1"),
+    ],
+)
+def test_a_chunked_run_that_does_not_fit_is_refused_in_one_line(extra, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    main([*CHUNKED, "--out", str(out), "--chunks", "4", "--chunk", "1"])
+    capsys.readouterr()
+    before = sorted(p.name for p in (out / "chunks").iterdir())
+    with pytest.raises(SystemExit) as exit_:
+        main([*CHUNKED, "--out", str(out), *extra])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+    assert sorted(p.name for p in (out / "chunks").iterdir()) == before
+
+
+def test_a_task_needs_the_folder_and_the_number_of_chunks(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*CHUNKED, "--chunk", "1", "--chunks", "4"])
+    assert exit_.value.code == 2
+    assert "--chunk: give --chunks and --out too" in capsys.readouterr().err
