@@ -148,10 +148,10 @@ contest.plot()
 # *Which doctrine is robust.* Across 120 US worlds (30 sampled worlds x 4 Iranian
 # doctrines), restraint keeps mean US deaths under 3 and war under 5% in every one (mean
 # 2.3 US deaths, no war), syria_only and red_line in 95% (failing only in some worlds
-# against `revenge`), proportional in 84%, decapitation in 78% and max_pressure in 30%:
+# against `revenge`), proportional in 84%, decapitation in 78% and max_pressure in 32%:
 # max pressure deters the militias best (2.9 attacks a month against restraint's 11.3) and
-# is robust in every world only against an Iran that restrains its proxies (in a tenth of
-# them or none against the others); against `revenge` it averages 19 US deaths and 65%
-# war. Restraint's price is the most attacks: its regret in attacks per month reaches 14.
+# is robust in every world only against an Iran that restrains its proxies (in about an
+# eighth of them or none against the others); against `revenge` it averages 19 US deaths
+# and 66% war. Restraint's price is the most attacks: its regret in attacks per month reaches 14.
 # Against `talks_first` every doctrine does exactly as against `calibrated`, because no
 # talks open in the default scenario.

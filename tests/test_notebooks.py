@@ -411,7 +411,7 @@ def test_reading_of_04_sensitivity_and_robustness_holds_at_full_size():
     ranking = contest.ranking.set_index("us")
     assert (ranking["worlds"] == 120).all()
     robust = {"restraint": 1.0, "syria_only": 0.95, "red_line": 0.95, "proportional": 0.84,
-              "decapitation": 0.78, "max_pressure": 0.30}  # fmt: skip
+              "decapitation": 0.78, "max_pressure": 0.32}  # fmt: skip
     assert list(contest.ranking["us"]) == list(robust)
     for us, share in robust.items():
         assert ranking.loc[us, "robustness"] == pytest.approx(share, abs=0.006)  # as rounded
@@ -426,9 +426,9 @@ def test_reading_of_04_sensitivity_and_robustness_holds_at_full_size():
         assert (pairs.loc[us, "robustness"].drop("revenge") == 1).all()
     mp = pairs.loc["max_pressure"]
     assert mp.loc["restrain_proxies", "robustness"] == 1
-    assert (mp["robustness"].drop("restrain_proxies") <= 0.1).all()
-    assert mp.loc["revenge", "mean_us_deaths"] == pytest.approx(19, abs=0.2)
-    assert mp.loc["revenge", "mean_p_war"] == pytest.approx(0.65, abs=0.005)
+    assert (mp["robustness"].drop("restrain_proxies") <= 0.14).all()  # "about an eighth"
+    assert mp.loc["revenge", "mean_us_deaths"] == pytest.approx(19, abs=0.5)  # as rounded
+    assert mp.loc["revenge", "mean_p_war"] == pytest.approx(0.66, abs=0.005)
     # talks_first is calibrated whenever no talks open
     talks = contest.pairs[contest.pairs["iran"] == "talks_first"].drop(columns="iran")
     calibrated = contest.pairs[contest.pairs["iran"] == "calibrated"].drop(columns="iran")
