@@ -19,7 +19,6 @@ import argparse
 import csv
 import dataclasses
 import datetime as dt
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,9 +43,12 @@ from sim.config import (
 )
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.folders import FolderError, check_writable, claim_or_fail
 from sim.io import atomic_write, provenance, write_json, write_parquet
+from sim.memory import InsufficientMemoryError, check_memory
 from sim.outcomes import OUTCOMES
 from sim.params import takes_one_per_replicate, varies_by_replicate
+from sim.stops import command
 
 #: replicates stepped together at most (points x replicates per batch): beyond a few
 #: thousand, a larger batch is no faster per replicate-day and only takes more memory
@@ -395,6 +397,7 @@ def _number(text: str) -> int | float | str:
     return text  # refused, naming the field, when the design is checked
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """``escalation-design``: run a design table (or a grid) as parameter-batched ensembles."""
     parser = argparse.ArgumentParser(
@@ -446,7 +449,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             design = read_design(args.design) if args.design is not None else grid(args.grid)
         args.replicates = args.replicates or 100
-        _check_writable(out)
+        check_writable(out, "--out")
         plan = plan_design(
             design,
             *args.overrides,
@@ -456,26 +459,33 @@ def main(argv: list[str] | None = None) -> None:
             replicates=args.replicates,
             where=where,
         )
-    except ConfigError as exc:
+    except (ConfigError, FolderError) as exc:
         fail(PROG, str(exc))
     except COMPOSE_ERRORS as exc:
         fail(PROG, one_line(exc))
-    with tqdm(total=len(design), unit="point", desc=PROG, disable=args.quiet) as bar:
-        result = plan.run(lambda done: bar.update(done - bar.n))
-    summary = result.summary()
-    write_parquet(result.replicates, out / "design_results.parquet")
-    atomic_write(out / "design_summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    atomic_write(out / "design.csv", lambda tmp: result.points.to_csv(tmp, index=False))
-    write_json(
-        {
-            "design": where,
-            "overrides": args.overrides,
-            "replicates": args.replicates,
-            "points": len(design),
-            **provenance(result.config),
-        },
-        out / "design.json",
-    )
+    size = f"{len(design)} points x --replicates {args.replicates} x {plan.config.days} days"
+    try:  # every point's replicate table is kept until the end
+        check_memory(len(design) * args.replicates, plan.config.days, size, events="none")
+    except InsufficientMemoryError as exc:
+        fail(PROG, str(exc))
+    with claim_or_fail(PROG, out, "--out") as claim:  # a failed design leaves no folder behind
+        with tqdm(total=len(design), unit="point", desc=PROG, disable=args.quiet) as bar:
+            result = plan.run(lambda done: bar.update(done - bar.n))
+        summary = result.summary()
+        write_parquet(result.replicates, out / "design_results.parquet")
+        atomic_write(out / "design_summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+        atomic_write(out / "design.csv", lambda tmp: result.points.to_csv(tmp, index=False))
+        write_json(
+            {
+                "design": where,
+                "overrides": args.overrides,
+                "replicates": args.replicates,
+                "points": len(design),
+                **provenance(result.config),
+            },
+            out / "design.json",
+        )
+        claim.keep()
     if not args.quiet:
         shown = ["point", *design.columns, "share_war", "share_spiral", "mean_attacks"]
         with pd.option_context("display.width", 160, "display.max_rows", 20):
@@ -505,15 +515,3 @@ def experiment_grid(name: str) -> tuple[list[str], int | None]:
         raise ConfigError(f"experiment {name}: sweeps nothing (hydra.sweeper.params is empty)")
     replicates = study.get("replicates")
     return specs, int(replicates) if replicates is not None else None
-
-
-def _check_writable(folder: Path) -> None:
-    """Refuse, before anything runs, a results folder that could not be written (nothing is
-    created here: a refused or failed run leaves no folder behind)."""
-    existing = folder.absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ConfigError(f"--out {folder}: {existing.name} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {folder}: cannot write in {existing.name or existing}")

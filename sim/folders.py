@@ -30,6 +30,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from sim.errors import fail
+
 #: the lock file a process holds in the folder it writes
 LOCK_FILE = ".lock"
 
@@ -203,3 +205,19 @@ def locked(folder: Path | str, what: str) -> Iterator[FolderLock]:
         yield lock
     finally:
         lock.release()
+
+
+def claim_or_fail(prog: str, folder: Path | str, what: str, unique: bool = False) -> Claim:
+    """:class:`Claim` for a command, refusing an unusable or busy folder in one line (exit 2)."""
+    try:
+        return Claim(folder, what, unique=unique)
+    except FolderError as exc:
+        fail(prog, str(exc))
+
+
+def check_writable_or_fail(prog: str, folder: Path | str, what: str) -> None:
+    """:func:`check_writable` for a command: one line and exit 2 if the folder is unusable."""
+    try:
+        check_writable(folder, what)
+    except FolderError as exc:
+        fail(prog, str(exc))
