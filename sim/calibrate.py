@@ -381,12 +381,16 @@ def _calibrate(args, free, base, record, full, fit, holdout, claim, storage) -> 
 
 
 class _NoStopTraceback(logging.Filter):
-    """Drop Optuna's report of a trial ended by Ctrl-C or SIGTERM (a traceback of 60 lines):
-    the command says in one line that it stopped."""
+    """Drop Optuna's report of a trial ended by Ctrl-C or SIGTERM (a traceback of 60 lines)
+    and what it logs after it: the command says in one line that it stopped."""
+
+    stopped = False
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, KeyboardInterrupt)
+        if isinstance(exc, KeyboardInterrupt):
+            self.stopped = True
+        return not self.stopped
 
 
 @contextlib.contextmanager

@@ -44,7 +44,7 @@ def exit_status(stop: KeyboardInterrupt) -> int:
 def stop_message(prog: str, stop: KeyboardInterrupt, kept: str = "") -> str:
     """The one line printed when a command is stopped."""
     how = "SIGTERM" if isinstance(stop, Stopped) else "Ctrl-C (SIGINT)"
-    return f"{prog}: stopped by {how}; {kept or 'finished files are kept, nothing partial'}"
+    return f"{prog}: stopped by {how}; {kept or 'complete files are kept, nothing partial is left'}"
 
 
 @contextlib.contextmanager
