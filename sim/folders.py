@@ -47,9 +47,9 @@ def check_writable(folder: Path | str, what: str) -> None:
     created here: the first existing folder on the path must be a folder the user may write
     in. Raises :class:`FolderError`.
     """
-    folder = Path(folder)
-    if str(folder).strip() == "":
+    if not str(folder).strip():  # Path("") would be the current folder
         raise FolderError(f"{what}: empty; give a folder path")
+    folder = Path(folder)
     existing = folder.absolute()
     while not existing.exists() and existing != existing.parent:
         if existing.is_symlink():  # a dangling link cannot be made into a folder

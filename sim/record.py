@@ -174,28 +174,40 @@ class _Columns:
             ends.append(len(data))
 
     def frame(self) -> pd.DataFrame:
-        """The record as a DataFrame sorted by date (same-day rows in file order)."""
+        """The record as a DataFrame sorted by date (same-day rows in file order).
+
+        Each column is put in date order on its own, its unordered copy let go before the
+        next, so that sorting never holds two copies of the whole record.
+        """
         epoch = dt.date(1970, 1, 1).toordinal()
         days = np.asarray(self.days, dtype=np.int64) - epoch
-        data: dict[str, object] = {"date": days.astype("datetime64[D]").astype("datetime64[ns]")}
+        self.days = array("q")
+        order = np.argsort(days, kind="stable") if np.any(np.diff(days) < 0) else None
+
+        def ordered(values):
+            return values if order is None else values[order]
+
+        dates = ordered(days).astype("datetime64[D]").astype("datetime64[ns]")
+        data: dict[str, object] = {"date": dates}
         for field, allowed in _CHOICES.items():
-            codes = np.frombuffer(self.codes[field], dtype=np.int8)
+            codes = ordered(np.frombuffer(self.codes.pop(field), dtype=np.int8))
             data[field] = pd.Categorical.from_codes(codes, categories=list(allowed))
         for field in _CASUALTIES:
-            values = np.asarray(self.counts[field], dtype=np.int64)
-            missing = np.frombuffer(self.known[field], dtype=np.bool_) == 0
-            data[field] = pd.arrays.IntegerArray(values, missing)
+            values = ordered(np.asarray(self.counts.pop(field), dtype=np.int64))
+            known = ordered(np.frombuffer(self.known.pop(field), dtype=np.bool_))
+            data[field] = pd.arrays.IntegerArray(values, ~known)
         for field in _TEXTS:  # Arrow strings over the same bytes, then pandas' text type
-            chars, ends = self.text[field]
+            chars, ends = self.text.pop(field)
             arrow = pa.LargeStringArray.from_buffers(
                 len(ends) - 1, pa.py_buffer(ends), pa.py_buffer(chars)
             )
+            del chars, ends
+            if order is not None:
+                arrow = arrow.take(pa.array(order))
             text = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arrow])), copy=False)
+            del arrow
             data[field] = text.astype(_TEXT_DTYPE)
-        frame = pd.DataFrame(data, columns=list(COLUMNS))
-        if np.any(np.diff(days) < 0):  # a record in date order (the usual) is not copied
-            frame = frame.sort_values("date", kind="stable").reset_index(drop=True)
-        return frame
+        return pd.DataFrame(data, columns=list(COLUMNS))
 
 
 def load_events(path: str | Path) -> pd.DataFrame:

@@ -71,8 +71,8 @@ def _compose(overrides: list[str], hydra: bool = False) -> DictConfig:
         GlobalHydra.instance().clear()
 
 
-def _container(cfg: DictConfig) -> Any:
-    return OmegaConf.to_container(cfg, resolve=False)
+def _container(cfg: Any) -> Any:
+    return OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else cfg
 
 
 def _is_group(key: str) -> bool:
