@@ -373,7 +373,7 @@ def _calibrate(args, free, base, record, full, fit, holdout, claim, storage) -> 
                 study.optimize(objective, n_trials=todo)
         except KeyboardInterrupt as stop:
             # Optuna has marked the running trial failed; the complete ones are stored
-            kept = (f"{len(complete_trials(study))} of {args.trials} trials complete in "
+            kept = (f" with {len(complete_trials(study))} of {args.trials} trials complete in "
                     f"{storage}; run the same command again to resume")  # fmt: skip
             print(stop_message(PROG, stop, kept), file=sys.stderr)
             raise SystemExit(exit_status(stop)) from None

@@ -226,8 +226,10 @@ def _hydra_main(cfg: DictConfig) -> None:
     try:
         config = to_config(cfg)
     except ConfigError as exc:
-        # only .hydra/ is in the folder yet: leave nothing behind
-        shutil.rmtree(out_dir, ignore_errors=True)
+        # only .hydra/ was written yet: leave nothing behind (and nothing else is touched)
+        shutil.rmtree(out_dir / ".hydra", ignore_errors=True)
+        with contextlib.suppress(OSError):
+            out_dir.rmdir()  # if it is empty now
         fail(PROG, str(exc))
     try:
         with progress_bar(config) as progress:
@@ -313,11 +315,26 @@ def claim_output(argv: list[str], multirun: bool) -> tuple[list[str], Claim | No
     return [*argv, f"{key}={claim.folder}"], claim
 
 
+#: the settings whose largest swept value sets a sweep job's memory
+SIZE_KEYS = ("replicates", "days")
+
+
 def check_run_memory(argv: list[str]) -> None:
-    """Refuse a run that would not fit in memory (before any folder is made)."""
+    """Refuse a run, or a sweep whose largest job, that would not fit in memory (before any
+    folder is made)."""
+    overrides = []
     try:
-        config = compose(*_task_overrides(argv))
-    except Exception:  # a bad configuration: Hydra reports it itself
+        for override in OverridesParser.create().parse_overrides(_task_overrides(argv)):
+            if not override.is_sweep_override():
+                overrides.append(override.input_line)
+                continue
+            values = list(override.sweep_iterator())
+            if override.key_or_group in SIZE_KEYS:
+                overrides.append(_with_value(override, max(values)))
+            elif values:
+                overrides.append(_with_value(override, values[0]))
+        config = compose(*overrides)
+    except Exception:  # a bad configuration: Hydra, or the sweep's own check, reports it
         return
     try:
         check_memory(
@@ -350,7 +367,7 @@ def main(argv: list[str] | None = None) -> None:
                 fail(PROG, str(exc))
             except COMPOSE_ERRORS as exc:
                 fail(PROG, f"resume {folder}: {one_line(exc)}")
-        elif not multirun:
+        else:
             check_run_memory(argv)
         argv, claim = claim_output(argv, multirun)
     sys.argv = [PROG, *argv]

@@ -41,10 +41,14 @@ def exit_status(stop: KeyboardInterrupt) -> int:
     return EXIT_SIGTERM if isinstance(stop, Stopped) else EXIT_SIGINT
 
 
-def stop_message(prog: str, stop: KeyboardInterrupt, kept: str = "") -> str:
-    """The one line printed when a command is stopped."""
-    how = "SIGTERM" if isinstance(stop, Stopped) else "Ctrl-C (SIGINT)"
-    return f"{prog}: stopped by {how}; {kept or 'complete files are kept, nothing partial is left'}"
+#: what a stop leaves, unless the command says more
+KEPT = "; complete files are kept, nothing partial is left"
+
+
+def stop_message(prog: str, stop: KeyboardInterrupt, kept: str = KEPT) -> str:
+    """The one line printed when a command is stopped: ``kept``, then the signal."""
+    how = "SIGTERM" if isinstance(stop, Stopped) else "Ctrl-C, SIGINT"
+    return f"{prog}: stopped{kept} ({how})"
 
 
 @contextlib.contextmanager

@@ -251,12 +251,12 @@ def test_a_stop_ends_in_one_line_with_130_or_143(capsys):
     with pytest.raises(SystemExit) as exit_, clean_stops("escalation-x"):
         raise KeyboardInterrupt
     assert exit_.value.code == EXIT_SIGINT == 130
-    assert_one_line(capsys.readouterr().err, "escalation-x: stopped by Ctrl-C")
+    assert_one_line(capsys.readouterr().err, "escalation-x: stopped; complete", "(Ctrl-C")
     with pytest.raises(SystemExit) as exit_, clean_stops("escalation-x"):
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler raises before this ends
     assert exit_.value.code == EXIT_SIGTERM == 143
-    assert_one_line(capsys.readouterr().err, "escalation-x: stopped by SIGTERM")
+    assert_one_line(capsys.readouterr().err, "escalation-x: stopped; complete", "(SIGTERM)")
 
 
 def _start(code: str, *argv: str, cwd: Path) -> subprocess.Popen:
@@ -291,7 +291,7 @@ def test_a_stopped_run_ends_in_one_line_and_leaves_no_folder(tmp_path, signum, s
                   f"hydra.run.dir={run_dir}", cwd=tmp_path)  # fmt: skip
     code, out, err = _stop_when(proc, lambda: (run_dir / ".hydra").is_dir(), signum)
     assert code == status, err
-    assert_one_line(err, "escalation-sim: stopped by")
+    assert_one_line(err, "escalation-sim: stopped; complete files are kept")
     assert not run_dir.exists()
 
 
@@ -306,7 +306,7 @@ def test_a_stopped_calibration_ends_in_one_line_and_keeps_its_trials(tmp_path):
         proc, lambda: (out_dir / "study.db").is_file(), signal.SIGINT, settle=4
     )
     assert code == 130, err
-    line = assert_one_line(err, "escalation-calibrate: stopped by Ctrl-C")
+    line = assert_one_line(err, "escalation-calibrate: stopped with", "(Ctrl-C, SIGINT)")
     assert "run the same command again to resume" in line
     assert (out_dir / "study.db").is_file() and not (out_dir / ".lock").exists()
 
