@@ -348,6 +348,27 @@ def check_run_memory(argv: list[str]) -> None:
         fail(PROG, str(exc))
 
 
+def prepare_output(
+    argv: list[str], multirun: bool, resuming: bool
+) -> tuple[list[str], Claim | None]:
+    """What is checked once the overrides are valid, before any folder is made: a resumed
+    sweep's settings, or the memory a run needs; then the output folder is claimed.
+    Returns ``argv`` naming the folder and the claim (None when nothing will run)."""
+    if any(a.split("=", 1)[0] in NO_RUN_FLAGS for a in argv):
+        return argv, None
+    if resuming:
+        folder = next(a for a in argv if a.startswith("hydra.sweep.dir=")).split("=", 1)[1]
+        try:
+            check_resume(folder, _task_overrides(argv))
+        except SweepError as exc:
+            fail(PROG, str(exc))
+        except COMPOSE_ERRORS as exc:
+            fail(PROG, f"resume {folder}: {one_line(exc)}")
+    else:
+        check_run_memory(argv)
+    return claim_output(argv, multirun)
+
+
 @command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
@@ -357,19 +378,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = resume_overrides(argv)
     precheck(argv)
     multirun = any(a in MULTIRUN_FLAGS for a in argv)
-    claim = None
-    if not any(a.split("=", 1)[0] in NO_RUN_FLAGS for a in argv):
-        if resuming:
-            folder = next(a for a in argv if a.startswith("hydra.sweep.dir=")).split("=", 1)[1]
-            try:
-                check_resume(folder, _task_overrides(argv))
-            except SweepError as exc:
-                fail(PROG, str(exc))
-            except COMPOSE_ERRORS as exc:
-                fail(PROG, f"resume {folder}: {one_line(exc)}")
-        else:
-            check_run_memory(argv)
-        argv, claim = claim_output(argv, multirun)
+    argv, claim = prepare_output(argv, multirun, resuming)
     sys.argv = [PROG, *argv]
     done = False
     try:

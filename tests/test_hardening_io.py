@@ -128,6 +128,46 @@ def test_two_runs_started_together_get_two_folders(tmp_path, monkeypatch):
     assert not list(Path("results/runs").glob("*/*"))  # neither was kept
 
 
+def test_two_sweeps_started_together_get_two_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, claim_a = cli.claim_output(["-m", "seed=1,2"], multirun=True)
+    _, claim_b = cli.claim_output(["-m", "seed=1,2"], multirun=True)
+    try:
+        assert claim_a.folder != claim_b.folder
+        assert claim_a.folder.parent.parent == Path("results/sweeps")
+    finally:
+        claim_a.release()
+        claim_b.release()
+
+
+@pytest.mark.slow
+def test_two_runs_started_in_the_same_second_keep_their_own_results(tmp_path):
+    """The issue's case: both printed the same folder, one run's files beside the other's."""
+    runs = [
+        _start("from sim.cli import main; main()", "seed=1", "days=60", cwd=tmp_path),
+        _start(
+            "from sim.cli import main; main()",
+            "seed=2",
+            "days=60",
+            "replicates=3",
+            "output.figures=false",
+            cwd=tmp_path,
+        ),  # fmt: skip
+    ]
+    printed = []
+    for proc in runs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        printed.append(out.splitlines()[0].removeprefix("Results: "))
+    assert printed[0] != printed[1]
+    for folder, seed, ensemble in zip(printed, (1, 2), (False, True), strict=True):
+        folder = tmp_path / folder
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["provenance"]["seed"] == seed
+        assert (folder / "ensemble.parquet").exists() == ensemble
+        assert not (folder / ".lock").exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "needles"),
     [
