@@ -132,6 +132,24 @@ class FolderLock:
         self._fd = None
 
 
+def check_not_inside_busy(folder: Path | str, what: str) -> None:
+    """Refuse a folder inside one that another process holds (a job folder of a running
+    sweep, say). Raises :class:`FolderError`."""
+    folder = Path(folder).absolute()
+    for parent in folder.parents:
+        if not (parent / LOCK_FILE).is_file():
+            continue
+        try:
+            FolderLock(parent).acquire(what).release()
+        except FolderError:
+            holder = holder_of(parent)
+            by = f" (process {holder})" if holder else ""
+            raise FolderError(
+                f"{what} = {folder}: inside {parent}, in use by another run{by}; "
+                "choose another folder"
+            ) from None
+
+
 def holder_of(folder: Path | str) -> int | None:
     """The process id written in a folder's lock file (None if none is readable)."""
     try:
@@ -152,6 +170,7 @@ class Claim:
     def __init__(self, folder: Path | str, what: str, unique: bool = False) -> None:
         folder = Path(folder)
         check_writable(folder, what)
+        check_not_inside_busy(folder, what)
         if unique:
             self.folder, self.created = unique_folder(folder), True
         else:

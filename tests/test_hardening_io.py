@@ -81,6 +81,19 @@ def test_a_locked_folder_is_refused_naming_the_process_and_a_stale_lock_is_taken
     again.release()
 
 
+def test_a_folder_inside_one_in_use_is_refused(tmp_path):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    lock = FolderLock(sweep).acquire("hydra.sweep.dir")
+    try:
+        with pytest.raises(FolderError, match=r"inside .*sweep, in use by another run"):
+            Claim(sweep / "3", "hydra.run.dir")
+    finally:
+        lock.release()
+    assert not (sweep / "3").exists()
+    Claim(sweep / "3", "hydra.run.dir").release()  # free again
+
+
 def test_an_unusable_output_path_is_refused_without_creating_anything(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(FolderError, match="afile is a file, not a folder"):
