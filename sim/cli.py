@@ -235,6 +235,7 @@ def _hydra_main(cfg: DictConfig) -> None:
         with progress_bar(config) as progress:
             result = run(config, progress=progress)
         paths = write_run(result, out_dir, figures=config.output.figures)
+        remove_stale_results(out_dir, paths)
     except Exception as exc:  # main removes the unfinished folder
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
@@ -242,6 +243,21 @@ def _hydra_main(cfg: DictConfig) -> None:
         raise SystemExit(EXIT_FAILED) from None
     if not config.output.quiet:
         print_summary(result, paths, out_dir)
+
+
+#: the files a run may write; those of an earlier run in the same folder that this run did
+#: not write are removed, so that a folder never mixes two runs' results
+RUN_FILES = ("events.parquet", "daily.parquet", "ensemble.parquet", "summary.json",
+             "figures/timeline.png", "figures/map.png")  # fmt: skip
+
+
+def remove_stale_results(out_dir: Path, written: dict[str, Path]) -> None:
+    """Remove the result files of an earlier run in ``out_dir`` that this run did not write."""
+    kept = {Path(p).resolve() for p in written.values()}
+    for name in RUN_FILES:
+        path = out_dir / name
+        if path.is_file() and path.resolve() not in kept:
+            path.unlink()
 
 
 def first_line(exc: BaseException) -> str:

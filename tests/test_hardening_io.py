@@ -214,6 +214,17 @@ def test_a_run_into_a_folder_another_process_holds_is_refused(tmp_path, monkeypa
     assert list(folder.iterdir()) == []
 
 
+def test_a_run_into_an_earlier_runs_folder_leaves_no_file_of_the_earlier_run(tmp_path):
+    from sim.cli import remove_stale_results
+
+    (tmp_path / "figures").mkdir()
+    for name in ("ensemble.parquet", "summary.json", "figures/map.png", "notes.txt"):
+        (tmp_path / name).write_text("earlier")
+    remove_stale_results(tmp_path, {"summary": tmp_path / "summary.json"})
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == ["notes.txt", "summary.json"]  # the user's own file stays
+
+
 def test_a_run_that_fails_after_its_folder_was_made_leaves_nothing(tmp_path, monkeypatch, capsys):
     def write_then_fail(result, out_dir, figures=True):
         (Path(out_dir) / "events.parquet").write_text("half")
