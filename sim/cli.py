@@ -390,6 +390,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     argv = sys.argv[1:] if argv is None else argv
     register_schemas()
+    SweepCallback.failed = 0  # set by this command's sweep, not by an earlier one in-process
     resuming = any(a.split("=", 1)[0] in RESUME_KEYS for a in argv)
     argv = resume_overrides(argv)
     precheck(argv)
