@@ -171,6 +171,8 @@ class Claim:
         folder = Path(folder)
         check_writable(folder, what)
         check_not_inside_busy(folder, what)
+        # the parents this claim creates, removed with the folder if the work fails
+        self.new_parents = [p for p in folder.absolute().parents if not p.exists()]
         if unique:
             self.folder, self.created = unique_folder(folder), True
         else:
@@ -195,6 +197,9 @@ class Claim:
         """Remove what this process wrote (the folder itself if it created it)."""
         if self.created:
             shutil.rmtree(self.folder, ignore_errors=True)
+            for parent in self.new_parents:  # innermost first; another run may use them now
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
             return
         for path in self.folder.iterdir():
             if path.name not in self.before and path.name != LOCK_FILE:

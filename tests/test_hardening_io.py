@@ -109,10 +109,10 @@ def test_an_unusable_output_path_is_refused_without_creating_anything(tmp_path):
 
 
 def test_a_claim_removes_what_a_failed_run_wrote_and_keeps_what_was_there(tmp_path):
-    with pytest.raises(RuntimeError), Claim(tmp_path / "new", "--out") as claim:
+    with pytest.raises(RuntimeError), Claim(tmp_path / "new" / "day" / "run", "--out") as claim:
         (claim.folder / "half.parquet").write_text("x")
         raise RuntimeError("the run failed")
-    assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "new").exists()  # nor the parents it made
     old = tmp_path / "old"
     old.mkdir()
     (old / "earlier.json").write_text("{}")
@@ -235,7 +235,7 @@ def test_a_run_that_fails_after_its_folder_was_made_leaves_nothing(tmp_path, mon
     code, out, err = run_main(cli.main, ["days=5"], monkeypatch, capsys)
     assert code == 1
     assert_one_line(err, "escalation-sim: error:", "the run failed: NotImplementedError: strftime")
-    assert not list(tmp_path.glob("results/runs/*/*"))
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- memory -------------------------------------------------------------------------------------
