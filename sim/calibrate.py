@@ -12,7 +12,9 @@ The best parameters become a scenario preset, ``scenario=calibrated_<name>``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import logging
 import re
 import sys
 from dataclasses import dataclass
@@ -27,11 +29,14 @@ from matplotlib.ticker import LogFormatter, MaxNLocator
 from sim.config import BaseConfig, ConfigError, apply_change, config_dir, parse_date
 from sim.config import validate as validate_config
 from sim.errors import fail
+from sim.folders import check_writable_or_fail, claim_or_fail
 from sim.io import atomic_write, write_json
 from sim.plots.style import BLUE, FONT, GREY, _new_figure
 from sim.scorecard import Window
 from sim.scorecard import scorecard as score
+from sim.stops import command, exit_status, stop_message
 from sim.validate import (
+    check_memory_or_fail,
     check_overrides,
     check_positive,
     compare,
@@ -267,6 +272,7 @@ def fit_figure(observed: pd.Series, simulated: pd.DataFrame, study, title: str, 
     return fig
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of ``escalation-calibrate``."""
     argv = sys.argv[1:] if argv is None else argv
@@ -318,8 +324,20 @@ def run_calibration(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             with_values(base, {p.path: p.high})
     except ConfigError as exc:
         fail(PROG, f"{args.parameters}: {exc}")
+    check_memory_or_fail(PROG, base, "--replicates")
     out = args.out or Path("results/calibration") / args.name
+    check_writable_or_fail(PROG, args.out or Path(config_dir()) / "scenario", "preset folder")
     storage = args.storage or f"sqlite:///{out / 'study.db'}"
+    if storage.startswith("sqlite:///"):
+        check_writable_or_fail(PROG, Path(storage.removeprefix("sqlite:///")).parent, "--storage")
+    # locked against a second calibration; once the study is open, it is kept to be resumed
+    with claim_or_fail(PROG, out, "--out") as claim:
+        _calibrate(args, free, base, record, full, fit, holdout, claim, storage)
+
+
+def _calibrate(args, free, base, record, full, fit, holdout, claim, storage) -> None:
+    """Open (or resume) the study, run the trials still to run, and write the results."""
+    out = claim.folder
     if storage.startswith("sqlite:///"):
         Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     fitted = fit.clip(record)
@@ -336,6 +354,7 @@ def run_calibration(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         study = open_study(args.name, storage, args.seed, identity)
     except ConfigError as exc:
         fail(PROG, str(exc))
+    claim.keep()
 
     def objective(trial) -> float:
         values = {p.path: trial.suggest_float(p.path, p.low, p.high, log=p.log) for p in free}
@@ -350,14 +369,43 @@ def run_calibration(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     started = dt.datetime.now()
     if todo > 0:
         try:
-            study.optimize(objective, n_trials=todo)
-        except KeyboardInterrupt:
+            with _quiet_stops():
+                study.optimize(objective, n_trials=todo)
+        except KeyboardInterrupt as stop:
             # Optuna has marked the running trial failed; the complete ones are stored
-            print(f"{PROG}: stopped with {len(complete_trials(study))} of {args.trials} trials "
-                  f"complete in {storage}; run the same command again to resume",
-                  file=sys.stderr)  # fmt: skip
-            raise SystemExit(130) from None
+            kept = (f" with {len(complete_trials(study))} of {args.trials} trials complete in "
+                    f"{storage}; run the same command again to resume")  # fmt: skip
+            print(stop_message(PROG, stop, kept), file=sys.stderr)
+            raise SystemExit(exit_status(stop)) from None
     finish(args, study, free, base, record, full, fit, holdout, out, started)
+
+
+class _NoStopTraceback(logging.Filter):
+    """Drop Optuna's report of a trial ended by Ctrl-C or SIGTERM (a traceback of 60 lines)
+    and what it logs after it: the command says in one line that it stopped."""
+
+    stopped = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, KeyboardInterrupt):
+            self.stopped = True
+        return not self.stopped
+
+
+@contextlib.contextmanager
+def _quiet_stops():
+    logger = logging.getLogger("optuna")
+    quiet = _NoStopTraceback()
+    logger.addFilter(quiet)
+    for handler in logger.handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+        for handler in logger.handlers:
+            handler.removeFilter(quiet)
 
 
 def describe_events(record: pd.DataFrame) -> list[str]:

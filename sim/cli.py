@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -33,10 +34,14 @@ from sim.config import (
 )
 from sim.engine import run
 from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.folders import Claim, FolderError
 from sim.io import write_run
+from sim.memory import InsufficientMemoryError, check_memory
 from sim.metrics import rung_name, summary
 from sim.report import SweepCallback
-from sim.sweep import MULTIRUN_FILE, run_job
+from sim.resume import check_resume
+from sim.stops import EXIT_FAILED, command
+from sim.sweep import MULTIRUN_FILE, SweepError, run_job
 from sim.sweep_batches import BATCH_REPLICATES_KEY, check_batch_replicates
 
 PROG = "escalation-sim"
@@ -221,24 +226,186 @@ def _hydra_main(cfg: DictConfig) -> None:
     try:
         config = to_config(cfg)
     except ConfigError as exc:
-        # only .hydra/ is in the folder yet: leave nothing behind
-        shutil.rmtree(out_dir, ignore_errors=True)
+        # only .hydra/ was written yet: leave nothing behind (and nothing else is touched)
+        shutil.rmtree(out_dir / ".hydra", ignore_errors=True)
+        with contextlib.suppress(OSError):
+            out_dir.rmdir()  # if it is empty now
         fail(PROG, str(exc))
-    with progress_bar(config) as progress:
-        result = run(config, progress=progress)
-    paths = write_run(result, out_dir, figures=config.output.figures)
+    try:
+        with progress_bar(config) as progress:
+            result = run(config, progress=progress)
+        paths = write_run(result, out_dir, figures=config.output.figures)
+        remove_stale_results(out_dir, paths)
+    except Exception as exc:  # main removes the unfinished folder
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"{PROG}: error: the run failed: {first_line(exc)}", file=sys.stderr)
+        raise SystemExit(EXIT_FAILED) from None
     if not config.output.quiet:
         print_summary(result, paths, out_dir)
 
 
+#: the files a run may write; those of an earlier run in the same folder that this run did
+#: not write are removed, so that a folder never mixes two runs' results
+RUN_FILES = ("events.parquet", "daily.parquet", "ensemble.parquet", "summary.json",
+             "figures/timeline.png", "figures/map.png")  # fmt: skip
+
+
+def remove_stale_results(out_dir: Path, written: dict[str, Path]) -> None:
+    """Remove the result files of an earlier run in ``out_dir`` that this run did not write."""
+    kept = {Path(p).resolve() for p in written.values()}
+    for name in RUN_FILES:
+        path = out_dir / name
+        if path.is_file() and path.resolve() not in kept:
+            path.unlink()
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+# --- where a run or sweep writes: a folder of its own, locked ----------------------------------
+
+#: Hydra's flags after which nothing runs or is written (help, the configuration printed)
+NO_RUN_FLAGS = ("-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info",
+                "-sc", "--shell-completion")  # fmt: skip
+
+
+def _task_overrides(argv: list[str]) -> list[str]:
+    """The overrides of the job's own configuration: no flags, none of Hydra's settings."""
+    return [a for a in argv if not a.startswith("-")
+            and not a.lstrip("+~").startswith(("hydra.", "hydra/"))]  # fmt: skip
+
+
+def _resolve_folder(value: str) -> Path | None:
+    """A folder setting's value with ``${now:...}`` filled in (None if it needs more than that:
+    then Hydra resolves it and the folder is not claimed here)."""
+    from hydra.core.utils import setup_globals
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    setup_globals()  # Hydra's ${now:...}
+    try:
+        return Path(str(OmegaConf.create({"dir": value})["dir"]))
+    except OmegaConfBaseException:
+        return None
+
+
+def _default_folder(key: str) -> Path | None:
+    """The folder ``configs/config.yaml`` gives ``hydra.run.dir`` or ``hydra.sweep.dir``."""
+    try:
+        data = yaml.safe_load((Path(config_dir()) / "config.yaml").read_text())
+        pattern = data["hydra"][key.split(".")[1]]["dir"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    return _resolve_folder(str(pattern))
+
+
+def claim_output(argv: list[str], multirun: bool) -> tuple[list[str], Claim | None]:
+    """Claim the folder a run (or sweep) will write: locked for this process's life.
+
+    The default, named by the time, is made unique (``<time>-2`` when another run took it);
+    a folder given with ``hydra.run.dir=`` / ``hydra.sweep.dir=`` (or ``+resume``) is used
+    as it is, unless another process holds it. Returns ``argv`` naming the folder, and the
+    claim (None when Hydra is left to resolve the folder).
+    """
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    given = [a for a in argv if a.split("=", 1)[0].lstrip("+") == key]
+    try:
+        if given:
+            value = given[-1].split("=", 1)[1].strip().strip("'\"")
+            if not value:
+                raise FolderError(f"{key}: empty; give the folder the results go to")
+            folder = _resolve_folder(value)
+            return argv, Claim(folder, key) if folder is not None else None
+        if any(a in ("-cn", "--config-name") or a.startswith("--config-name=") for a in argv):
+            return argv, None  # another primary config: its folder is Hydra's to resolve
+        folder = _default_folder(key)
+        if folder is None:
+            return argv, None
+        claim = Claim(folder, key, unique=True)
+    except FolderError as exc:
+        fail(PROG, str(exc))
+    return [*argv, f"{key}={claim.folder}"], claim
+
+
+#: the settings whose largest swept value sets a sweep job's memory
+SIZE_KEYS = ("replicates", "days")
+
+
+def check_run_memory(argv: list[str]) -> None:
+    """Refuse a run, or a sweep whose largest job, that would not fit in memory (before any
+    folder is made)."""
+    overrides = []
+    try:
+        for override in OverridesParser.create().parse_overrides(_task_overrides(argv)):
+            if not override.is_sweep_override():
+                overrides.append(override.input_line)
+                continue
+            values = list(override.sweep_iterator())
+            if override.key_or_group in SIZE_KEYS:
+                overrides.append(_with_value(override, max(values)))
+            elif values:
+                overrides.append(_with_value(override, values[0]))
+        config = compose(*overrides)
+    except Exception:  # a bad configuration: Hydra, or the sweep's own check, reports it
+        return
+    try:
+        check_memory(
+            config.replicates,
+            config.days,
+            events=config.output.events,
+            event_sample=config.output.event_sample,
+            daily=config.output.daily,
+        )
+    except InsufficientMemoryError as exc:
+        fail(PROG, str(exc))
+
+
+def prepare_output(
+    argv: list[str], multirun: bool, resuming: bool
+) -> tuple[list[str], Claim | None]:
+    """What is checked once the overrides are valid, before any folder is made: a resumed
+    sweep's settings, or the memory a run needs; then the output folder is claimed.
+    Returns ``argv`` naming the folder and the claim (None when nothing will run)."""
+    if any(a.split("=", 1)[0] in NO_RUN_FLAGS for a in argv):
+        return argv, None
+    if resuming:
+        folder = next(a for a in argv if a.startswith("hydra.sweep.dir=")).split("=", 1)[1]
+        try:
+            check_resume(folder, _task_overrides(argv))
+        except SweepError as exc:
+            fail(PROG, str(exc))
+        except COMPOSE_ERRORS as exc:
+            fail(PROG, f"resume {folder}: {one_line(exc)}")
+    else:
+        check_run_memory(argv)
+    return claim_output(argv, multirun)
+
+
+@command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     argv = sys.argv[1:] if argv is None else argv
     register_schemas()
+    SweepCallback.failed = 0  # set by this command's sweep, not by an earlier one in-process
+    resuming = any(a.split("=", 1)[0] in RESUME_KEYS for a in argv)
     argv = resume_overrides(argv)
     precheck(argv)
+    multirun = any(a in MULTIRUN_FLAGS for a in argv)
+    argv, claim = prepare_output(argv, multirun, resuming)
     sys.argv = [PROG, *argv]
-    _hydra_main()
+    done = False
+    try:
+        _hydra_main()
+        done = True
+    finally:
+        if claim is not None:
+            if done or (multirun and (claim.folder / MULTIRUN_FILE).is_file()):
+                claim.keep()  # a sweep keeps its finished jobs, to be resumed
+            claim.release()
     if SweepCallback.failed:  # the sweep went on past them; its exit status tells
         raise SystemExit(1)
 

@@ -9,6 +9,7 @@ replicate, shows the effect of the rule, not the noise of different draws.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,11 @@ from scipy import stats
 from sim.config import BaseConfig, ConfigError, compose
 from sim.engine import RunResult, Simulation
 from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.folders import claim_or_fail
 from sim.io import atomic_write, write_parquet
+from sim.memory import InsufficientMemoryError, check_memory
 from sim.plots import ladder_comparison_figure
+from sim.stops import command
 
 PROG = "escalation-compare"
 
@@ -195,6 +199,7 @@ def compare(
 # --- the escalation-compare command ---------------------------------------------------------
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """``escalation-compare``: compare variants on common random numbers, print and save."""
     parser = argparse.ArgumentParser(
@@ -229,22 +234,41 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--replicates: must be at least 2")
     if not 0.5 <= args.confidence < 1.0:
         parser.error("--confidence: must be in [0.5, 1)")
+    if len(args.variants) < 2:
+        fail(PROG, "compare: at least two variants are needed")
+    run_settings = [f"replicates={args.replicates}", f"seed={args.seed}"]
     try:
-        comparison = compare(
-            args.variants, args.common, args.replicates, args.seed, args.confidence
-        )
+        configs = {v: compose(*args.common, *v.split(), *run_settings) for v in args.variants}
     except ConfigError as exc:
         fail(PROG, str(exc))
     except COMPOSE_ERRORS as exc:
         fail(PROG, one_line(exc))
-    pd.set_option("display.width", 160)
-    print(comparison)
-    if args.out is not None:
-        out = args.out
-        atomic_write(out / "compare.csv", lambda tmp: comparison.table.to_csv(tmp, index=False))
-        for i, (name, result) in enumerate(comparison.results.items()):
-            table = result.replicates.assign(variant=name)
-            write_parquet(table, out / f"variant_{i}.parquet")
-        fig = comparison.figure()
-        atomic_write(out / "compare.png", lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
-        print(f"Written: {out}")
+    first = next(iter(configs.values()))
+    try:  # every variant's results are kept until the comparison is drawn
+        check_memory(len(configs) * args.replicates, first.days,
+                     f"{len(configs)} variants x --replicates {args.replicates} x "
+                     f"{first.days} days", events="none")  # fmt: skip
+    except InsufficientMemoryError as exc:
+        fail(PROG, str(exc))
+    claim = claim_or_fail(PROG, args.out, "--out") if args.out is not None else None
+    with claim or contextlib.nullcontext():  # a failed comparison leaves no folder behind
+        try:
+            comparison = compare_configs(configs, args.confidence)
+        except ConfigError as exc:
+            fail(PROG, str(exc))
+        pd.set_option("display.width", 160)
+        print(comparison)
+        if claim is not None:
+            write_comparison(comparison, claim.folder)
+            claim.keep()
+            print(f"Written: {claim.folder}")
+
+
+def write_comparison(comparison: Comparison, out: Path) -> None:
+    """compare.csv, each variant's replicate table and compare.png into ``out``."""
+    atomic_write(out / "compare.csv", lambda tmp: comparison.table.to_csv(tmp, index=False))
+    for i, (name, result) in enumerate(comparison.results.items()):
+        table = result.replicates.assign(variant=name)
+        write_parquet(table, out / f"variant_{i}.parquet")
+    fig = comparison.figure()
+    atomic_write(out / "compare.png", lambda tmp: fig.savefig(tmp, dpi=150, format="png"))

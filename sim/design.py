@@ -16,10 +16,10 @@ own. However a design is cut into batches, each replicate's numbers are the same
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,9 +52,12 @@ from sim.design_chunks import (
 )
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.folders import FolderError, check_writable, claim_or_fail
 from sim.io import atomic_write, provenance, write_json, write_parquet
+from sim.memory import InsufficientMemoryError, check_memory
 from sim.outcomes import OUTCOMES
 from sim.params import takes_one_per_replicate, varies_by_replicate
+from sim.stops import command
 
 #: replicates stepped together at most (points x replicates per batch): beyond a few
 #: thousand, a larger batch is no faster per replicate-day and only takes more memory
@@ -416,6 +419,7 @@ def _number(text: str) -> int | float | str:
     return text  # refused, naming the field, when the design is checked
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """``escalation-design``: run a design table (or a grid) as parameter-batched ensembles."""
     parser = argparse.ArgumentParser(
@@ -490,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             design = read_design(args.design) if args.design is not None else grid(args.grid)
         args.replicates = args.replicates or 100
-        _check_writable(out)
+        check_writable(out, "--out")
         plan = plan_design(
             design,
             *args.overrides,
@@ -506,35 +510,57 @@ def main(argv: list[str] | None = None) -> None:
         parts = chunk_points(len(design), chunks)
         if args.chunk is not None and not 0 <= args.chunk < chunks:
             raise ConfigError(f"--chunk = {args.chunk}: must be in 0 .. {chunks - 1}")
-        check_plan(out, plan_record(plan, args.overrides, chunks))
-    except ConfigError as exc:
+        record = plan_record(plan, args.overrides, chunks)
+    except (ConfigError, FolderError) as exc:
         fail(PROG, str(exc))
     except COMPOSE_ERRORS as exc:
         fail(PROG, one_line(exc))
     which = None if args.chunk is None else [args.chunk]
-    total = len(design) if which is None else len(parts[args.chunk])
-    with tqdm(total=total, unit="point", desc=PROG, disable=args.quiet) as bar:
-        run_chunks(plan, out, chunks, which, args.workers, lambda done: bar.update(done - bar.n))
-    waiting = missing_chunks(out, chunks)
-    if waiting:  # a task of an array job: the last to finish writes the tables
-        if not args.quiet:
-            print(f"Chunk {args.chunk} of {chunks} done; {len(waiting)} to go. Results: {out}")
-        return
-    result = DesignResult(plan.points, join_chunks(out, chunks), plan.config)
-    summary = result.summary()
-    write_parquet(result.replicates, out / "design_results.parquet")
-    atomic_write(out / "design_summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    atomic_write(out / "design.csv", lambda tmp: result.points.to_csv(tmp, index=False))
-    write_json(
-        {
-            "design": where,
-            "overrides": args.overrides,
-            "replicates": args.replicates,
-            "points": len(design),
-            **provenance(result.config),
-        },
-        out / "design.json",
-    )
+    size = f"{len(design)} points x --replicates {args.replicates} x {plan.config.days} days"
+    try:  # a chunk's replicate tables are kept until it is written
+        largest = max(len(parts[i]) for i in (which or range(chunks)))
+        check_memory(
+            largest * args.replicates * args.workers, plan.config.days, size, events="none"
+        )
+    except InsufficientMemoryError as exc:
+        fail(PROG, str(exc))
+    # the folder is this process's while it runs (a second process is refused), except for
+    # the tasks of an array job, which share it: each writes its own chunk
+    with contextlib.nullcontext() if which else claim_or_fail(PROG, out, "--out") as claim:
+        try:
+            check_plan(out, record)
+        except ConfigError as exc:
+            fail(PROG, str(exc))
+        total = len(design) if which is None else len(parts[args.chunk])
+
+        def progress(done: int) -> None:
+            bar.update(done - bar.n)
+            if done and claim is not None:  # a finished chunk is kept, to resume from
+                claim.keep()
+
+        with tqdm(total=total, unit="point", desc=PROG, disable=args.quiet) as bar:
+            run_chunks(plan, out, chunks, which, args.workers, progress)
+        waiting = missing_chunks(out, chunks)
+        if waiting:  # a task of an array job: the last to finish writes the tables
+            if not args.quiet:
+                print(f"Chunk {args.chunk} of {chunks} done; {len(waiting)} to go. Results: {out}")
+            return
+        result = DesignResult(plan.points, join_chunks(out, chunks), plan.config)
+        summary = result.summary()
+        write_parquet(result.replicates, out / "design_results.parquet")
+        atomic_write(out / "design_summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+        atomic_write(out / "design.csv", lambda tmp: result.points.to_csv(tmp, index=False))
+        write_json(
+            {
+                "design": where,
+                "overrides": args.overrides,
+                "replicates": args.replicates,
+                "points": len(design),
+                "chunks": chunks,
+                **provenance(result.config),
+            },
+            out / "design.json",
+        )
     if not args.quiet:
         shown = ["point", *design.columns, "share_war", "share_spiral", "mean_attacks"]
         with pd.option_context("display.width", 160, "display.max_rows", 20):
@@ -564,15 +590,3 @@ def experiment_grid(name: str) -> tuple[list[str], int | None]:
         raise ConfigError(f"experiment {name}: sweeps nothing (hydra.sweeper.params is empty)")
     replicates = study.get("replicates")
     return specs, int(replicates) if replicates is not None else None
-
-
-def _check_writable(folder: Path) -> None:
-    """Refuse, before anything runs, a results folder that could not be written (nothing is
-    created here: a refused or failed run leaves no folder behind)."""
-    existing = folder.absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ConfigError(f"--out {folder}: {existing.name} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {folder}: cannot write in {existing.name or existing}")

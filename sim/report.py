@@ -31,8 +31,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from sim.errors import fail
+from sim.folders import FolderError, check_writable
 from sim.io import atomic_write
 from sim.plots.sweep import save_sweep_figures
+from sim.stops import command
 from sim.sweep import (
     DAYS_PER_MONTH,
     ERROR_FILE,
@@ -128,7 +130,13 @@ def _iter_jobs(sweep_dir: Path, plan: SweepPlan) -> Iterator[tuple[int, Path | N
     found = {int(p.name): p for p in job_dirs(sweep_dir)}
     for job in range(max([plan.n_jobs, *[n + 1 for n in found]])):
         folder = found.get(job)
-        yield job, folder, (read_job(folder) or {}) if folder else {}
+        record = read_job(folder) if folder else None
+        yield job, folder, record if isinstance(record, dict) else {}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def consolidate(sweep_dir: Path | str, figures: bool = True) -> Report:
@@ -149,12 +157,21 @@ def consolidate(sweep_dir: Path | str, figures: bool = True) -> Report:
             if status == "ok" and not (folder / "ensemble.parquet").is_file():
                 status = row["status"] = "incomplete"
             if status == "ok":
-                days = int(record["days"])
-                table = _job_table(folder, job, params, plan, days)
+                try:
+                    days = int(record["days"])
+                    table = _job_table(folder, job, params, plan, days)
+                    data = pa.Table.from_pandas(
+                        table, writer.schema if writer else _arrow_schema(table, plan),
+                        preserve_index=False,
+                    )  # fmt: skip
+                except Exception as exc:  # a damaged job folder: reported, the others go on
+                    status = row["status"] = "incomplete"
+                    row["error"] = f"damaged job folder: {_first_line(exc)}"
+                    rows.append(row)
+                    continue
                 if writer is None:
-                    schema = _arrow_schema(table, plan)
-                    writer = pq.ParquetWriter(tmp, schema)
-                writer.write_table(pa.Table.from_pandas(table, schema, preserve_index=False))
+                    writer = pq.ParquetWriter(tmp, data.schema)
+                writer.write_table(data)
                 row.update(replicates=len(table), days=days, seconds=record.get("seconds"))
                 row.update(_job_summary(table, days))
             elif status == "failed":
@@ -203,6 +220,11 @@ def describe(report: Report) -> str:
     failed = report.summary[report.summary["status"] == "failed"]
     for _, row in failed.head(5).iterrows():
         lines.append(f"  job {row['job']} failed: {row['error']} ({row['error_file']})")
+    if "error" in report.summary:
+        damaged = report.summary[(report.summary["status"] == "incomplete")
+                                 & report.summary["error"].notna()]  # fmt: skip
+        for _, row in damaged.head(5).iterrows():
+            lines.append(f"  job {row['job']} incomplete: {row['error']}")
     if len(failed) > 5:
         lines.append(f"  ... and {len(failed) - 5} more failed jobs (see {SUMMARY_TABLE})")
     return "\n".join(lines)
@@ -232,6 +254,7 @@ class SweepCallback(Callback):
         print(describe(report), flush=True)
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: ``escalation-report <sweep dir> [--no-figures]``."""
     parser = argparse.ArgumentParser(
@@ -243,8 +266,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-figures", action="store_true", help="tables only")
     args = parser.parse_args(argv)
     try:
+        if args.sweep_dir.is_dir():
+            check_writable(args.sweep_dir, "sweep folder")
         report = consolidate(args.sweep_dir, figures=not args.no_figures)
-    except SweepError as exc:
+    except (SweepError, FolderError) as exc:
         fail(PROG, str(exc))
     print(describe(report))
 

@@ -27,13 +27,18 @@ import pandas as pd
 from sim.config import BaseConfig, ConfigError, compose, parse_date
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.folders import claim_or_fail
 from sim.io import atomic_write
+from sim.memory import InsufficientMemoryError, check_memory
 from sim.plots.style import BLACK, BLUE, FONT, GREY, _new_figure
 from sim.record import RecordError, load_events
 from sim.scorecard import STATISTICS, Statistic, Window, events_to_record, monthly_attacks
 from sim.scorecard import scorecard as score
+from sim.stops import command
 
 PROG = "escalation-validate"
+#: where a validation's folder goes unless ``--out`` is given (then ``<date>/<time>``)
+DEFAULT_OUT = Path("results/validation")
 #: the interval reported beside the simulated median
 INTERVAL = (0.05, 0.95)
 #: a simulated statistic is summarised only if at least this share of replicates support it
@@ -54,6 +59,23 @@ def compose_or_fail(prog: str, overrides: list[str]) -> BaseConfig:
     except COMPOSE_ERRORS as exc:
         fail(prog, one_line(exc))
     raise AssertionError("unreachable")
+
+
+def check_memory_or_fail(prog: str, config: BaseConfig, what: str = "") -> None:
+    """Refuse, in one line (exit 2), an ensemble that would not fit in the machine's memory."""
+    output = config.output
+    size = f"{what} {config.replicates} x {config.days} days" if what else ""
+    try:
+        check_memory(
+            config.replicates,
+            config.days,
+            size,
+            events=output.events,
+            event_sample=output.event_sample,
+            daily=output.daily,
+        )
+    except InsufficientMemoryError as exc:
+        fail(prog, str(exc))
 
 
 def window_of(record: pd.DataFrame, start: str | None = None, end: str | None = None) -> Window:
@@ -323,6 +345,7 @@ def validate(
     return compare(observed, ensemble), ensemble, monthly_attacks(record, window)
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of ``escalation-validate``."""
     argv = sys.argv[1:] if argv is None else argv
@@ -350,13 +373,18 @@ def main(argv: list[str] | None = None) -> None:
     record = window.clip(record)
     run = [f"replicates={args.replicates}", f"seed={args.seed}", "output.events=all"]
     config = compose_or_fail(PROG, [*args.overrides, *window_overrides(window), *run])
-    rows, ensemble, observed_monthly = validate(record, window, config)
-    meta = metadata(args.events, record, window, config, args.overrides)
-    meta["title"] = f"{config.scenario.name} against {args.events.name}"
-    meta["seconds"] = round(ensemble.seconds, 1)
-    out = args.out or Path("results/validation") / dt.datetime.now().strftime("%Y-%m-%d/%H-%M-%S")
-    write_outputs(out, rows, meta, ensemble, observed_monthly)
-    print("\n".join(summary_lines(rows, meta, out)))
+    check_memory_or_fail(PROG, config, "--replicates")
+    stamp = dt.datetime.now().strftime("%Y-%m-%d/%H-%M-%S")
+    with claim_or_fail(
+        PROG, args.out or DEFAULT_OUT / stamp, "--out", unique=not args.out
+    ) as claim:
+        rows, ensemble, observed_monthly = validate(record, window, config)
+        meta = metadata(args.events, record, window, config, args.overrides)
+        meta["title"] = f"{config.scenario.name} against {args.events.name}"
+        meta["seconds"] = round(ensemble.seconds, 1)
+        write_outputs(claim.folder, rows, meta, ensemble, observed_monthly)
+        claim.keep()
+    print("\n".join(summary_lines(rows, meta, claim.folder)))
 
 
 def metadata(

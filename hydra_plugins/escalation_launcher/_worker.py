@@ -7,7 +7,11 @@ which Hydra runs again whenever a worker restores its global state, would run a 
 module anew and empty it).
 """
 
+import _thread
 import copy
+import os
+import threading
+import time
 from typing import Any
 
 from hydra._internal.config_repository import ConfigRepository
@@ -27,6 +31,7 @@ def run_batch(
     launch_id: str,
 ) -> list[JobReturn]:
     """Run a batch of jobs in a worker, each as the joblib launcher runs one job."""
+    watch_parent()
     setup_globals()
     Singleton.set_state(singleton_state)
     loader = hydra_context.config_loader
@@ -82,3 +87,31 @@ class ParsedOnce(ConfigRepository):
         if key not in results:
             results[key] = super().load_config(config_path)
         return copy.deepcopy(results[key])
+
+
+#: seconds between two looks at whether the process that started the workers still lives
+PARENT_POLL_SECONDS = 1.0
+#: seconds a worker whose parent died has to stop its job cleanly before it exits
+STOP_GRACE_SECONDS = 2.0
+_watching = {"parent": None}
+
+
+def watch_parent() -> None:
+    """End this worker when the sweep's process dies (killed, even with SIGKILL).
+
+    A thread polls the parent's process id: when the worker has been handed over to
+    another parent, it interrupts the running job as Ctrl-C would (its temporary files
+    are removed on the way out), then exits the worker. Started once per worker.
+    """
+    if _watching["parent"] is not None:
+        return
+    _watching["parent"] = parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        _thread.interrupt_main()
+        time.sleep(STOP_GRACE_SECONDS)
+        os._exit(143)
+
+    threading.Thread(target=watch, name="escalation-parent-watch", daemon=True).start()
