@@ -264,3 +264,34 @@ def test_a_task_needs_the_folder_and_the_number_of_chunks(tmp_path, capsys):
         main([*CHUNKED, "--chunk", "1", "--chunks", "4"])
     assert exit_.value.code == 2
     assert "--chunk: give --chunks and --out too" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_killed_design_resumes_where_it_stopped(tmp_path):
+    """SIGKILL a design after some of its chunks are written: the same command finishes it,
+    leaves the chunks done before the kill as they were, and gives the tables of a run in
+    one piece."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    args = [*CHUNKED, "--out", str(out), "--chunks", "6"]
+    code = "import sys; from sim.design import main; main(sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while not (out / "chunks" / "1.parquet").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline, "no chunk written in two minutes"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = {p.name: p.stat().st_mtime_ns for p in (out / "chunks").glob("*.parquet")}
+    assert 2 <= len(done) < 6 or proc.returncode == 0  # killed part way (unless too late)
+    main(args)
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "chunks").glob("*.parquet")}
+    assert len(after) == 6
+    assert all(after[name] == mtime for name, mtime in done.items())  # not run again
+    main([*CHUNKED, "--out", str(tmp_path / "whole")])
+    pd.testing.assert_frame_equal(_results(out), _results(tmp_path / "whole"), check_exact=True)
