@@ -403,3 +403,20 @@ def test_the_analysis_benchmark_runs_quickly_and_appends_its_record(tmp_path, ca
     assert set(records[0]["runs"]) == set(bench_analysis.RUNS)
     assert all(run["wall_seconds"] > 0 for run in records[0]["runs"].values())
     assert "Recorded in" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("module", [discover, tournament])
+def test_a_stopped_analysis_leaves_no_folder_and_one_line(module, tmp_path, monkeypatch, capsys):
+    """Ctrl-C while the design runs: one line, exit 130, no folder (nothing half written)."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "_execute", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_:
+        module.main(["--replicates", "2", "--out", str(out), "days=5", "--quiet"])
+    assert exit_.value.code == 130
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "stopped" in err
+    assert not out.exists()

@@ -43,9 +43,11 @@ from sim.analysis.factors import Factor, latin_hypercube, resolve_factors
 from sim.config import BaseConfig, ConfigError
 from sim.design import DesignPlan
 from sim.files import atomic_write
+from sim.folders import claim_or_fail
 from sim.io import provenance, write_json, write_parquet
 from sim.outcomes import OUTCOMES
 from sim.plots.analysis import feature_scores_figure, prim_figure, save_figure
+from sim.stops import command
 
 PROG = "escalation-discover"
 #: the parameters sampled unless told otherwise
@@ -353,6 +355,7 @@ def run_discovery(
     return _execute(prepared, quiet=not progress)
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """``escalation-discover``: PRIM boxes and feature scores of chosen outcomes."""
     args = _parser().parse_intermixed_args(argv)
@@ -370,8 +373,10 @@ def main(argv: list[str] | None = None) -> None:
         out = results_folder(args.out, "discovery")
     except INPUT_ERRORS as exc:
         fail_on_bad_input(PROG, exc)
-    result = _execute(prepared, args.quiet)
-    write_results(result, out)
+    with claim_or_fail(PROG, out, "--out") as claim:  # a failed run leaves no folder
+        result = _execute(prepared, args.quiet)
+        write_results(result, out)
+        claim.keep()
     if not args.quiet:
         print(summary_text(result.boxes, result.meta))
         print(f"Results: {out}")

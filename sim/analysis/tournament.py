@@ -49,8 +49,10 @@ from sim.analysis.outputs import OUTPUTS, parse_outputs, per_point, per_replicat
 from sim.config import BaseConfig, ConfigError, compose, config_dir, parameter_at
 from sim.design import DesignPlan
 from sim.files import atomic_write
+from sim.folders import claim_or_fail
 from sim.io import provenance, write_json, write_parquet
 from sim.plots.analysis import save_figure, tournament_figure
+from sim.stops import command
 
 PROG = "escalation-tournament"
 #: the deep uncertainties sampled unless told otherwise
@@ -382,6 +384,7 @@ def run_tournament(
     return _execute(prepared, quiet=not progress)
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """``escalation-tournament``: rank US doctrines by robustness across sampled worlds."""
     args = _parser().parse_intermixed_args(argv)
@@ -402,8 +405,10 @@ def main(argv: list[str] | None = None) -> None:
         out = results_folder(args.out, "tournaments")
     except INPUT_ERRORS as exc:
         fail_on_bad_input(PROG, exc)
-    result = _execute(prepared, args.quiet)
-    write_results(result, out)
+    with claim_or_fail(PROG, out, "--out") as claim:  # a failed run leaves no folder
+        result = _execute(prepared, args.quiet)
+        write_results(result, out)
+        claim.keep()
     if not args.quiet:
         print(summary_text(result.ranking, result.meta))
         print(f"Results: {out}")
