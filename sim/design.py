@@ -15,7 +15,6 @@ own. However a design is cut into batches, each replicate's numbers are the same
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import datetime as dt
@@ -43,7 +42,7 @@ from sim.config import (
     out_of_range,
 )
 from sim.engine import Simulation
-from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.errors import COMPOSE_ERRORS, OneLineArgumentParser, fail, one_line
 from sim.io import atomic_write, provenance, write_json, write_parquet
 from sim.outcomes import OUTCOMES
 from sim.params import takes_one_per_replicate, varies_by_replicate
@@ -397,7 +396,7 @@ def _number(text: str) -> int | float | str:
 
 def main(argv: list[str] | None = None) -> None:
     """``escalation-design``: run a design table (or a grid) as parameter-batched ensembles."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog=PROG,
         description="Run every point of a design (a CSV or Parquet table, one row per point, "
         "one column per parameter) with the same replicates, points batched together.",

@@ -17,7 +17,6 @@ job however large the sweep. A partial sweep gives a partial report.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ import pyarrow.parquet as pq
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sim.errors import fail
+from sim.errors import OneLineArgumentParser, fail
 from sim.io import atomic_write
 from sim.plots.sweep import save_sweep_figures
 from sim.sweep import (
@@ -234,7 +233,7 @@ class SweepCallback(Callback):
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: ``escalation-report <sweep dir> [--no-figures]``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog=PROG,
         description="Rebuild a sweep's sweep.parquet, sweep_summary.csv and figures from its "
         "job folders (works on a partial or interrupted sweep).",

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sim.config import BaseConfig, ConfigError, compose, parse_date
 from sim.engine import Simulation
-from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.errors import COMPOSE_ERRORS, OneLineArgumentParser, fail, one_line
 from sim.io import atomic_write
 from sim.plots.style import BLACK, BLUE, FONT, GREY, _new_figure
 from sim.record import RecordError, load_events
@@ -206,7 +206,7 @@ def parse_args(
     prog: str, argv: list[str], description: str, replicates: int = 100
 ) -> argparse.ArgumentParser:
     """The options shared by validation and calibration (``replicates``: the default size)."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = OneLineArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "--events", type=Path, required=True, help="event record (CSV, docs/data.md)"
     )
