@@ -58,6 +58,12 @@ _CASUALTIES = ("killed_us", "wounded_us")
 # fromisoformat alone also takes 20200723 and 2020-W30-4; the record wants one spelling.
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WHOLE = re.compile(r"[+-]?\d+")
+#: the dates pandas can hold (whole days): a record's dates must lie between them
+FIRST_DATE = (pd.Timestamp.min + pd.Timedelta(days=1)).date()
+LAST_DATE = pd.Timestamp.max.date()
+#: the most casualties one event may count (the configuration's bound on a count of people,
+#: ``sim.config.MAX_PEOPLE``, which cannot be imported here)
+MAX_CASUALTIES = 10_000_000
 
 
 class RecordError(ValueError):
@@ -104,6 +110,10 @@ def _parse_row(path: Path, line: int, row: dict[str, str]) -> dict[str, object]:
         out["date"] = dt.date.fromisoformat(text)
     except ValueError:
         raise RecordError(path, line, "date", f"{text!r} is not a date YYYY-MM-DD") from None
+    if not FIRST_DATE <= out["date"] <= LAST_DATE:
+        raise RecordError(
+            path, line, "date", f"{text} is outside {FIRST_DATE} to {LAST_DATE} (what pandas holds)"
+        )
     for field, allowed in _CHOICES.items():
         if row[field] not in allowed:
             raise RecordError(
@@ -118,6 +128,10 @@ def _parse_row(path: Path, line: int, row: dict[str, str]) -> dict[str, object]:
             )
         if text and int(text) < 0:
             raise RecordError(path, line, field, f"{text} is negative; a whole number >= 0")
+        if text and int(text) > MAX_CASUALTIES:
+            raise RecordError(
+                path, line, field, f"{text} is too large; a whole number <= {MAX_CASUALTIES}"
+            )
         out[field] = int(text) if text else pd.NA
     if not row["source"]:
         raise RecordError(path, line, "source", "empty; name the source of the event")
