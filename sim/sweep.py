@@ -79,7 +79,7 @@ class SweepPlan:
             str(key): f"{key}={value}"
             for key, value in (OmegaConf.select(hydra_cfg, "sweeper.params") or {}).items()
         }
-        parser = OverridesParser.create()
+        parser = OverridesParser.create(config_loader=_current_config_loader())
         for override in parser.parse_overrides(list(hydra_cfg.overrides.task)):
             key = override.key_or_group
             if override.is_sweep_override():
@@ -88,7 +88,10 @@ class SweepPlan:
                 lines.pop(key, None)  # a single value on the command line replaces a sweep
         values = {}
         for override in parser.parse_overrides(list(lines.values())):
-            values[override.key_or_group] = list(override.sweep_iterator())
+            swept = override.is_sweep_override()  # else one value, given in an experiment
+            values[override.key_or_group] = (
+                list(override.sweep_iterator()) if swept else [override.value()]
+            )
         return cls(values)
 
     @classmethod
@@ -111,6 +114,15 @@ class SweepPlan:
         """The swept values of one job, from its own overrides (``.hydra/overrides.yaml``)."""
         parsed = OverridesParser.create().parse_overrides(list(task_overrides))
         return {o.key_or_group: o.value() for o in parsed if o.key_or_group in self.values}
+
+
+def _current_config_loader():
+    """The config loader of the Hydra run under way (it lists a group's options for a
+    ``glob(...)`` sweep), or None outside one."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    hydra = GlobalHydra.instance()
+    return hydra.config_loader() if hydra.is_initialized() else None
 
 
 def job_key(cfg: DictConfig) -> str:
@@ -222,6 +234,42 @@ def run_job(
     record["finished"] = _now()
     write_json(record, out_dir / JOB_FILE)
     print(f"{_progress(sweep_dir, plan)} {label}: {outcome}", flush=True)
+    return record
+
+
+def record_refused_job(
+    sweep_dir: Path, job_dir: Path, number: int, overrides: list[str], exc: BaseException
+) -> dict[str, Any]:
+    """Record a job whose configuration could not be composed as failed (``job.json`` with
+    its error in one line, the traceback in ``error.txt``), as :func:`run_job` records a
+    job that raises: a launcher calls it and goes on with the other jobs."""
+    from sim.config import ConfigError
+    from sim.errors import COMPOSE_ERRORS, one_line
+
+    plan = SweepPlan.read(sweep_dir)
+    if isinstance(exc, ConfigError):
+        error = str(exc)
+    elif isinstance(exc, COMPOSE_ERRORS):
+        error = one_line(exc)
+    else:
+        error = _first_line(exc)
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    (job_dir / ERROR_FILE).write_text(trace)
+    record = {
+        "job": number,
+        "key": None,
+        "params": plan.job_params(overrides),
+        "overrides": list(overrides),
+        "status": "failed",
+        "error": error,
+        "seconds": 0.0,
+        "finished": _now(),
+    }
+    write_json(record, job_dir / JOB_FILE)
+    label = " ".join(f"{k}={v}" for k, v in record["params"].items()) or "(no swept values)"
+    print(f"{_progress(sweep_dir, plan)} {label}: FAILED ({error}; see {ERROR_FILE})", flush=True)
     return record
 
 
