@@ -512,18 +512,21 @@ def _check_ranges(node: Any, path: str) -> None:
             value = getattr(node, f.name)
             where = f"{path}.{f.name}" if path else f.name
             _check_value(where, value, hints.get(f.name), f.metadata)
-            _check_ranges(value, where)
+            if isinstance(value, list | dict) or dataclasses.is_dataclass(value):
+                _check_ranges(value, where)
     elif isinstance(node, list):
         for i, item in enumerate(node):
             if isinstance(item, float) and not math.isfinite(item):
                 raise ConfigError(f"{path}[{i}] = {item}: must be a number (finite)")
-            _check_ranges(item, f"{path}[{i}]")
+            if not isinstance(item, str | int | float):
+                _check_ranges(item, f"{path}[{i}]")
     elif isinstance(node, dict):
         for key, item in node.items():
             where = f"{path}.{key}"
             if isinstance(item, int | float) and out_of_range(item, KEYED_NUMBER):
                 raise ConfigError(f"{where} = {item}: must be {KEYED_NUMBER['what']}")
-            _check_ranges(item, where)
+            if not isinstance(item, str | int | float):
+                _check_ranges(item, where)
 
 
 def _check_value(where: str, value: Any, hint: Any, metadata: Mapping[str, Any]) -> None:

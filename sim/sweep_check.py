@@ -91,8 +91,8 @@ def bad_jobs(jobs: Sequence[Sequence[str]]) -> Iterator[str]:
         base = composed[key]
         try:
             message = base if isinstance(base, str) else _with_numbers(base, fast)
-        except _ComposeWithHydraError:
-            message = problem(job)
+        except _ComposeWithHydraError as exc:  # its problem does not depend on the others
+            message = problem([*slow, exc.line]) or problem(job)
         if message is not None:
             values = " ".join(o for o in job if o.split("=", 1)[0] in swept) or "no swept values"
             yield f"sweep job {number} ({values}): {message}"
@@ -164,23 +164,30 @@ def _split(job: Sequence[str]) -> tuple[list[str], list[tuple[str, float]]]:
 class _ComposeWithHydraError(Exception):
     """A number that Hydra converts by its own rules: the job is composed by Hydra."""
 
+    def __init__(self, key: str, value: float) -> None:
+        super().__init__(f"{key}={value}")
+        self.line = f"{key}={value}"
+
 
 def _with_numbers(config, numbers: list[tuple[str, float]]) -> str | None:
-    """Set the numbers on a copy of the composed configuration and validate it (the
-    problem on one line, or None)."""
-    import copy
-
-    config = copy.deepcopy(config)
-    for key, value in numbers:
-        try:
-            node, leaf, current = numeric_leaf(config, key)
-        except ConfigError:  # not a number of the configuration: Hydra says what it is
-            raise _ComposeWithHydraError from None
-        if isinstance(current, int) and not isinstance(value, int):
-            raise _ComposeWithHydraError  # Hydra refuses a fraction, or 2.0, for a whole number
-        set_parameter(node, leaf, type(current)(value))
+    """Set the numbers on the composed configuration and validate it (the problem on one
+    line, or None); the configuration is given back as it was."""
+    before = []
     try:
+        for key, value in numbers:
+            try:
+                node, leaf, current = numeric_leaf(config, key)
+            except ConfigError:  # not a number of the configuration: Hydra says what it is
+                raise _ComposeWithHydraError(key, value) from None
+            if isinstance(current, int) and not isinstance(value, int):
+                # Hydra refuses a fraction, or 2.0, for a whole number
+                raise _ComposeWithHydraError(key, value)
+            before.append((node, leaf, current))
+            set_parameter(node, leaf, type(current)(value))
         validate(config)
     except ConfigError as exc:
         return str(exc)
+    finally:
+        for node, leaf, current in reversed(before):
+            set_parameter(node, leaf, current)
     return None
