@@ -102,9 +102,21 @@ class SweepPlan:
         if not path.is_file():
             raise SweepError(f"{sweep_dir}: not a sweep folder (no {MULTIRUN_FILE})")
         plan = Path(sweep_dir) / PLAN_FILE
-        if plan.is_file():
-            return cls(json.loads(plan.read_text()))
-        return cls.from_hydra(OmegaConf.load(path).hydra)
+        try:
+            if plan.is_file():
+                values = json.loads(plan.read_text())
+                if not isinstance(values, dict) or not all(
+                    isinstance(v, list) for v in values.values()
+                ):
+                    raise ValueError("not a plan of swept values")
+                return cls(values)
+            return cls.from_hydra(OmegaConf.load(path).hydra)
+        except SweepError:
+            raise
+        except Exception as exc:  # a damaged file: named in one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            name = PLAN_FILE if plan.is_file() else MULTIRUN_FILE
+            raise SweepError(f"{Path(sweep_dir) / name}: cannot be read ({first})") from None
 
     def write(self, sweep_dir: Path) -> None:
         """Save the plan as ``sweep_plan.json``."""
