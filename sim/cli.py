@@ -72,20 +72,7 @@ def precheck(argv: list[str]) -> None:
                 check_batch_replicates(override.value())
             except ConfigError as exc:
                 fail(PROG, str(exc))
-    # Hydra's own settings are left to Hydra, but for where configs are found
-    model = []
-    for override in parsed:
-        if override.key_or_group == "hydra.searchpath":
-            folders += [str(f).removeprefix("file://") for f in override.value() or []]
-        elif not override.key_or_group.startswith(("hydra.", "hydra/")):
-            model.append(override.input_line)
-    for folder in folders:
-        try:
-            check_config_folder(folder)
-        except ConfigError as exc:
-            fail(PROG, str(exc))
-    if folders:
-        model.append(f"hydra.searchpath=[{','.join(f'file://{f}' for f in folders)}]")
+    model = _model_overrides(parsed, folders)
     if multirun:
         problems = check_sweep(model)
         if problems:
@@ -97,6 +84,25 @@ def precheck(argv: list[str]) -> None:
     message = problem(model)
     if message:
         fail(PROG, message)
+
+
+def _model_overrides(parsed: list, folders: list[str]) -> list[str]:
+    """The overrides that set the model's configuration, with the user's folders of
+    configs (checked, as ``hydra.searchpath``); Hydra's other settings are left to Hydra."""
+    model = []
+    for override in parsed:
+        if override.key_or_group == "hydra.searchpath":
+            folders = [*folders, *(str(f).removeprefix("file://") for f in override.value() or [])]
+        elif not override.key_or_group.startswith(("hydra.", "hydra/")):
+            model.append(override.input_line)
+    for folder in folders:
+        try:
+            check_config_folder(folder)
+        except ConfigError as exc:
+            fail(PROG, str(exc))
+    if folders:
+        model.append(f"hydra.searchpath=[{','.join(f'file://{f}' for f in folders)}]")
+    return model
 
 
 #: Hydra's flag that adds a folder of configs to the search path
@@ -239,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     argv = sys.argv[1:] if argv is None else argv
     register_schemas()
+    SweepCallback.failed = 0  # of this command's sweep, not of an earlier one in the process
     argv = resume_overrides(argv)
     precheck(argv)
     sys.argv = [PROG, *argv]
