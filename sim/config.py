@@ -899,7 +899,7 @@ def compose(*overrides: str) -> BaseConfig:
             counts[match[1]] = int(match[2])
         else:
             rest.append(override)
-    key = (config_dir(), _config_files_stamp(), tuple(rest))
+    key = (config_dir(), _config_files_stamp(*_searched_folders(rest)), tuple(rest))
     if key not in _COMPOSED:
         _COMPOSED[key] = _hydra_compose(rest)
     config = copy.deepcopy(_COMPOSED[key])
@@ -910,17 +910,30 @@ def compose(*overrides: str) -> BaseConfig:
     return config
 
 
-def _config_files_stamp() -> tuple:
-    """The config files' names, sizes and modification times: a change to any of them
-    makes the next composition go through Hydra again."""
+def _config_files_stamp(*folders: str) -> tuple:
+    """The config files' names, sizes and modification times (the packaged ones and those
+    of the user's ``folders``): a change to any of them makes the next composition go
+    through Hydra again."""
     from pathlib import Path
 
-    root = Path(config_dir())
-    return tuple(
-        (str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns)
-        for path in sorted(root.rglob("*.yaml"))
-        for stat in [path.stat()]
-    )
+    stamp = []
+    for root in (Path(config_dir()), *map(Path, folders)):
+        stamp += [
+            (str(path), stat.st_size, stat.st_mtime_ns)
+            for path in sorted(root.rglob("*.yaml"))
+            for stat in [path.stat()]
+        ]
+    return tuple(stamp)
+
+
+def _searched_folders(overrides: list[str]) -> list[str]:
+    """The folders of a ``hydra.searchpath=[file://...]`` override among ``overrides``."""
+    found = []
+    for line in overrides:
+        if line.startswith("hydra.searchpath="):
+            items = line.split("=", 1)[1].strip("[]").split(",")
+            found += [i.strip().strip("'\"").removeprefix("file://") for i in items if i.strip()]
+    return found
 
 
 def _hydra_compose(overrides: list[str]) -> BaseConfig:
