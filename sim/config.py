@@ -829,12 +829,23 @@ def _is_number(value: Any) -> bool:
     return number and math.isfinite(value)
 
 
+#: the largest score of an event kind, either sign: the published scale runs from -2 to 60;
+#: a thousand leaves room for other scales while a run's total (at most a few thousand
+#: events a day for MAX_DAYS) stays far from float64's end
+MAX_SCORE = 1000.0
+
+
+def _is_score(value: Any) -> bool:
+    return _is_number(value) and abs(value) <= MAX_SCORE
+
+
 def _validate_score(score: ScoreConfig) -> None:
     """Every category has a number; every kind scored is an event kind of the core, with a
-    category of the scale and a number."""
+    category of the scale and a number (at most MAX_SCORE either way)."""
+    allowed = f"must be a number in [-{MAX_SCORE:g}, {MAX_SCORE:g}]"
     for i, category in enumerate(score.categories):
-        if not _is_number(category.score):
-            raise ConfigError(f"score.categories[{i}].score = {category.score!r}: must be a number")
+        if not _is_score(category.score):
+            raise ConfigError(f"score.categories[{i}].score = {category.score!r}: {allowed}")
     categories = {c.name for c in score.categories}
     known = _event_kinds()
     for kind, entry in score.kinds.items():
@@ -843,8 +854,8 @@ def _validate_score(score: ScoreConfig) -> None:
                 f"score.kinds.{kind}: not an event kind (one of {', '.join(sorted(known))})"
             )
         _check_choice(f"score.kinds.{kind}.category", entry.category, categories)
-        if not _is_number(entry.score):
-            raise ConfigError(f"score.kinds.{kind}.score = {entry.score!r}: must be a number")
+        if not _is_score(entry.score):
+            raise ConfigError(f"score.kinds.{kind}.score = {entry.score!r}: {allowed}")
 
 
 # --- output -------------------------------------------------------------------------------

@@ -278,3 +278,42 @@ def test_any_override_is_refused_in_one_line_or_runs(overrides, tmp_path_factory
         assert not (tmp / "out").exists()
     else:
         assert (tmp / "out" / "summary.json").is_file()
+
+
+def _as_written(path: str) -> str:
+    """A dotted path as messages write it: list items in brackets (``militias[0]``)."""
+    return re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", path)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_every_number_of_the_schema_refuses_what_is_not_finite(bad):
+    """Every numeric leaf, set to nan or an infinity, is refused naming itself (the check
+    the command line's overrides, config files, designs and the app all pass through)."""
+    from sim.config import ConfigError, compose, parameter_at, set_parameter, validate
+
+    config = compose()
+    for path, (value, _) in LEAVES.items():
+        if isinstance(value, bool):
+            continue
+        node, leaf, current = parameter_at(config, path)
+        set_parameter(node, leaf, bad)
+        with pytest.raises(ConfigError, match=re.escape(_as_written(path))):
+            validate(config)
+        set_parameter(node, leaf, current)
+
+
+def test_every_bounded_number_refuses_a_value_above_its_bound():
+    """A number with an upper bound (counts, sizes, probabilities, days) refuses one above
+    it, naming itself and the bound."""
+    from sim.config import ConfigError, compose, parameter_at, set_parameter, validate
+
+    config = compose()
+    bounded = {p: (v, m) for p, (v, m) in LEAVES.items() if m.get("hi") is not None}
+    assert len(bounded) > 100, "most numbers of the schema are bounded"
+    for path, (value, meta) in bounded.items():
+        node, leaf, current = parameter_at(config, path)
+        above = meta["hi"] + 1 if isinstance(value, int) else meta["hi"] * 2 + 1.0
+        set_parameter(node, leaf, above)
+        with pytest.raises(ConfigError, match=re.escape(_as_written(path))):
+            validate(config)
+        set_parameter(node, leaf, current)
