@@ -32,8 +32,9 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import to_config
+from sim.config import ConfigError, to_config
 from sim.engine import RunResult, run
+from sim.errors import COMPOSE_ERRORS, one_line
 from sim.io import write_json, write_run
 
 #: written last in a job folder: the job's status, identity, parameters and headline
@@ -255,9 +256,6 @@ def record_refused_job(
     """Record a job whose configuration could not be composed as failed (``job.json`` with
     its error in one line, the traceback in ``error.txt``), as :func:`run_job` records a
     job that raises: a launcher calls it and goes on with the other jobs."""
-    from sim.config import ConfigError
-    from sim.errors import COMPOSE_ERRORS, one_line
-
     plan = SweepPlan.read(sweep_dir)
     if isinstance(exc, ConfigError):
         error = str(exc)
