@@ -87,12 +87,17 @@ def precheck(argv: list[str]) -> None:
 
 
 def _model_overrides(parsed: list, folders: list[str]) -> list[str]:
-    """The overrides that set the model's configuration, with the user's folders of
-    configs (checked, as ``hydra.searchpath``); Hydra's other settings are left to Hydra."""
-    model = []
+    """The overrides that set the model's configuration, with where configs are found: the
+    user's folders (checked) and any ``pkg://`` entries of ``hydra.searchpath``. Hydra's
+    other settings are left to Hydra."""
+    model, packages = [], []
     for override in parsed:
         if override.key_or_group == "hydra.searchpath":
-            folders = [*folders, *(str(f).removeprefix("file://") for f in override.value() or [])]
+            for entry in map(str, override.value() or []):
+                if "://" in entry and not entry.startswith("file://"):
+                    packages.append(entry)
+                else:
+                    folders = [*folders, entry.removeprefix("file://")]
         elif not override.key_or_group.startswith(("hydra.", "hydra/")):
             model.append(override.input_line)
     for folder in folders:
@@ -100,8 +105,9 @@ def _model_overrides(parsed: list, folders: list[str]) -> list[str]:
             check_config_folder(folder)
         except ConfigError as exc:
             fail(PROG, str(exc))
-    if folders:
-        model.append(f"hydra.searchpath=[{','.join(f'file://{f}' for f in folders)}]")
+    if folders or packages:
+        entries = [*(f"file://{f}" for f in folders), *packages]
+        model.append(f"hydra.searchpath=[{','.join(entries)}]")
     return model
 
 
