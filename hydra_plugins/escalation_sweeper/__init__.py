@@ -12,6 +12,7 @@ to it one at a time, so that a job whose configuration cannot be composed is rec
 failed and the others run (this package's launchers do the same themselves).
 """
 
+import copy
 from pathlib import Path
 
 from hydra._internal.core_plugins.basic_launcher import BasicLauncher
@@ -47,7 +48,7 @@ class OneJobAtATime:
             try:
                 returns += self.launcher.launch([overrides], initial_job_idx=idx)
             except Exception as exc:
-                config = self.launcher.config.copy()
+                config = copy.deepcopy(self.launcher.config)
                 with open_dict(config):
                     config.hydra.job.num = idx
                     config.hydra.job.id = idx
