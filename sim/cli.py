@@ -27,13 +27,14 @@ from tqdm import tqdm
 from sim.config import (
     BaseConfig,
     ConfigError,
+    check_config_folder,
     compose,
     config_dir,
     register_schemas,
     to_config,
 )
 from sim.engine import run
-from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.errors import COMPOSE_ERRORS, fail, fail_each, one_line
 from sim.folders import Claim, FolderError
 from sim.io import write_run
 from sim.memory import InsufficientMemoryError, check_memory
@@ -43,6 +44,7 @@ from sim.resume import check_resume
 from sim.stops import EXIT_FAILED, command
 from sim.sweep import MULTIRUN_FILE, SweepError, run_job
 from sim.sweep_batches import BATCH_REPLICATES_KEY, check_batch_replicates
+from sim.sweep_check import check_sweep, problem
 
 PROG = "escalation-sim"
 
@@ -51,74 +53,90 @@ MULTIRUN_FLAGS = ("-m", "--multirun")
 
 
 def precheck(argv: list[str]) -> None:
-    """Compose and validate the overrides of a run or of a sweep; exit 2 with one line if bad.
+    """Compose and validate the overrides of a run, or every job of a sweep; exit 2 with
+    one line per problem if any is bad.
 
-    A sweep is checked at its first job's values, then each swept key at every option when
-    its values are names and at its smallest and largest value when they are numbers: an
-    unknown key or option, or a value out of range, stops the sweep before any job starts,
-    as does a bad ``hydra.launcher.batch_replicates``. Hydra's other flags (``--help``,
-    ``--cfg``...) are left to Hydra.
+    A sweep is checked job by job (``sim.sweep_check``: the experiment file's values and
+    the command line's, every combination), and every bad job is listed before any starts,
+    as is a bad ``hydra.launcher.batch_replicates``. Folders of configs given with
+    ``--config-dir`` or ``hydra.searchpath`` are checked first (``check_config_folder``).
+    Hydra's other flags (``--help``, ``--cfg``...) are left to Hydra.
     """
-    args = [a for a in argv if a not in MULTIRUN_FLAGS]
+    multirun = any(a in MULTIRUN_FLAGS for a in argv)
+    args, folders = _config_dir_flags([a for a in argv if a not in MULTIRUN_FLAGS])
     if any(arg.startswith("-") for arg in args):
         return
-    try:
-        parsed = OverridesParser.create().parse_overrides(args)
-    except HydraException as exc:
-        fail(PROG, one_line(exc))
+    parser = OverridesParser.create()
+    for arg in args:  # name the override Hydra cannot read
+        try:
+            parser.parse_override(arg)
+        except HydraException as exc:
+            fail(PROG, f"{arg}: not a key=value override ({one_line(exc)})")
+    parsed = parser.parse_overrides(args)
     for override in parsed:  # the batched launcher's option, before Hydra writes the sweep
         if override.key_or_group == BATCH_REPLICATES_KEY and not override.is_sweep_override():
             try:
                 check_batch_replicates(override.value())
             except ConfigError as exc:
                 fail(PROG, str(exc))
-    # Hydra's own settings are left to Hydra, but for where configs are found
-    parsed = [
-        o
-        for o in parsed
-        if o.key_or_group == "hydra.searchpath"
-        or not o.key_or_group.startswith(("hydra.", "hydra/"))
-    ]
-    base = [_with_value(o, _sweep_values(o)[0]) if o.is_sweep_override() else o.input_line
-            for o in parsed]  # fmt: skip
-    _compose_or_fail(base)
-    for i, override in enumerate(parsed):
-        if override.is_sweep_override():
-            for value in _extremes(_sweep_values(override))[1:]:
-                _compose_or_fail([*base[:i], _with_value(override, value), *base[i + 1 :]])
+    model = _model_overrides(parsed, folders)
+    if multirun:
+        problems = check_sweep(model)
+        if problems:
+            fail_each(PROG, problems)
+        return
+    swept = [o for o in parsed if o.is_sweep_override()]
+    if swept:
+        fail(PROG, f"{swept[0].input_line}: a sweep of values needs -m (escalation-sim -m ...)")
+    message = problem(model)
+    if message:
+        fail(PROG, message)
 
 
-def _sweep_values(override) -> list:
-    values = list(override.sweep_iterator())
-    if not values:
-        fail(PROG, f"{override.input_line}: the sweep has no values")
-    return values
+def _model_overrides(parsed: list, folders: list[str]) -> list[str]:
+    """The overrides that set the model's configuration, with where configs are found: the
+    user's folders (checked) and any ``pkg://`` entries of ``hydra.searchpath``. Hydra's
+    other settings are left to Hydra."""
+    model, packages = [], []
+    for override in parsed:
+        if override.key_or_group == "hydra.searchpath":
+            for entry in map(str, override.value() or []):
+                if "://" in entry and not entry.startswith("file://"):
+                    packages.append(entry)
+                else:
+                    folders = [*folders, entry.removeprefix("file://")]
+        elif not override.key_or_group.startswith(("hydra.", "hydra/")):
+            model.append(override.input_line)
+    for folder in folders:
+        try:
+            check_config_folder(folder)
+        except ConfigError as exc:
+            fail(PROG, str(exc))
+    if folders or packages:
+        entries = [*(f"file://{f}" for f in folders), *packages]
+        model.append(f"hydra.searchpath=[{','.join(entries)}]")
+    return model
 
 
-def _extremes(values: list) -> list:
-    """The values worth checking: the first, then all names, or the smallest and largest number."""
-    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    if len(numbers) < len(values):
-        return list(dict.fromkeys(values))
-    return list(dict.fromkeys([values[0], min(numbers), max(numbers)]))
+#: Hydra's flag that adds a folder of configs to the search path
+CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
 
 
-def _with_value(override, value) -> str:
-    prefix = "++" if override.is_force_add() else "+" if override.is_add() else ""
-    return f"{prefix}{override.get_key_element()}={value}"
-
-
-def _compose_or_fail(overrides: list[str]) -> None:
-    try:
-        compose(*overrides)
-    except ConfigError as exc:
-        fail(PROG, str(exc))
-    except COMPOSE_ERRORS as exc:
-        fail(PROG, one_line(exc))
-    except yaml.YAMLError as exc:  # a config file that is not valid YAML
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{mark.name}, line {mark.line + 1}: " if mark else ""
-        fail(PROG, f"{where}{getattr(exc, 'problem', None) or exc}".replace("\n", " "))
+def _config_dir_flags(args: list[str]) -> tuple[list[str], list[str]]:
+    """``args`` without ``--config-dir DIR`` (or ``-cd DIR``, ``--config-dir=DIR``), and
+    the folders they give."""
+    rest, folders = [], []
+    given = iter(args)
+    for arg in given:
+        flag, eq, value = arg.partition("=")
+        if flag in CONFIG_DIR_FLAGS:
+            folder = value if eq else next(given, None)
+            if not folder:
+                fail(PROG, f"{flag}: give the folder of your configs")
+            folders.append(str(Path(folder).absolute()))
+        else:
+            rest.append(arg)
+    return rest, folders
 
 
 RESUME_KEYS = ("+resume", "resume")
@@ -335,6 +353,12 @@ def claim_output(argv: list[str], multirun: bool) -> tuple[list[str], Claim | No
 SIZE_KEYS = ("replicates", "days")
 
 
+def _with_value(override, value) -> str:
+    """The override line of ``override`` with one of its values (its + or ++ kept)."""
+    prefix = "++" if override.is_force_add() else "+" if override.is_add() else ""
+    return f"{prefix}{override.get_key_element()}={value}"
+
+
 def check_run_memory(argv: list[str]) -> None:
     """Refuse a run, or a sweep whose largest job, that would not fit in memory (before any
     folder is made)."""
@@ -390,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     argv = sys.argv[1:] if argv is None else argv
     register_schemas()
-    SweepCallback.failed = 0  # set by this command's sweep, not by an earlier one in-process
+    SweepCallback.failed = 0  # of this command's sweep, not of an earlier one in the process
     resuming = any(a.split("=", 1)[0] in RESUME_KEYS for a in argv)
     argv = resume_overrides(argv)
     precheck(argv)

@@ -8,7 +8,6 @@ replicate, shows the effect of the rule, not the noise of different draws.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from scipy import stats
 
 from sim.config import BaseConfig, ConfigError, compose
 from sim.engine import RunResult, Simulation
-from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.errors import COMPOSE_ERRORS, OneLineArgumentParser, fail, one_line
 from sim.folders import claim_or_fail
 from sim.io import atomic_write, write_parquet
 from sim.memory import InsufficientMemoryError, check_memory
@@ -202,7 +201,7 @@ def compare(
 @command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """``escalation-compare``: compare variants on common random numbers, print and save."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog=PROG,
         description="Run two or more configurations on the same random draws and report each "
         "metric's paired difference from the first, with a confidence interval.",

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import math
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,8 +35,47 @@ class ConfigError(ValueError):
 # forgets one fails at composition instead of silently using a second copy of a value.
 
 
+# --- the model's upper bounds on counts and sizes ----------------------------------------
+#
+# Counts of people and munitions are held as float64 and summed over days and replicates
+# into int64 tallies: with at most MAX_PEOPLE (or MAX_MUNITIONS) in one place, a tally over
+# the longest run (MAX_DAYS) stays below 2**53, where float64 stops counting whole units
+# exactly (10,000,000 x 36,500 x 20 groups or sites < 2**53), and far from int64's end.
+# Ten million is also a hundred times the largest force in the theatre (the PMF, about
+# 100,000 fighters in 2019-2021), so no study needs more.
+
+#: the longest run in days (a century): also the longest lag, delay or window in days
+MAX_DAYS = 36_500
+#: the most people in one count (a group's fighters, a site's personnel, a threshold)
+MAX_PEOPLE = 10_000_000
+#: the most munitions in one count (a stock, a salvo, a day's supply)
+MAX_MUNITIONS = 10_000_000
+#: the most replicates of a run: a replicate's number is hashed as a 32-bit word
+#: (``sim.rng``), so replicates 0 to 2**32 - 1 draw distinct streams
+MAX_REPLICATES = 2**32
+#: the highest rung of a ladder: rungs are held as 8-bit integers in comparisons
+MAX_RUNG = 127
+#: the dates pandas can hold (``pd.Timestamp.min``/``max``, whole days): every day of a run
+#: and every dated input must lie in this range
+DATE_MIN = dt.date(1677, 9, 22)
+DATE_MAX = dt.date(2262, 4, 11)
+
+
 def _ranged(lo: float | None, hi: float | None, what: str, **extra: Any) -> Any:
     return field(default=MISSING, metadata={"lo": lo, "hi": hi, "what": what, **extra})
+
+
+def people(lo: float = 0.0, whole: bool = False) -> Any:
+    """A count of people in [lo, MAX_PEOPLE] (``whole``: a whole number)."""
+    kind = "a whole number" if whole else "a number"
+    return _ranged(lo, MAX_PEOPLE, f"{kind} >= {lo:g} and <= {MAX_PEOPLE}")
+
+
+def munitions(lo: float = 0.0, open_: bool = False) -> Any:
+    """A count of munitions (or munitions per day) in [lo, MAX_MUNITIONS] (``open_``: > lo)."""
+    low = f"> {lo:g}" if open_ else f"a number >= {lo:g}"
+    extra = {"open": True} if open_ else {}
+    return _ranged(lo, MAX_MUNITIONS, f"{low} and <= {MAX_MUNITIONS}", **extra)
 
 
 def probability() -> Any:
@@ -64,8 +104,8 @@ def at_least(lo: float) -> Any:
 
 
 def whole_days(lo: int = 0) -> Any:
-    """A whole number of days >= lo."""
-    return _ranged(lo, None, f"a whole number of days >= {lo}")
+    """A whole number of days in [lo, MAX_DAYS]."""
+    return _ranged(lo, MAX_DAYS, f"a whole number of days >= {lo} and <= {MAX_DAYS}")
 
 
 # --- scenario, theatre, actors ------------------------------------------------------------
@@ -102,7 +142,7 @@ class SiteConfig:
     country: str = MISSING
     side: str = MISSING
     kind: str = MISSING
-    personnel: int = _ranged(0, None, "a whole number >= 0")
+    personnel: int = people(whole=True)
     air_defence: float = probability()
     target_value: float = nonneg()
     source: str = ""
@@ -134,10 +174,10 @@ class MilitiaConfig:
     name: str = MISSING
     label: str = ""
     bases: list[str] = field(default_factory=list)
-    fighters: float = nonneg()
-    max_fighters: float = positive()
+    fighters: float = people()
+    max_fighters: float = _ranged(0.0, MAX_PEOPLE, f"> 0 and <= {MAX_PEOPLE}", open=True)
     stock: dict[str, float] = field(default_factory=dict)  # munitions on hand, by weapon
-    stock_capacity: float = positive()
+    stock_capacity: float = munitions(open_=True)
     supply_share: float = nonneg()
     base_attack_rate: float = nonneg()
     reach_km: float = positive()
@@ -166,9 +206,9 @@ class WeaponConfig:
     iraqi_killed_per_munition: float = nonneg()
     iraqi_wounded_per_munition: float = nonneg()
     stock_half_saturation: float = positive()
-    salvo_mean: float = at_least(1.0)
+    salvo_mean: float = munitions(1.0)
     reach_factor: float = positive()
-    supplied_per_day: float = nonneg()  # what Iran ships of it per day
+    supplied_per_day: float = munitions()  # what Iran ships of it per day
     supplied_from: str | None = None  # first day Iran ships it (None: from the start)
     source: str = ""
 
@@ -205,9 +245,10 @@ class ActorsConfig:
     name: str = MISSING
     militias: list[MilitiaConfig] = field(default_factory=list)
     dynamics: MilitiaDynamicsConfig = field(default_factory=MilitiaDynamicsConfig)
-    convoys_per_day: float = nonneg()
+    convoys_per_day: float = munitions()  # a count per day, bounded as munitions are
     drawdown_convoy_boost: float = nonneg()
-    personnel_reference: float = positive()  # people at a site for which weapons' rates hold
+    # people at a site for which weapons' rates hold
+    personnel_reference: float = _ranged(0.0, MAX_PEOPLE, f"> 0 and <= {MAX_PEOPLE}", open=True)
 
 
 # --- doctrines ------------------------------------------------------------------------
@@ -216,11 +257,11 @@ class ActorsConfig:
 @dataclass
 class USDoctrineConfig:
     name: str = MISSING
-    kill_threshold: int = _ranged(1, None, "a whole number >= 1")
+    kill_threshold: int = people(1, whole=True)
     respond_if_us_killed: float = probability()
     respond_if_us_wounded: float = probability()
     respond_per_attack: float = probability()
-    attack_count_trigger: float = at_least(1.0)  # a campaign needs at least one attack
+    attack_count_trigger: float = munitions(1.0)  # a campaign needs at least one attack
     respond_if_count_exceeded: float = probability()
     count_window_days: int = whole_days(1)
     response_lag_days: int = whole_days()  # the mean of the negative binomial lag
@@ -236,7 +277,7 @@ class USDoctrineConfig:
     sovereignty_cost_strike_in_iraq: float = nonneg()
     sovereignty_cost_decapitation: float = nonneg()
     decapitation_probability: float = probability()
-    lethal_campaign_deaths: float = at_least(1.0)
+    lethal_campaign_deaths: float = people(1.0)
     decapitation_if_lethal_campaign: float = probability()
     decapitation_lag_days: int = whole_days()
     decapitation_lag_dispersion: float = nonneg()
@@ -248,10 +289,10 @@ class USDoctrineConfig:
     consolidation_interval_days: int = whole_days(1)
     air_defence_upgrade: float = fraction()
     air_defence_upgrade_lag_days: int = whole_days()
-    drawdown_target_troops: float = nonneg()
+    drawdown_target_troops: float = people()
     drawdown_days: int = whole_days(1)
     embassy_closure_threat: bool = MISSING
-    closure_threat_baghdad_attacks: float = at_least(1.0)  # a run needs at least one attack
+    closure_threat_baghdad_attacks: float = munitions(1.0)  # a run needs at least one attack
     closure_threat_window_days: int = whole_days(1)
     closure_threat_days: int = whole_days()
     show_of_force_probability: float = probability()
@@ -280,7 +321,7 @@ class IranDoctrineConfig:
     retaliation_lag_days: int = whole_days()
     retaliation_lag_dispersion: float = nonneg()
     retaliation_targets: list[str] = field(default_factory=list)
-    retaliation_missiles: float = at_least(1.0)
+    retaliation_missiles: float = munitions(1.0)
     missile_kill_per_munition: float = nonneg()
     missile_wound_per_munition: float = nonneg()
     warning_probability: float = probability()
@@ -298,7 +339,7 @@ class IranDoctrineConfig:
 class IsraelDoctrineConfig:
     name: str = MISSING
     interdiction_rate: float = nonneg()
-    reference_transfer_per_day: float = positive()
+    reference_transfer_per_day: float = munitions(open_=True)
     strike_in_iraq_share: float = fraction()
     strike_stock_loss: float = fraction()
     blame_us_probability: float = probability()
@@ -350,7 +391,7 @@ class LadderConfig:
     name: str = MISSING
     rungs: list[RungConfig] = field(default_factory=list)
     tension_halflife_days: float = positive()
-    spiral_min_rung: int = _ranged(0, None, "a rung level >= 0")
+    spiral_min_rung: int = _ranged(0, MAX_RUNG, f"a rung level >= 0 and <= {MAX_RUNG}")
     chronic_attacks_per_month: float = nonneg()
 
 
@@ -389,7 +430,12 @@ class OutputConfig:
     quiet: bool = False
     events: str = "sample"  # per-event rows of: all, sample (first event_sample), none
     event_sample: int = field(  # replicates whose events (and daily series) are kept
-        default=100, metadata={"lo": 1, "hi": None, "what": "a whole number >= 1"}
+        default=100,
+        metadata={
+            "lo": 1,
+            "hi": MAX_REPLICATES,
+            "what": f"a whole number >= 1 and <= {MAX_REPLICATES}",
+        },
     )
     daily: str = "auto"  # full, quantiles, or auto (full for one replicate)
 
@@ -397,8 +443,8 @@ class OutputConfig:
 @dataclass
 class BaseConfig:
     seed: int = _ranged(0, 2**63 - 1, "a whole number >= 0")
-    days: int = _ranged(1, 36500, "a whole number of days in [1, 36500]")
-    replicates: int = _ranged(1, None, "a whole number >= 1")
+    days: int = _ranged(1, MAX_DAYS, f"a whole number of days in [1, {MAX_DAYS}]")
+    replicates: int = _ranged(1, MAX_REPLICATES, f"a whole number >= 1 and <= {MAX_REPLICATES}")
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     theatre: TheatreConfig = field(default_factory=TheatreConfig)
     actors: ActorsConfig = field(default_factory=ActorsConfig)
@@ -457,23 +503,69 @@ def to_config(cfg: DictConfig | BaseConfig) -> BaseConfig:
 
 
 def _check_ranges(node: Any, path: str) -> None:
+    """The gate every value passes: known keys only, no value missing, numbers of the
+    schema's type, finite and within their field's range (recursively)."""
     if dataclasses.is_dataclass(node):
-        for f in dataclasses.fields(node):
+        fields = {f.name: f for f in dataclasses.fields(node)}
+        for key in vars(node):
+            if key not in fields:  # a key added with + or ++, or by a file: not a setting
+                raise ConfigError(_unknown_key(path, key, list(fields)))
+        hints = _type_hints(type(node))
+        for f in fields.values():
             value = getattr(node, f.name)
             where = f"{path}.{f.name}" if path else f.name
-            numeric = "what" in f.metadata and isinstance(value, int | float)
-            if numeric and out_of_range(value, f.metadata):
-                raise ConfigError(f"{where} = {value}: must be {f.metadata['what']}")
-            _check_ranges(value, where)
+            _check_value(where, value, hints.get(f.name), f.metadata)
+            if isinstance(value, list | dict) or dataclasses.is_dataclass(value):
+                _check_ranges(value, where)
     elif isinstance(node, list):
         for i, item in enumerate(node):
-            _check_ranges(item, f"{path}[{i}]")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ConfigError(f"{path}[{i}] = {item}: must be a number (finite)")
+            if not isinstance(item, str | int | float):
+                _check_ranges(item, f"{path}[{i}]")
     elif isinstance(node, dict):
         for key, item in node.items():
             where = f"{path}.{key}"
             if isinstance(item, int | float) and out_of_range(item, KEYED_NUMBER):
                 raise ConfigError(f"{where} = {item}: must be {KEYED_NUMBER['what']}")
-            _check_ranges(item, where)
+            if not isinstance(item, str | int | float):
+                _check_ranges(item, where)
+
+
+def _check_value(where: str, value: Any, hint: Any, metadata: Mapping[str, Any]) -> None:
+    """One field's value against its type and range (field metadata)."""
+    what = metadata.get("what")
+    if isinstance(value, str) and value == MISSING:
+        raise ConfigError(f"{where}: missing; must be {what or 'set'}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        if what is not None and value is not None:
+            raise ConfigError(f"{where} = {value!r}: must be {what}")
+        return
+    if hint is int and not isinstance(value, int):
+        raise ConfigError(f"{where} = {value}: must be {what or 'a whole number'}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{where} = {value}: must be {what or 'a number (finite)'}")
+    if what is not None and out_of_range(value, metadata):
+        raise ConfigError(f"{where} = {value}: must be {what}")
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _unknown_key(path: str, key: str, known: list[str]) -> str:
+    """``<path>.<key>: not a setting``, with the closest known keys."""
+    import difflib
+
+    where = f"{path}.{key}" if path else key
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"the settings there are {', '.join(known)}"
+    return f"{where}: not a setting of the configuration ({hint})"
 
 
 def out_of_range(value: float, metadata) -> bool:
@@ -501,7 +593,7 @@ def parameter_at(config: BaseConfig, path: str) -> tuple[Any, str, Any]:
 
 
 #: the range of a number in a keyed table (a group's stock of each weapon)
-KEYED_NUMBER = {"lo": 0.0, "hi": None, "what": "a number >= 0"}
+KEYED_NUMBER = {"lo": 0.0, "hi": MAX_MUNITIONS, "what": f"a number >= 0 and <= {MAX_MUNITIONS}"}
 
 
 def allowed_range(node: Any, leaf: str) -> Mapping[str, Any]:
@@ -556,18 +648,34 @@ def _check_choice(where: str, value: str, allowed: tuple[str, ...] | set[str]) -
         raise ConfigError(f"{where} = {value!r}: must be one of {', '.join(sorted(allowed))}")
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(where: str, value: str) -> dt.date:
-    """Parse an ISO date (YYYY-MM-DD) or raise a ConfigError naming the field."""
+    """Parse a date YYYY-MM-DD between DATE_MIN and DATE_MAX (the dates pandas can hold),
+    or raise a ConfigError naming the field."""
+    allowed = f"must be a date YYYY-MM-DD from {DATE_MIN} to {DATE_MAX}"
+    text = str(value)
     try:
-        return dt.date.fromisoformat(str(value))
+        if not _ISO_DATE.fullmatch(text):  # Python would also read week dates (2020-W01-1)
+            raise ValueError(text)
+        date = dt.date.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"{where} = {value!r}: must be a date YYYY-MM-DD") from None
+        raise ConfigError(f"{where} = {value!r}: {allowed}") from None
+    if not DATE_MIN <= date <= DATE_MAX:
+        raise ConfigError(f"{where} = {value!r}: {allowed}")
+    return date
 
 
 def validate(config: BaseConfig) -> None:
     """Check ranges and cross-references; raise ConfigError on the first problem."""
     _check_ranges(config, "")
-    parse_date("scenario.start_date", config.scenario.start_date)
+    start = parse_date("scenario.start_date", config.scenario.start_date)
+    if (DATE_MAX - start).days < config.days - 1:
+        raise ConfigError(
+            f"scenario.start_date = {config.scenario.start_date!r} with days = {config.days}: "
+            f"the run must end by {DATE_MAX} (the last date pandas can hold)"
+        )
     _validate_weapons(config)
     th = config.theatre
     if th.lat_min >= th.lat_max or th.lon_min >= th.lon_max:
@@ -646,9 +754,11 @@ def _validate_scenario(config: BaseConfig, us_sites: set[str]) -> None:
     scenario = config.scenario
     for j, name in enumerate(scenario.sites_handed_over):
         _check_choice(f"scenario.sites_handed_over[{j}]", name, us_sites)
-    if scenario.us_troops_in_iraq is not None and scenario.us_troops_in_iraq < 0:
+    troops = scenario.us_troops_in_iraq
+    if troops is not None and not 0 <= troops <= MAX_PEOPLE:  # also refuses nan
         raise ConfigError(
-            f"scenario.us_troops_in_iraq = {scenario.us_troops_in_iraq}: must be >= 0"
+            f"scenario.us_troops_in_iraq = {troops}: must be a number >= 0 and "
+            f"<= {MAX_PEOPLE}, or null (the theatre's personnel)"
         )
     if scenario.diplomacy_opens is not None:
         parse_date("scenario.diplomacy_opens", scenario.diplomacy_opens)
@@ -681,6 +791,11 @@ def apply_change(config: BaseConfig, path: str, value: float, where: str = "chan
         ) from None
     if isinstance(current, bool) or not isinstance(current, int | float):
         raise ConfigError(f"{where}.path = {path!r}: only numeric parameters can change mid-run")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{where}: {path} = {value!r}: must be a number (finite)")
+    if isinstance(current, int) and value != int(value):  # the field's own rule, not a cast
+        what = allowed_range(node, leaf).get("what") or "a whole number"
+        raise ConfigError(f"{where}: {path} = {value}: must be {what}")
     set_parameter(node, leaf, type(current)(value))
     return config
 
@@ -737,12 +852,23 @@ def _is_number(value: Any) -> bool:
     return number and math.isfinite(value)
 
 
+#: the largest score of an event kind, either sign: the published scale runs from -2 to 60;
+#: a thousand leaves room for other scales while a run's total (at most a few thousand
+#: events a day for MAX_DAYS) stays far from float64's end
+MAX_SCORE = 1000.0
+
+
+def _is_score(value: Any) -> bool:
+    return _is_number(value) and abs(value) <= MAX_SCORE
+
+
 def _validate_score(score: ScoreConfig) -> None:
     """Every category has a number; every kind scored is an event kind of the core, with a
-    category of the scale and a number."""
+    category of the scale and a number (at most MAX_SCORE either way)."""
+    allowed = f"must be a number in [-{MAX_SCORE:g}, {MAX_SCORE:g}]"
     for i, category in enumerate(score.categories):
-        if not _is_number(category.score):
-            raise ConfigError(f"score.categories[{i}].score = {category.score!r}: must be a number")
+        if not _is_score(category.score):
+            raise ConfigError(f"score.categories[{i}].score = {category.score!r}: {allowed}")
     categories = {c.name for c in score.categories}
     known = _event_kinds()
     for kind, entry in score.kinds.items():
@@ -751,8 +877,8 @@ def _validate_score(score: ScoreConfig) -> None:
                 f"score.kinds.{kind}: not an event kind (one of {', '.join(sorted(known))})"
             )
         _check_choice(f"score.kinds.{kind}.category", entry.category, categories)
-        if not _is_number(entry.score):
-            raise ConfigError(f"score.kinds.{kind}.score = {entry.score!r}: must be a number")
+        if not _is_score(entry.score):
+            raise ConfigError(f"score.kinds.{kind}.score = {entry.score!r}: {allowed}")
 
 
 # --- output -------------------------------------------------------------------------------
@@ -807,7 +933,7 @@ def compose(*overrides: str) -> BaseConfig:
             counts[match[1]] = int(match[2])
         else:
             rest.append(override)
-    key = (config_dir(), _config_files_stamp(), tuple(rest))
+    key = (config_dir(), _config_files_stamp(*_searched_folders(rest)), tuple(rest))
     if key not in _COMPOSED:
         _COMPOSED[key] = _hydra_compose(rest)
     config = copy.deepcopy(_COMPOSED[key])
@@ -818,17 +944,30 @@ def compose(*overrides: str) -> BaseConfig:
     return config
 
 
-def _config_files_stamp() -> tuple:
-    """The config files' names, sizes and modification times: a change to any of them
-    makes the next composition go through Hydra again."""
+def _config_files_stamp(*folders: str) -> tuple:
+    """The config files' names, sizes and modification times (the packaged ones and those
+    of the user's ``folders``): a change to any of them makes the next composition go
+    through Hydra again."""
     from pathlib import Path
 
-    root = Path(config_dir())
-    return tuple(
-        (str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns)
-        for path in sorted(root.rglob("*.yaml"))
-        for stat in [path.stat()]
-    )
+    stamp = []
+    for root in (Path(config_dir()), *map(Path, folders)):
+        stamp += [
+            (str(path), stat.st_size, stat.st_mtime_ns)
+            for path in sorted(root.rglob("*.yaml"))
+            for stat in [path.stat()]
+        ]
+    return tuple(stamp)
+
+
+def _searched_folders(overrides: list[str]) -> list[str]:
+    """The folders of a ``hydra.searchpath=[file://...]`` override among ``overrides``."""
+    found = []
+    for line in overrides:
+        if line.startswith("hydra.searchpath="):
+            items = line.split("=", 1)[1].strip("[]").split(",")
+            found += [i.strip().strip("'\"").removeprefix("file://") for i in items if i.strip()]
+    return found
 
 
 def _hydra_compose(overrides: list[str]) -> BaseConfig:
@@ -841,3 +980,70 @@ def _hydra_compose(overrides: list[str]) -> BaseConfig:
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = hydra_compose(config_name="config", overrides=overrides)
     return to_config(cfg)
+
+
+def compose_with_hydra_node(overrides: list[str]):
+    """The composed configuration with its ``hydra`` node (its sweeper's parameters, its
+    launcher), as a DictConfig, not validated: what a sweep starts from."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_schemas()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        return hydra_compose(
+            config_name="config", overrides=list(overrides), return_hydra_config=True
+        )
+
+
+def config_loader(overrides: list[str]):
+    """Hydra's config loader over the packaged configs and the folders of a
+    ``hydra.searchpath`` override among ``overrides``: what lists a group's options (for
+    a sweep such as ``doctrine/us=glob(*)``)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    search_path = create_config_search_path(config_dir())
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        if override.key_or_group == "hydra.searchpath":
+            for folder in override.value() or []:
+                search_path.append("command-line", str(folder))
+    return ConfigLoaderImpl(config_search_path=search_path)
+
+
+def check_config_folder(folder: str) -> None:
+    """A user's folder of configs (``--config-dir`` or ``hydra.searchpath``): a folder,
+    whose YAML files are UTF-8 text, none named as a packaged config.
+
+    Hydra looks for a config in the packaged ``configs/`` before the user's folders, so
+    a user's file of the same name would be silently ignored: it is refused, with the
+    new name to give it. A new option (``doctrine/us/mine.yaml``) is chosen as any other
+    (``doctrine/us=mine``).
+    """
+    from pathlib import Path
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise ConfigError(f"{folder}: not a folder of configs")
+    packaged = Path(config_dir())
+    for path in sorted(root.rglob("*.yaml")):
+        relative = path.relative_to(root)
+        try:
+            path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                f"{exc.start}); save it as UTF-8"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        if (packaged / relative).is_file():
+            group = relative.parent.as_posix()
+            choose = f", choose it with {group}={path.stem}_mine" if group != "." else ""
+            raise ConfigError(
+                f"{path}: has the name of a packaged config ({relative.as_posix()}), which "
+                f"would be used instead; give yours a new name (say {path.stem}_mine.yaml)"
+                f"{choose}"
+            )

@@ -15,7 +15,6 @@ own. However a design is cut into batches, each replicate's numbers are the same
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import dataclasses
@@ -51,7 +50,7 @@ from sim.design_chunks import (
     run_chunks,
 )
 from sim.engine import Simulation
-from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.errors import COMPOSE_ERRORS, OneLineArgumentParser, fail, one_line
 from sim.folders import FolderError, check_writable, claim_or_fail
 from sim.io import atomic_write, provenance, write_json, write_parquet
 from sim.memory import InsufficientMemoryError, check_memory
@@ -422,7 +421,7 @@ def _number(text: str) -> int | float | str:
 @command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """``escalation-design``: run a design table (or a grid) as parameter-batched ensembles."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog=PROG,
         description="Run every point of a design (a CSV or Parquet table, one row per point, "
         "one column per parameter) with the same replicates, points batched together.",

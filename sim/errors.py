@@ -9,6 +9,7 @@ the model, so figures, reports and the app can use it without importing a comman
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import NoReturn
 
@@ -32,8 +33,11 @@ def one_line(exc: BaseException) -> str:
         if group:  # an unknown option of a config group: say which ones there are
             return f"{group}: no option '{option}' (choose from: {', '.join(exc.options)})"
     inner = exc.__cause__ if isinstance(exc.__cause__, OmegaConfBaseException) else exc
-    message = str(getattr(inner, "msg", None) or inner).strip().splitlines()
+    message = [line.strip() for line in str(getattr(inner, "msg", None) or inner).splitlines()]
+    message = [line for line in message if line]
     text = message[0] if message else type(inner).__name__
+    if text.endswith(":") and len(message) > 1:  # "In 'file': X raised ...:" then the problem
+        text = f"{text} {message[1]}"
     key = getattr(inner, "full_key", None)
     return f"{key}: {text}" if key and key not in text else text
 
@@ -42,3 +46,19 @@ def fail(prog: str, message: str) -> NoReturn:
     """Print ``<prog>: error: <message>`` on stderr and exit with status 2 (no traceback)."""
     print(f"{prog}: error: {message}", file=sys.stderr)
     raise SystemExit(USAGE_ERROR) from None
+
+
+def fail_each(prog: str, messages: list[str]) -> NoReturn:
+    """Print one ``<prog>: error: <message>`` line per problem (every bad point of a sweep
+    at once) and exit with status 2."""
+    for message in messages:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(USAGE_ERROR) from None
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, reporting a bad option in one line and exit status 2 (argparse
+    prints its usage first; ``--help`` still shows it)."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(self.prog, message)

@@ -64,6 +64,12 @@ _TEXT_DTYPE = pd.Series([""]).dtype
 # fromisoformat alone also takes 20200723 and 2020-W30-4; the record wants one spelling.
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WHOLE = re.compile(r"[+-]?\d+")
+#: the dates pandas can hold (whole days): a record's dates must lie between them
+FIRST_DATE = (pd.Timestamp.min + pd.Timedelta(days=1)).date()
+LAST_DATE = pd.Timestamp.max.date()
+#: the most casualties one event may count (the configuration's bound on a count of people,
+#: ``sim.config.MAX_PEOPLE``, which cannot be imported here)
+MAX_CASUALTIES = 10_000_000
 
 
 class RecordError(ValueError):
@@ -100,14 +106,6 @@ def _check_header(path: Path, header: list[str] | None) -> None:
             )
 
 
-#: the dates a record may hold: those pandas can represent in nanoseconds (1677-09-21 to
-#: 2262-04-11), whole years inside them
-FIRST_DATE, LAST_DATE = dt.date(1678, 1, 1), dt.date(2261, 12, 31)
-#: the most US casualties one event may count: above any event of the period by far, and far
-#: below what a sum over many events could overflow
-MAX_CASUALTIES = 1_000_000
-
-
 class _Columns:
     """A record's validated columns, kept compactly as rows are read (a code per category,
     a day number per date, an integer and a flag per count), so that a large file loads in
@@ -136,7 +134,12 @@ class _Columns:
         except ValueError:
             raise RecordError(path, line, "date", f"{text!r} is not a date YYYY-MM-DD") from None
         if not FIRST_DATE <= date <= LAST_DATE:
-            raise RecordError(path, line, "date", f"{text} is outside {FIRST_DATE} to {LAST_DATE}")
+            raise RecordError(
+                path,
+                line,
+                "date",
+                f"{text} is outside {FIRST_DATE} to {LAST_DATE} (what pandas holds)",
+            )
         values = {}
         for field, allowed in _CHOICES.items():
             if row[field] not in allowed:
@@ -152,12 +155,11 @@ class _Columns:
                     path, line, field, f"{text!r} is not a whole number >= 0 (empty when unknown)"
                 )
             number = int(text) if text else None
-            if number is not None and not 0 <= number <= MAX_CASUALTIES:
+            if number is not None and number < 0:
+                raise RecordError(path, line, field, f"{text} is negative; a whole number >= 0")
+            if number is not None and number > MAX_CASUALTIES:
                 raise RecordError(
-                    path,
-                    line,
-                    field,
-                    f"{text}: must be a whole number from 0 to {MAX_CASUALTIES:,}",
+                    path, line, field, f"{text} is too large; a whole number <= {MAX_CASUALTIES}"
                 )
             counts[field] = number
         if not row["source"]:

@@ -6,7 +6,7 @@ writes at the sweep's root:
 - ``sweep.parquet``: one row per finished job and replicate: ``job``, every swept
   parameter (named by its override key), every column of the job's replicate table
   (``ensemble.parquet``) and ``attacks_per_month``;
-- ``sweep_summary.csv``: one row per job (finished, failed or missing): status, swept
+- ``sweep_summary.csv``: one row per job (finished, failed, damaged or missing): status, swept
   values, the headline shares and, for each metric, its mean and 90% interval across
   replicates;
 - ``figures/``: heatmaps for two swept parameters, lines with intervals for one.
@@ -17,7 +17,6 @@ job however large the sweep. A partial sweep gives a partial report.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ import pyarrow.parquet as pq
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sim.errors import fail
+from sim.errors import OneLineArgumentParser, fail
 from sim.folders import FolderError, check_writable
 from sim.io import atomic_write
 from sim.plots.sweep import save_sweep_figures
@@ -38,6 +37,7 @@ from sim.stops import command
 from sim.sweep import (
     DAYS_PER_MONTH,
     ERROR_FILE,
+    JOB_FILE,
     SweepError,
     SweepPlan,
     headline,
@@ -151,24 +151,29 @@ def consolidate(sweep_dir: Path | str, figures: bool = True) -> Report:
     tmp = table_path.with_name(f".{SWEEP_TABLE}.tmp")
     try:
         for job, folder, record in _iter_jobs(sweep_dir, plan):
+            if not isinstance(record, dict) or not isinstance(record.get("params", {}), dict):
+                record = {"status": "damaged", "error": f"{JOB_FILE}: not a job record"}
             status = record.get("status", "missing" if folder is None else "incomplete")
             params = record.get("params", {})
             row: dict[str, Any] = {"job": job, "status": status, **params}
             if status == "ok" and not (folder / "ensemble.parquet").is_file():
                 status = row["status"] = "incomplete"
+            table = None
             if status == "ok":
-                try:
+                try:  # a damaged job's files are reported, and the other jobs go on
                     days = int(record["days"])
                     table = _job_table(folder, job, params, plan, days)
                     data = pa.Table.from_pandas(
                         table, writer.schema if writer else _arrow_schema(table, plan),
                         preserve_index=False,
                     )  # fmt: skip
-                except Exception as exc:  # a damaged job folder: reported, the others go on
-                    status = row["status"] = "incomplete"
-                    row["error"] = f"damaged job folder: {_first_line(exc)}"
-                    rows.append(row)
-                    continue
+                except (KeyError, TypeError, ValueError, OSError, pa.ArrowException) as exc:
+                    status = row["status"] = "damaged"
+                    table = None
+                    row["error"] = f"cannot be read ({type(exc).__name__}: {exc})".split("\n")[0]
+            if status == "damaged":
+                row.setdefault("error", record.get("error", ""))
+            if table is not None:
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, data.schema)
                 writer.write_table(data)
@@ -212,7 +217,7 @@ def describe(report: Report) -> str:
     total = len(report.summary)
     done = counts.get("ok", 0)
     parts = [f"{done}/{total} jobs finished"]
-    for status in ("failed", "incomplete", "missing"):
+    for status in ("failed", "damaged", "incomplete", "missing"):
         if counts.get(status):
             parts.append(f"{counts[status]} {status}")
     lines = [f"Sweep {report.sweep_dir}: " + ", ".join(parts)]
@@ -257,7 +262,7 @@ class SweepCallback(Callback):
 @command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: ``escalation-report <sweep dir> [--no-figures]``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog=PROG,
         description="Rebuild a sweep's sweep.parquet, sweep_summary.csv and figures from its "
         "job folders (works on a partial or interrupted sweep).",

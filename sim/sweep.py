@@ -32,8 +32,9 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import to_config
+from sim.config import ConfigError, to_config
 from sim.engine import RunResult, run
+from sim.errors import COMPOSE_ERRORS, one_line
 from sim.io import write_json, write_run
 
 #: written last in a job folder: the job's status, identity, parameters and headline
@@ -79,7 +80,7 @@ class SweepPlan:
             str(key): f"{key}={value}"
             for key, value in (OmegaConf.select(hydra_cfg, "sweeper.params") or {}).items()
         }
-        parser = OverridesParser.create()
+        parser = OverridesParser.create(config_loader=_current_config_loader())
         for override in parser.parse_overrides(list(hydra_cfg.overrides.task)):
             key = override.key_or_group
             if override.is_sweep_override():
@@ -88,7 +89,10 @@ class SweepPlan:
                 lines.pop(key, None)  # a single value on the command line replaces a sweep
         values = {}
         for override in parser.parse_overrides(list(lines.values())):
-            values[override.key_or_group] = list(override.sweep_iterator())
+            swept = override.is_sweep_override()  # else one value, given in an experiment
+            values[override.key_or_group] = (
+                list(override.sweep_iterator()) if swept else [override.value()]
+            )
         return cls(values)
 
     @classmethod
@@ -99,9 +103,21 @@ class SweepPlan:
         if not path.is_file():
             raise SweepError(f"{sweep_dir}: not a sweep folder (no {MULTIRUN_FILE})")
         plan = Path(sweep_dir) / PLAN_FILE
-        if plan.is_file():
-            return cls(json.loads(plan.read_text()))
-        return cls.from_hydra(OmegaConf.load(path).hydra)
+        try:
+            if plan.is_file():
+                values = json.loads(plan.read_text())
+                if not isinstance(values, dict) or not all(
+                    isinstance(v, list) for v in values.values()
+                ):
+                    raise ValueError("not a plan of swept values")
+                return cls(values)
+            return cls.from_hydra(OmegaConf.load(path).hydra)
+        except SweepError:
+            raise
+        except Exception as exc:  # a damaged file: named in one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            name = PLAN_FILE if plan.is_file() else MULTIRUN_FILE
+            raise SweepError(f"{Path(sweep_dir) / name}: cannot be read ({first})") from None
 
     def write(self, sweep_dir: Path) -> None:
         """Save the plan as ``sweep_plan.json``."""
@@ -111,6 +127,15 @@ class SweepPlan:
         """The swept values of one job, from its own overrides (``.hydra/overrides.yaml``)."""
         parsed = OverridesParser.create().parse_overrides(list(task_overrides))
         return {o.key_or_group: o.value() for o in parsed if o.key_or_group in self.values}
+
+
+def _current_config_loader():
+    """The config loader of the Hydra run under way (it lists a group's options for a
+    ``glob(...)`` sweep), or None outside one."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    hydra = GlobalHydra.instance()
+    return hydra.config_loader() if hydra.is_initialized() else None
 
 
 def job_key(cfg: DictConfig) -> str:
@@ -222,6 +247,39 @@ def run_job(
     record["finished"] = _now()
     write_json(record, out_dir / JOB_FILE)
     print(f"{_progress(sweep_dir, plan)} {label}: {outcome}", flush=True)
+    return record
+
+
+def record_refused_job(
+    sweep_dir: Path, job_dir: Path, number: int, overrides: list[str], exc: BaseException
+) -> dict[str, Any]:
+    """Record a job whose configuration could not be composed as failed (``job.json`` with
+    its error in one line, the traceback in ``error.txt``), as :func:`run_job` records a
+    job that raises: a launcher calls it and goes on with the other jobs."""
+    plan = SweepPlan.read(sweep_dir)
+    if isinstance(exc, ConfigError):
+        error = str(exc)
+    elif isinstance(exc, COMPOSE_ERRORS):
+        error = one_line(exc)
+    else:
+        error = _first_line(exc)
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    (job_dir / ERROR_FILE).write_text(trace)
+    record = {
+        "job": number,
+        "key": None,
+        "params": plan.job_params(overrides),
+        "overrides": list(overrides),
+        "status": "failed",
+        "error": error,
+        "seconds": 0.0,
+        "finished": _now(),
+    }
+    write_json(record, job_dir / JOB_FILE)
+    label = " ".join(f"{k}={v}" for k, v in record["params"].items()) or "(no swept values)"
+    print(f"{_progress(sweep_dir, plan)} {label}: FAILED ({error}; see {ERROR_FILE})", flush=True)
     return record
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sim.config import BaseConfig, ConfigError, compose, parse_date
 from sim.engine import Simulation
-from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.errors import COMPOSE_ERRORS, OneLineArgumentParser, fail, one_line
 from sim.folders import claim_or_fail
 from sim.io import atomic_write
 from sim.memory import InsufficientMemoryError, check_memory
@@ -228,7 +228,7 @@ def parse_args(
     prog: str, argv: list[str], description: str, replicates: int = 100
 ) -> argparse.ArgumentParser:
     """The options shared by validation and calibration (``replicates``: the default size)."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = OneLineArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "--events", type=Path, required=True, help="event record (CSV, docs/data.md)"
     )

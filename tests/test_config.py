@@ -119,7 +119,7 @@ def test_site_outside_the_map_is_rejected():
         ("doctrine.iran.retaliation_targets", ["atlantis"], "must be one of"),
         ("theatre.sites.1.name", "ain_al_asad", "must be unique"),
         ("theatre.sites.0.side", "martian", "must be one of"),
-        ("actors.militias.0.fighters", 1e9, "must be <= max_fighters"),
+        ("actors.militias.0.fighters", 1e6, "must be <= max_fighters"),
         ("weapons.rocket.kind", "artillery", "weapons.rocket.kind = 'artillery': must be one of"),
         ("weapons.rocket.action", "mortar", "weapons.rocket.action = 'mortar': must be one of"),
         ("weapons.drone.supplied_from", "spring", "weapons.drone.supplied_from = 'spring'"),

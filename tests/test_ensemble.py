@@ -150,7 +150,10 @@ def test_one_replicate_keeps_its_full_daily_series():
     [
         ("output.events=foo", "output.events = 'foo': must be one of all, none, sample"),
         ("output.daily=weekly", "output.daily = 'weekly': must be one of auto, full, quantiles"),
-        ("output.event_sample=0", "output.event_sample = 0: must be a whole number >= 1"),
+        (
+            "output.event_sample=0",
+            "output.event_sample = 0: must be a whole number >= 1 and <= 4294967296",
+        ),
     ],
 )
 def test_output_modes_are_validated(override, message):

@@ -371,10 +371,14 @@ def test_resume_with_another_setting_is_refused_and_leaves_the_results_alone(
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", FAULT_LAUNCHERS)
 def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch, capfd, launcher):
+    """A job that fails (here its validation, and another its composition) is recorded and
+    the others run. escalation-sim checks every job before the sweep starts, so the check
+    is switched off here, as when a config file is edited while a sweep runs."""
+    monkeypatch.setattr(cli, "precheck", lambda argv: None)
     (tmp_path / "experiment").mkdir()
     (tmp_path / "experiment" / "bad.yaml").write_text(
         "# @package _global_\nreplicates: 3\noutput: {figures: false, events: none}\n"
-        "hydra:\n  sweeper:\n    params:\n      doctrine.us.kill_threshold: 1,0,2\n"
+        "hydra:\n  sweeper:\n    params:\n      doctrine.us.kill_threshold: 1,0,2.5,2\n"
     )
     folder = tmp_path / "sweep"
     args = ["-m", "experiment=bad", "days=30", f"hydra.searchpath=[file://{tmp_path}]",
@@ -385,11 +389,12 @@ def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch, 
     assert status == 1, "a sweep with a failed job exits with status 1"
     assert "Traceback" not in errors
     summary = pd.read_csv(folder / "sweep_summary.csv").set_index("job")
-    assert list(summary["status"]) == ["ok", "failed", "ok"]
+    assert list(summary["status"]) == ["ok", "failed", "failed", "ok"]
     assert "kill_threshold = 0: must be a whole number >= 1" in summary.loc[1, "error"]
+    assert "'2.5' of type 'float' could not be converted" in summary.loc[2, "error"]
     assert "Traceback" in (folder / "1" / "error.txt").read_text()
     table = pd.read_parquet(folder / "sweep.parquet")
-    assert sorted(set(table["job"])) == [0, 2] and len(table) == 6
+    assert sorted(set(table["job"])) == [0, 3] and len(table) == 6
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from typing import Any
 from hydra._internal.config_repository import ConfigRepository
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, run_job, setup_globals
+from hydra.core.utils import JobReturn, JobStatus, run_job, setup_globals
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
@@ -40,7 +40,11 @@ def run_batch(
         loader.repository = ParsedOnce(repository, launch_id)
     returns = []
     for idx, overrides in jobs:
-        sweep_config = loader.load_sweep_config(config, overrides)
+        try:
+            sweep_config = loader.load_sweep_config(config, overrides)
+        except Exception as exc:  # recorded as failed; the batch's other jobs run
+            returns.append(_refused(config, idx, list(overrides), exc))
+            continue
         with open_dict(sweep_config):
             sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{idx}"
             sweep_config.hydra.job.num = idx
@@ -55,6 +59,22 @@ def run_batch(
             )
         )
     return returns
+
+
+def _refused(config: DictConfig, idx: int, overrides: list[str], exc: Exception) -> JobReturn:
+    """A job whose configuration could not be composed, recorded as failed (sim.sweep)."""
+    from pathlib import Path
+
+    from sim.sweep import record_refused_job
+
+    job_config = copy.deepcopy(config)
+    with open_dict(job_config):
+        job_config.hydra.job.num = idx
+        job_config.hydra.job.id = idx
+    sweep_dir = Path(str(job_config.hydra.sweep.dir))
+    job_dir = sweep_dir / str(job_config.hydra.sweep.subdir)
+    record_refused_job(sweep_dir, job_dir, idx, overrides, exc)
+    return JobReturn(overrides=overrides, status=JobStatus.COMPLETED)
 
 
 #: the parsed config files of the current launch in this process: (launch id, results)

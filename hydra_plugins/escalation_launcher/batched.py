@@ -34,7 +34,7 @@ from typing import Optional
 from hydra._internal.config_repository import ConfigRepository
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job
+from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, run_job
 from hydra.errors import CompactHydraException
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
 from hydra.plugins.launcher import Launcher
@@ -44,7 +44,7 @@ from omegaconf import DictConfig, open_dict, read_write
 from hydra_plugins.escalation_launcher._launch import start_launch
 from sim.config import ConfigError, to_config
 from sim.engine import RunResult
-from sim.sweep import SweepPlan, finished, read_job
+from sim.sweep import SweepPlan, finished, read_job, record_refused_job
 from sim.sweep import run_job as write_job_results
 from sim.sweep_batches import BATCH_REPLICATES, Job, JobBatch, check_batch_replicates, plan_batches
 
@@ -95,11 +95,16 @@ class BatchedLauncher(Launcher):
         log.info(f"Launching {len(job_overrides)} jobs locally, stepping together those that can")
         _parse_config_files_once(self.hydra_context)
         configs = {}
+        returns: dict[int, JobReturn] = {}
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
-            configs[idx] = self._compose(idx, list(overrides))
+            try:
+                configs[idx] = self._compose(idx, list(overrides))
+            except Exception as exc:  # recorded as failed; the other jobs run
+                job_dir = sweep_dir / str(self._subdir(idx))
+                record_refused_job(sweep_dir, job_dir, idx, list(overrides), exc)
+                returns[idx] = JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED)
         batches = self._plan(configs, SweepPlan.read(sweep_dir).keys)
-        returns: dict[int, JobReturn] = {}
         for number, batch in enumerate(batches, start=1):
             started = time.perf_counter()
             share = None  # of the batch's time, for each job's record
@@ -119,7 +124,16 @@ class BatchedLauncher(Launcher):
         for idx, config in configs.items():
             if idx not in returns:
                 returns[idx] = self._run(config, self.task_function)
-        return [returns[idx] for idx in configs]
+        return [returns[idx] for idx in sorted(returns)]
+
+    def _subdir(self, idx: int) -> str:
+        """A job's folder under the sweep's (``hydra.sweep.subdir``, the job's number)."""
+        assert self.config is not None
+        config = copy.deepcopy(self.config)
+        with open_dict(config):
+            config.hydra.job.num = idx
+            config.hydra.job.id = idx
+        return str(config.hydra.sweep.subdir)
 
     def _compose(self, idx: int, overrides: list[str]) -> DictConfig:
         """A job's configuration, with its Hydra node, as the basic launcher composes it."""

@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from sim.config import BaseConfig, ConfigError, compose
 from sim.design import DesignPlan, DesignResult, plan_design
-from sim.folders import FolderError, check_writable
 from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.folders import FolderError, check_writable
 
 #: settings every analysis run adds: a design keeps each replicate's counts, no events or
 #: figures of single runs
