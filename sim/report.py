@@ -125,13 +125,14 @@ def _job_summary(table: pd.DataFrame, days: int) -> dict[str, Any]:
 
 
 def _iter_jobs(sweep_dir: Path, plan: SweepPlan) -> Iterator[tuple[int, Path | None, dict]]:
-    """(job number, folder or None, record or {}) for every job of the plan and every
-    folder found, in job order."""
+    """(job number, folder or None, record as read or {}) for every job of the plan and
+    every folder found, in job order (a record that is not a mapping is the caller's to
+    report as damaged)."""
     found = {int(p.name): p for p in job_dirs(sweep_dir)}
     for job in range(max([plan.n_jobs, *[n + 1 for n in found]])):
         folder = found.get(job)
         record = read_job(folder) if folder else None
-        yield job, folder, record if isinstance(record, dict) else {}
+        yield job, folder, {} if record is None else record
 
 
 def _first_line(exc: BaseException) -> str:
@@ -226,10 +227,10 @@ def describe(report: Report) -> str:
     for _, row in failed.head(5).iterrows():
         lines.append(f"  job {row['job']} failed: {row['error']} ({row['error_file']})")
     if "error" in report.summary:
-        damaged = report.summary[(report.summary["status"] == "incomplete")
+        damaged = report.summary[(report.summary["status"] == "damaged")
                                  & report.summary["error"].notna()]  # fmt: skip
         for _, row in damaged.head(5).iterrows():
-            lines.append(f"  job {row['job']} incomplete: {row['error']}")
+            lines.append(f"  job {row['job']} damaged: {row['error']}")
     if len(failed) > 5:
         lines.append(f"  ... and {len(failed) - 5} more failed jobs (see {SUMMARY_TABLE})")
     return "\n".join(lines)

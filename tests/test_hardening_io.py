@@ -532,7 +532,7 @@ HEADER = "date,actor,action,target,country,killed_us,wounded_us,notes,source\n"
         ("1492-10-12,militia,rocket,k1,iraq,,,,s", "date: 1492-10-12 is outside 1677-09-22"),
         ("9999-12-01,militia,rocket,k1,iraq,,,,s", "date: 9999-12-01 is outside"),
         ("2020-01-01,militia,rocket,k1,iraq,99999999999999999999,,,s", "killed_us: 9999"),
-        ("2020-01-01,militia,rocket,k1,iraq,,1000001,,s", "wounded_us: 1000001: must be"),
+        ("2020-01-01,militia,rocket,k1,iraq,,10000001,,s", "wounded_us: 10000001 is too large"),
     ],
 )
 def test_a_record_out_of_what_pandas_and_the_model_hold_is_refused(tmp_path, row, needle):
