@@ -17,8 +17,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.config import BaseConfig, ConfigError, compose
-from sim.design import DesignPlan, DesignResult, _check_writable, plan_design
+from sim.design import DesignPlan, DesignResult, plan_design
 from sim.errors import COMPOSE_ERRORS, fail, one_line
+from sim.folders import FolderError, check_writable
 
 #: settings every analysis run adds: a design keeps each replicate's counts, no events or
 #: figures of single runs
@@ -58,7 +59,7 @@ def results_folder(out: Path | None, kind: str) -> Path:
     """``out``, or ``results/<kind>/<date>/<time>-<id>``, checked writable (not created)."""
     stamp = dt.datetime.now().strftime("%Y-%m-%d/%H-%M-%S")
     folder = out or Path("results") / kind / f"{stamp}-{uuid.uuid4().hex[:6]}"
-    _check_writable(folder)
+    check_writable(folder, "--out")
     return folder
 
 
@@ -89,4 +90,4 @@ def fail_on_bad_input(prog: str, exc: Exception) -> None:
 
 
 #: what checking a command's input may raise
-INPUT_ERRORS = (ConfigError, *COMPOSE_ERRORS)
+INPUT_ERRORS = (ConfigError, FolderError, *COMPOSE_ERRORS)
