@@ -168,8 +168,8 @@ def analyse(
     spec = problem(factors)
     for name in outputs.columns:
         y = outputs[name].to_numpy(dtype=float)
-        indices, s2 = _indices(spec, method, scaled, y, seed, second_order)
-        table = pd.DataFrame({"output": name, "parameter": spec["names"], **indices})
+        columns, s2 = _indices(spec, method, scaled, y, seed, second_order)
+        table = pd.DataFrame({"output": name, "parameter": spec["names"], **columns})
         ranked = table[RANKED_BY[method]].rank(ascending=False, method="min")
         table["rank"] = ranked.astype("Int64")
         rows.append(table)
@@ -211,7 +211,8 @@ def _indices(
     indices = {c: np.asarray(result[c], dtype=float) for c in columns}
     if not second_order:
         return indices, None
-    return indices, (np.asarray(result["S2"], dtype=float), np.asarray(result["S2_conf"]))
+    s2 = (np.asarray(result["S2"], dtype=float), np.asarray(result["S2_conf"], dtype=float))
+    return indices, s2
 
 
 def _pair_table(output: str, names: list[str], s2: np.ndarray, conf: np.ndarray) -> pd.DataFrame:
@@ -223,7 +224,7 @@ def _pair_table(output: str, names: list[str], s2: np.ndarray, conf: np.ndarray)
             "parameter_a": np.asarray(names, dtype=object)[a],
             "parameter_b": np.asarray(names, dtype=object)[b],
             "S2": s2[a, b],
-            "S2_conf": conf[a, b].astype(float),
+            "S2_conf": conf[a, b],
         },
         columns=list(SECOND_ORDER_COLUMNS),
     )
