@@ -7,7 +7,9 @@ Two methods:
   sampler, ``N`` base samples give N x (k + 2) points for k parameters). The first-order
   index S1 of a parameter is the share of an output's variance it explains alone; the
   total index ST adds every interaction it takes part in. Both come with bootstrap
-  confidence intervals.
+  confidence intervals. With ``--second-order`` the sample has N x (2k + 2) points and
+  the analysis adds the second-order index S2 of every pair of parameters: the share of
+  the variance their interaction explains beyond their effects alone.
 - ``morris``: Morris elementary effects (``N`` trajectories of k + 1 points each), a cheap
   screening for many parameters: mu* (the mean absolute effect of moving a parameter
   across its range, in the output's units per range) ranks influence, sigma flags
@@ -81,6 +83,8 @@ INDEX_COLUMNS = {
 DEFAULT_N = {"sobol": 64, "morris": 20}
 #: the index each method ranks parameters by
 RANKED_BY = {"sobol": "ST", "morris": "mu_star"}
+#: the columns of the second-order table (Sobol with ``second_order``)
+SECOND_ORDER_COLUMNS = ("output", "parameter_a", "parameter_b", "S2", "S2_conf")
 
 
 def problem(factors: Sequence[Factor]) -> dict:
@@ -92,26 +96,42 @@ def problem(factors: Sequence[Factor]) -> dict:
     }
 
 
-def sample(factors: Sequence[Factor], method: str, n: int, seed: int) -> np.ndarray:
+def sample(
+    factors: Sequence[Factor], method: str, n: int, seed: int, second_order: bool = False
+) -> np.ndarray:
     """The method's sample on the factors' scale, one row per point.
 
     Args:
         factors: the parameters and their ranges.
-        method: ``sobol`` (``n`` base samples, a power of 2: n x (k + 2) points) or
-            ``morris`` (``n`` trajectories: n x (k + 1) points).
+        method: ``sobol`` (``n`` base samples, a power of 2: n x (k + 2) points, or
+            n x (2k + 2) with ``second_order``) or ``morris`` (``n`` trajectories:
+            n x (k + 1) points).
         n: base samples or trajectories.
         seed: the sampler's seed (the same seed, the same sample).
+        second_order: Sobol only: the sample second-order indices need.
     """
+    check_method(method, second_order)
     check_sample_size(method, n)
     if method == "sobol":
-        return sobol_sample.sample(problem(factors), n, calc_second_order=False, seed=seed)
+        spec = problem(factors)
+        return sobol_sample.sample(spec, n, calc_second_order=second_order, seed=seed)
     return morris_sample.sample(problem(factors), n, num_levels=MORRIS_LEVELS, seed=seed)
+
+
+def check_method(method: str, second_order: bool = False) -> None:
+    """A ConfigError unless ``method`` is known and takes ``second_order``."""
+    if method not in METHODS:
+        raise ConfigError(f"--method {method}: must be one of {', '.join(METHODS)}")
+    if second_order and method != "sobol":
+        raise ConfigError(
+            f"--second-order: only with --method sobol (--method {method} has no "
+            "second-order indices)"
+        )
 
 
 def check_sample_size(method: str, n: int) -> None:
     """A ConfigError unless ``n`` suits ``method``."""
-    if method not in METHODS:
-        raise ConfigError(f"--method {method}: must be one of {', '.join(METHODS)}")
+    check_method(method)
     if method == "sobol" and (n < 2 or n & (n - 1)):  # a power of 2 has one bit set
         raise ConfigError(f"--n = {n}: Sobol sampling needs a power of 2 >= 2 (64, 128, 1024)")
     check_count("--n", n, least=2)
@@ -123,8 +143,10 @@ def analyse(
     scaled: np.ndarray,
     outputs: pd.DataFrame,
     seed: int,
-) -> pd.DataFrame:
-    """The indices of every output, one row per output and parameter.
+    second_order: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The indices of every output: one row per output and parameter, and with
+    ``second_order`` one row per output and pair of parameters.
 
     Args:
         factors: the parameters, in the sample's column order.
@@ -132,32 +154,46 @@ def analyse(
         scaled: the sample as :func:`sample` drew it.
         outputs: one row per point of the sample (in order), one column per output.
         seed: the bootstrap's seed.
+        second_order: the sample was drawn with ``second_order``; compute S2 too.
 
     Returns:
-        ``output``, ``parameter``, the method's indices (:data:`INDEX_COLUMNS`) and ``rank``
-        (1 = most influential by ST or mu*). An output that does not vary gives NaN.
+        The index table: ``output``, ``parameter``, the method's indices
+        (:data:`INDEX_COLUMNS`) and ``rank`` (1 = most influential by ST or mu*). With
+        ``second_order``, the second-order table (:data:`SECOND_ORDER_COLUMNS`: each pair
+        of parameters once, in the factors' order), else None. An output that does not
+        vary gives NaN.
     """
-    rows = []
+    check_method(method, second_order)
+    rows, pairs = [], []
     spec = problem(factors)
     for name in outputs.columns:
         y = outputs[name].to_numpy(dtype=float)
-        indices = _indices(spec, method, scaled, y, seed)
-        table = pd.DataFrame({"output": name, "parameter": spec["names"], **indices})
+        columns, s2 = _indices(spec, method, scaled, y, seed, second_order)
+        table = pd.DataFrame({"output": name, "parameter": spec["names"], **columns})
         ranked = table[RANKED_BY[method]].rank(ascending=False, method="min")
         table["rank"] = ranked.astype("Int64")
         rows.append(table)
-    return pd.concat(rows, ignore_index=True)
+        if second_order:
+            pairs.append(_pair_table(name, spec["names"], *s2))
+    indices = pd.concat(rows, ignore_index=True)
+    return indices, pd.concat(pairs, ignore_index=True) if second_order else None
 
 
-def _indices(spec: dict, method: str, scaled: np.ndarray, y: np.ndarray, seed: int) -> dict:
+def _indices(
+    spec: dict, method: str, scaled: np.ndarray, y: np.ndarray, seed: int, second_order: bool
+) -> tuple[dict, tuple[np.ndarray, np.ndarray] | None]:
+    """The method's indices of one output, and with ``second_order`` SALib's S2 and S2_conf
+    matrices (k x k, filled above the diagonal)."""
     columns = INDEX_COLUMNS[method]
+    k = spec["num_vars"]
     if not np.isfinite(y).all() or np.ptp(y) == 0:
-        return {c: np.full(spec["num_vars"], np.nan) for c in columns}
+        nothing = (np.full((k, k), np.nan), np.full((k, k), np.nan)) if second_order else None
+        return {c: np.full(k, np.nan) for c in columns}, nothing
     if method == "sobol":
         result = sobol_analysis.analyze(
             spec,
             y,
-            calc_second_order=False,
+            calc_second_order=second_order,
             num_resamples=RESAMPLES,
             conf_level=CONFIDENCE,
             seed=seed,
@@ -172,7 +208,26 @@ def _indices(spec: dict, method: str, scaled: np.ndarray, y: np.ndarray, seed: i
             num_levels=MORRIS_LEVELS,
             seed=seed,
         )
-    return {c: np.asarray(result[c], dtype=float) for c in columns}
+    indices = {c: np.asarray(result[c], dtype=float) for c in columns}
+    if not second_order:
+        return indices, None
+    s2 = (np.asarray(result["S2"], dtype=float), np.asarray(result["S2_conf"], dtype=float))
+    return indices, s2
+
+
+def _pair_table(output: str, names: list[str], s2: np.ndarray, conf: np.ndarray) -> pd.DataFrame:
+    """One row per pair of parameters (each once, in the factors' order) of one output."""
+    a, b = np.triu_indices(len(names), k=1)
+    return pd.DataFrame(
+        {
+            "output": output,
+            "parameter_a": np.asarray(names, dtype=object)[a],
+            "parameter_b": np.asarray(names, dtype=object)[b],
+            "S2": s2[a, b],
+            "S2_conf": conf[a, b],
+        },
+        columns=list(SECOND_ORDER_COLUMNS),
+    )
 
 
 @dataclass
@@ -184,6 +239,8 @@ class SensitivityResult:
         factors: the parameters varied.
         points: one row per point: ``point``, the parameter values, each output's mean.
         indices: one row per output and parameter (see :func:`analyse`).
+        second_order: Sobol with ``second_order``: one row per output and pair of
+            parameters, S2 and its interval (see :func:`analyse`); else None.
         noise: per output, the share of the variance of the points' means due to replicate
             noise (NaN for a function without replicates or an output that does not vary).
         replicates: for a run of the model, one row per point and replicate (the columns
@@ -199,11 +256,20 @@ class SensitivityResult:
     noise: dict[str, float]
     replicates: pd.DataFrame | None = None
     meta: dict = field(default_factory=dict)
+    second_order: pd.DataFrame | None = None
 
     def ranked(self, output: str) -> pd.DataFrame:
         """The indices of one output, most influential parameter first."""
         table = self.indices[self.indices["output"] == output]
         return table.sort_values("rank").reset_index(drop=True)
+
+    def interactions(self, output: str) -> pd.DataFrame:
+        """The second-order indices of one output, largest S2 first (empty without
+        ``second_order``)."""
+        if self.second_order is None:
+            return pd.DataFrame(columns=list(SECOND_ORDER_COLUMNS))
+        table = self.second_order[self.second_order["output"] == output]
+        return table.sort_values("S2", ascending=False).reset_index(drop=True)
 
     def plot(self) -> Figure:
         """The ranked bars of every output (as ``sensitivity.png``)."""
@@ -217,6 +283,7 @@ def sensitivity(
     method: str = "sobol",
     n: int = 64,
     seed: int = 0,
+    second_order: bool = False,
 ) -> SensitivityResult:
     """Sample the factors, evaluate every point, and compute the indices.
 
@@ -225,17 +292,17 @@ def sensitivity(
         evaluate: from the points' parameter values (one row per point, one column per
             parameter) to their outputs (one row per point, in order, one column per
             output) and the replicate noise share of each output.
-        method, n, seed: as for :func:`sample`.
+        method, n, seed, second_order: as for :func:`sample`.
     """
     factors = list(factors)
-    scaled = sample(factors, method, n, seed)
+    scaled = sample(factors, method, n, seed, second_order)
     values = to_values(factors, scaled)
     outputs, noise = evaluate(values)
     outputs = outputs.reset_index(drop=True)
-    indices = analyse(factors, method, scaled, outputs, seed)
+    indices, pairs = analyse(factors, method, scaled, outputs, seed, second_order)
     points = pd.concat([values, outputs], axis=1)
     points.insert(0, "point", np.arange(len(points)))
-    return SensitivityResult(method, factors, points, indices, noise)
+    return SensitivityResult(method, factors, points, indices, noise, second_order=pairs)
 
 
 def function_evaluator(
@@ -290,6 +357,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="Sobol base samples (a power of 2, default 64) or Morris trajectories (default 20)",
     )
+    parser.add_argument(
+        "--second-order",
+        action="store_true",
+        help="Sobol: also the second-order index of every pair of parameters "
+        "(n x (2k + 2) points instead of n x (k + 2))",
+    )
     return parser
 
 
@@ -305,6 +378,7 @@ class _Prepared:
     replicates: int
     overrides: list[str]
     plan: DesignPlan
+    second_order: bool = False
 
 
 def prepare(
@@ -314,18 +388,28 @@ def prepare(
     n: int | None,
     replicates: int,
     outputs: str | Sequence[str] | None,
+    second_order: bool = False,
 ) -> _Prepared:
     """Check everything and plan the design; a one-line ``ConfigError`` otherwise."""
     check_count("--replicates", replicates)
-    if method not in METHODS:
-        raise ConfigError(f"--method {method}: must be one of {', '.join(METHODS)}")
+    check_method(method, second_order)
     n = n if n is not None else DEFAULT_N[method]
     config = base_config(overrides, replicates)
     factors = resolve_factors(parameters, config, DEFAULT_PARAMETERS)
     names = parse_outputs(outputs)
-    values = to_values(factors, sample(factors, method, n, config.seed))
+    values = to_values(factors, sample(factors, method, n, config.seed, second_order))
     design_plan = plan(values, overrides, replicates, "sample")
-    return _Prepared(config, factors, names, method, n, replicates, list(overrides), design_plan)
+    return _Prepared(
+        config,
+        factors,
+        names,
+        method,
+        n,
+        replicates,
+        list(overrides),
+        design_plan,
+        second_order,
+    )
 
 
 def _execute(prepared: _Prepared, quiet: bool) -> SensitivityResult:
@@ -336,12 +420,18 @@ def _execute(prepared: _Prepared, quiet: bool) -> SensitivityResult:
     outputs = per_point(replicate_values, names)
     noise = noise_share(replicate_values, names)
     result = sensitivity(
-        prepared.factors, lambda _: (outputs, noise), prepared.method, prepared.n, config.seed
+        prepared.factors,
+        lambda _: (outputs, noise),
+        prepared.method,
+        prepared.n,
+        config.seed,
+        prepared.second_order,
     )
     result.replicates = design.replicates
     result.meta = {
         "method": prepared.method,
         "n": prepared.n,
+        "second_order": prepared.second_order,
         "points": len(prepared.plan.points),
         "replicates": prepared.replicates,
         "days": config.days,
@@ -362,6 +452,7 @@ def run_sensitivity(
     replicates: int = 20,
     outputs: str | Sequence[str] | None = None,
     progress: bool = False,
+    second_order: bool = False,
 ) -> SensitivityResult:
     """Run a sensitivity analysis of the model, as ``escalation-sensitivity`` does, and
     return it (nothing is written).
@@ -376,11 +467,13 @@ def run_sensitivity(
         outputs: names of :data:`sim.analysis.outputs.OUTPUTS` (default: the seven of the
             command).
         progress: show a progress bar.
+        second_order: Sobol only: also the second-order indices (``second_order`` of the
+            result), from n x (2k + 2) points instead of n x (k + 2).
 
     Raises:
         ConfigError: one line naming the bad field, before anything runs.
     """
-    prepared = prepare(parameters, overrides, method, n, replicates, outputs)
+    prepared = prepare(parameters, overrides, method, n, replicates, outputs, second_order)
     return _execute(prepared, quiet=not progress)
 
 
@@ -392,7 +485,13 @@ def main(argv: list[str] | None = None) -> None:
             raise ConfigError("give --param or --parameters, not both")
         parameters = args.param or args.parameters
         prepared = prepare(
-            parameters, args.overrides, args.method, args.n, args.replicates, args.outputs
+            parameters,
+            args.overrides,
+            args.method,
+            args.n,
+            args.replicates,
+            args.outputs,
+            args.second_order,
         )
         out = results_folder(args.out, "sensitivity")
     except INPUT_ERRORS as exc:
@@ -414,6 +513,10 @@ def write_results(result: SensitivityResult, out: Path) -> None:
     atomic_write(
         out / "sensitivity_indices.csv", lambda tmp: result.indices.to_csv(tmp, index=False)
     )
+    if result.second_order is not None:
+        pairs = result.second_order
+        write_parquet(pairs, out / "second_order.parquet")
+        atomic_write(out / "second_order.csv", lambda tmp: pairs.to_csv(tmp, index=False))
     write_json({**meta, "replicate_noise_share": result.noise}, out / "sensitivity.json")
     save_figure(result.plot(), out / "sensitivity.png")
     atomic_write(out / "sensitivity.md", lambda tmp: tmp.write_text(report(result)))
@@ -441,8 +544,9 @@ def report(result: SensitivityResult) -> str:
     """The markdown report: what was run, then one ranked table per output."""
     meta = result.meta
     method, key = result.method, RANKED_BY[result.method]
+    second = ", with second-order indices" if result.second_order is not None else ""
     how = {
-        "sobol": f"Sobol indices (Saltelli sampling, N = {meta['n']} base samples)",
+        "sobol": f"Sobol indices (Saltelli sampling, N = {meta['n']} base samples{second})",
         "morris": f"Morris screening ({meta['n']} trajectories, {MORRIS_LEVELS} levels)",
     }[method]
     lines = [
@@ -460,7 +564,7 @@ def report(result: SensitivityResult) -> str:
             for f in result.factors
         ),
         "",
-        _reading(method),
+        _reading(method, result.second_order is not None),
         "",
     ]
     for name, table in result.indices.groupby("output", sort=False):
@@ -477,16 +581,36 @@ def report(result: SensitivityResult) -> str:
                 "",
             ]
         lines += _index_table(table.sort_values(key, ascending=False), method) + [""]
+        if result.second_order is not None:
+            lines += [_largest_interaction(result.interactions(name)), ""]
     return "\n".join(lines)
 
 
-def _reading(method: str) -> str:
+def _largest_interaction(pairs: pd.DataFrame) -> str:
+    """The line naming an output's largest second-order index."""
+    if pairs["S2"].isna().all():
+        return "Largest interaction: none estimated."
+    top = pairs.iloc[0]
+    within = " (its interval includes 0)" if top.S2 - top.S2_conf <= 0 else ""
+    return (
+        f"Largest interaction: `{top.parameter_a}` x `{top.parameter_b}`, "
+        f"S2 = {top.S2:.3f} ± {top.S2_conf:.3f}{within}."
+    )
+
+
+def _reading(method: str, second_order: bool = False) -> str:
     if method == "sobol":
+        pairs = (
+            " S2 is the share a pair of parameters explains together beyond their effects "
+            "alone (all pairs in `second_order.csv`)."
+            if second_order
+            else ""
+        )
         return (
             "S1 is the share of an output's variance a parameter explains alone, ST adds its "
             f"interactions; ± is the half-width of a {CONFIDENCE:.0%} bootstrap interval. "
             "Small negative values are estimation noise around 0; ST much above S1 means "
-            "the parameter acts through interactions."
+            f"the parameter acts through interactions.{pairs}"
         )
     return (
         "mu* is the mean absolute change of the output when a parameter moves across its "
