@@ -42,6 +42,17 @@ def test_sobol_recovers_the_ishigami_indices():
     assert table.loc["x1", "rank"] == 1  # the largest total index
 
 
+def test_the_same_seed_gives_the_same_intervals_seed_0_included():
+    """SALib reads a bootstrap seed of 0 as none; the run seed 0 (the default) must still
+    give the same confidence intervals at every run."""
+    factors = [Factor(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
+    runs = [
+        sensitivity.sensitivity(factors, function_evaluator(Ishigami.evaluate), "sobol", 256, 0)
+        for _ in range(2)
+    ]
+    pd.testing.assert_frame_equal(runs[0].indices, runs[1].indices, check_exact=True)
+
+
 def test_sobol_recovers_the_ishigami_second_order_indices():
     factors = [Factor(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
     result = sensitivity.sensitivity(

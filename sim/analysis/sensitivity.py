@@ -179,6 +179,13 @@ def analyse(
     return indices, pd.concat(pairs, ignore_index=True) if second_order else None
 
 
+def _bootstrap_seed(seed: int) -> int:
+    """A seed for SALib's Sobol bootstrap that is never 0: SALib reads a seed of 0 as none
+    (``if seed:``) and draws other intervals at each run, so the run seed (0 by default)
+    is turned into a nonzero one, the same for the same seed."""
+    return int(np.random.SeedSequence(seed).generate_state(1)[0]) or 1
+
+
 def _indices(
     spec: dict, method: str, scaled: np.ndarray, y: np.ndarray, seed: int, second_order: bool
 ) -> tuple[dict, tuple[np.ndarray, np.ndarray] | None]:
@@ -196,7 +203,7 @@ def _indices(
             calc_second_order=second_order,
             num_resamples=RESAMPLES,
             conf_level=CONFIDENCE,
-            seed=seed,
+            seed=_bootstrap_seed(seed),
         )
     else:
         result = morris_analysis.analyze(
