@@ -979,7 +979,26 @@ def _hydra_compose(overrides: list[str]) -> BaseConfig:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = hydra_compose(config_name="config", overrides=overrides)
-    return to_config(cfg)
+    config = to_config(cfg)
+    _check_switches(config, overrides)
+    return config
+
+
+def _check_switches(config: BaseConfig, overrides: list[str]) -> None:
+    """A switch set on the command line is ``true`` or ``false``: OmegaConf would read 2,
+    ``yes`` or ``on`` as true and the run would go on with a value nobody wrote."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if override.is_delete() or override.is_sweep_override():
+            continue
+        path = override.key_or_group
+        try:
+            _, _, current = parameter_at(config, path)
+        except ConfigError:
+            continue  # a config group, or a key other checks name
+        if isinstance(current, bool) and not isinstance(override.value(), bool):
+            raise ConfigError(f"{path} = {override.value()!r}: must be true or false")
 
 
 def compose_with_hydra_node(overrides: list[str]):

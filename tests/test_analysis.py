@@ -469,8 +469,9 @@ def test_a_stopped_analysis_leaves_no_folder_and_one_line(module, tmp_path, monk
 
     monkeypatch.setattr(module, "_execute", interrupted)
     out = tmp_path / "out"
+    few = ["--us", "red_line,restraint", "--iran", "calibrated"] if module is tournament else []
     with pytest.raises(SystemExit) as exit_:
-        module.main(["--replicates", "2", "--out", str(out), "days=5", "--quiet"])
+        module.main(["--replicates", "2", "--out", str(out), "days=5", "--quiet", *few])
     assert exit_.value.code == 130
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "stopped" in err
