@@ -19,6 +19,7 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
@@ -42,12 +44,15 @@ from sim.config import (
     out_of_range,
 )
 from sim.design_chunks import (
+    CLUSTERS,
+    ChunkError,
     check_plan,
     chunk_points,
     join_chunks,
     missing_chunks,
     plan_record,
     run_chunks,
+    slurm_settings,
 )
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, OneLineArgumentParser, fail, one_line
@@ -466,6 +471,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="run the chunks in this many processes"
     )
+    parser.add_argument(
+        "--cluster",
+        choices=CLUSTERS,
+        default=None,
+        help="run the chunks as the tasks of one job array (submitit, as the sweeps' cluster "
+        "launcher): slurm, with the settings of configs/hydra/launcher/slurm.yaml; local, "
+        "the same array as processes of this machine",
+    )
+    parser.add_argument(
+        "--slurm",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the SLURM job array (partition, account, qos, timeout_min, "
+        "cpus_per_task, mem_gb, array_parallelism, setup), repeatable",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
     args = parser.parse_intermixed_args(argv)
     if args.replicates is not None and args.replicates < 1:
@@ -510,6 +531,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.chunk is not None and not 0 <= args.chunk < chunks:
             raise ConfigError(f"--chunk = {args.chunk}: must be in 0 .. {chunks - 1}")
         record = plan_record(plan, args.overrides, chunks)
+        on_cluster = slurm_settings(_launcher_settings("slurm"), args.slurm)
     except (ConfigError, FolderError) as exc:
         fail(PROG, str(exc))
     except COMPOSE_ERRORS as exc:
@@ -538,7 +560,13 @@ def main(argv: list[str] | None = None) -> None:
                 claim.keep()
 
         with tqdm(total=total, unit="point", desc=PROG, disable=args.quiet) as bar:
-            run_chunks(plan, out, chunks, which, args.workers, progress)
+            try:
+                run_chunks(
+                    plan, out, chunks, which, args.workers, progress, args.cluster, on_cluster
+                )
+            except ChunkError as exc:  # the chunks done are kept: the same command resumes
+                print(f"{PROG}: error: {exc}", file=sys.stderr)
+                raise SystemExit(1) from None
         waiting = missing_chunks(out, chunks)
         if waiting:  # a task of an array job: the last to finish writes the tables
             if not args.quiet:
@@ -565,6 +593,13 @@ def main(argv: list[str] | None = None) -> None:
         with pd.option_context("display.width", 160, "display.max_rows", 20):
             print(summary[shown].to_string(index=False, max_rows=20))
         print(f"Results: {out}")
+
+
+def _launcher_settings(name: str) -> dict:
+    """The settings of a cluster launcher of the sweeps (configs/hydra/launcher/<name>.yaml),
+    its interpolations left out."""
+    data = yaml.safe_load((Path(config_dir()) / "hydra" / "launcher" / f"{name}.yaml").read_text())
+    return {k: v for k, v in (data or {}).items() if not (isinstance(v, str) and "${" in v)}
 
 
 def experiment_grid(name: str) -> tuple[list[str], int | None]:

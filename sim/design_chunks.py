@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 CHUNKS = "chunks"
 
 
+class ChunkError(RuntimeError):
+    """A chunk's task failed on a cluster (one line naming the chunk and its log)."""
+
+
 def chunk_points(points: int, chunks: int) -> list[np.ndarray]:
     """The point numbers of each of ``chunks`` chunks: consecutive runs, sizes within one."""
     if chunks < 1:
@@ -97,9 +101,12 @@ def run_chunks(
     which: Sequence[int] | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    cluster: str | None = None,
+    cluster_settings: dict[str, object] | None = None,
 ) -> list[int]:
     """Run the chunks ``which`` (default all) whose files are not yet in ``out``, in
-    ``workers`` processes; returns the chunks run now. ``progress`` is called with the
+    ``workers`` processes, or as the tasks of a job array on ``cluster`` (see
+    :func:`run_on_cluster`); returns the chunks run now. ``progress`` is called with the
     number of points done so far (those of chunks found done included)."""
     parts = chunk_points(len(plan.points), chunks)
     wanted = range(chunks) if which is None else which
@@ -107,6 +114,11 @@ def run_chunks(
     done = sum(len(parts[i]) for i in wanted if i not in todo)
     report = progress or (lambda _: None)
     report(done)
+    if cluster is not None and todo:
+        for i in run_on_cluster(plan, out, parts, todo, cluster, cluster_settings or {}):
+            done += len(parts[i])
+            report(done)
+        return todo
     if workers <= 1 or len(todo) <= 1:
         for i in todo:
             run_chunk(plan, parts[i], out, i)
@@ -134,3 +146,71 @@ def join_chunks(out: Path, chunks: int) -> pd.DataFrame:
     tables = [pd.read_parquet(chunk_file(out, i)) for i in range(chunks)]
     table = pd.concat(tables).sort_values(["point", "replicate"], kind="stable")
     return table.reset_index(drop=True)
+
+
+# --- a job array on a cluster -------------------------------------------------------------
+
+#: the clusters a design's chunks can be sent to: a SLURM job array, or the same array of
+#: processes on this machine (what the tests run)
+CLUSTERS = ("slurm", "local")
+#: the settings of configs/hydra/launcher/slurm.yaml a design's job array takes, as
+#: submitit names them
+SLURM_SETTINGS = {
+    "partition": "slurm_partition",
+    "account": "slurm_account",
+    "qos": "slurm_qos",
+    "timeout_min": "timeout_min",
+    "cpus_per_task": "cpus_per_task",
+    "mem_gb": "mem_gb",
+    "array_parallelism": "slurm_array_parallelism",
+    "setup": "slurm_setup",
+}
+
+
+def slurm_settings(config: dict[str, object], given: Sequence[str] = ()) -> dict[str, object]:
+    """The job array's settings: those of the sweeps' SLURM launcher (``config``, as
+    configs/hydra/launcher/slurm.yaml holds them), then ``KEY=VALUE`` strings given on the
+    command line; None values are left to the cluster."""
+    chosen = {key: config.get(key) for key in SLURM_SETTINGS}
+    for item in given:
+        key, sep, value = item.partition("=")
+        if not sep or key not in SLURM_SETTINGS:
+            raise ConfigError(
+                f"--slurm {item!r}: must be KEY=VALUE with KEY one of {', '.join(SLURM_SETTINGS)}"
+            )
+        chosen[key] = int(value) if value.isdigit() else value
+    return {SLURM_SETTINGS[k]: v for k, v in chosen.items() if v is not None}
+
+
+def run_on_cluster(
+    plan: DesignPlan,
+    out: Path,
+    parts: list[np.ndarray],
+    todo: Sequence[int],
+    cluster: str,
+    settings: dict[str, object],
+):
+    """Run the chunks ``todo`` as one job array on ``cluster`` (submitit, as the sweeps'
+    cluster launcher), yielding each chunk as its task finishes; its logs go to
+    ``out/chunks/submitit/``. A failed task raises :class:`ChunkError` naming the chunk
+    and its log (the chunks done are kept)."""
+    import submitit  # the cluster launcher's own dependency
+
+    if cluster not in CLUSTERS:
+        raise ConfigError(f"--cluster {cluster!r}: must be one of {', '.join(CLUSTERS)}")
+    executor = submitit.AutoExecutor(folder=out / CHUNKS / "submitit", cluster=cluster)
+    if cluster == "slurm":
+        executor.update_parameters(**settings)
+    n = len(todo)
+    jobs = executor.map_array(
+        run_chunk, [plan] * n, [parts[i] for i in todo], [out] * n, list(todo)
+    )
+    for i, job in zip(todo, jobs, strict=True):
+        try:
+            job.result()
+        except Exception as exc:  # the task's own error is in its log
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ChunkError(
+                f"chunk {i} failed on the {cluster} cluster: {first} (log: {job.paths.stderr})"
+            ) from None
+        yield i

@@ -295,3 +295,30 @@ def test_a_killed_design_resumes_where_it_stopped(tmp_path):
     assert all(after[name] == mtime for name, mtime in done.items())  # not run again
     main([*CHUNKED, "--out", str(tmp_path / "whole")])
     pd.testing.assert_frame_equal(_results(out), _results(tmp_path / "whole"), check_exact=True)
+
+
+@pytest.mark.slow
+def test_a_design_sent_to_a_cluster_array_gives_the_same_tables(tmp_path):
+    """The chunks as the tasks of one submitit job array (on the local cluster, processes of
+    this machine, the path a SLURM array takes): the tables of a run in one piece."""
+    out = tmp_path / "array"
+    main([*CHUNKED, "--out", str(out), "--chunks", "3", "--cluster", "local"])
+    assert sorted(p.name for p in (out / "chunks").glob("*.parquet")) == [
+        "0.parquet", "1.parquet", "2.parquet",
+    ]  # fmt: skip
+    assert (out / "chunks" / "submitit").is_dir()  # the tasks' logs
+    main([*CHUNKED, "--out", str(tmp_path / "whole")])
+    pd.testing.assert_frame_equal(_results(out), _results(tmp_path / "whole"), check_exact=True)
+
+
+def test_the_slurm_array_takes_the_sweeps_launcher_settings_and_the_command_lines():
+    from sim.design import _launcher_settings
+    from sim.design_chunks import slurm_settings
+
+    launcher = _launcher_settings("slurm")
+    assert launcher["timeout_min"] == 30 and launcher["mem_gb"] == 2
+    chosen = slurm_settings(launcher, ["partition=short", "mem_gb=4"])
+    assert chosen["slurm_partition"] == "short" and chosen["mem_gb"] == 4
+    assert chosen["slurm_array_parallelism"] == 256 and "slurm_account" not in chosen
+    with pytest.raises(ConfigError, match=r"--slurm 'gpus=1': must be KEY=VALUE with KEY one of"):
+        slurm_settings(launcher, ["gpus=1"])
