@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +19,7 @@ from tqdm import tqdm
 from sim.config import BaseConfig, ConfigError, compose
 from sim.design import DesignPlan, DesignResult, plan_design
 from sim.errors import COMPOSE_ERRORS, fail, one_line
-from sim.folders import FolderError, check_writable
+from sim.folders import FolderError, check_writable, claim_or_fail
 
 #: settings every analysis run adds: a design keeps each replicate's counts, no events or
 #: figures of single runs
@@ -42,6 +42,59 @@ def add_common_arguments(parser: argparse.ArgumentParser, replicates: int) -> No
     )
     parser.add_argument("--out", type=Path, default=None, help="folder for the results")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
+def add_parameter_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--param PATH=LOW:HIGH[:log]`` (repeatable) and ``--parameters FILE``; ``default``
+    says what is varied when neither is given."""
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="PATH=LOW:HIGH[:log]",
+        help="a parameter and its range (repeatable); replaces --parameters",
+    )
+    parser.add_argument(
+        "--parameters",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"a YAML list of parameters and ranges (default: {default})",
+    )
+
+
+def parameters_of(args: argparse.Namespace) -> list[str] | Path | None:
+    """The parameters an analysis command was given: ``--param`` items, or a file."""
+    if args.param and args.parameters is not None:
+        raise ConfigError("give --param or --parameters, not both")
+    return args.param or args.parameters
+
+
+def run_command[P, R](
+    prog: str,
+    args: argparse.Namespace,
+    kind: str,
+    prepare: Callable[[], P],
+    execute: Callable[[P, bool], R],
+    write: Callable[[R, Path], None],
+    summary: Callable[[R], str],
+) -> None:
+    """An analysis command from its parsed options: check everything (one line, exit 2,
+    nothing written), then run and write in a folder of its own (``results/<kind>/...`` or
+    ``--out``), which a failure or a stop leaves as it found it, then print the summary.
+    ``P`` is the command's checked input, ``R`` its result."""
+    try:
+        prepared = prepare()
+        out = results_folder(args.out, kind)
+    except INPUT_ERRORS as exc:
+        fail_on_bad_input(prog, exc)
+    with claim_or_fail(prog, out, "--out") as claim:
+        result = execute(prepared, args.quiet)
+        write(result, out)
+        claim.keep()
+    if not args.quiet:
+        print(summary(result))
+        print(f"Results: {out}")
 
 
 def check_count(name: str, value: int, least: int = 1) -> None:

@@ -30,20 +30,19 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analysis.command import (
-    INPUT_ERRORS,
     add_common_arguments,
+    add_parameter_arguments,
     base_config,
     check_count,
-    fail_on_bad_input,
+    parameters_of,
     plan,
-    results_folder,
+    run_command,
     run_plan,
 )
 from sim.analysis.factors import Factor, latin_hypercube, resolve_factors
 from sim.config import BaseConfig, ConfigError
 from sim.design import DesignPlan
 from sim.files import atomic_write
-from sim.folders import claim_or_fail
 from sim.io import provenance, write_json, write_parquet
 from sim.outcomes import OUTCOMES
 from sim.plots.analysis import feature_scores_figure, prim_figure, save_figure
@@ -189,20 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--points", type=int, default=200, help="Latin hypercube points (default 200)"
     )
-    parser.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="PATH=LOW:HIGH[:log]",
-        help="a parameter and its range (repeatable); replaces --parameters",
-    )
-    parser.add_argument(
-        "--parameters",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help=f"a YAML list of parameters and ranges (default configs/{DEFAULT_PARAMETERS})",
-    )
+    add_parameter_arguments(parser, f"configs/{DEFAULT_PARAMETERS}")
     parser.add_argument(
         "--outcomes",
         default=None,
@@ -359,27 +345,22 @@ def run_discovery(
 def main(argv: list[str] | None = None) -> None:
     """``escalation-discover``: PRIM boxes and feature scores of chosen outcomes."""
     args = _parser().parse_intermixed_args(argv)
-    try:
-        if args.param and args.parameters is not None:
-            raise ConfigError("give --param or --parameters, not both")
-        prepared = prepare(
+    run_command(
+        PROG,
+        args,
+        "discovery",
+        lambda: prepare(
             args.overrides,
-            args.param or args.parameters,
+            parameters_of(args),
             args.points,
             args.replicates,
             args.outcomes,
             args.min_coverage,
-        )
-        out = results_folder(args.out, "discovery")
-    except INPUT_ERRORS as exc:
-        fail_on_bad_input(PROG, exc)
-    with claim_or_fail(PROG, out, "--out") as claim:  # a failed run leaves no folder
-        result = _execute(prepared, args.quiet)
-        write_results(result, out)
-        claim.keep()
-    if not args.quiet:
-        print(summary_text(result.boxes, result.meta))
-        print(f"Results: {out}")
+        ),
+        _execute,
+        write_results,
+        lambda result: summary_text(result.boxes, result.meta),
+    )
 
 
 def write_results(result: DiscoveryResult, out: Path) -> None:

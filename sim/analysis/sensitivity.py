@@ -41,13 +41,13 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
 from sim.analysis.command import (
-    INPUT_ERRORS,
     add_common_arguments,
+    add_parameter_arguments,
     base_config,
     check_count,
-    fail_on_bad_input,
+    parameters_of,
     plan,
-    results_folder,
+    run_command,
     run_plan,
 )
 from sim.analysis.factors import (
@@ -62,6 +62,7 @@ from sim.design import DesignPlan
 from sim.files import atomic_write
 from sim.io import provenance, write_json, write_parquet
 from sim.plots.analysis import save_figure, sensitivity_figure
+from sim.stops import command
 
 PROG = "escalation-sensitivity"
 METHODS = ("sobol", "morris")
@@ -336,20 +337,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_common_arguments(parser, replicates=20)
     parser.add_argument("--method", choices=METHODS, default="sobol", help="default sobol")
-    parser.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="PATH=LOW:HIGH[:log]",
-        help="a parameter and its range (repeatable); replaces --parameters",
-    )
-    parser.add_argument(
-        "--parameters",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="a YAML list of parameters and ranges (default: the free parameters, "
-        f"configs/{DEFAULT_PARAMETERS}; see configs/analysis/)",
+    add_parameter_arguments(
+        parser, f"the free parameters, configs/{DEFAULT_PARAMETERS}; see configs/analysis/"
     )
     parser.add_argument(
         "--outputs",
@@ -484,30 +473,27 @@ def run_sensitivity(
     return _execute(prepared, quiet=not progress)
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> None:
     """``escalation-sensitivity``: Sobol or Morris indices of chosen outputs."""
     args = _parser().parse_intermixed_args(argv)
-    try:
-        if args.param and args.parameters is not None:
-            raise ConfigError("give --param or --parameters, not both")
-        parameters = args.param or args.parameters
-        prepared = prepare(
-            parameters,
+    run_command(
+        PROG,
+        args,
+        "sensitivity",
+        lambda: prepare(
+            parameters_of(args),
             args.overrides,
             args.method,
             args.n,
             args.replicates,
             args.outputs,
             args.second_order,
-        )
-        out = results_folder(args.out, "sensitivity")
-    except INPUT_ERRORS as exc:
-        fail_on_bad_input(PROG, exc)
-    result = _execute(prepared, args.quiet)
-    write_results(result, out)
-    if not args.quiet:
-        print(summary_text(result))
-        print(f"Results: {out}")
+        ),
+        _execute,
+        write_results,
+        summary_text,
+    )
 
 
 def write_results(result: SensitivityResult, out: Path) -> None:

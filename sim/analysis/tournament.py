@@ -34,14 +34,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analysis.command import (
-    INPUT_ERRORS,
     QUIET_RUNS,
     add_common_arguments,
+    add_parameter_arguments,
     base_config,
     check_count,
-    fail_on_bad_input,
+    parameters_of,
     plan,
-    results_folder,
+    run_command,
     run_plan,
 )
 from sim.analysis.factors import Factor, latin_hypercube, resolve_factors
@@ -49,7 +49,6 @@ from sim.analysis.outputs import OUTPUTS, parse_outputs, per_point, per_replicat
 from sim.config import BaseConfig, ConfigError, compose, config_dir, parameter_at
 from sim.design import DesignPlan
 from sim.files import atomic_write
-from sim.folders import claim_or_fail
 from sim.io import provenance, write_json, write_parquet
 from sim.plots.analysis import save_figure, tournament_figure
 from sim.stops import command
@@ -205,20 +204,7 @@ def _parser() -> argparse.ArgumentParser:
         "--iran", default=None, metavar="A,B", help="Iranian doctrines (default all)"
     )
     parser.add_argument("--worlds", type=int, default=100, help="sampled worlds (default 100)")
-    parser.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="PATH=LOW:HIGH[:log]",
-        help="a deep uncertainty and its range (repeatable); replaces --parameters",
-    )
-    parser.add_argument(
-        "--parameters",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help=f"a YAML list of deep uncertainties (default configs/{DEFAULT_UNCERTAINTIES})",
-    )
+    add_parameter_arguments(parser, f"the deep uncertainties of configs/{DEFAULT_UNCERTAINTIES}")
     parser.add_argument(
         "--outputs",
         default=None,
@@ -388,30 +374,25 @@ def run_tournament(
 def main(argv: list[str] | None = None) -> None:
     """``escalation-tournament``: rank US doctrines by robustness across sampled worlds."""
     args = _parser().parse_intermixed_args(argv)
-    try:
-        if args.param and args.parameters is not None:
-            raise ConfigError("give --param or --parameters, not both")
-        prepared = prepare(
+    run_command(
+        PROG,
+        args,
+        "tournaments",
+        lambda: prepare(
             args.overrides,
             args.us,
             args.iran,
-            args.param or args.parameters,
+            parameters_of(args),
             args.worlds,
             args.replicates,
             args.outputs,
             args.max_us_deaths,
             args.max_p_war,
-        )
-        out = results_folder(args.out, "tournaments")
-    except INPUT_ERRORS as exc:
-        fail_on_bad_input(PROG, exc)
-    with claim_or_fail(PROG, out, "--out") as claim:  # a failed run leaves no folder
-        result = _execute(prepared, args.quiet)
-        write_results(result, out)
-        claim.keep()
-    if not args.quiet:
-        print(summary_text(result.ranking, result.meta))
-        print(f"Results: {out}")
+        ),
+        _execute,
+        write_results,
+        lambda result: summary_text(result.ranking, result.meta),
+    )
 
 
 def _thresholds_text(thresholds: dict[str, float]) -> str:
