@@ -83,15 +83,28 @@ DEFAULT_OUTPUTS = (
 def parse_outputs(text: str | Sequence[str] | None, where: str = "--outputs") -> list[str]:
     """Output names from a comma-separated list (or a sequence), checked against
     :data:`OUTPUTS`: a one-line ``ConfigError`` names an unknown one and lists the others."""
+    return parse_names(text, list(OUTPUTS), where, "output", list(DEFAULT_OUTPUTS))
+
+
+def parse_names(
+    text: str | Sequence[str] | None,
+    known: Sequence[str],
+    where: str,
+    noun: str,
+    default: Sequence[str],
+) -> list[str]:
+    """Names from a comma-separated list (or a sequence), each one of ``known``, in order and
+    once each (``default`` when none is given): a one-line ``ConfigError`` names an unknown
+    one (``noun``: what a name is) and lists the others."""
     if text is None:
-        return list(DEFAULT_OUTPUTS)
+        return list(default)
     names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
     names = [n for n in names if n]
     if not names:
-        raise ConfigError(f"{where}: name at least one of: {', '.join(OUTPUTS)}")
+        raise ConfigError(f"{where}: name at least one of: {', '.join(known)}")
     for name in names:
-        if name not in OUTPUTS:
-            raise ConfigError(f"{where} {name}: no such output (choose from: {', '.join(OUTPUTS)})")
+        if name not in known:
+            raise ConfigError(f"{where} {name}: no such {noun} (choose from: {', '.join(known)})")
     return list(dict.fromkeys(names))
 
 

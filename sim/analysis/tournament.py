@@ -45,7 +45,7 @@ from sim.analysis.command import (
     run_plan,
 )
 from sim.analysis.factors import Factor, latin_hypercube, resolve_factors
-from sim.analysis.outputs import OUTPUTS, parse_outputs, per_point, per_replicate
+from sim.analysis.outputs import OUTPUTS, parse_names, parse_outputs, per_point, per_replicate
 from sim.config import BaseConfig, ConfigError, compose, config_dir, parameter_at
 from sim.design import DesignPlan
 from sim.files import atomic_write
@@ -72,16 +72,7 @@ def doctrine_options(actor: str) -> list[str]:
 def parse_doctrines(text: str | Sequence[str] | None, actor: str, flag: str) -> list[str]:
     """The doctrines named in a comma-separated list or a sequence (default: all), checked."""
     known = doctrine_options(actor)
-    if text is None:
-        return known
-    names = text.split(",") if isinstance(text, str) else list(text)
-    names = [n.strip() for n in names if n.strip()]
-    if not names:
-        raise ConfigError(f"{flag}: name at least one of: {', '.join(known)}")
-    for name in names:
-        if name not in known:
-            raise ConfigError(f"{flag} {name}: no such doctrine (choose from: {', '.join(known)})")
-    return list(dict.fromkeys(names))
+    return parse_names(text, known, flag, "doctrine", known)
 
 
 def tournament_design(us: Sequence[str], iran: Sequence[str], worlds: pd.DataFrame) -> pd.DataFrame:

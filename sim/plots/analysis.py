@@ -57,20 +57,17 @@ def sensitivity_figure(indices: pd.DataFrame, method: str, labels: dict[str, str
     return fig
 
 
+def _empty(ax, text: str) -> None:
+    """A panel with nothing to draw: says why, in grey, with no axes' ticks."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=GREY)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def _ranked_bars(ax, table: pd.DataFrame, method: str) -> None:
     key = "ST" if method == "sobol" else "mu_star"
     if table[key].isna().all():
-        ax.text(
-            0.5,
-            0.5,
-            "does not vary over the sample",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            color=GREY,
-        )
-        ax.set_yticks([])
-        ax.set_xticks([])
+        _empty(ax, "does not vary over the sample")
         return
     table = table.sort_values(key, ascending=True, na_position="first")
     y = np.arange(len(table))
@@ -224,17 +221,7 @@ def _box_limits(ax, limits: pd.DataFrame) -> None:
         loc="left",
     )
     if limits.empty:
-        ax.text(
-            0.5,
-            0.5,
-            "no parameter is restricted",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            color=GREY,
-        )
-        ax.set_xticks([])
-        ax.set_yticks([])
+        _empty(ax, "no parameter is restricted")
         return
     span = (limits["range_high"] - limits["range_low"]).replace(0, 1)
     lo = (limits["low"] - limits["range_low"]) / span
