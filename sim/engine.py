@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import platform
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,13 +19,34 @@ import pandas as pd
 
 from sim import rules
 from sim.config import BaseConfig, ConfigError, apply_change, parse_date
-from sim.daily import daily_columns, daily_stats, daily_values, quantile_frame
+from sim.daily import daily_columns, daily_stats, daily_values, quantile_frame, snapshot
 from sim.events import EventLog
 from sim.outcomes import replicate_table
 from sim.params import Params, compile_params
 from sim.rng import RandomStreams
 from sim.state import State, initial_state
 from sim.theatre import Theatre
+
+#: one thread records each day (its daily series and their statistics across replicates)
+#: from a copy of the state it reads, while the next day's rules run: NumPy and the
+#: compiled quantiles release the GIL. The record is the same, bit for bit, as in line.
+#: (A forked process starts its own: it inherits no thread.)
+_RECORDER: ThreadPoolExecutor | None = None
+
+
+def _recorder() -> ThreadPoolExecutor:
+    global _RECORDER
+    if _RECORDER is None:
+        _RECORDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="daily-record")
+    return _RECORDER
+
+
+def _forget_recorder() -> None:
+    global _RECORDER
+    _RECORDER = None
+
+
+os.register_at_fork(after_in_child=_forget_recorder)
 
 
 @functools.cache
@@ -143,8 +166,8 @@ class Simulation:
         # rows whose full daily series is kept (None: all)
         self._daily_rows = None if self.daily_mode == "full" else self.sample_rows
         self.day = 0
-        self._daily: list[np.ndarray] = []  # (columns, rows kept) a day
-        self._daily_stats: list[list[np.ndarray]] = []  # a day: each run's statistics
+        # a day: its daily series and statistics (being recorded: see _RECORDER)
+        self._days: list[Future] = []
         self._keep_daily = daily
         self._changes = _change_schedule(config)
 
@@ -166,18 +189,22 @@ class Simulation:
             )
         rules.step(self.state, self.params, self.streams, self.day, self.log)
         if self._keep_daily:
-            self._record(daily_values(self.state, self.params))
+            self._days.append(
+                _recorder().submit(
+                    _record_day, snapshot(self.state), self.params, self._daily_rows, self.runs
+                )
+            )
         self.day += 1
 
-    def _record(self, values: np.ndarray) -> None:
-        if self._daily_rows is None:
-            self._daily.append(values)
-            return
-        self._daily.append(values[:, self._daily_rows])
-        # each run's statistics across its own rows (reordered in place: nothing else reads them)
-        self._daily_stats.append(
-            [daily_stats(np.ascontiguousarray(values[:, run]), overwrite=True) for run in self.runs]
-        )
+    @property
+    def _daily(self) -> list[np.ndarray]:
+        """(columns, rows kept) a day."""
+        return [day.result()[0] for day in self._days]
+
+    @property
+    def _daily_stats(self) -> list[list[np.ndarray]]:
+        """A day: each run's statistics (none in ``full`` mode)."""
+        return [day.result()[1] for day in self._days]
 
     def run(self, progress=None) -> RunResult:
         """Step to the horizon and return the results; ``progress(day)`` after each day."""
@@ -210,13 +237,12 @@ class Simulation:
     def daily_frame(self, kept: slice = slice(None)) -> pd.DataFrame:
         """Daily series so far, one row per (replicate, day) of the replicates kept (those at
         ``kept`` among them: one run's)."""
-        days = len(self._daily)
+        daily = self._daily
+        days = len(daily)
         rows = slice(None) if self._daily_rows is None else self._daily_rows
         ids = self.replicate_ids[rows][kept]
         columns = {
-            name: np.stack([d[j, kept] for d in self._daily], axis=1).reshape(-1)
-            if days
-            else np.zeros(0)
+            name: np.stack([d[j, kept] for d in daily], axis=1).reshape(-1) if days else np.zeros(0)
             for j, name in enumerate(daily_columns(self.params.weapon_names))
         }
         frame = pd.DataFrame(
@@ -303,6 +329,20 @@ def _one_per_replicate(path: str, values, replicates: int) -> np.ndarray:
             f"{path}: {array.size} values for {replicates} replicates (one per replicate)"
         )
     return array
+
+
+def _record_day(
+    state: State, params: Params, rows: np.ndarray | None, runs: list[slice]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A day's daily series of the replicates kept (``rows``; None: all, and no
+    statistics) and each run's statistics across its own replicates."""
+    values = daily_values(state, params)
+    if rows is None:
+        return values, []
+    kept = values[:, rows]
+    # (the values are reordered in place: nothing else reads them)
+    stats = [daily_stats(np.ascontiguousarray(values[:, run]), overwrite=True) for run in runs]
+    return kept, stats
 
 
 def _change_schedule(config: BaseConfig) -> dict[int, list]:

@@ -40,17 +40,20 @@ def sum_last(a: np.ndarray) -> np.ndarray:
     """``a.sum(axis=-1)`` to the last bit, for a short last axis (groups, sites).
 
     NumPy reduces such an axis with one inner loop per row, which costs more than the
-    arithmetic at 10,000 rows; below 8 terms NumPy adds them one by one, and here the
-    same additions run across all rows at once; from 8 to ``PAIRWISE_BLOCK`` terms a
-    compiled loop adds each row in NumPy's pairwise order (``row_sums``).
+    arithmetic at 10,000 rows; here a compiled loop adds each row in NumPy's order
+    (``row_sums``: below 8 terms one by one, in any layout; from 8 to ``PAIRWISE_BLOCK``
+    terms pairwise, for rows laid out whole, as NumPy adds other layouts in another order).
     """
     n = a.shape[-1]
-    if 8 <= n <= PAIRWISE_BLOCK and a.dtype == np.float64 and a.flags.c_contiguous:
-        # (NumPy adds the rows of other layouts in another order)
-        rows = a.reshape(-1, n)
-        out = np.empty(len(rows))
-        row_sums(rows, out)
-        return out.reshape(a.shape[:-1])
+    if a.dtype == np.float64 and 0 < n <= PAIRWISE_BLOCK and a.ndim >= 2:
+        if n < 8 and a.ndim == 2:  # a strided view (one weapon's stocks) as it is
+            out = np.empty(len(a))
+            row_sums(a, out)
+            return out
+        if a.flags.c_contiguous:
+            out = np.empty(a.size // n)
+            row_sums(a.reshape(-1, n), out)
+            return out.reshape(a.shape[:-1])
     if n == 0 or n >= 8 or a.dtype.kind != "f":
         return a.sum(axis=-1)
     total = a[..., 0] + 0.0  # NumPy starts from +0.0, which turns -0.0 into +0.0
