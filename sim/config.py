@@ -238,6 +238,10 @@ class MilitiaDynamicsConfig:
     defiance_threshold: float = fraction()
     splinter_probability: float = probability()
     splinter_share: float = fraction()
+    self_excitation: bool = MISSING
+    momentum_per_success: float = nonneg()
+    momentum_halflife_days: float = positive()
+    outbidding: float = nonneg()
 
 
 @dataclass

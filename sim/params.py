@@ -161,6 +161,7 @@ class Params:
     retaliation_sites: np.ndarray
     # daily decay multipliers
     grievance_decay: float
+    momentum_decay: float
     outrage_decay: float
     affront_decay: float
     tension_decay: float
@@ -342,6 +343,7 @@ def compile_params(
             dtype=np.int64,
         ),
         grievance_decay=decay_per_day(dyn.grievance_halflife_days),
+        momentum_decay=decay_per_day(dyn.momentum_halflife_days),
         outrage_decay=decay_per_day(dyn.outrage_halflife_days),
         affront_decay=decay_per_day(config.doctrine.iran.affront_halflife_days),
         tension_decay=decay_per_day(config.ladder.tension_halflife_days),

@@ -37,6 +37,7 @@ class State:
     obedience: np.ndarray  # how far each group follows Iran's restraint (falls with its leaders)
     formed: np.ndarray  # bool: the group exists (founders from the start, splinters once split)
     recent_attacks: np.ndarray  # exponentially weighted count over the US count window
+    momentum: np.ndarray  # (R, M) emboldenment from the group's own landed attacks (fades)
     recent_us_deaths: np.ndarray  # US deaths the US blames on each group, over the same window
     outrage: np.ndarray  # (R,) public outrage at the US in Iraq: the crowd's motive
     # sites (R, S)
@@ -172,6 +173,7 @@ def initial_state(params: Params, replicates: int) -> State:
         obedience=per_militia("obedience"),
         formed=np.tile(params.splinter_of < 0, (R, 1)),
         recent_attacks=np.zeros((R, M)),
+        momentum=np.zeros((R, M)),
         recent_us_deaths=np.zeros((R, M)),
         outrage=zeros(),
         personnel=personnel,

@@ -65,7 +65,7 @@ def test_each_event_scores_what_the_mapping_says():
     cfg, result = _run_with_every_column()
     events = result.events
     mapped = {kind: entry.score for kind, entry in cfg.score.kinds.items()}
-    expected = events["kind"].map(lambda k: mapped.get(k, 0.0)).to_numpy(dtype=float)
+    expected = events["kind"].map(lambda k: mapped.get(k, 0.0)).to_numpy(dtype=float, copy=True)
     # an attack that harms US personnel is also a us_casualties event: the higher score
     attack = (events["actor"] == "militia") & (events["kind"] != "embassy_assault")
     harmed = (attack & ((events["killed_us"] + events["wounded_us"]) > 0)).to_numpy()

@@ -68,6 +68,7 @@ def attack_propensity(state: State, params: Params, day: int) -> np.ndarray:
         * motive
         * green_light
         * deterrence(state, params)
+        * tempo(state, params)
         * repeat_last(truce * state.active, M)
     )
 
@@ -77,6 +78,18 @@ def obeying(state: State, params: Params) -> np.ndarray:
     once it has fallen below the defiance threshold (the group acts against Iran)."""
     threshold = column(params.config.actors.dynamics.defiance_threshold)
     return np.where(state.obedience < threshold, 0.0, state.obedience)
+
+
+def tempo(state: State, params: Params) -> np.ndarray:
+    """(R, M) factor of self-excitation on each group's attacks (ODD 7, "Self-excitation"):
+    1 + its own momentum (emboldened by its attacks that landed) + ``outbidding`` times the
+    other groups' momentum (rivals matching each other for Iran's favour and recruits).
+    Momentum fades with ``momentum_halflife_days``; what ends a burst is the rest of the
+    model: US answers raising perceived risk, stocks running down, Iran's restraint, Iraqi
+    raids."""
+    momentum = state.momentum
+    others = repeat_last(sum_last(momentum), momentum.shape[1]) - momentum
+    return 1.0 + momentum + column(params.config.actors.dynamics.outbidding) * others
 
 
 def deterrence(state: State, params: Params) -> np.ndarray:
@@ -167,10 +180,12 @@ def attack(today: Today) -> Attacks:
     add_at_cells(state.attacks_today, rows, weapon, 1.0)
     state.recent_attacks[rows, militia] += 1.0
     add_at(state.recent_baghdad_attacks, rows, th.target_in_baghdad[target])
+    # an attack that landed emboldens its group (no more than one attack a group a day)
+    dyn = params.config.actors.dynamics
+    gain = at(dyn.momentum_per_success, rows) * at(dyn.self_excitation, rows)
+    state.momentum[rows, militia] += gain * ~intercepted
     # each attack is a trial of "does the US answer?": until it does, risk decays
-    state.perceived_risk[rows, militia] *= 1.0 - at(
-        params.config.actors.dynamics.learning_rate, rows
-    )
+    state.perceived_risk[rows, militia] *= 1.0 - at(dyn.learning_rate, rows)
 
     return Attacks(
         rows,
@@ -331,8 +346,8 @@ def learn_response(today: Today, rows: np.ndarray, militias: np.ndarray) -> None
 
 
 def recover(today: Today) -> None:
-    """Grievance fades, leaderships rebuild, groups recruit, attack counts fade (ODD 3
-    step 7)."""
+    """Grievance fades, leaderships rebuild, groups recruit, attack counts and momentum fade
+    (ODD 3 step 7)."""
     state, params = today.state, today.params
     dyn = params.config.actors.dynamics
     state.grievance *= column(params.grievance_decay)
@@ -346,6 +361,7 @@ def recover(today: Today) -> None:
     regrowth = column(dyn.fighter_regeneration_per_day) * state.fighters
     state.fighters += regrowth * np.maximum(room, 0.0)
     state.recent_attacks *= column(params.attack_count_decay)
+    state.momentum *= column(params.momentum_decay)
     # obedience drifts back to each group's baseline (Iran's advisers, money, arms)
     state.obedience += column(dyn.obedience_recovery_per_day) * (params.obedience - state.obedience)
     state.recent_baghdad_attacks *= params.baghdad_count_decay
