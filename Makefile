@@ -45,8 +45,9 @@ test-fast: $(STAMP)  ## run the tests not marked slow (under 2 minutes)
 golden: $(STAMP)  ## regenerate the golden outputs (tests/golden/); only for a change meant to alter the numbers
 	$(BIN)/python tests/golden/regenerate.py
 
-doc-tables: $(STAMP)  ## rewrite the doctrine tables of docs/doctrines.md from configs/doctrine_base/ and configs/doctrine/
+doc-tables: $(STAMP)  ## rewrite the doctrine tables of docs/doctrines.md (from configs/doctrine*/) and the coverage table of docs/data.md (from data/)
 	$(BIN)/escalation-doctables
+	$(BIN)/python -m sim.coverage --doc docs/data.md
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check sim tests benchmarks hydra_plugins notebooks

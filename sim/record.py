@@ -81,29 +81,80 @@ class RecordError(ValueError):
         self.path, self.line, self.field = str(path), line, field
 
 
-def seeds_record() -> Path:
-    """Path of the record transcribed from the seed articles (packaged copy first)."""
+def _shipped(name: str) -> Path:
+    """Path of a data file the project ships (the packaged copy first, then the repo's)."""
     here = Path(__file__).resolve().parent
     for candidate in (here / "data", here.parent / "data"):
-        path = candidate / "events_seeds.csv"
+        path = candidate / name
         if path.is_file():
             return path
-    raise FileNotFoundError("data/events_seeds.csv not found beside the sim package")
+    raise FileNotFoundError(f"data/{name} not found beside the sim package")
 
 
-def _check_header(path: Path, header: list[str] | None) -> None:
+def seeds_record() -> Path:
+    """Path of the record transcribed from the seed articles (packaged copy first)."""
+    return _shipped("events_seeds.csv")
+
+
+def public_record() -> Path:
+    """Path of the record of dated events read in public reports (packaged copy first):
+    the events of October 2019 - December 2021 that the seeds do not date, each row citing
+    the address of the page it was read in."""
+    return _shipped("events_public.csv")
+
+
+def event_counts() -> Path:
+    """Path of the shipped tallies of events (``data/event_counts.csv``, see
+    :func:`load_counts`)."""
+    return _shipped("event_counts.csv")
+
+
+def _check_header(
+    path: Path, header: list[str] | None, columns: tuple[str, ...] = COLUMNS
+) -> list[str]:
+    """The header's column names, or RecordError for a missing, unknown or repeated one."""
     if not header:
-        raise RecordError(path, 1, "header", f"file is empty; expected {','.join(COLUMNS)}")
+        raise RecordError(path, 1, "header", f"file is empty; expected {','.join(columns)}")
     names = [name.strip() for name in header]
-    for name in COLUMNS:
+    for name in columns:
         if name not in names:
-            raise RecordError(path, 1, name, f"missing column; expected {','.join(COLUMNS)}")
+            raise RecordError(path, 1, name, f"missing column; expected {','.join(columns)}")
     for name in names:
-        if names.count(name) > 1 or name not in COLUMNS:
-            what = "duplicate" if name in COLUMNS else "unknown"
+        if names.count(name) > 1 or name not in columns:
+            what = "duplicate" if name in columns else "unknown"
             raise RecordError(
-                path, 1, name or "(blank)", f"{what} column; expected {','.join(COLUMNS)}"
+                path, 1, name or "(blank)", f"{what} column; expected {','.join(columns)}"
             )
+    return names
+
+
+def _date_field(path: Path, line: int, field: str, text: str) -> dt.date:
+    """A ``YYYY-MM-DD`` day that pandas can hold, or RecordError naming the field."""
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError
+        date = dt.date.fromisoformat(text)
+    except ValueError:
+        raise RecordError(path, line, field, f"{text!r} is not a date YYYY-MM-DD") from None
+    if not FIRST_DATE <= date <= LAST_DATE:
+        raise RecordError(
+            path, line, field, f"{text} is outside {FIRST_DATE} to {LAST_DATE} (what pandas holds)"
+        )
+    return date
+
+
+def _whole(path: Path, line: int, field: str, text: str, unknown: str = "") -> int:
+    """A whole number from 0 to MAX_CASUALTIES, or RecordError naming the field."""
+    if not _WHOLE.fullmatch(text):
+        raise RecordError(path, line, field, f"{text!r} is not a whole number >= 0{unknown}")
+    number = int(text)
+    if number < 0:
+        raise RecordError(path, line, field, f"{text} is negative; a whole number >= 0")
+    if number > MAX_CASUALTIES:
+        raise RecordError(
+            path, line, field, f"{text} is too large; a whole number <= {MAX_CASUALTIES}"
+        )
+    return number
 
 
 class _Columns:
@@ -126,20 +177,7 @@ class _Columns:
 
     def add(self, path: Path, line: int, row: dict[str, str]) -> None:
         """Validate one row and append it, or raise RecordError naming the first bad field."""
-        text = row["date"]
-        try:
-            if not _ISO_DATE.fullmatch(text):
-                raise ValueError
-            date = dt.date.fromisoformat(text)
-        except ValueError:
-            raise RecordError(path, line, "date", f"{text!r} is not a date YYYY-MM-DD") from None
-        if not FIRST_DATE <= date <= LAST_DATE:
-            raise RecordError(
-                path,
-                line,
-                "date",
-                f"{text} is outside {FIRST_DATE} to {LAST_DATE} (what pandas holds)",
-            )
+        date = _date_field(path, line, "date", row["date"])
         values = {}
         for field, allowed in _CHOICES.items():
             if row[field] not in allowed:
@@ -150,18 +188,9 @@ class _Columns:
         counts = {}
         for field in _CASUALTIES:
             text = row[field]
-            if text and not _WHOLE.fullmatch(text):
-                raise RecordError(
-                    path, line, field, f"{text!r} is not a whole number >= 0 (empty when unknown)"
-                )
-            number = int(text) if text else None
-            if number is not None and number < 0:
-                raise RecordError(path, line, field, f"{text} is negative; a whole number >= 0")
-            if number is not None and number > MAX_CASUALTIES:
-                raise RecordError(
-                    path, line, field, f"{text} is too large; a whole number <= {MAX_CASUALTIES}"
-                )
-            counts[field] = number
+            counts[field] = (
+                _whole(path, line, field, text, " (empty when unknown)") if text else None
+            )
         if not row["source"]:
             raise RecordError(path, line, "source", "empty; name the source of the event")
         self.days.append(date.toordinal())
@@ -227,9 +256,7 @@ def load_events(path: str | Path) -> pd.DataFrame:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
-            header = next(reader, None)
-            _check_header(path, header)
-            names = [name.strip() for name in header or ()]
+            names = _check_header(path, next(reader, None))
             line = reader.line_num + 1
             for fields in reader:
                 start, line = line, reader.line_num + 1  # a quoted note may span lines
@@ -258,3 +285,156 @@ def date_range(frame: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
 def attacks(frame: pd.DataFrame) -> pd.DataFrame:
     """The militia attacks of a loaded record (the series the model's militias produce)."""
     return frame[frame["actor"] == "militia"]
+
+
+def load_records(*paths: str | Path) -> pd.DataFrame:
+    """Several records loaded as one, each validated by :func:`load_events`, sorted by date
+    (rows of the same day keep the order of the files, then of their lines).
+
+    Raises:
+        RecordError: the first bad row of the first bad file, as :func:`load_events`.
+    """
+    if not paths:
+        raise ValueError("load_records needs at least one record file")
+    frames = [load_events(path) for path in paths]
+    if len(frames) == 1:
+        return frames[0]
+    joined = pd.concat(frames, ignore_index=True)
+    for field, allowed in _CHOICES.items():  # concat keeps the categories when all agree
+        joined[field] = pd.Categorical(joined[field], categories=list(allowed))
+    return joined.sort_values("date", kind="stable", ignore_index=True)
+
+
+def full_record() -> pd.DataFrame:
+    """The fuller record: the seeds' events and the public reports' events
+    (:func:`seeds_record` and :func:`public_record`), loaded and validated as one."""
+    return load_records(seeds_record(), public_record())
+
+
+# --- tallies: aggregate counts of events over a period ----------------------------------------
+
+COUNT_COLUMNS = (
+    "start",
+    "end",
+    "actor",
+    "action",
+    "target",
+    "country",
+    "count",
+    "scope",
+    "source",
+    "note",
+)
+#: the actions a tally may count: the record's actions, and ``attack`` for any attack
+#: whatever its weapon (every action but ``airstrike`` and ``raid``: rocket, convoy IED,
+#: drone, ballistic missile, assault, other)
+COUNT_ACTIONS = (*ACTIONS, "attack")
+ATTACK_ACTIONS = tuple(a for a in ACTIONS if a not in ("airstrike", "raid"))
+#: the targets a tally may count: the record's targets, and ``any`` for every target
+COUNT_TARGETS = (*TARGETS, "any")
+_COUNT_CHOICES = {
+    "actor": ACTORS,
+    "action": COUNT_ACTIONS,
+    "target": COUNT_TARGETS,
+    "country": COUNTRIES,
+}
+
+
+def _count_row(path: Path, line: int, row: dict[str, str]) -> dict[str, object]:
+    """One validated tally, or RecordError naming the first bad field."""
+    start = _date_field(path, line, "start", row["start"])
+    end = _date_field(path, line, "end", row["end"])
+    if end < start:
+        raise RecordError(path, line, "end", f"{end} is before start {start}")
+    for field, allowed in _COUNT_CHOICES.items():
+        if row[field] not in allowed:
+            raise RecordError(
+                path, line, field, f"{row[field]!r} is not one of {', '.join(allowed)}"
+            )
+    count = _whole(path, line, "count", row["count"])
+    if not row["scope"]:
+        raise RecordError(path, line, "scope", "empty; say what was counted, and where")
+    if not row["source"]:
+        raise RecordError(path, line, "source", "empty; name the source of the tally")
+    return {
+        "start": start, "end": end, "actor": row["actor"], "action": row["action"],
+        "target": row["target"], "country": row["country"], "count": count, "scope": row["scope"],
+        "source": row["source"], "note": row["note"],
+    }  # fmt: skip
+
+
+def load_counts(path: str | Path) -> pd.DataFrame:
+    """Load and validate a file of tallies (schema in docs/data.md), in file order.
+
+    Each row counts the events of one actor and action (``attack``: any attack) on one
+    target (``any``: every target) in one country from ``start`` to ``end`` (both days
+    included), as a source tallied them.
+
+    Raises:
+        RecordError: the first row or column that breaks the schema, by file line (the
+            header is line 1); nothing is returned in that case.
+    """
+    path = Path(path)
+    rows = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            names = _check_header(path, next(reader, None), COUNT_COLUMNS)
+            line = reader.line_num + 1
+            for fields in reader:
+                start, line = line, reader.line_num + 1  # a quoted note may span lines
+                if not fields or all(not f.strip() for f in fields):
+                    continue
+                if len(fields) != len(names):
+                    raise RecordError(
+                        path, start, "row", f"{len(fields)} fields, the header has {len(names)}"
+                    )
+                values = dict(zip(names, (f.strip() for f in fields), strict=True))
+                rows.append(_count_row(path, start, values))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise RecordError(path, None, "file", f"cannot be read as UTF-8 CSV ({err})") from None
+    if not rows:
+        raise RecordError(path, 2, "row", "no tallies; a file of tallies needs at least one row")
+    frame = pd.DataFrame(rows, columns=list(COUNT_COLUMNS))
+    frame["start"] = pd.to_datetime(frame["start"]).astype("datetime64[ns]")
+    frame["end"] = pd.to_datetime(frame["end"]).astype("datetime64[ns]")
+    for field, allowed in _COUNT_CHOICES.items():
+        frame[field] = pd.Categorical(frame[field], categories=list(allowed))
+    frame["count"] = frame["count"].astype("int64")
+    return frame
+
+
+def coverage(events: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    """How complete a dated record is against tallies: for each tally, how many of the
+    record's events it covers (same actor and country; the same action or, for a tally of
+    ``attack``, any attack action; the same target or, for a tally of ``any``, every
+    target; dated from its start to its end, both included).
+
+    Returns one row per tally, in the tallies' order: ``start``, ``end``, ``actor``,
+    ``action``, ``target``, ``country``, ``scope``, ``tallied`` (the tally's count), ``listed`` (the
+    record's events it covers) and ``share`` (listed / tallied; NaN for a tally of 0).
+    """
+    dates = events["date"].to_numpy()
+    actors = events["actor"].astype(str).to_numpy()
+    actions = events["action"].astype(str).to_numpy()
+    countries = events["country"].astype(str).to_numpy()
+    targets = events["target"].astype(str).to_numpy()
+    listed = []
+    for tally in counts.itertuples(index=False):
+        wanted = ATTACK_ACTIONS if tally.action == "attack" else (str(tally.action),)
+        inside = (dates >= np.datetime64(tally.start)) & (dates <= np.datetime64(tally.end))
+        match = (
+            inside
+            & (actors == str(tally.actor))
+            & (countries == str(tally.country))
+            & np.isin(actions, wanted)
+            & ((targets == str(tally.target)) | (str(tally.target) == "any"))
+        )
+        listed.append(int(match.sum()))
+    table = counts[["start", "end", "actor", "action", "target", "country", "scope"]].copy()
+    table["tallied"] = counts["count"].to_numpy()
+    table["listed"] = np.asarray(listed, dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = table["listed"] / table["tallied"].where(table["tallied"] > 0)
+    table["share"] = share.astype("float64")
+    return table.reset_index(drop=True)

@@ -28,6 +28,7 @@ OUTPUT_ARGS = {
     "escalation-compare": ["--out", "{tmp}/out"],
     "escalation-report": [],
     "escalation-app": [],
+    "escalation-coverage": [],
     "seminar": [],
 }
 
@@ -146,6 +147,10 @@ def run_case(case: Case, tmp: Path, monkeypatch) -> int:
             from sim.app import launch
 
             return _call(launch.parse, argv)
+        case "escalation-coverage":
+            from sim import coverage
+
+            return _call(coverage.main, argv)
         case "seminar":
             return _seminar(case)
     raise AssertionError(f"{case.id}: unknown command {case.command}")

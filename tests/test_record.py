@@ -9,21 +9,30 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim import coverage as coverage_command
 from sim.record import (
     ACTIONS,
     ACTORS,
     COLUMNS,
+    COUNT_COLUMNS,
     COUNTRIES,
     TARGETS,
     RecordError,
     attacks,
+    coverage,
     date_range,
+    event_counts,
+    full_record,
+    load_counts,
     load_events,
+    load_records,
+    public_record,
     seeds_record,
 )
 
@@ -306,3 +315,224 @@ def test_data_doc_python_example_runs() -> None:
     namespace: dict[str, object] = {}
     exec(compile(block, "docs/data.md", "exec"), namespace)  # noqa: S102
     assert len(namespace["militia"]) > 0
+
+
+# --- the public reports' record, loaded with the seeds' ----------------------------------
+
+SEED_FILES = {SEED_001, SEED_003, SEED_004}
+
+
+@pytest.fixture(scope="module")
+def public() -> pd.DataFrame:
+    return load_events(public_record())
+
+
+def test_public_record_loads_and_every_row_cites_a_page(public: pd.DataFrame) -> None:
+    assert public_record().name == "events_public.csv"
+    assert len(public) > 0
+    assert public["source"].str.match(r"https?://\S+$").all()
+    assert not public["source"].isin(SEED_FILES).any()
+
+
+def test_public_record_lies_in_october_2019_to_december_2021(public: pd.DataFrame) -> None:
+    first, last = date_range(public)
+    assert first >= pd.Timestamp("2019-10-01") and last <= pd.Timestamp("2021-12-31")
+
+
+def test_public_record_repeats_no_seed_event(seeds: pd.DataFrame, public: pd.DataFrame) -> None:
+    """One row per event across the two files: a public row never has a seed row's day,
+    actor, action and target (the seeds' events are not transcribed twice)."""
+    key = ["date", "actor", "action", "target"]
+    both = seeds[key].astype(str).merge(public[key].astype(str), on=key)
+    assert both.empty, both
+
+
+def test_full_record_is_the_seeds_and_the_public_rows_sorted(
+    seeds: pd.DataFrame, public: pd.DataFrame
+) -> None:
+    full = full_record()
+    assert len(full) == len(seeds) + len(public)
+    assert full["date"].is_monotonic_increasing
+    assert tuple(full.columns) == COLUMNS
+    assert list(full["action"].cat.categories) == list(ACTIONS)
+    assert sorted(full["source"]) == sorted([*seeds["source"], *public["source"]])
+
+
+def test_load_records_keeps_file_order_within_a_day(tmp_path: Path) -> None:
+    first = tmp_path / "a.csv"
+    first.write_text(",".join(COLUMNS) + "\n2020-08-02,militia,rocket,taji,iraq,,,a,s\n")
+    second = tmp_path / "b.csv"
+    second.write_text(
+        ",".join(COLUMNS)
+        + "\n2020-08-02,us,airstrike,militia_site,iraq,,,b,s\n2020-08-01,iran,drone,k1,iraq,,,c,s\n"
+    )
+    frame = load_records(first, second)
+    assert frame["notes"].tolist() == ["c", "a", "b"]
+
+
+def test_load_records_refuses_the_first_bad_file(tmp_path: Path) -> None:
+    good = _write(tmp_path, GOOD)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(",".join(COLUMNS) + "\n2020-07-24,militia,mortar,other,iraq,,,,s\n")
+    with pytest.raises(RecordError, match=r"bad\.csv, line 2: action: "):
+        load_records(good, bad)
+
+
+# --- tallies ---------------------------------------------------------------------------------
+
+COUNT_HEADER = ",".join(COUNT_COLUMNS)
+TALLY = "2020-08-01,2020-08-31,militia,attack,any,iraq,5,attacks in August,page,"
+
+
+def _counts(tmp_path: Path, *lines: str, header: str = COUNT_HEADER) -> Path:
+    path = tmp_path / "counts.csv"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def _bad_counts(tmp_path: Path, line: int, field: str, *lines: str, **kw: str) -> str:
+    path = _counts(tmp_path, *lines, **kw)
+    with pytest.raises(RecordError) as err:
+        load_counts(path)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}, line {line}: {field}: "), message
+    return message
+
+
+def test_shipped_counts_load_with_their_types() -> None:
+    counts = load_counts(event_counts())
+    assert tuple(counts.columns) == COUNT_COLUMNS
+    assert len(counts) > 0
+    assert counts["start"].dtype == counts["end"].dtype == "datetime64[ns]"
+    assert (counts["end"] >= counts["start"]).all()
+    assert counts["count"].dtype == "int64" and (counts["count"] >= 0).all()
+    assert counts["source"].str.match(r"https?://\S+$").all()
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "fragment"),
+    [
+        ("2020-08-01,2020-08-31,militia,attack,any,iraq,-1,x,s,", "count", "-1 is negative"),
+        ("2020-08-01,2020-08-31,militia,attack,any,iraq,many,x,s,", "count", "not a whole"),
+        ("2020-08-01,2020-08-31,militia,attack,any,iraq,99999999999,x,s,", "count", "too large"),
+        ("2020-08-31,2020-08-01,militia,attack,any,iraq,3,x,s,", "end", "before start"),
+        ("2020-08-01,2020-08-31,hezbollah,attack,any,iraq,3,x,s,", "actor", "'hezbollah'"),
+        ("2020-08-01,2020-08-31,militia,mortar,any,iraq,3,x,s,", "action", "'mortar'"),
+        ("2020-08-01,2020-08-31,militia,attack,base,iraq,3,x,s,", "target", "'base'"),
+        ("2020-08-01,2020-08-31,militia,attack,any,jordan,3,x,s,", "country", "'jordan'"),
+        ("2020-8-1,2020-08-31,militia,attack,any,iraq,3,x,s,", "start", "not a date"),
+        ("2020-08-01,2020-02-30,militia,attack,any,iraq,3,x,s,", "end", "not a date"),
+        ("1600-08-01,2020-08-31,militia,attack,any,iraq,3,x,s,", "start", "outside"),
+        ("2020-08-01,2020-08-31,militia,attack,any,iraq,3,x,,", "source", "empty"),
+        ("2020-08-01,2020-08-31,militia,attack,any,iraq,3,,s,", "scope", "empty"),
+        ("2020-08-01,2020-08-31,militia,attack,any,iraq,3,x,s", "row", "9 fields"),
+    ],
+)
+def test_bad_tally_is_refused_naming_line_and_field(
+    tmp_path: Path, row: str, field: str, fragment: str
+) -> None:
+    assert fragment in _bad_counts(tmp_path, 3, field, TALLY, row)
+
+
+def test_tally_header_and_empty_files_are_refused(tmp_path: Path) -> None:
+    without = ",".join(c for c in COUNT_COLUMNS if c != "scope")
+    _bad_counts(tmp_path, 1, "scope", "x", header=without)
+    _bad_counts(tmp_path, 1, "weapon", "x", header=COUNT_HEADER + ",weapon")
+    _bad_counts(tmp_path, 2, "row")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(RecordError, match=r"line 1: header: file is empty"):
+        load_counts(empty)
+    with pytest.raises(RecordError, match=r"absent\.csv: file: "):
+        load_counts(tmp_path / "absent.csv")
+
+
+# --- coverage of the dated list against the tallies ----------------------------------------
+
+SYNTHETIC_EVENTS = [
+    "2020-08-01,militia,rocket,taji,iraq,,,,s",  # in August: rocket
+    "2020-08-15,militia,ied_convoy,convoy,iraq,,,,s",  # in August: convoy IED
+    "2020-08-31,militia,drone,erbil,iraq,,,,s",  # last day of August
+    "2020-09-01,militia,rocket,taji,iraq,,,,s",  # September: outside the August tallies
+    "2020-08-10,us,airstrike,militia_site,iraq,,,,s",  # not a militia attack
+    "2020-08-12,militia,rocket,syria_site,syria,,,,s",  # Syria, not Iraq
+    "2020-08-20,iraq_gov,raid,militia_site,iraq,,,,s",  # a raid: not an attack
+]
+SYNTHETIC_TALLIES = [
+    "2020-08-01,2020-08-31,militia,attack,any,iraq,6,all attacks in August,s,",
+    "2020-08-01,2020-08-31,militia,rocket,any,iraq,4,rockets in August,s,",
+    "2020-08-01,2020-08-31,militia,attack,convoy,iraq,2,convoy attacks in August,s,",
+    "2020-08-01,2020-09-30,militia,rocket,taji,iraq,2,rockets on Taji,s,",
+    "2020-08-01,2020-08-31,us,airstrike,any,iraq,0,US strikes,s,",
+    "2020-08-02,2020-08-30,militia,attack,any,iraq,1,inside the month,s,",
+]
+
+
+def test_coverage_counts_the_listed_events_of_each_tally(tmp_path: Path) -> None:
+    events = load_events(_write(tmp_path, *SYNTHETIC_EVENTS))
+    counts = load_counts(_counts(tmp_path, *SYNTHETIC_TALLIES))
+    table = coverage(events, counts)
+    assert table["listed"].tolist() == [3, 1, 1, 2, 1, 1]
+    assert table["tallied"].tolist() == [6, 4, 2, 2, 0, 1]
+    assert table["share"].iloc[:4].tolist() == [0.5, 0.25, 0.5, 1.0]
+    assert np.isnan(table["share"].iloc[4])  # a tally of 0: no share
+    assert table["share"].iloc[5] == 1.0
+    assert table["scope"].iloc[0] == "all attacks in August"
+
+
+def test_coverage_command_prints_the_table(tmp_path: Path, capsys) -> None:
+    events = _write(tmp_path, *SYNTHETIC_EVENTS)
+    counts = _counts(tmp_path, *SYNTHETIC_TALLIES)
+    coverage_command.main(["--events", str(events), "--counts", str(counts)])
+    out = capsys.readouterr().out
+    assert (
+        "| 2020-08-01 to 2020-08-31 | militia | attack | any | iraq | all attacks in August" in out
+    )
+    assert "| 6 | 3 | 50% |" in out
+    assert "| 0 | 1 |  |" in out
+
+
+def test_coverage_command_rewrites_only_the_generated_part(tmp_path: Path, capsys) -> None:
+    events = _write(tmp_path, *SYNTHETIC_EVENTS)
+    counts = _counts(tmp_path, *SYNTHETIC_TALLIES)
+    doc = tmp_path / "data.md"
+    start, end = coverage_command.START, coverage_command.END
+    doc.write_text(f"# Prose\n\n{start}\nstale\n{end}\n\nMore prose.\n")
+    argv = ["--events", str(events), "--counts", str(counts), "--doc", str(doc)]
+    with pytest.raises(SystemExit) as exit_:
+        coverage_command.main([*argv, "--check"])
+    assert exit_.value.code == 1
+    coverage_command.main(argv)
+    text = doc.read_text()
+    assert text.startswith("# Prose\n\n") and text.endswith("\n\nMore prose.\n")
+    assert "| 4 | 1 | 25% |" in text
+    coverage_command.main([*argv, "--check"])
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_data_doc_coverage_table_is_generated_from_the_shipped_files() -> None:
+    table = coverage(full_record(), load_counts(event_counts()))
+    assert coverage_command.generated_part(DATA_DOC) == coverage_command.generated(table), (
+        "docs/data.md's coverage table is out of date with data/: run make doc-tables"
+    )
+
+
+def test_data_doc_counts_match_the_public_record(public: pd.DataFrame) -> None:
+    """The doc's table of the public rows by action and year is the file's."""
+    section = DATA_DOC.split("### What the public record holds", 1)[1].split("\n### ", 1)[0]
+    header = re.search(r"^\| action((?: \| \d{4})+) \|$", section, flags=re.MULTILINE)
+    years = [int(y) for y in re.findall(r"\d{4}", header.group(1))]
+    documented = {}
+    rows = re.findall(r"^\| ([a-z_]+)((?: \| \d+)+) \|$", section, flags=re.MULTILINE)
+    for action, cells in (row for row in rows if row[0] != "action"):
+        for year, n in zip(years, re.findall(r"\d+", cells), strict=True):
+            if int(n):
+                documented[(year, action)] = int(n)
+    counted = public.groupby([public["date"].dt.year, "action"], observed=True).size()
+    assert documented == {(int(y), str(a)): int(n) for (y, a), n in counted.items() if n}
+    first, last = date_range(public)
+    pages = public["source"].nunique()
+    assert f"{len(public)} events from {first.date()} to {last.date()}, read in {pages} pages" in (
+        " ".join(section.split())
+    )
