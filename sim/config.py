@@ -112,13 +112,25 @@ def whole_days(lo: int = 0) -> Any:
 
 
 @dataclass
-class ChangeConfig:
-    """A parameter that takes a new value from a date on (a scenario's turning point)."""
+class InputConfig:
+    """A dated input (an entry of the top-level ``inputs`` table): from ``date`` (through
+    ``until``, if given) the numeric parameter at ``path`` takes ``value``; after ``until``
+    it returns to the value it had before. It changes a parameter, never schedules an event.
+    ``source`` says where the date and the value come from (a seed, a public page, or
+    "assumption: ..." with the reason). Two inputs on one parameter whose periods overlap
+    each state an ``order``: the higher applies last."""
 
     date: str = MISSING
     path: str = MISSING  # dotted path of a numeric parameter, e.g. doctrine.iran.green_light
     value: float = MISSING
+    source: str = MISSING
+    until: str | None = None  # last day it holds (None: to the end of the run)
+    order: int | None = None  # among inputs on one parameter with overlapping periods
     note: str = ""
+
+
+#: what switches one input (``inputs.NAME=off``) or all of them (``inputs=off``) off
+INPUT_OFF = "off"
 
 
 @dataclass
@@ -130,7 +142,6 @@ class ScenarioConfig:
     sites_handed_over: list[str] = field(default_factory=list)
     drawdown_under_way: bool = False
     diplomacy_opens: str | None = None  # date US-Iran talks open; None: no talks
-    changes: list[ChangeConfig] = field(default_factory=list)
 
 
 @dataclass
@@ -145,6 +156,9 @@ class SiteConfig:
     personnel: int = people(whole=True)
     air_defence: float = probability()
     target_value: float = nonneg()
+    # 1 while the US holds the site, 0 once it is handed over (a US site; a dated input
+    # ``theatre.sites.NAME.held`` closes it on its day: sim/rules/us.py)
+    held: int = field(default=1, metadata={"lo": 0, "hi": 1, "what": "0 (handed over) or 1 (held)"})
     source: str = ""
 
 
@@ -457,6 +471,10 @@ class BaseConfig:
     ladder: LadderConfig = field(default_factory=LadderConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    # dated inputs by name (InputConfig), or "off"; "off" for the whole table switches all
+    # off. Typed Any so that ``inputs.NAME=off`` and ``inputs=off`` compose; validate
+    # checks every entry and turns each into an InputConfig.
+    inputs: Any = field(default_factory=dict)
 
 
 SCHEMA_NAME = "base_config"
@@ -591,7 +609,7 @@ def parameter_at(config: BaseConfig, path: str) -> tuple[Any, str, Any]:
         for part in parents:
             node = _child(node, part)
         current = _child(node, leaf)
-    except (AttributeError, IndexError, KeyError, ValueError, TypeError):
+    except (AttributeError, IndexError, KeyError, ValueError, TypeError, StopIteration):
         raise ConfigError(f"{path}: not a parameter of the configuration") from None
     return node, leaf, current
 
@@ -611,7 +629,11 @@ def allowed_range(node: Any, leaf: str) -> Mapping[str, Any]:
 def _child(node: Any, part: str) -> Any:
     if isinstance(node, dict):
         return node[part]
-    return node[int(part)] if part.isdigit() else getattr(node, part)
+    if isinstance(node, list):  # an item by number, or by its name (theatre.sites.taji)
+        if part.isdigit():
+            return node[int(part)]
+        return next(item for item in node if getattr(item, "name", None) == part)
+    return getattr(node, part)
 
 
 def set_parameter(node: Any, leaf: str, value: Any) -> None:
@@ -673,6 +695,7 @@ def parse_date(where: str, value: str) -> dt.date:
 
 def validate(config: BaseConfig) -> None:
     """Check ranges and cross-references; raise ConfigError on the first problem."""
+    _normalize_inputs(config)
     _check_ranges(config, "")
     start = parse_date("scenario.start_date", config.scenario.start_date)
     if (DATE_MAX - start).days < config.days - 1:
@@ -727,6 +750,7 @@ def validate(config: BaseConfig) -> None:
     _check_choice("doctrine.us.response_scaling", us.response_scaling, RESPONSE_SCALINGS)
     _check_choice("doctrine.us.posture_trigger", us.posture_trigger, POSTURE_TRIGGERS)
     _validate_scenario(config, us_sites)
+    _validate_inputs(config, us_sites)
     for j, name in enumerate(config.doctrine.us.consolidation_sites):
         _check_choice(f"doctrine.us.consolidation_sites[{j}]", name, us_sites)
     for j, name in enumerate(config.doctrine.iran.retaliation_targets):
@@ -766,20 +790,119 @@ def _validate_scenario(config: BaseConfig, us_sites: set[str]) -> None:
         )
     if scenario.diplomacy_opens is not None:
         parse_date("scenario.diplomacy_opens", scenario.diplomacy_opens)
-    changed = config
-    for j, change in enumerate(scenario.changes):
-        where = f"scenario.changes[{j}]"
-        parse_date(f"{where}.date", change.date)
-        if change.path.startswith(_UNCHANGEABLE):
+
+
+#: a dated input's name: a key on the command line (``inputs.NAME=off``)
+_INPUT_NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: the one theatre value a dated input may change: whether the US holds a site
+_HELD = re.compile(r"theatre\.sites\.([^.]+)\.held")
+_INPUT_FIELDS = [f.name for f in dataclasses.fields(InputConfig)]
+
+
+def _normalize_inputs(config: BaseConfig) -> None:
+    """``config.inputs`` as composed (a table of mappings, "off" entries, or "off") made
+    into ``{name: InputConfig or "off"}`` (or "off"), or a ConfigError naming the entry."""
+    raw = config.inputs
+    allowed = "a table of dated inputs {name: {date, path, value, source, ...}}, or off"
+    if isinstance(raw, str):
+        if raw != INPUT_OFF:
+            raise ConfigError(f"inputs = {raw!r}: must be {allowed} (all switched off)")
+        return
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"inputs = {raw!r}: must be {allowed} (all switched off)")
+    entries: dict[str, Any] = {}
+    for name, entry in raw.items():
+        where = f"inputs.{name}"
+        if not isinstance(name, str) or not _INPUT_NAME.fullmatch(name):
+            raise ConfigError(f"{where}: an input's name must be lower-case letters, digits and _")
+        if isinstance(entry, InputConfig) or entry == INPUT_OFF:
+            entries[name] = entry
+            continue
+        if not isinstance(entry, Mapping):
             raise ConfigError(
-                f"{where}.path = {change.path!r}: run settings, the scenario, the "
-                "theatre, the ladder, the score and the output cannot change mid-run"
+                f"{where} = {entry!r}: must be a dated input {{date, path, value, source, "
+                "until, order, note}, or off"
             )
-        changed = apply_change(changed, change.path, change.value, where)
+        for key in entry:
+            if key not in _INPUT_FIELDS:
+                raise ConfigError(_unknown_key(where, str(key), _INPUT_FIELDS))
+        entries[name] = InputConfig(**entry)
+    config.inputs = entries
+
+
+def active_inputs(config: BaseConfig) -> dict[str, InputConfig]:
+    """The dated inputs switched on (none if ``inputs`` is off), by name."""
+    if isinstance(config.inputs, str):
+        return {}
+    return {name: i for name, i in config.inputs.items() if isinstance(i, InputConfig)}
+
+
+def input_period(name: str, entry: InputConfig) -> tuple[dt.date, dt.date | None]:
+    """The first and last day an input holds (None: to the end of the run)."""
+    date = parse_date(f"inputs.{name}.date", entry.date)
+    if entry.until is None:
+        return date, None
+    return date, parse_date(f"inputs.{name}.until", entry.until)
+
+
+def _validate_inputs(config: BaseConfig, us_sites: set[str]) -> None:
+    """Each input switched on: its dates, a numeric parameter that may change mid-run, a
+    value within that parameter's range, a source; and an order wherever two inputs change
+    one parameter over overlapping periods."""
+    inputs = active_inputs(config)
+    periods = {}
+    for name, entry in sorted(inputs.items()):
+        where = f"inputs.{name}"
+        date, until = periods[name] = input_period(name, entry)
+        if until is not None and until < date:
+            raise ConfigError(
+                f"{where}.until = {entry.until!r}: before its date {entry.date}; must be on "
+                "or after it (or null: to the end of the run)"
+            )
+        if entry.order is not None and (
+            isinstance(entry.order, bool) or not isinstance(entry.order, int)
+        ):
+            raise ConfigError(f"{where}.order = {entry.order!r}: must be a whole number or null")
+        if not isinstance(entry.source, str) or not entry.source.strip():
+            raise ConfigError(
+                f"{where}.source: empty; must name a seed file, a public page, or say "
+                "'assumption: <why>'"
+            )
+        held = _HELD.fullmatch(str(entry.path))
+        if held:
+            _check_choice(f"{where}.path (site {held[1]!r})", held[1], us_sites)
+        elif str(entry.path).startswith(_UNCHANGEABLE):
+            raise ConfigError(
+                f"{where}.path = {entry.path!r}: run settings, the scenario, the theatre "
+                "(but a site's held), the ladder, the score and the output cannot change "
+                "mid-run"
+            )
+        changed = apply_change(config, entry.path, entry.value, where)
         try:
             _check_ranges(changed, "")
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+    _check_overlaps(inputs, periods)
+
+
+def _check_overlaps(inputs: dict[str, InputConfig], periods: dict) -> None:
+    """Two inputs on one parameter whose periods overlap must each state an order, and
+    not the same one (the higher applies last)."""
+    names = sorted(inputs)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if inputs[a].path != inputs[b].path:
+                continue
+            (a0, a1), (b0, b1) = periods[a], periods[b]
+            if (a1 is not None and a1 < b0) or (b1 is not None and b1 < a0):
+                continue
+            order_a, order_b = inputs[a].order, inputs[b].order
+            if order_a is None or order_b is None or order_a == order_b:
+                raise ConfigError(
+                    f"inputs.{a} and inputs.{b}: both change {inputs[a].path} over "
+                    "overlapping periods; give each a different order (a whole number: "
+                    "the higher applies last)"
+                )
 
 
 def apply_change(config: BaseConfig, path: str, value: float, where: str = "change") -> BaseConfig:

@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from sim import rules
-from sim.config import BaseConfig, ConfigError, apply_change, parse_date
+from sim.config import (
+    BaseConfig,
+    ConfigError,
+    InputConfig,
+    active_inputs,
+    apply_change,
+    input_period,
+    parse_date,
+)
 from sim.daily import daily_columns, daily_stats, daily_values, quantile_frame, snapshot
 from sim.events import EventLog
 from sim.outcomes import replicate_table
@@ -118,8 +126,8 @@ class Simulation:
         theatre: a prebuilt theatre (optional, to share one between runs).
         per_replicate: numeric parameters (by dotted path, e.g.
             ``doctrine.us.response_lag_days``) with one value per replicate, in the order
-            of ``replicates``; the others keep the value of ``config``. A scenario's dated
-            change of such a parameter gives every replicate its value from that day on.
+            of ``replicates``; the others keep the value of ``config``. A dated input on
+            such a parameter gives every replicate its value while it holds.
         daily: whether to keep the daily series (a design, which reads only each
             replicate's outcome, does without them).
         runs: how many runs the replicates hold, as blocks of equal size in their order
@@ -138,7 +146,6 @@ class Simulation:
     ) -> None:
         hold_freed_memory()
         self.config = config
-        self._rules_config = config  # the config with the dated changes made so far
         ids = np.arange(config.replicates) if replicates is None else np.asarray(replicates)
         self.replicate_ids = ids.astype(np.int64).reshape(-1)
         R = len(self.replicate_ids)
@@ -146,7 +153,18 @@ class Simulation:
             path: _one_per_replicate(path, values, R)
             for path, values in (per_replicate or {}).items()
         }
-        self.params = compile_params(config, theatre, self.per_replicate, R)
+        #: the dated inputs, and the days on which the set holding changes (day 0 first)
+        self._inputs = input_days(config)
+        self._turns = sorted(
+            {0}
+            | {
+                d
+                for first, last, _, _ in self._inputs.values()
+                for d in (first, last)
+                if d is not None
+            }
+        )
+        self.params = compile_params(self._config_on(0), theatre, self._per_replicate_on(0), R)
         self.streams = RandomStreams(config.seed, self.replicate_ids)
         self.state: State = initial_state(self.params, R)
         out = config.output
@@ -169,7 +187,6 @@ class Simulation:
         # a day: its daily series and statistics (being recorded: see _RECORDER)
         self._days: list[Future] = []
         self._keep_daily = daily
-        self._changes = _change_schedule(config)
 
     @property
     def done(self) -> bool:
@@ -177,15 +194,13 @@ class Simulation:
 
     def step(self) -> None:
         """Advance all replicates one day."""
-        if self.day in self._changes:
-            # a scenario's turning point: the rules take new values, the state carries on
-            config = self._rules_config
-            for change in self._changes[self.day]:
-                config = apply_change(config, change.path, change.value)
-                self.per_replicate.pop(change.path, None)
-            self._rules_config = config
+        if self.day > 0 and self.day in self._turns:
+            # a dated input begins or ends: the rules take new values, the state carries on
             self.params = compile_params(
-                config, self.params.theatre, self.per_replicate, self.state.replicates
+                self._config_on(self.day),
+                self.params.theatre,
+                self._per_replicate_on(self.day),
+                self.state.replicates,
             )
         rules.step(self.state, self.params, self.streams, self.day, self.log)
         if self._keep_daily:
@@ -205,6 +220,29 @@ class Simulation:
     def _daily_stats(self) -> list[list[np.ndarray]]:
         """A day: each run's statistics (none in ``full`` mode)."""
         return [day.result()[1] for day in self._days]
+
+    def _holding(self, day: int) -> list[InputConfig]:
+        """The inputs holding on ``day``, in the order they apply (their ``order``, then
+        date and name)."""
+        held = [
+            (entry.order or 0, first, name, entry)
+            for name, (first, last, entry, _) in self._inputs.items()
+            if first <= day and (last is None or day < last)
+        ]
+        return [entry for *_, entry in sorted(held, key=lambda h: h[:3])]
+
+    def _config_on(self, day: int) -> BaseConfig:
+        """The configuration the rules read on ``day``: the inputs holding, applied to the
+        configuration as given (an input that has ended leaves the value it found)."""
+        config = self.config
+        for entry in self._holding(day):
+            config = apply_change(config, entry.path, entry.value)
+        return config
+
+    def _per_replicate_on(self, day: int) -> dict[str, np.ndarray]:
+        """The per-replicate values, less those of parameters an input sets on ``day``."""
+        set_now = {entry.path for entry in self._holding(day)}
+        return {path: v for path, v in self.per_replicate.items() if path not in set_now}
 
     def run(self, progress=None) -> RunResult:
         """Step to the horizon and return the results; ``progress(day)`` after each day."""
@@ -345,14 +383,25 @@ def _record_day(
     return kept, stats
 
 
-def _change_schedule(config: BaseConfig) -> dict[int, list]:
-    """Scenario changes by the day they take effect (changes dated before the start: day 0)."""
+def input_days(config: BaseConfig) -> dict[str, tuple]:
+    """Each input switched on that acts in the run, by name: (first day, day it ends or
+    None, the input, its date). An input dated before the start holds from day 0; one that
+    ends before the start, or begins after the last day, does not act and is left out."""
     start = parse_date("scenario.start_date", config.scenario.start_date)
-    schedule: dict[int, list] = {}
-    for change in config.scenario.changes:
-        day = max((parse_date("scenario.changes.date", change.date) - start).days, 0)
-        schedule.setdefault(day, []).append(change)
-    return schedule
+    out = {}
+    for name, entry in active_inputs(config).items():
+        date, until = input_period(name, entry)
+        first = (date - start).days
+        last = None if until is None else (until - start).days + 1  # the day after until
+        if first >= config.days or (last is not None and last <= 0):
+            continue
+        out[name] = (
+            max(first, 0),
+            last if last is None or last < config.days else None,
+            entry,
+            date,
+        )
+    return out
 
 
 def run(config: BaseConfig, replicates=None, progress=None) -> RunResult:

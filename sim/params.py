@@ -158,6 +158,7 @@ class Params:
     supply_start_day: np.ndarray  # (W,) first day Iran ships each weapon
     diplomacy_day: int | None  # day US-Iran talks open (None: never)
     consolidation_sites: np.ndarray
+    handed_over: np.ndarray  # (R, S) bool: a US site its dated input has handed over (held 0)
     retaliation_sites: np.ndarray
     # daily decay multipliers
     grievance_decay: float
@@ -335,6 +336,8 @@ def compile_params(
         score_of_kind=score_of_kind,
         supply_start_day=supply_start_day,
         diplomacy_day=diplomacy_day,
+        handed_over=(_table([s.held for s in config.theatre.sites], R) == 0)
+        & (theatre.side == "us"),
         consolidation_sites=np.array(
             [theatre.site_index[n] for n in us.consolidation_sites], dtype=np.int64
         ),

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.config import BaseConfig, ConfigError, compose, parse_date
+from sim.config import BaseConfig, ConfigError, active_inputs, compose, input_period, parse_date
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, OneLineArgumentParser, fail, one_line
 from sim.folders import claim_or_fail
@@ -90,16 +90,24 @@ def window_overrides(window: Window) -> list[str]:
     return [f"scenario.start_date={window.start.date().isoformat()}", f"days={window.days}"]
 
 
-def changes_outside(config: BaseConfig, window: Window) -> list[str]:
-    """Scenario changes dated outside the window: before it they hold from day 0, after it
-    they never happen."""
+def inputs_outside(config: BaseConfig, window: Window) -> list[str]:
+    """Dated inputs switched on that reach outside the window: one begun before it holds
+    from day 0, one ended before it or begun after it does not act."""
     notes = []
-    for change in config.scenario.changes:
-        date = pd.Timestamp(parse_date("scenario.changes.date", change.date))
-        if date < window.start:
-            notes.append(f"{change.path} = {change.value:g} (dated {change.date}) holds from day 0")
-        elif date > window.end:
-            notes.append(f"{change.path} (dated {change.date}) falls after the window: not applied")
+    for name, entry in active_inputs(config).items():
+        date, until = input_period(name, entry)
+        if until is not None and pd.Timestamp(until) < window.start:
+            notes.append(
+                f"inputs.{name} ({entry.date} to {entry.until}) ends before the window: not applied"
+            )
+        elif pd.Timestamp(date) < window.start:
+            notes.append(
+                f"inputs.{name}: {entry.path} = {entry.value:g} (dated {entry.date}) "
+                "holds from day 0"
+            )
+        elif pd.Timestamp(date) > window.end:
+            dated = f"dated {entry.date}"
+            notes.append(f"inputs.{name} ({dated}) falls after the window: not applied")
     return notes
 
 
@@ -193,9 +201,9 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             f"| {row['label']} | {_fmt(row['observed'])} | {_fmt(row['median'])} | "
             f"{interval} | {inside} |"
         )
-    if meta["changes_outside"]:
-        lines += ["", "Scenario changes outside the window:", ""]
-        lines += [f"- {note}" for note in meta["changes_outside"]]
+    if meta["inputs_outside"]:
+        lines += ["", "Dated inputs outside the window:", ""]
+        lines += [f"- {note}" for note in meta["inputs_outside"]]
     return "\n".join(lines) + "\n"
 
 
@@ -403,7 +411,7 @@ def metadata(
         "replicates": config.replicates,
         "seed": config.seed,
         "interval": list(INTERVAL),
-        "changes_outside": changes_outside(config, window),
+        "inputs_outside": inputs_outside(config, window),
     }
 
 

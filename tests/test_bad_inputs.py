@@ -208,7 +208,7 @@ def _schema_leaves() -> dict[str, tuple[Any, dict]]:
     config = compose()
     out = {}
     for path, value in leaves(config).items():
-        if path.startswith(("scenario.changes", "score.categories", "ladder.rungs")):
+        if path.startswith(("inputs.", "score.categories", "ladder.rungs")):
             continue
         if isinstance(value, bool | int | float):
             node, leaf, _ = parameter_at(config, path)

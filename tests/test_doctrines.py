@@ -273,11 +273,11 @@ def test_scenario_changes_take_effect_on_their_date():
         ("doctrine.us.posture_trigger", 1.0, "only numeric parameters"),
     ],
 )
-def test_bad_scenario_changes_are_refused(path, value, message):
-    from sim.config import ChangeConfig
+def test_bad_dated_inputs_are_refused(path, value, message):
+    from sim.config import InputConfig
 
     cfg = config()
-    cfg.scenario.changes = [ChangeConfig(date="2020-01-01", path=path, value=value)]
+    cfg.inputs = {"x": InputConfig(date="2020-01-01", path=path, value=value, source="test")}
     with pytest.raises(ConfigError, match=message):
         validate(cfg)
 
@@ -294,10 +294,10 @@ def test_a_user_defined_ladder_is_used_without_code():
 
 
 def test_militia_behaviour_can_change_mid_run():
-    from sim.config import ChangeConfig
+    from sim.config import InputConfig
 
     cfg = config("days=30")
-    cfg.scenario.changes = [ChangeConfig("2019-10-11", "actors.militias.1.obedience", 0.1)]
+    cfg.inputs = {"x": InputConfig("2019-10-11", "actors.militias.1.obedience", 0.1, "test")}
     validate(cfg)
     sim = Simulation(cfg)
     for _ in range(10):

@@ -22,14 +22,14 @@ from sim.rules.today import Today
 from sim.rules.us import attribute, decide_strikes
 from sim.state import NEVER
 
-#: the default year, which schedules no dated event (no changes, no talks)
-YEAR = ("replicates=10000", "output.events=all", "output.daily=quantiles")
+#: the default year with all dated inputs off, and no talks: nothing dated, only mechanisms
+YEAR = ("replicates=10000", "output.events=all", "output.daily=quantiles", "inputs=off")
 
 
 @functools.cache
 def _year() -> pd.DataFrame:
     cfg = config(*YEAR)
-    assert not cfg.scenario.changes and cfg.scenario.diplomacy_opens is None
+    assert cfg.inputs == "off" and cfg.scenario.diplomacy_opens is None
     return run(cfg).events
 
 
@@ -207,7 +207,9 @@ def _wrong_blames(events: pd.DataFrame) -> int:
 
 @functools.cache
 def _switch_baseline():
-    return run(config("replicates=2000", "output.events=all", "output.daily=quantiles"))
+    return run(
+        config("replicates=2000", "output.events=all", "output.daily=quantiles", "inputs=off")
+    )
 
 
 @pytest.mark.slow
@@ -240,7 +242,15 @@ def test_switching_a_new_mechanism_off_moves_its_output(mechanism):
     overrides, output, direction = SWITCHED_OFF[mechanism]
     on = output(_switch_baseline())
     off = output(
-        run(config("replicates=2000", "output.events=all", "output.daily=quantiles", *overrides))
+        run(
+            config(
+                "replicates=2000",
+                "output.events=all",
+                "output.daily=quantiles",
+                "inputs=off",
+                *overrides,
+            )
+        )
     )
     assert (off < on) if direction == "down" else (off > on), (mechanism, on, off)
 
@@ -262,7 +272,7 @@ PUNISH_EVERY_ATTACK = (
 
 
 def _outcomes(*overrides: str) -> pd.Series:
-    result = run(config("replicates=200", "output.events=none", *overrides))
+    result = run(config("replicates=200", "output.events=none", "inputs=off", *overrides))
     return result.replicates.outcome.value_counts(normalize=True)
 
 

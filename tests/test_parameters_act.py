@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import pytest
 from conftest import config, replace
 
-from sim.config import KEYED_NUMBER, ChangeConfig
+from sim.config import KEYED_NUMBER, InputConfig
 from sim.engine import run
 
 _NOT_HERE = {
@@ -75,7 +75,8 @@ def _perturbations(allowed: Mapping, value) -> list:
     lo, hi = allowed["lo"], allowed["hi"]
     if isinstance(value, int):
         up = 2 * value + 1 if hi is None or 2 * value + 1 <= hi else value
-        return [up, max(int(lo), value // 2)]
+        down = max(int(lo), value // 2)
+        return [v for v in (up, down) if v != value]  # a switch at its top: only down
     if hi is not None and hi <= 1.0:  # probabilities and fractions: go to the other side
         return [1.0 - value if value != 0.5 else 0.9, value / 2]
     return [2 * value + 1.0, lo + (value - lo) / 4 if value > lo else value + 0.5]
@@ -197,7 +198,8 @@ def test_parameter_moves_an_output(path, values):
         ("scenario.sites_handed_over", ["taji"]),
         ("scenario.drawdown_under_way", True),
         ("scenario.diplomacy_opens", None),
-        ("scenario.changes", [ChangeConfig("2020-01-01", "doctrine.iran.green_light", 0.2)]),
+        ("inputs", {"lull": InputConfig("2020-01-01", "doctrine.iran.green_light", 0.2, "test")}),
+        ("inputs", "off"),
     ],
 )
 def test_list_and_date_parameters_move_an_output(path, value):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import config
 
-from sim.config import ChangeConfig, ConfigError, ScoredKindConfig, validate
+from sim.config import ConfigError, InputConfig, ScoredKindConfig, validate
 from sim.daily import SCORE_COLUMNS
 from sim.engine import run
 from sim.events import Actor, EventKind
@@ -162,6 +162,6 @@ def test_a_kind_left_out_scores_zero_and_the_score_cannot_change_mid_run():
     validate(cfg)  # allowed: it scores 0
     assert compile_params(cfg).score_of_kind[EventKind.SHOW_OF_FORCE] == 0.0
     cfg = config()
-    cfg.scenario.changes = [ChangeConfig("2020-01-01", "score.kinds.truce.score", 5.0)]
+    cfg.inputs = {"x": InputConfig("2020-01-01", "score.kinds.truce.score", 5.0, "test")}
     with pytest.raises(ConfigError, match="cannot change mid-run"):
         validate(cfg)

@@ -67,7 +67,7 @@ def test_the_console_script_runs_a_small_record_and_its_window(tmp_path):
     assert meta["overrides"] == ["scenario=biden2021"]
     assert "Overrides: `scenario=biden2021`." in (out / "validation.md").read_text()
     # the preset's drone era (2021-04-01) falls after the record: said, not silently dropped
-    assert any("after the window" in note for note in meta["changes_outside"])
+    assert any("after the window" in note for note in meta["inputs_outside"])
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*"))
 
 

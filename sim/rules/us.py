@@ -306,6 +306,7 @@ def move_posture(today: Today) -> None:
     us = params.config.doctrine.us
     first_death = rows_where_equal(state.first_us_death_day, today.day, state.active)
     start_posture(today, rows_choosing(us.posture_trigger, first_death, "first_us_death"))
+    hand_over(today)
     _consolidate(today)
     _change_troops(today)
     _upgrade_air_defence(today)
@@ -325,7 +326,6 @@ def _consolidate(today: Today) -> None:
     """Close the listed sites one by one, moving their people to the sites kept in Iraq."""
     state, params = today.state, today.params
     us = params.config.doctrine.us
-    th = params.theatre
     n_listed = len(params.consolidation_sites)
     if n_listed == 0:
         return
@@ -339,10 +339,32 @@ def _consolidate(today: Today) -> None:
     if len(rows) == 0:
         return
     site = params.consolidation_sites[state.sites_closed[rows]]
+    state.sites_closed[rows] += 1
+    was_open = state.site_open[rows, site]  # a listed site already handed over stays closed
+    _close_sites(today, rows[was_open], site[was_open])
+
+
+def hand_over(today: Today) -> None:
+    """A US site that a dated input hands over (``theatre.sites.NAME.held`` = 0) closes on
+    that day, its people moving to the US sites kept in Iraq as when the US consolidates
+    (the 2020 handovers of Qayyarah, K1 and Taji). A site held again is not reopened."""
+    state, params = today.state, today.params
+    closing = params.handed_over & state.site_open
+    closing &= state.active[:, None]
+    while closing.any():  # one site per replicate at a time: each move sees the last
+        rows = np.flatnonzero(closing.any(axis=1))
+        site = np.argmax(closing[rows], axis=1)
+        closing[rows, site] = False
+        _close_sites(today, rows, site)
+
+
+def _close_sites(today: Today, rows: np.ndarray, site: np.ndarray) -> None:
+    """Close one site in each of ``rows``, moving its people to the open US sites in Iraq
+    in proportion to those already there."""
+    state, th = today.state, today.params.theatre
     moved = state.personnel[rows, site].copy()
     state.personnel[rows, site] = 0.0
     state.site_open[rows, site] = False
-    state.sites_closed[rows] += 1
     kept = state.site_open[rows] & (th.side == "us") & (th.country == "iraq")
     weight = state.personnel[rows] * kept
     total = weight.sum(axis=1, keepdims=True)
