@@ -251,10 +251,10 @@ def test_scenario_sets_the_starting_posture():
     assert sim.params.diplomacy_day == 29  # 2021-01-20 -> 2021-02-18
 
 
-def test_scenario_changes_take_effect_on_their_date():
+def test_dated_inputs_take_effect_on_their_date():
     cfg = config("scenario=summer2020_convoys", "replicates=20")
     sim = Simulation(cfg)
-    change_day = 101  # 2020-07-01 -> 2020-10-10
+    change_day = 102  # 2020-07-01 -> 2020-10-11, the militias' truce
     while sim.day < change_day:
         sim.step()
     assert sim.params.config.doctrine.iran.green_light == 0.8
