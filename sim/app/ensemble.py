@@ -1,4 +1,4 @@
-""""Ask the ensemble": the class's pair of settings on many replicates at once.
+"""Ask the ensemble: the class's pair of settings on many replicates at once.
 
 Replicate 0 is the class's own run (a replicate draws the same numbers whichever others run
 beside it), so the page can mark where the class's history falls in the spread.

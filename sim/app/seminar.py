@@ -1,26 +1,21 @@
-"""The seminar's model: two copies of the escalation model on the same draws, stepped together.
+"""The seminar's two sides: what the page lets a class choose, and the configurations it gives.
 
 Side A runs the chosen scenario with US doctrine A, edited by the US sliders; side B runs the
 same scenario, seed and shared settings under US doctrine B as written in its config file. Both
 are configured through :func:`sim.config.compose` (the Hydra configs, as on the command line)
-and both are plain :class:`sim.model.EscalationModel` instances: no rule is restated here.
-A setting the model does not allow leaves the model empty with a one-line ``error`` for the
-page to show, instead of raising into the browser session.
+and validated by :mod:`sim.config`: no rule and no bound of the model is restated here. The
+sliders' ends are the page's own (the range a seminar argues over), inside the model's.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import mesa
-
 from sim.config import BaseConfig, ConfigError, compose, config_dir
 from sim.errors import COMPOSE_ERRORS, one_line
-from sim.model import EscalationModel
 
 #: the scenario's own US doctrine (no ``doctrine/us=`` override)
 SCENARIO_DOCTRINE = "scenario"
@@ -210,49 +205,3 @@ def configure(settings: Settings) -> tuple[BaseConfig, BaseConfig]:
     config_a = _compose([*side_a, *extra_a]) if extra_a else base_a
     config_b = _compose([*side_b, *extra_b]) if extra_b else base_b
     return config_a, config_b
-
-
-class SeminarModel(mesa.Model):
-    """Two escalation models on the same seed, differing only in the US decision.
-
-    Args:
-        settings: the page's choices, or anything with a ``value`` holding them (the page
-            passes its reactive store, so Mesa's Reset rebuilds from the current choices).
-    """
-
-    def __init__(self, settings: Settings | None = None) -> None:
-        super().__init__()
-        #: held while stepping; the page holds it while it reads both sides
-        self.lock = threading.RLock()
-        settings = getattr(settings, "value", settings) or Settings().with_presets()
-        self.settings: Settings = settings
-        self.error: str | None = None
-        self.a: EscalationModel | None = None
-        self.b: EscalationModel | None = None
-        try:
-            config_a, config_b = configure(settings)
-        except ConfigError as exc:
-            self.error = str(exc)
-            self.running = False
-            return
-        self.a, self.b = EscalationModel(config_a), EscalationModel(config_b)
-        self.running = True
-
-    @property
-    def sides(self) -> list[tuple[str, EscalationModel]]:
-        """The two sides, labelled, once configured."""
-        if self.a is None or self.b is None:
-            return []
-        return [("A", self.a), ("B", self.b)]
-
-    @property
-    def day(self) -> int:
-        return self.a.day if self.a is not None else 0
-
-    def step(self) -> None:
-        """One day on both sides (a side that reached its horizon stays where it is)."""
-        with self.lock:
-            for _, side in self.sides:
-                if side.running:
-                    side.step()
-        self.running = any(side.running for _, side in self.sides)

@@ -171,5 +171,5 @@ def create_app(warm: bool = True) -> Starlette:
             Route("/api/run", run, methods=["POST"]),
             Route("/api/ensemble", spread, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ]
+        ],
     )

@@ -272,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     partial.write_text(text + "\n", encoding="utf-8")
     partial.replace(EXTRACT)
     rivers = ", ".join(f"{r['name']} ({len(r['lines'])} lines)" for r in data["rivers"])
-    print(f"{EXTRACT.name}: {len(data['countries'])} countries; rivers {rivers}; {len(text):,} bytes")
+    print(
+        f"{EXTRACT.name}: {len(data['countries'])} countries; rivers {rivers}; {len(text):,} bytes"
+    )
     return 0
 
 

@@ -1,9 +1,9 @@
 """The layers of the theatre map and its inset.
 
 Draws the base map (country borders and names, the Tigris and the Euphrates, from
-:mod:`sim.plots.basemap`), routes by kind, sites by side (closed sites hollow and grey), militia attacks as
-circles sized by count, strikes as markers offset from the struck site, and the enlarged
-inset of the densest cluster of sites.
+:mod:`sim.plots.basemap`), routes by kind, sites by side (closed sites hollow and grey),
+militia attacks as circles sized by count, strikes as markers offset from the struck site,
+and the enlarged inset of the densest cluster of sites.
 """
 
 from __future__ import annotations

@@ -201,9 +201,11 @@ def _scale_bar(ax, theatre: Theatre, inset_corner: tuple[float, float] | None) -
     crowding = {}
     for (x, y), (cx, cy) in corners.items():
         near = (np.abs(fx - cx) < 0.3) & (np.abs(fy - cy) < 0.2)
-        taken = inset_corner is not None and (inset_corner[0] > 0.5) == (cx > 0.5) and (
-            inset_corner[1] > 0.5
-        ) == (cy > 0.5)
+        taken = (
+            inset_corner is not None
+            and (inset_corner[0] > 0.5) == (cx > 0.5)
+            and (inset_corner[1] > 0.5) == (cy > 0.5)
+        )
         crowding[(x, y)] = int(near.sum()) + 1000 * taken
     x, y = min(crowding, key=crowding.get)
     lat = b.lat_min + y * (b.lat_max - b.lat_min)
