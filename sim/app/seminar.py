@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sim.config import BaseConfig, ConfigError, compose, config_dir
+from sim.config import BaseConfig, ConfigError, apply_change, compose, config_dir, validate
 from sim.errors import COMPOSE_ERRORS, one_line
 
 #: the scenario's own US doctrine (no ``doctrine/us=`` override)
@@ -155,53 +155,47 @@ def _seed(text: str) -> int:
     return seed
 
 
-def _number(knob: Knob, value: float) -> str:
-    return str(int(round(value))) if knob.whole else repr(float(value))
-
-
-def overrides(settings: Settings) -> tuple[list[str], list[str]]:
-    """The override strings of side A and side B (B: doctrine B, US sliders not applied)."""
-    shared = [f"scenario={settings.scenario}", f"seed={_seed(settings.seed)}"]
-    us: list[str] = []
+def _changes(settings: Settings, base: BaseConfig, us: bool) -> list[tuple[str, float]]:
+    """(path, value) of each slider's setting on a side (``us``: the US sliders too); the
+    casualty aversion factor multiplies each group's own value."""
+    changes: list[tuple[str, float]] = []
     for name, knob in KNOBS.items():
-        if name not in settings.values:
+        if name not in settings.values or (knob.us_only and not us):
             continue
         value = settings.values[name]
         if knob.factor:
-            continue  # applied to the composed values below (a factor of each group's own)
-        target = us if knob.us_only else shared
-        if knob.whole and not float(value).is_integer():
-            raise ConfigError(f"{knob.path} = {value}: must be a whole number")
-        target.append(f"{knob.path}={_number(knob, value)}")
-    side_a = [*shared, *_doctrine_override(settings.doctrine_a), *us]
-    side_b = [*shared, *_doctrine_override(settings.doctrine_b)]
-    return side_a, side_b
+            if value != 1.0:
+                changes += [
+                    (knob.path.replace("*", str(i)), m.casualty_aversion * value)
+                    for i, m in enumerate(base.actors.militias)
+                ]
+        else:
+            changes.append((knob.path, value))
+    return changes
 
 
-def _scaled(settings: Settings, base: BaseConfig) -> list[str]:
-    """Overrides that scale each group's casualty aversion by the factor slider."""
-    factor = settings.values.get("casualty_aversion", 1.0)
-    if factor == 1.0:
-        return []
-    return [
-        f"actors.militias.{i}.casualty_aversion={m.casualty_aversion * factor!r}"
-        for i, m in enumerate(base.actors.militias)
-    ]
+def _side(settings: Settings, doctrine: str, us: bool) -> BaseConfig:
+    """One side: the scenario and doctrine composed by Hydra (once each), then the seed and
+    the sliders set and the whole configuration validated by :mod:`sim.config`."""
+    base = _compose([f"scenario={settings.scenario}", *_doctrine_override(doctrine)])
+    config = replace(base, seed=_seed(settings.seed))
+    for path, value in _changes(settings, base, us):
+        config = apply_change(config, path, value, where=path)
+    validate(config)
+    return config
 
 
 def configure(settings: Settings) -> tuple[BaseConfig, BaseConfig]:
-    """The validated configurations of side A and side B; ConfigError (one line) if bad.
+    """The validated configurations of side A (doctrine A and every slider) and side B
+    (doctrine B as written, the shared sliders); ConfigError (one line) if bad.
 
     A value the model refuses gets the model's message; a value the model would take but
-    that lies beyond its slider's ends (typed in the box) is refused too, naming the range.
+    that lies beyond its slider's ends is refused too, naming the range.
     """
-    side_a, side_b = overrides(settings)
-    base_a, base_b = _compose(side_a), _compose(side_b)
     for name, knob in KNOBS.items():
         problem = knob.outside(settings.values[name]) if name in settings.values else None
         if problem:
             raise ConfigError(problem)
-    extra_a, extra_b = _scaled(settings, base_a), _scaled(settings, base_b)
-    config_a = _compose([*side_a, *extra_a]) if extra_a else base_a
-    config_b = _compose([*side_b, *extra_b]) if extra_b else base_b
-    return config_a, config_b
+    return _side(settings, settings.doctrine_a, us=True), _side(
+        settings, settings.doctrine_b, us=False
+    )
