@@ -33,6 +33,7 @@ from sim.app.seminar import (
     KNOBS,
     SCENARIO_DOCTRINE,
     Settings,
+    configure,
     preset_values,
     scenarios,
     us_doctrines,
@@ -148,18 +149,15 @@ async def index(request: Request) -> Response:
 
 def warm_up() -> None:
     """Run the default settings once, so that the first Reset of the class does not wait for
-    the engine's compiled helpers to load (a second or two); then compose every scenario
-    with every US doctrine (a third of a second each, once), so that choosing them later
-    costs a Reset nothing extra."""
+    the engine's compiled helpers to load (a second or two); then compose each scenario with
+    the page's opening doctrines (a third of a second each, once), so that choosing a
+    scenario costs its first Reset nothing extra. Other doctrines compose on first use."""
     with WORKERS:
         _, config_a, config_b = checked(default_form())
         history.run_pair(config_a, config_b)
     for scenario in scenarios():
-        for doctrine in [SCENARIO_DOCTRINE, *us_doctrines()]:
-            try:
-                preset_values(scenario, doctrine)  # composes the pair (cached)
-            except ConfigError:
-                pass  # a broken preset is reported when a class chooses it
+        with contextlib.suppress(ConfigError):  # a broken preset is reported when chosen
+            configure(Settings(scenario=scenario).with_presets())
 
 
 @contextlib.asynccontextmanager

@@ -221,14 +221,14 @@ function drawMap(map) {
   for (const c of map.base.countries) if (c.label) {
     const text = c.name.toUpperCase(), cx = x(c.label[0]), cy = y(c.label[1]);
     names.append(svgEl("text", { x: cx, y: cy, class: "country-name", "text-anchor": "middle",
-      "font-size": 30 }, text));
-    const w = text.length * 21;
-    placed.push({ x0: cx - w / 2, y0: cy - 26, x1: cx + w / 2, y1: cy + 4 });
+      "font-size": 36 }, text));
+    const w = text.length * 25;
+    placed.push({ x0: cx - w / 2, y0: cy - 30, x1: cx + w / 2, y1: cy + 4 });
   }
   for (const r of map.base.rivers) if (r.label) {
     const cx = x(r.label[0]) + 4, cy = y(r.label[1]) - 4;
-    names.append(svgEl("text", { x: cx, y: cy, class: "river-name", "font-size": 20 }, r.name));
-    placed.push({ x0: cx, y0: cy - 18, x1: cx + r.name.length * 11, y1: cy + 3 });
+    names.append(svgEl("text", { x: cx, y: cy, class: "river-name", "font-size": 26 }, r.name));
+    placed.push({ x0: cx, y0: cy - 22, x1: cx + r.name.length * 14, y1: cy + 3 });
   }
   svg.append(names);
   const sites = svgEl("g", { class: "sites" });
@@ -236,17 +236,17 @@ function drawMap(map) {
     const cx = x(s.lon), cy = y(s.lat);
     const cls = `site ${s.closed ? "closed" : s.side}`;
     let shape;
-    if (s.side === "us") shape = svgEl("rect", { x: cx - 7, y: cy - 7, width: 14, height: 14, class: cls });
-    else if (s.side === "militia") shape = svgEl("path", { d: `M${cx},${cy - 8}L${cx + 8},${cy + 6}L${cx - 8},${cy + 6}Z`, class: cls });
-    else if (s.side === "iran") shape = svgEl("path", { d: `M${cx},${cy - 8}L${cx + 8},${cy}L${cx},${cy + 8}L${cx - 8},${cy}Z`, class: cls });
-    else shape = svgEl("circle", { cx, cy, r: 5, class: cls });
+    if (s.side === "us") shape = svgEl("rect", { x: cx - 9, y: cy - 9, width: 18, height: 18, class: cls });
+    else if (s.side === "militia") shape = svgEl("path", { d: `M${cx},${cy - 10}L${cx + 10},${cy + 8}L${cx - 10},${cy + 8}Z`, class: cls });
+    else if (s.side === "iran") shape = svgEl("path", { d: `M${cx},${cy - 10}L${cx + 10},${cy}L${cx},${cy + 10}L${cx - 10},${cy}Z`, class: cls });
+    else shape = svgEl("circle", { cx, cy, r: 6, class: cls });
     shape.append(svgEl("title", {}, s.label + (s.closed ? " (handed over before the start)" : "")));
     sites.append(shape);
-    placed.push({ x0: cx - 9, y0: cy - 9, x1: cx + 9, y1: cy + 9 });
+    placed.push({ x0: cx - 11, y0: cy - 11, x1: cx + 11, y1: cy + 11 });
   }
   // labels: the short name where it fits, initials where the sites are dense, the full name on hover
   const labels = svgEl("g", { class: "site-labels" });
-  const fontSize = 17, charW = 0.58 * fontSize;
+  const fontSize = 25, charW = 0.58 * fontSize;
   const overlaps = (b) => b.x0 < 0 || b.x1 > W || b.y0 < 0 || b.y1 > H ||
     placed.some((p) => b.x0 < p.x1 && b.x1 > p.x0 && b.y0 < p.y1 && b.y1 > p.y0);
   const order = [...map.sites].sort((a, b) => (a.side === "us" ? 0 : 1) - (b.side === "us" ? 0 : 1));
@@ -256,7 +256,7 @@ function drawMap(map) {
     let done = false;
     for (const text of [s.short, initials || s.short.slice(0, 4)]) {
       const w = text.length * charW;
-      for (const [dx, anchor, dy] of [[11, "start", 6], [-11, "end", 6], [0, "middle", -12], [0, "middle", 24]]) {
+      for (const [dx, anchor, dy] of [[11, "start", 8], [-11, "end", 8], [0, "middle", -12], [0, "middle", 30]]) {
         const left = anchor === "start" ? cx + dx : anchor === "end" ? cx + dx - w : cx - w / 2;
         const box = { x0: left, y0: cy + dy - fontSize + 3, x1: left + w, y1: cy + dy + 3 };
         if (overlaps(box)) continue;
@@ -275,9 +275,9 @@ function drawMap(map) {
   // scale bar, top right
   const barW = (map.scale.degrees / (lon1 - lon0)) * W;
   const scale = svgEl("g", { class: "scale-bar" });
-  scale.append(svgEl("rect", { x: W - barW - 24, y: 22, width: barW, height: 6, fill: "#222" }));
-  scale.append(svgEl("text", { x: W - barW / 2 - 24, y: 18, "text-anchor": "middle", "font-size": 18 }, `${map.scale.km} km`));
-  scale.append(svgEl("text", { x: W - 6, y: H - 6, "text-anchor": "end", "font-size": 13, fill: "#777" },
+  scale.append(svgEl("rect", { x: W - barW - 24, y: 32, width: barW, height: 8, fill: "#222" }));
+  scale.append(svgEl("text", { x: W - barW / 2 - 24, y: 26, "text-anchor": "middle", "font-size": 26 }, `${map.scale.km} km`));
+  scale.append(svgEl("text", { x: W - 6, y: H - 6, "text-anchor": "end", "font-size": 18, fill: "#777" },
     "Borders and rivers: Natural Earth"));
   svg.append(scale);
   const hits = svgEl("g", { class: "hits" });
@@ -299,7 +299,7 @@ function drawChart(run) {
   const grid = svgEl("g");
   for (const [level] of run.rungs) {
     grid.append(svgEl("line", { x1: left, x2: W - right, y1: y(level), y2: y(level), stroke: "#EEE" }));
-    if (level % 2 === 0 || maxRung <= 8)
+    if (level % 2 === 0 || (H - top - bottom) / maxRung >= 16)
       grid.append(svgEl("text", { x: left - 6, y: y(level) + 5, "text-anchor": "end", "font-size": 15, fill: "#777" }, level));
   }
   svg.append(grid);
@@ -390,7 +390,7 @@ function drawHits(day) {
     for (const e of page.run.sides[side].byDay.slice(Math.max(0, day - 7), day).flat()) {
       if (!e.at) continue;
       const today = e.day === day - 1;
-      hits.append(svgEl("circle", { cx: x(e.at[0]) + shift, cy: y(e.at[1]), r: today ? 18 : 11,
+      hits.append(svgEl("circle", { cx: x(e.at[0]) + shift, cy: y(e.at[1]), r: today ? 24 : 13,
         class: `hit ${side.toLowerCase()}${today ? "" : " old"}` }));
     }
   }
