@@ -11,6 +11,7 @@ import os
 import sys
 from typing import NoReturn
 
+from sim.app.server import create_app
 from sim.errors import fail
 
 PROG = "escalation-app"
@@ -51,9 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     """Start the page's server (:func:`sim.app.server.create_app`) and print its address."""
     args = parse(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    import uvicorn  # slow to import: after the arguments are checked
-
-    from sim.app.server import create_app
+    import uvicorn  # the server itself: only when it is started
 
     app = create_app()
     host = f"[{args.host}]" if ":" in args.host else args.host
