@@ -110,7 +110,7 @@ def test_news_says_who_claimed_an_attack_and_whom_the_us_blamed(pair):
         blamed = text.split("the US blames ")[1]
         assert blamed in groups, text
         assert "\n" not in text and "_" not in text, text
-    rockets = [e["text"] for e in attacks if e["text"].startswith("Rockets on ")]
+    rockets = [e["text"] for e in attacks if e["text"].startswith("Rocket attack on ")]
     assert rockets, "no rocket attack in the run"
     strikes = [e["text"] for e in events if e["kind"] == "iran_direct_strike"]
     assert strikes and all(t.startswith("Iranian ballistic missiles on ") for t in strikes)

@@ -70,8 +70,6 @@ NEWS = {
     "iran_envoy_visit": "Iranian envoy visits Baghdad",
     "splinter_formed": "a splinter group forms",
 }
-#: a base attack by weapon: the weapon's name in the news (others: its key)
-WEAPON_NEWS = {"rocket": "rockets", "drone": "drone attack", "ied": "IED"}
 
 
 @dataclass(frozen=True)
@@ -119,8 +117,10 @@ def _casualties(e) -> str:
 def news_line(e, names: Names) -> str:
     """One event in a line of news: what, where, the toll, and who claimed or is blamed."""
     place = names.place(e.target) if e.target else ""
-    if e.kind == "base_attack":
-        what = f"{WEAPON_NEWS.get(e.weapon, e.weapon.replace('_', ' '))} on {place}"
+    if e.kind == "base_attack":  # named by its weapon's key: no weapon is named in code
+        what = f"{e.weapon.replace('_', ' ')} attack on {place}"
+        if e.munitions > 1:
+            what += f" ({int(e.munitions)} fired)"
     else:
         what = NEWS.get(e.kind, e.kind.replace("_", " ") + " {target}").format(target=place)
         what = what.replace("  ", " ").strip()
