@@ -22,7 +22,7 @@ from sim.app.seminar import (
 from sim.app.server import create_app, default_form
 from sim.config import compose
 from sim.engine import Simulation
-from sim.plots import basemap
+from sim.plots import basemap, natural_earth
 
 
 def _form(**changes) -> dict[str, str]:
@@ -311,7 +311,7 @@ def test_the_shipped_base_map_has_the_countries_and_rivers():
     iraq = next(c for c in data["countries"] if c["id"] == "IRQ")
     ring = max((np.asarray(r) for r in iraq["rings"]), key=len)
     assert 38.7 < ring[:, 0].min() < 39.1 and 48.4 < ring[:, 0].max() < 48.7  # Iraq's extent
-    assert "Natural Earth" in data["source"] and basemap.PACKAGE in data["source"]
+    assert "Natural Earth" in data["source"] and natural_earth.PACKAGE in data["source"]
 
 
 def test_the_extract_is_made_from_a_topology():
@@ -337,13 +337,38 @@ def test_the_extract_is_made_from_a_topology():
             ]},
         },
     }  # fmt: skip
-    data = basemap.extract(topology)
+    data = natural_earth.extract(topology)
     assert [c["id"] for c in data["countries"]] == ["IRQ"]
     assert data["countries"][0]["rings"][0][2] == [44.0, 34.0]
     tigris = next(r for r in data["rivers"] if r["name"] == "Tigris")
     assert len(tigris["lines"]) == 2
     assert sorted(line[0] for line in tigris["lines"]) == [[43.13, 36.34], [43.38, 36.09]]
     assert sum(len(r["lines"]) for r in data["rivers"]) == 2
+
+
+def test_the_extract_command_writes_a_file_and_refuses_bad_arguments(tmp_path, capsys):
+    package = tmp_path / "package"
+    (package / "dist").mkdir(parents=True)
+    square = [[0, 0], [400, 0], [0, 400], [-400, 0], [0, -400]]
+    topology = {
+        "transform": {"scale": [0.01, 0.01], "translate": [40.0, 30.0]},
+        "arcs": [square],
+        "objects": {
+            "countries": {"geometries": [{"type": "Polygon", "id": "KWT", "arcs": [[0]]}]},
+            "rivers": {"geometries": []},
+        },
+    }
+    (package / natural_earth.SOURCE_FILE).write_text(json.dumps(topology))
+    out = tmp_path / "extract.json"
+    assert natural_earth.main(["--from", str(package), "--out", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert [c["name"] for c in written["countries"]] == ["Kuwait"]
+    assert not list(tmp_path.glob("*.partial"))
+    for bad in (["--bogus"], ["--from"], ["--from", str(tmp_path / "none"), "--out", "x"]):
+        assert natural_earth.main(bad) == 2, bad
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+    assert not (tmp_path / "x").exists()
 
 
 def test_names_are_placed_in_view_and_clear_of_the_sites():

@@ -9,6 +9,7 @@ const $ = (id) => document.getElementById(id);
 const page = {
   setup: null,     // options and sliders (GET /api/setup)
   run: null,       // the history being shown (POST /api/run)
+  runForm: null,   // the settings it was computed from
   day: 0,          // the day shown: 0 before the first, else 1..days
   timer: null,     // the play timer, while playing
   busy: false,
@@ -129,7 +130,8 @@ async function reset() {
   status("Computing both runs...");
   const started = performance.now();
   try {
-    const { ok, data } = await post("/api/run", readForm());
+    const typed = readForm();
+    const { ok, data } = await post("/api/run", typed);
     if (!ok) {
       showErrors(data.errors);
       $("settings").hidden = false;
@@ -138,6 +140,7 @@ async function reset() {
     }
     showErrors({});
     page.run = data;
+    page.runForm = typed; // what the ensemble runs: the settings of the runs shown
     drawRun();
     status(`Both runs ready in ${((performance.now() - started) / 1000).toFixed(2)} s`);
     window.escalationResetMs = performance.now() - started;
@@ -461,7 +464,7 @@ async function askEnsemble() {
   status(`Running ${page.setup.replicates} replicates of each side...`);
   const started = performance.now();
   try {
-    const { ok, data } = await post("/api/ensemble", readForm());
+    const { ok, data } = await post("/api/ensemble", page.runForm);
     if (!ok) {
       showErrors(data.errors);
       $("settings").hidden = false;
