@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import re
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -241,6 +242,30 @@ class _Columns:
         return pd.DataFrame(data, columns=list(COLUMNS))
 
 
+def _csv_rows(
+    path: Path, expected: tuple[str, ...] = COLUMNS
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a CSV file with a checked header (``_check_header`` against ``expected``, by
+    default the event schema), as (line, {column: stripped text}); blank rows
+    skipped. RecordError names the file, and the line of a row of the wrong length."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            names = _check_header(path, next(reader, None), expected)
+            line = reader.line_num + 1
+            for fields in reader:
+                start, line = line, reader.line_num + 1  # a quoted note may span lines
+                if not fields or all(not f.strip() for f in fields):
+                    continue
+                if len(fields) != len(names):
+                    raise RecordError(
+                        path, start, "row", f"{len(fields)} fields, the header has {len(names)}"
+                    )
+                yield start, dict(zip(names, (f.strip() for f in fields), strict=True))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise RecordError(path, None, "file", f"cannot be read as UTF-8 CSV ({err})") from None
+
+
 def load_events(path: str | Path) -> pd.DataFrame:
     """Load and validate an event record (schema in docs/data.md), sorted by date.
 
@@ -253,25 +278,8 @@ def load_events(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     columns = _Columns()
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            names = _check_header(path, next(reader, None))
-            line = reader.line_num + 1
-            for fields in reader:
-                start, line = line, reader.line_num + 1  # a quoted note may span lines
-                if not fields or all(not f.strip() for f in fields):
-                    continue
-                if len(fields) != len(names):
-                    raise RecordError(
-                        path,
-                        start,
-                        "row",
-                        f"{len(fields)} fields, the header has {len(names)}",
-                    )
-                columns.add(path, start, dict(zip(names, (f.strip() for f in fields), strict=True)))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise RecordError(path, None, "file", f"cannot be read as UTF-8 CSV ({err})") from None
+    for line, values in _csv_rows(path):
+        columns.add(path, line, values)
     if not len(columns):
         raise RecordError(path, 2, "row", "no events; a record needs at least one row")
     return columns.frame()
@@ -375,24 +383,7 @@ def load_counts(path: str | Path) -> pd.DataFrame:
             header is line 1); nothing is returned in that case.
     """
     path = Path(path)
-    rows = []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            names = _check_header(path, next(reader, None), COUNT_COLUMNS)
-            line = reader.line_num + 1
-            for fields in reader:
-                start, line = line, reader.line_num + 1  # a quoted note may span lines
-                if not fields or all(not f.strip() for f in fields):
-                    continue
-                if len(fields) != len(names):
-                    raise RecordError(
-                        path, start, "row", f"{len(fields)} fields, the header has {len(names)}"
-                    )
-                values = dict(zip(names, (f.strip() for f in fields), strict=True))
-                rows.append(_count_row(path, start, values))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise RecordError(path, None, "file", f"cannot be read as UTF-8 CSV ({err})") from None
+    rows = [_count_row(path, line, values) for line, values in _csv_rows(path, COUNT_COLUMNS)]
     if not rows:
         raise RecordError(path, 2, "row", "no tallies; a file of tallies needs at least one row")
     frame = pd.DataFrame(rows, columns=list(COUNT_COLUMNS))
