@@ -98,13 +98,13 @@ def rows_choosing(value, rows: np.ndarray, option: str) -> np.ndarray:
 def at(value, rows: np.ndarray):
     """A parameter's value for the replicates ``rows``: itself when every replicate shares
     it, else its elements at ``rows``."""
-    return value if np.ndim(value) == 0 else value[rows]
+    return value[rows] if isinstance(value, np.ndarray) and value.ndim else value
 
 
 def column(value):
     """A parameter with one value per replicate as an (R, 1) column, to meet (R, k) arrays;
     one shared value as it is."""
-    return value if np.ndim(value) == 0 else value[:, None]
+    return value[:, None] if isinstance(value, np.ndarray) and value.ndim else value
 
 
 @dataclass
