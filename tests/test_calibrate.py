@@ -314,3 +314,31 @@ def test_every_free_parameter_is_marked_in_its_config_and_only_those():
     assert {p.path for p in tempo} <= {p.path for p in free}
     for p in free:  # every listed path is a setting of the default configuration
         with_values(config(), {p.path: p.low})
+
+
+def test_a_posterior_loads_with_weights_summing_to_1_and_draws_by_weight(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from sim.calibrate import load_posterior, posterior_draws
+
+    pd.DataFrame({
+        "actors.convoys_per_day": [1.0, 2.0, 3.0, 9.0],
+        "observation.listed_share": [0.5, 0.6, 0.7, 0.1],
+        "weight": [1.0, 0.0, 3.0, 5.0],
+        "generation": [1, 1, 1, 0],  # the last generation is the posterior
+    }).to_parquet(tmp_path / "posterior.parquet")  # fmt: skip
+    frame = load_posterior(tmp_path)
+    assert list(frame.columns) == ["actors.convoys_per_day", "observation.listed_share", "weight"]
+    assert frame["weight"].sum() == pytest.approx(1.0)
+    draws = posterior_draws(frame, 4000, seed=3)
+    assert set(draws) == {"actors.convoys_per_day"}  # the observation model's are not settings
+    values = draws["actors.convoys_per_day"]
+    assert values.shape == (4000,) and set(np.unique(values)) == {1.0, 3.0}
+    # P(3.0) = 0.75: 4000 draws put the share within 4 standard errors (0.027) of it
+    assert abs((values == 3.0).mean() - 0.75) < 4 * math.sqrt(0.75 * 0.25 / 4000)
+    again = posterior_draws(frame, 4000, seed=3)
+    assert np.array_equal(again["actors.convoys_per_day"], values)
+    assert "observation.listed_share" in posterior_draws(frame, 2, seed=0, observation=True)
+    with pytest.raises(FileNotFoundError):
+        load_posterior(tmp_path / "none")
