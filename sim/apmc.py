@@ -14,8 +14,8 @@ tolerance adapts by itself.
 - Generation t: ``n`` new points, each drawn from the kept points by weight and moved by
   a normal kernel with twice their weighted covariance (Beaumont et al. 2009), redrawn
   until inside the prior's box; simulated; weighted prior / (mixture of the kernels).
-  Kept and new points are pooled and the ``n`` nearest kept (the tolerance is the pool's
-  median distance). The share of new points kept is the acceptance; the scheme stops
+  Kept and new points are pooled and the ``n`` nearest kept (the tolerance is the
+  distance of the farthest kept). The share of new points kept is the acceptance; the scheme stops
   when it falls below a floor (Lenormand et al.'s p_acc_min): the population has stopped
   moving.
 
@@ -68,6 +68,7 @@ class Population:
     unit: np.ndarray
     weight: np.ndarray
     distance: np.ndarray
+    stats: np.ndarray  # (n, K) the kept points' simulated statistics
 
     @property
     def normalised(self) -> np.ndarray:
@@ -83,10 +84,12 @@ def first_points(n: int, dims: int, seed: int) -> np.ndarray:
     return qmc.LatinHypercube(d=dims, seed=np.random.default_rng([seed, 0])).random(2 * n)
 
 
-def first_population(unit: np.ndarray, distance: np.ndarray, n: int) -> Population:
+def first_population(
+    unit: np.ndarray, stats: np.ndarray, distance: np.ndarray, n: int
+) -> Population:
     """The ``n`` nearest of the prior's points, weights equal."""
     order = np.argsort(distance, kind="stable")[:n]
-    return Population(unit[order], np.ones(n), distance[order])
+    return Population(unit[order], np.ones(n), distance[order], stats[order])
 
 
 def kernel_cov(pop: Population) -> np.ndarray:
@@ -129,21 +132,23 @@ def weights(new: np.ndarray, pop: Population) -> np.ndarray:
 
 
 def next_population(
-    pop: Population, new: np.ndarray, distance: np.ndarray
+    pop: Population, new: np.ndarray, stats: np.ndarray, distance, n: int | None = None
 ) -> tuple[Population, float]:
-    """Pool the kept and the new points, keep the ``n`` nearest; and the acceptance (the
-    share of the new points kept)."""
-    n = len(pop.weight)
+    """Pool the kept and the new points, keep the ``n`` nearest by ``distance`` (a function
+    of statistics, applied to both: its scales may have changed, see sim.calibrate); and
+    the acceptance (the share of the new points kept)."""
+    n = len(pop.weight) if n is None else n
     # importance weights, prior density / proposal density, are on one scale whatever
     # the generation (the prior's density is 1 in the unit cube; the prior's own points
     # weigh 1), so kept and new points pool as they are (Lenormand et al. 2013, algorithm 2)
     w_new = weights(new, pop)
     unit = np.vstack([pop.unit, new])
     weight = np.concatenate([pop.weight, w_new])
-    dist = np.concatenate([pop.distance, distance])
+    pooled = np.vstack([pop.stats, stats])
+    dist = distance(pooled)
     order = np.argsort(dist, kind="stable")[:n]
-    acceptance = float(np.mean(order >= n))
-    return Population(unit[order], weight[order], dist[order]), acceptance
+    acceptance = float(np.mean(order >= len(pop.weight)) * n / len(new))
+    return Population(unit[order], weight[order], dist[order], pooled[order]), acceptance
 
 
 def weighted_quantile(values: np.ndarray, weight: np.ndarray, q: float) -> float:

@@ -159,7 +159,7 @@ def check_parameters(base: BaseConfig, free: list[FreeParameter], source: Path) 
 #: the posterior's file in a calibration's folder
 POSTERIOR_FILE = "posterior.parquet"
 #: columns of the posterior file that are not parameters
-POSTERIOR_EXTRA = ("weight", "generation", "distance", "importance")
+POSTERIOR_EXTRA = ("weight", "generation", "distance")
 
 
 def load_posterior(folder: str | Path) -> pd.DataFrame:
@@ -296,31 +296,41 @@ def simulate_points(problem: Problem, values: np.ndarray, generation: int,
 
 
 def _save_generation(folder: Path, t: int, problem: Problem, pop: apmc.Population,
-                     acceptance: float) -> None:  # fmt: skip
+                     acceptance: float, scale: np.ndarray) -> None:  # fmt: skip
     frame = _frame(problem, pop, t)
     atomic_write(folder / GENERATIONS_DIR / f"generation_{t:03d}.parquet",
                  lambda tmp: frame.to_parquet(tmp, index=False))  # fmt: skip
     state = json.loads((folder / STATE_FILE).read_text())
     state["generations"].append({"generation": t, "tolerance": pop.tolerance,
-                                 "acceptance": acceptance})  # fmt: skip
+                                 "acceptance": acceptance, "scales": scale.tolist()})  # fmt: skip
     write_json(state, folder / STATE_FILE)
 
 
-def _frame(problem: Problem, pop: apmc.Population, t: int) -> pd.DataFrame:
+def _frame(problem: Problem, pop: apmc.Population, t: int, full: bool = True) -> pd.DataFrame:
+    """A population as a table: parameter values, ``weight`` (normalised), ``generation``,
+    ``distance``; with ``full``, what a resumed run needs too (the raw importance weights,
+    the points in the unit cube, their statistics)."""
     values = problem.box.to_values(pop.unit)
     frame = pd.DataFrame({p.path: values[:, k] for k, p in enumerate(problem.free)})
     frame["weight"] = pop.normalised
     frame["generation"] = t
     frame["distance"] = pop.distance
-    frame["importance"] = pop.weight
+    if full:
+        frame["importance"] = pop.weight
+        for k, p in enumerate(problem.free):
+            frame[f"unit:{p.path}"] = pop.unit[:, k]
+        for k, (name, _) in enumerate(problem.names):
+            frame[f"statistic:{name}"] = pop.stats[:, k]
     return frame
 
 
 def _load_generation(folder: Path, t: int, problem: Problem) -> apmc.Population:
     frame = pd.read_parquet(folder / GENERATIONS_DIR / f"generation_{t:03d}.parquet")
-    values = frame[[p.path for p in problem.free]].to_numpy(dtype=float)
-    return apmc.Population(problem.box.to_unit(values), frame["importance"].to_numpy(),
-                           frame["distance"].to_numpy())  # fmt: skip
+    unit = frame[[f"unit:{p.path}" for p in problem.free]].to_numpy(dtype=float)
+    stats = frame[[f"statistic:{name}" for name, _ in problem.names]].to_numpy(dtype=float)
+    # C order, as the arrays of an unbroken run: BLAS may round otherwise in the last bit
+    return apmc.Population(np.ascontiguousarray(unit), frame["importance"].to_numpy(),
+                           frame["distance"].to_numpy(), np.ascontiguousarray(stats))  # fmt: skip
 
 
 def identity(args, problem: Problem, scale: np.ndarray | None = None) -> dict[str, Any]:
@@ -345,7 +355,7 @@ def _open_state(folder: Path, ident: dict[str, Any]) -> dict[str, Any]:
     the first key of a saved one that differs."""
     path = folder / STATE_FILE
     if not path.is_file():
-        state = {"identity": ident, "scales": None, "generations": []}
+        state = {"identity": ident, "generations": []}
         write_json(state, path)
         return state
     state = json.loads(path.read_text())
@@ -374,30 +384,34 @@ def run_generations(args, problem: Problem, folder: Path, claim) -> apmc.Populat
     points_done = 2 * n + n * (done - 1) if done else 0
     bar = tqdm(total=points_total, initial=min(points_done, points_total), unit="point",
                desc=PROG, disable=None, file=sys.stderr)  # fmt: skip
+    kinds = [kind for _, kind in problem.names]
     try:
         if done == 0:
             unit = apmc.first_points(n, dims, args.seed)
             stats = simulate_points(problem, problem.box.to_values(unit), 0, bar.update)
-            scale = fitstats.scales(stats, [kind for _, kind in problem.names])
-            state["scales"] = scale.tolist()
-            write_json(state, folder / STATE_FILE)
-            pop = apmc.first_population(unit, fitstats.distances(stats, problem.observed, scale), n)
-            _save_generation(folder, 0, problem, pop, 1.0)
+            scale = fitstats.scales(stats, kinds)
+            dist = fitstats.distances(stats, problem.observed, scale)
+            pop = apmc.first_population(unit, stats, dist, n)
+            _save_generation(folder, 0, problem, pop, 1.0, scale)
             claim.keep()  # a saved generation is kept, to be resumed
             done, acceptance = 1, 1.0
         else:
             claim.keep()
             pop = _load_generation(folder, done - 1, problem)
             acceptance = state["generations"][-1]["acceptance"]
-        scale = np.array(state["scales"])
         while done < args.generations and acceptance >= args.min_acceptance:
             bar.set_postfix(tolerance=f"{pop.tolerance:.3g}", acceptance=f"{acceptance:.2f}")
             new = apmc.propose(pop, n, args.seed, done)
             stats = simulate_points(problem, problem.box.to_values(new), done, bar.update)
-            pop, acceptance = apmc.next_population(
-                pop, new, fitstats.distances(stats, problem.observed, scale)
-            )
-            _save_generation(folder, done, problem, pop, acceptance)
+            # the scales adapt to the generation's own simulations (Prangle 2017), and
+            # the kept points' distances are measured again with them
+            scale = fitstats.scales(stats, kinds)
+
+            def distance(table, scale=scale):
+                return fitstats.distances(table, problem.observed, scale)
+
+            pop, acceptance = apmc.next_population(pop, new, stats, distance)
+            _save_generation(folder, done, problem, pop, acceptance, scale)
             done += 1
     except KeyboardInterrupt as stop:
         bar.close()
@@ -615,8 +629,9 @@ def finish(args, problem: Problem, pop: apmc.Population, record: pd.DataFrame, o
     """Write the posterior, the preset, the figure and calibration.json."""
     state = json.loads((out / STATE_FILE).read_text())
     t = len(state["generations"]) - 1
-    frame = _frame(problem, pop, t).drop(columns="importance")
+    frame = _frame(problem, pop, t, full=False)
     atomic_write(out / POSTERIOR_FILE, lambda tmp: frame.to_parquet(tmp, index=False))
+    last = state["generations"][-1]
     stats = summary(frame, problem.free)
     values = {p.path: stats[p.path]["median"] for p in model_parameters(problem.free)}
     later = record[record["date"] > problem.window.end]
@@ -642,7 +657,7 @@ def finish(args, problem: Problem, pop: apmc.Population, record: pd.DataFrame, o
             n: (None if np.isnan(v) else float(v))
             for (n, _), v in zip(problem.names, problem.observed, strict=True)
         },  # fmt: skip
-        "scales": dict(zip([n for n, _ in problem.names], state["scales"], strict=True)),
+        "scales": dict(zip([n for n, _ in problem.names], last["scales"], strict=True)),
         "posterior": stats,
         "preset": values,
         "parameters_file": _shown(args.parameters),
