@@ -39,6 +39,7 @@ from sim.errors import OneLineArgumentParser, fail
 from sim.folders import check_writable_or_fail, claim_or_fail
 from sim.io import atomic_write, write_json
 from sim.params import varies_by_replicate
+from sim.plots.style import BLUE, FONT, _new_figure
 from sim.record import (
     RecordError,
     event_counts,
@@ -474,8 +475,6 @@ def preset_text(name: str, values: dict[str, float], meta: dict[str, Any]) -> st
 
 def posterior_figure(frame: pd.DataFrame, free: list[FreeParameter], title: str):
     """One panel per parameter: the posterior's weighted histogram over its prior range."""
-    from sim.plots.style import BLUE, FONT, _new_figure
-
     cols = min(4, len(free))
     rows = -(-len(free) // cols)
     fig = _new_figure((3.6 * cols, 2.6 * rows + 0.6))
