@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from matplotlib.ticker import NullFormatter
 
 from sim import apmc, fitstats
 from sim.config import BaseConfig, ConfigError, apply_change, config_dir, parse_date
@@ -485,6 +486,9 @@ def posterior_figure(frame: pd.DataFrame, free: list[FreeParameter], title: str)
         ax.hist(frame[p.path], bins=edges, weights=w, color=BLUE, alpha=0.8)
         if p.log:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ticks = [p.low, float(np.sqrt(p.low * p.high)) if p.log else (p.low + p.high) / 2, p.high]
+        ax.set_xticks(ticks, [f"{t:.3g}" for t in ticks], fontsize=FONT - 1)
         ax.set_xlim(p.low, p.high)
         ax.set_title(p.path.split(".")[-1], fontsize=FONT)
         ax.set_yticks([])
