@@ -17,8 +17,8 @@
 # Three questions a sweep alone does not answer, each asked of one parameter-batched design
 # (every point on the same replicates, common random numbers):
 #
-# 1. **Which parameters drive the outcomes?** Sobol indices (SALib) of the five free
-#    parameters, those no seed pins down (`configs/calibration/default.yaml`), over their
+# 1. **Which parameters drive the outcomes?** Sobol indices (SALib) of five free
+#    parameters, those no seed pins down (`configs/analysis/sensitivity.yaml`), over their
 #    search ranges.
 # 2. **Where in parameter space does war come from?** PRIM scenario discovery (the EMA
 #    Workbench) over the assumed parameters of `configs/analysis/assumptions.yaml`.

@@ -1,22 +1,28 @@
-"""``escalation-calibrate``: fit the free parameters to an event record with Optuna.
+"""``escalation-calibrate``: simulation-based inference of the free parameters, kept as a
+posterior.
 
-Each trial sets the free parameters (``configs/calibration/``), runs an ensemble over the
-fitted part of the record and scores the scorecard (:mod:`sim.scorecard`). The distance to
-minimise is the sum, over the statistics the record supports, of the squared difference
-between the observed value and the simulated median, in units of the simulated spread.
-Every trial uses the same seed, so trials differ by their parameters, not their draws.
-The study lives in SQLite: the same command run again resumes it up to ``--trials``.
-The best parameters become a scenario preset, ``scenario=calibrated_<name>``.
+The free parameters (``configs/calibration/``) are fitted jointly to several patterns of
+an event record at once (:mod:`sim.fitstats`: monthly attack counts, burstiness and the
+weekly dispersion of attack days, the weapon mix by quarter, the US-casualty share of
+attacks, the US response probability, and the press tallies of attacks) by approximate
+Bayesian computation with adaptive population Monte Carlo (:mod:`sim.apmc`). Each
+generation of parameter points is one batched simulation: every replicate runs at its
+own point (``Simulation(per_replicate=...)``). The result is a posterior, a weighted
+sample of parameter points (``posterior.parquet``, read with :func:`load_posterior` and
+drawn from with :func:`posterior_draws`), and, from its weighted medians, the scenario
+preset ``scenario=calibrated_<name>``. Each generation is saved as it ends: the same
+command run again continues; a changed configuration refuses to resume, naming the key.
+By default the fit uses the events before 2020-07-01 only (docs/validation.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import logging
+import json
 import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,52 +30,60 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from matplotlib.ticker import LogFormatter, MaxNLocator
+from matplotlib.ticker import NullFormatter
 
+from sim import apmc, fitstats
 from sim.config import BaseConfig, ConfigError, apply_change, config_dir, parse_date
 from sim.config import validate as validate_config
-from sim.errors import fail
+from sim.engine import Simulation
+from sim.errors import OneLineArgumentParser, fail
 from sim.folders import check_writable_or_fail, claim_or_fail
 from sim.io import atomic_write, write_json
-from sim.plots.style import BLUE, FONT, GREY, _new_figure
-from sim.scorecard import Window
-from sim.scorecard import scorecard as score
-from sim.stops import command, exit_status, stop_message
-from sim.validate import (
-    check_memory_or_fail,
-    check_overrides,
-    check_positive,
-    compare,
-    compose_or_fail,
-    draw_monthly_bands,
-    file_hash,
-    load_or_fail,
-    markdown,
-    metadata,
-    parse_args,
-    simulate,
-    summary_lines,
-    validate,
-    window_of,
-    window_overrides,
+from sim.params import varies_by_replicate
+from sim.plots.style import BLUE, FONT, _new_figure
+from sim.record import (
+    RecordError,
+    event_counts,
+    load_counts,
+    load_records,
+    public_record,
+    seeds_record,
 )
+from sim.resume import first_difference
+from sim.scorecard import Window, events_to_record
+from sim.stops import command, exit_status, stop_message
+from sim.validate import check_memory_or_fail, check_overrides, compose_or_fail, file_hash
 
 PROG = "escalation-calibrate"
-#: z = 1.645 spans the central 90% of a normal: the simulated 90% interval / (2 z) is a spread
-Z90 = 1.645
-#: spreads below this share of the compared values would make one statistic outweigh all others
-SPREAD_FLOOR_RELATIVE = 0.05
-#: and an absolute floor for statistics whose values are near 0 (burstiness, branching ratio)
-SPREAD_FLOOR_ABSOLUTE = 0.01
-#: a statistic the observed record supports but fewer than half the replicates do adds this
-#: much, as an observed value two spreads away would
-UNSUPPORTED_PENALTY = 4.0
 NAME = re.compile(r"[a-z0-9_]+")
+#: the fitted window by default: from the default scenario's first day (the press tallies
+#: count "since October 2019") to the last day before July 2020; the record's later part
+#: is kept out of the fit, for the forecast's test
+FIT_FROM = "2019-10-01"
+FIT_TO = "2020-06-30"
+#: the default budget (docs/validation.md, "The budget"): points kept per generation, the
+#: most generations, and the acceptance below which the population has stopped moving
+PARTICLES = 2000
+GENERATIONS = 12
+MIN_ACCEPTANCE = 0.05
+#: the fewest points a population may keep: the kernel's covariance needs several per
+#: parameter
+MIN_PARTICLES = 20
+#: replicates stepped together in one simulation (memory: a few hundred MB with every event)
+CHUNK = 2500
+#: the observation model's parameters (not settings of the model) and their allowed range
+OBSERVATION = {"observation.listed_share": (0.0, 1.0)}
+#: a generation's replicate numbers start at generation x this (no two points share draws)
+REPLICATES_PER_GENERATION = 1_000_000
+STATE_FILE = "state.json"
+GENERATIONS_DIR = "generations"
+#: parameters of the observation model (not of the simulation): their paths start so
+OBSERVATION_PREFIX = "observation."
 
 
 @dataclass(frozen=True)
 class FreeParameter:
-    """One calibrated setting: its dotted config path and search range."""
+    """One calibrated setting: its dotted config path and prior range."""
 
     path: str
     low: float
@@ -85,9 +99,9 @@ def load_parameters(path: Path) -> list[FreeParameter]:
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot be read as YAML ({str(exc).splitlines()[0]})") from None
     entries = data.get("parameters") if isinstance(data, dict) else None
-    if not entries:
+    if not entries or not isinstance(entries, list):
         raise ConfigError(f"{path}: parameters: a list of {{path, low, high, log, why}} is needed")
-    out = []
+    out: list[FreeParameter] = []
     for i, entry in enumerate(entries):
         where = f"{path}: parameters[{i}]"
         try:
@@ -100,81 +114,106 @@ def load_parameters(path: Path) -> list[FreeParameter]:
             )
         except (KeyError, TypeError, ValueError):
             raise ConfigError(f"{where}: needs path, low, high (numbers), log, why") from None
-        if not p.low < p.high or (p.log and p.low <= 0):
+        if not (np.isfinite(p.low) and np.isfinite(p.high)) or not p.low < p.high \
+                or (p.log and p.low <= 0):  # fmt: skip
             raise ConfigError(f"{where} ({p.path}): needs low < high, and low > 0 on a log scale")
+        if any(q.path == p.path for q in out):
+            raise ConfigError(f"{where} ({p.path}): listed twice")
+        if p.path.startswith(OBSERVATION_PREFIX):
+            if p.path not in OBSERVATION:
+                raise ConfigError(f"{where}: {p.path} is not a parameter of the observation "
+                                  f"model (choose from: {', '.join(OBSERVATION)})")  # fmt: skip
+            lo, hi = OBSERVATION[p.path]
+            if not lo < p.low < p.high <= hi:
+                raise ConfigError(
+                    f"{where} ({p.path}): a share: needs {lo:g} < low < high <= {hi:g}"
+                )
         out.append(p)
     return out
+
+
+def model_parameters(free: list[FreeParameter]) -> list[FreeParameter]:
+    """The free parameters that are settings of the model (not of the observation model)."""
+    return [p for p in free if not p.path.startswith(OBSERVATION_PREFIX)]
 
 
 def with_values(config: BaseConfig, values: dict[str, float]) -> BaseConfig:
     """A copy of ``config`` with the free parameters set (and validated)."""
     for path, value in values.items():
+        if path.startswith(OBSERVATION_PREFIX):
+            continue
         config = apply_change(config, path, value, "calibration")
     validate_config(config)
     return config
 
 
-def spread(low: float, high: float, observed: float, median: float) -> float:
-    """The simulated spread of a statistic, floored (see the floors' comments)."""
-    return max(
-        (high - low) / (2 * Z90),
-        SPREAD_FLOOR_RELATIVE * max(abs(observed), abs(median)),
-        SPREAD_FLOOR_ABSOLUTE,
-    )
+def check_parameters(base: BaseConfig, free: list[FreeParameter], source: Path) -> None:
+    """ConfigError for a free parameter that is no setting, cannot take its range's ends,
+    or cannot take one value per replicate in one batch."""
+    for p in model_parameters(free):
+        with_values(base, {p.path: p.low})
+        with_values(base, {p.path: p.high})
+        if not varies_by_replicate(p.path):
+            raise ConfigError(f"{p.path}: cannot take one value per replicate in one batch "
+                              "(a calibration runs each generation as one batch)")  # fmt: skip
 
 
-def distance(rows: list[dict[str, Any]]) -> tuple[float, dict[str, float]]:
-    """Sum of squared standardised differences over the statistics the record supports."""
-    terms = {}
-    for row in rows:
-        if row["observed"] is None:
-            continue
-        if row["median"] is None:
-            terms[row["statistic"]] = UNSUPPORTED_PENALTY
-            continue
-        s = spread(row["low"], row["high"], row["observed"], row["median"])
-        terms[row["statistic"]] = ((row["observed"] - row["median"]) / s) ** 2
-    return float(sum(terms.values())), terms
+#: the posterior's file in a calibration's folder
+POSTERIOR_FILE = "posterior.parquet"
+#: columns of the posterior file that are not parameters
+POSTERIOR_EXTRA = ("weight", "generation", "distance")
 
 
-def open_study(name: str, storage: str, seed: int, identity: dict[str, Any]):
-    """Create or resume the study; a study fitted to other data or parameters is refused."""
-    import optuna  # slow to import (its database layer); only a calibration needs it
+def load_posterior(folder: str | Path) -> pd.DataFrame:
+    """The posterior of a calibration: a weighted sample of parameter points.
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        study = optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        study = None
-    except Exception as exc:  # noqa: BLE001 - the database layer's errors vary by backend
-        lines = str(exc).strip().splitlines() or [type(exc).__name__]
-        raise ConfigError(
-            f"--storage {storage}: cannot be opened ({lines[0]}); "
-            "use an Optuna storage URL such as sqlite:///study.db"
-        ) from None
-    done = 0 if study is None else len(complete_trials(study))
-    # a resumed study gets a fresh seed, or TPE's first random points would repeat
-    sampler = optuna.samplers.TPESampler(seed=seed + done)
-    if study is None:
-        study = optuna.create_study(
-            study_name=name, storage=storage, sampler=sampler, direction="minimize"
-        )
-        for key, value in identity.items():
-            study.set_user_attr(key, value)
-        return study
-    for key, value in identity.items():
-        if study.user_attrs.get(key) != value:
-            raise ConfigError(
-                f"--storage {storage}: study {name!r} was run with another {key} "
-                f"({study.user_attrs.get(key)!r}); choose another --name"
-            )
-    return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+    Reads ``posterior.parquet`` in ``folder`` (a calibration's output folder) and returns
+    its final generation: one column per free parameter, by dotted path, plus ``weight``
+    (summing to 1). The observation model's parameters (``observation.*``, see
+    docs/validation.md) are columns too; they are not settings of the model.
+
+    Raises:
+        FileNotFoundError: no posterior in ``folder``.
+        ValueError: a file that is not a posterior (no ``weight``, weights not positive).
+    """
+    path = Path(folder) / POSTERIOR_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no posterior here; run escalation-calibrate first")
+    frame = pd.read_parquet(path)
+    if "weight" not in frame.columns:
+        raise ValueError(f"{path}: no weight column; not a posterior")
+    if "generation" in frame.columns:
+        frame = frame[frame["generation"] == frame["generation"].max()]
+    weight = frame["weight"].to_numpy(dtype=float)
+    if len(weight) == 0 or not np.all(np.isfinite(weight)) or np.any(weight < 0) \
+            or weight.sum() <= 0:  # fmt: skip
+        raise ValueError(f"{path}: weights must be finite, >= 0 and not all 0")
+    paths = [c for c in frame.columns if c not in POSTERIOR_EXTRA]
+    out = frame[paths].reset_index(drop=True).astype(float)
+    out["weight"] = weight / weight.sum()
+    return out
 
 
-def complete_trials(study) -> list:
-    import optuna  # loaded already: the study is Optuna's
+def posterior_draws(
+    frame: pd.DataFrame, n: int, seed: int, observation: bool = False
+) -> dict[str, np.ndarray]:
+    """``n`` parameter points drawn from a posterior (``load_posterior``) by weight, with
+    replacement: {dotted path: (n,) values}, ready for ``Simulation(per_replicate=...)``.
 
-    return [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    The observation model's parameters (``observation.*``) are left out unless
+    ``observation`` is true: they are not settings of the model. The same ``seed`` gives
+    the same draws.
+    """
+    if n < 1:
+        raise ValueError(f"n = {n}: draw at least one point")
+    weight = frame["weight"].to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(frame), size=n, replace=True, p=weight / weight.sum())
+    return {
+        path: frame[path].to_numpy(dtype=float)[rows]
+        for path in frame.columns
+        if path not in POSTERIOR_EXTRA and (observation or not path.startswith(OBSERVATION_PREFIX))
+    }
 
 
 def _nested(values: dict[str, float]) -> dict[str, Any]:
@@ -197,24 +236,228 @@ def _shown(path: Path) -> str:
         return Path(path).name
 
 
+# --- the fit ------------------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """What a calibration compares: the window, the observed statistics, the base
+    configuration, the free parameters and the prior's box."""
+
+    window: Window
+    base: BaseConfig
+    free: list[FreeParameter]
+    tallies: pd.DataFrame | None
+    names: list[tuple[str, str]]
+    observed: np.ndarray
+    seed: int
+
+    @property
+    def box(self) -> apmc.Box:
+        return apmc.Box(
+            np.array([p.low for p in self.free]),
+            np.array([p.high for p in self.free]),
+            np.array([p.log for p in self.free]),
+        )
+
+
+def observed_statistics(record: pd.DataFrame, window: Window, tallies) -> np.ndarray:
+    """The observed record's statistics (its dated list is what it is; the tallies are
+    the sources' counts)."""
+    events = fitstats.from_record(record.drop(columns="replicate", errors="ignore"), window)
+    listed = fitstats.statistics(events, window)[0]
+    return np.concatenate([listed, fitstats.observed_tallies(tallies, window)])
+
+
+def simulate_points(problem: Problem, values: np.ndarray, generation: int,
+                    progress=None) -> np.ndarray:  # fmt: skip
+    """(n, K) statistics of n parameter points (rows of ``values``), one replicate each,
+    in batches of CHUNK replicates."""
+    out = []
+    paths = [p.path for p in problem.free]
+    first = generation * REPLICATES_PER_GENERATION
+    for start in range(0, len(values), CHUNK):
+        block = values[start : start + CHUNK]
+        ids = np.arange(first + start, first + start + len(block))
+        per = {path: block[:, k] for k, path in enumerate(paths)
+               if not path.startswith(OBSERVATION_PREFIX)}  # fmt: skip
+        sim = Simulation(problem.base, replicates=ids, per_replicate=per, daily=False)
+        frame = sim.run().events
+        record = events_to_record(frame, problem.base.theatre)
+        record["replicate"] = record["replicate"].to_numpy() - ids[0]
+        events = fitstats.from_record(record, problem.window, replicates=len(block))
+        share = np.ones(len(block))
+        if "observation.listed_share" in paths:
+            share = block[:, paths.index("observation.listed_share")]
+        rng = np.random.default_rng([problem.seed, generation, start])
+        keep = fitstats.listed(events, share, rng)
+        out.append(fitstats.statistics(events, problem.window, keep, problem.tallies))
+        if progress is not None:
+            progress(len(block))
+    return np.vstack(out)
+
+
+def _save_generation(folder: Path, t: int, problem: Problem, pop: apmc.Population,
+                     acceptance: float, scale: np.ndarray) -> None:  # fmt: skip
+    frame = _frame(problem, pop, t)
+    atomic_write(folder / GENERATIONS_DIR / f"generation_{t:03d}.parquet",
+                 lambda tmp: frame.to_parquet(tmp, index=False))  # fmt: skip
+    state = json.loads((folder / STATE_FILE).read_text())
+    state["generations"].append({"generation": t, "tolerance": pop.tolerance,
+                                 "acceptance": acceptance, "scales": scale.tolist()})  # fmt: skip
+    write_json(state, folder / STATE_FILE)
+
+
+def _frame(problem: Problem, pop: apmc.Population, t: int, full: bool = True) -> pd.DataFrame:
+    """A population as a table: parameter values, ``weight`` (normalised), ``generation``,
+    ``distance``; with ``full``, what a resumed run needs too (the raw importance weights,
+    the points in the unit cube, their statistics)."""
+    values = problem.box.to_values(pop.unit)
+    frame = pd.DataFrame({p.path: values[:, k] for k, p in enumerate(problem.free)})
+    frame["weight"] = pop.normalised
+    frame["generation"] = t
+    frame["distance"] = pop.distance
+    if full:
+        frame["importance"] = pop.weight
+        for k, p in enumerate(problem.free):
+            frame[f"unit:{p.path}"] = pop.unit[:, k]
+        for k, (name, _) in enumerate(problem.names):
+            frame[f"statistic:{name}"] = pop.stats[:, k]
+    return frame
+
+
+def _load_generation(folder: Path, t: int, problem: Problem) -> apmc.Population:
+    frame = pd.read_parquet(folder / GENERATIONS_DIR / f"generation_{t:03d}.parquet")
+    unit = frame[[f"unit:{p.path}" for p in problem.free]].to_numpy(dtype=float)
+    stats = frame[[f"statistic:{name}" for name, _ in problem.names]].to_numpy(dtype=float)
+    # C order, as the arrays of an unbroken run: BLAS may round otherwise in the last bit
+    return apmc.Population(np.ascontiguousarray(unit), frame["importance"].to_numpy(),
+                           frame["distance"].to_numpy(), np.ascontiguousarray(stats))  # fmt: skip
+
+
+def identity(args, problem: Problem, scale: np.ndarray | None = None) -> dict[str, Any]:
+    """What a calibration's generations depend on: a resumed one must match it, key by key."""
+    return {
+        "records": {Path(p).name: file_hash(p) for p in args.events},
+        "counts": None
+        if args.counts is None
+        else {Path(args.counts).name: file_hash(args.counts)},  # fmt: skip
+        "window": [problem.window.start.date().isoformat(), problem.window.end.date().isoformat()],
+        "parameters": {p.path: [p.low, p.high, p.log] for p in problem.free},
+        "overrides": list(args.overrides),
+        "seed": args.seed,
+        "particles": args.particles,
+        "statistics": [name for name, _ in problem.names],
+        "observed": [None if np.isnan(v) else round(float(v), 9) for v in problem.observed],
+    }
+
+
+def _open_state(folder: Path, ident: dict[str, Any]) -> dict[str, Any]:
+    """The saved state of a calibration in ``folder`` (a new one if none); ConfigError naming
+    the first key of a saved one that differs."""
+    path = folder / STATE_FILE
+    if not path.is_file():
+        state = {"identity": ident, "generations": []}
+        write_json(state, path)
+        return state
+    state = json.loads(path.read_text())
+    saved, now_ = state.get("identity", {}), json.loads(json.dumps(ident))
+    # the keys in the identity's order: the inputs first, what they imply (the statistics
+    # and their observed values) last
+    for top in now_:
+        diff = first_difference({top: saved.get(top)}, {top: now_[top]})
+        if diff is None:
+            continue
+        key, was, now = diff
+        raise ConfigError(f"--out {folder}: the calibration there was run with another {key} "
+                          f"({was!r}, now {now!r}); run it as it was, or choose another --out "
+                          "or --name")  # fmt: skip
+    return state
+
+
+def run_generations(args, problem: Problem, folder: Path, claim) -> apmc.Population:
+    """Run (or continue) the generations; each is saved as it ends."""
+    from tqdm import tqdm  # a progress bar on a terminal, nothing elsewhere
+
+    state = _open_state(folder, identity(args, problem))
+    n, dims = args.particles, len(problem.free)
+    done = len(state["generations"])
+    points_total = 2 * n + n * (args.generations - 1)
+    points_done = 2 * n + n * (done - 1) if done else 0
+    bar = tqdm(total=points_total, initial=min(points_done, points_total), unit="point",
+               desc=PROG, disable=None, file=sys.stderr)  # fmt: skip
+    kinds = [kind for _, kind in problem.names]
+    try:
+        if done == 0:
+            unit = apmc.first_points(n, dims, args.seed)
+            stats = simulate_points(problem, problem.box.to_values(unit), 0, bar.update)
+            scale = fitstats.scales(stats, kinds)
+            dist = fitstats.distances(stats, problem.observed, scale)
+            pop = apmc.first_population(unit, stats, dist, n)
+            _save_generation(folder, 0, problem, pop, 1.0, scale)
+            claim.keep()  # a saved generation is kept, to be resumed
+            done, acceptance = 1, 1.0
+        else:
+            claim.keep()
+            pop = _load_generation(folder, done - 1, problem)
+            acceptance = state["generations"][-1]["acceptance"]
+        while done < args.generations and acceptance >= args.min_acceptance:
+            bar.set_postfix(tolerance=f"{pop.tolerance:.3g}", acceptance=f"{acceptance:.2f}")
+            new = apmc.propose(pop, n, args.seed, done)
+            stats = simulate_points(problem, problem.box.to_values(new), done, bar.update)
+            # the scales adapt to the generation's own simulations (Prangle 2017), and
+            # the kept points' distances are measured again with them
+            scale = fitstats.scales(stats, kinds)
+
+            def distance(table, scale=scale):
+                return fitstats.distances(table, problem.observed, scale)
+
+            pop, acceptance = apmc.next_population(pop, new, stats, distance)
+            _save_generation(folder, done, problem, pop, acceptance, scale)
+            done += 1
+    except KeyboardInterrupt as stop:
+        bar.close()
+        saved = len(json.loads((folder / STATE_FILE).read_text())["generations"])
+        kept = (f" with {saved} generation{'s' if saved != 1 else ''} saved in {folder}; run the "
+                "same command again to resume")  # fmt: skip
+        print(stop_message(PROG, stop, kept), file=sys.stderr)
+        raise SystemExit(exit_status(stop)) from None
+    bar.close()
+    return pop
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def summary(frame: pd.DataFrame, free: list[FreeParameter]) -> dict[str, dict[str, float]]:
+    """Each parameter's weighted median and 90% interval, and its prior range."""
+    w = frame["weight"].to_numpy()
+    out = {}
+    for p in free:
+        v = frame[p.path].to_numpy()
+        out[p.path] = {
+            "median": apmc.weighted_quantile(v, w, 0.5),
+            "q05": apmc.weighted_quantile(v, w, 0.05),
+            "q95": apmc.weighted_quantile(v, w, 0.95),
+            "low": p.low,
+            "high": p.high,
+        }
+    return out
+
+
 def preset_text(name: str, values: dict[str, float], meta: dict[str, Any]) -> str:
     """The scenario preset: a ``# @package _global_`` delta with its provenance."""
     header = [
         "# @package _global_",
         f"# Calibrated by escalation-calibrate on {meta['date']} (docs/validation.md).",
-        f"# Record: {meta['record']} (sha256 {meta['record_sha256']}).",
-        f"# Fitted on {meta['fit_start']} to {meta['fit_end']}; "
-        + (
-            f"held out: {meta['holdout_start']} to {meta['holdout_end']} "
-            f"({len(meta['held_out_events'])} events, listed in calibration.json)."
-            if meta["holdout_start"]
-            else "nothing held out."
-        ),
-        f"# Study {meta['study']}: {meta['trials']} trials (TPE sampler, seed {meta['seed']}), "
-        f"{meta['replicates']} replicates per trial;",
-        f"# best distance {meta['distance']:.3g} over {len(meta['terms'])} statistics "
-        f"({', '.join(meta['terms'])}).",
-        f"# Free parameters and their ranges: {meta['parameters_file']}; all other",
+        f"# Records: {', '.join(f'{k} (sha256 {v[:12]})' for k, v in meta['records'].items())}"
+        + (f"; tallies {', '.join(meta['counts'])}." if meta["counts"] else "; no tallies."),
+        f"# Fitted on {meta['fit_start']} to {meta['fit_end']}; later events are left out.",
+        f"# ABC, adaptive population Monte Carlo: {meta['generations']} generations of "
+        f"{meta['particles']} points (seed {meta['seed']});",
+        f"# the values are the posterior's weighted medians (posterior.parquet holds the "
+        f"sample), over {len(meta['statistics_used'])} statistics.",
+        f"# Free parameters and their prior ranges: {meta['parameters_file']}; all other",
         "# values as in the default scenario"
         + (f", with the overrides {' '.join(meta['overrides'])}." if meta["overrides"] else "."),
     ]
@@ -223,7 +466,7 @@ def preset_text(name: str, values: dict[str, float], meta: dict[str, Any]) -> st
         "scenario": {
             "name": f"calibrated_{name}",
             "description": f"The default scenario with its free parameters fitted to "
-            f"{meta['record']} ({meta['fit_start']} to {meta['fit_end']}).",
+            f"{', '.join(meta['records'])} ({meta['fit_start']} to {meta['fit_end']}).",
             "start_date": meta["fit_start"],
         },
         **_nested(values),
@@ -231,44 +474,27 @@ def preset_text(name: str, values: dict[str, float], meta: dict[str, Any]) -> st
     return "\n".join(header) + "\n" + yaml.safe_dump(body, sort_keys=False)
 
 
-def _plain_number(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
-
-
-def fit_figure(observed: pd.Series, simulated: pd.DataFrame, study, title: str, split):
-    """Monthly attacks under the best parameters over the whole record, and the search.
-
-    The search is drawn by Optuna's trial numbers, as the command prints them (a trial
-    stopped by Ctrl-C keeps its number and leaves a gap), on a log scale labelled in
-    plain numbers.
-    """
-
-    class PlainLog(LogFormatter):
-        """Matplotlib's choice of which log ticks to label, in plain numbers."""
-
-        def __call__(self, x, pos=None):
-            return _plain_number(x) if super().__call__(x, pos) else ""
-
-    fig = _new_figure((14.0, 4.8))
-    bands, history = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
-    draw_monthly_bands(bands, observed, simulated, title, split)
-    done = complete_trials(study)
-    values = np.array([t.value for t in done])
-    trial = np.array([t.number for t in done])
-    history.plot(trial, values, ".", color=GREY, label="trial")
-    history.step(trial, np.minimum.accumulate(values), where="post", color=BLUE,
-                 label="best so far")  # fmt: skip
-    history.set_yscale("log")
-    history.yaxis.set_major_formatter(PlainLog(labelOnlyBase=False))
-    history.yaxis.set_minor_formatter(PlainLog(labelOnlyBase=False))
-    history.xaxis.set_major_locator(MaxNLocator(integer=True))
-    history.set_xlabel("trial number", fontsize=FONT)
-    history.set_ylabel("distance", fontsize=FONT)
-    history.set_title("the search", fontsize=FONT + 1)
-    # under the axes: any corner inside may hold a trial
-    history.legend(fontsize=FONT - 1, frameon=False, ncol=2, loc="upper center",
-                   bbox_to_anchor=(0.5, -0.16))  # fmt: skip
-    history.grid(alpha=0.3)
+def posterior_figure(frame: pd.DataFrame, free: list[FreeParameter], title: str):
+    """One panel per parameter: the posterior's weighted histogram over its prior range."""
+    cols = min(4, len(free))
+    rows = -(-len(free) // cols)
+    fig = _new_figure((3.6 * cols, 2.6 * rows + 0.6))
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    w = frame["weight"].to_numpy()
+    for ax, p in zip(axes, free, strict=False):
+        edges = np.geomspace(p.low, p.high, 21) if p.log else np.linspace(p.low, p.high, 21)
+        ax.hist(frame[p.path], bins=edges, weights=w, color=BLUE, alpha=0.8)
+        if p.log:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ticks = [p.low, float(np.sqrt(p.low * p.high)) if p.log else (p.low + p.high) / 2, p.high]
+        ax.set_xticks(ticks, [f"{t:.3g}" for t in ticks], fontsize=FONT - 1)
+        ax.set_xlim(p.low, p.high)
+        ax.set_title(p.path.split(".")[-1], fontsize=FONT)
+        ax.set_yticks([])
+    for ax in axes[len(free) :]:
+        ax.set_axis_off()
+    fig.suptitle(f"{title}: posterior over the prior's range (x axis)", fontsize=FONT + 1)
     return fig
 
 
@@ -276,210 +502,189 @@ def fit_figure(observed: pd.Series, simulated: pd.DataFrame, study, title: str, 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of ``escalation-calibrate``."""
     argv = sys.argv[1:] if argv is None else argv
-    parser = parse_args(
-        PROG,
-        argv,
-        "Fit the free parameters to an event record with Optuna and write the best as a "
+    parser = OneLineArgumentParser(
+        prog=PROG,
+        description="Fit the free parameters to an event record by approximate Bayesian "
+        "computation, keep the posterior (posterior.parquet) and write its medians as a "
         "scenario preset, scenario=calibrated_<name>.",
-        replicates=30,
     )
-    parser.add_argument("--name", required=True, help="study and preset name (a-z, 0-9, _)")
-    parser.add_argument("--trials", type=int, default=40, help="trials in the study (default 40)")
-    parser.add_argument("--storage", default=None, help="Optuna storage, e.g. sqlite:///study.db")
-    parser.add_argument("--holdout-from", default=None, help="first date held out (YYYY-MM-DD)")
+    parser.add_argument("--events", type=Path, action="append", default=None,
+                        help="event record (CSV, docs/data.md); repeat for several "
+                        "(default data/events_seeds.csv and data/events_public.csv)")  # fmt: skip
+    parser.add_argument("--counts", default=None,
+                        help="tallies (CSV, docs/data.md; default data/event_counts.csv; "
+                        "none: no tallies)")  # fmt: skip
+    parser.add_argument("--name", required=True, help="calibration and preset name (a-z, 0-9, _)")
+    parser.add_argument("--from", dest="start", default=FIT_FROM,
+                        help=f"first fitted day (default {FIT_FROM})")  # fmt: skip
+    parser.add_argument(
+        "--to",
+        dest="end",
+        default=FIT_TO,
+        help=f"last fitted day (default {FIT_TO}); later events left out",
+    )
+    parser.add_argument("--particles", type=int, default=PARTICLES,
+                        help=f"points kept per generation (default {PARTICLES})")  # fmt: skip
+    parser.add_argument("--generations", type=int, default=GENERATIONS,
+                        help=f"most generations (default {GENERATIONS})")  # fmt: skip
+    parser.add_argument("--min-acceptance", type=float, default=MIN_ACCEPTANCE,
+                        help="stop when fewer new points than this share are kept "
+                        f"(default {MIN_ACCEPTANCE})")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default results/calibration/<name>)")  # fmt: skip
     parser.add_argument(
         "--parameters",
         type=Path,
         default=Path(config_dir()) / "calibration" / "default.yaml",
-        help="free parameters and their ranges (default configs/calibration/default.yaml)",
+        help="free parameters and their prior ranges (default configs/calibration/default.yaml)",
+    )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="OVERRIDE",
+        help="Hydra overrides, e.g. doctrine/us=restraint",
     )
     args = parser.parse_args(argv)
     run_calibration(parser, args)
 
 
+def _records_or_fail(paths: list[Path]) -> pd.DataFrame:
+    for path in paths:
+        if path.is_dir():
+            fail(PROG, f"--events {path}: is a folder, not a record file")
+        if not path.is_file():
+            fail(PROG, f"--events {path}: no such file")
+    try:
+        return load_records(*paths)
+    except RecordError as exc:
+        fail(PROG, str(exc))
+    raise AssertionError("unreachable")
+
+
+def _counts_or_fail(path: Path | None) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    if not path.is_file():
+        fail(PROG, f"--counts {path}: no such file (or none for no tallies)")
+    try:
+        return load_counts(path)
+    except RecordError as exc:
+        fail(PROG, str(exc))
+    raise AssertionError("unreachable")
+
+
 def run_calibration(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    check_positive(parser, "--replicates", args.replicates)
-    check_positive(parser, "--trials", args.trials)
+    for option, value in (("--particles", args.particles), ("--generations", args.generations)):
+        if value < 1:
+            fail(PROG, f"{option} = {value}: must be a whole number >= 1")
+    if args.particles < MIN_PARTICLES:
+        fail(PROG, f"--particles = {args.particles}: must be at least {MIN_PARTICLES} "
+             "(the kernel's covariance needs several points per parameter)")  # fmt: skip
+    if not 0 < args.min_acceptance < 1:
+        fail(PROG, f"--min-acceptance = {args.min_acceptance}: must be between 0 and 1")
     check_overrides(PROG, args.overrides)
     if not NAME.fullmatch(args.name):
         fail(PROG, f"--name {args.name!r}: use lower-case letters, digits and _")
     try:
         free = load_parameters(args.parameters)
-        holdout = parse_date("--holdout-from", args.holdout_from) if args.holdout_from else None
+        start = parse_date("--from", args.start)
+        end = parse_date("--to", args.end)
     except ConfigError as exc:
         fail(PROG, str(exc))
-    record = load_or_fail(PROG, args.events)
-    full = window_of(record)
-    fit = full
-    if holdout is not None:
-        fit = Window(full.start, pd.Timestamp(holdout) - pd.Timedelta(days=1))
-        if not full.start < pd.Timestamp(holdout) <= full.end:
-            fail(PROG, f"--holdout-from {holdout}: must fall after {full.start.date()} and on "
-                 f"or before {full.end.date()}")  # fmt: skip
-    run = [f"replicates={args.replicates}", f"seed={args.seed}", "output.events=all"]
-    base = compose_or_fail(PROG, [*args.overrides, *window_overrides(fit), *run])
+    if (end - start).days + 1 < 28:
+        fail(PROG, f"--to {end}: the window must cover at least 28 days from --from {start}")
+    args.events = args.events or [seeds_record(), public_record()]
+    if args.counts is None:
+        args.counts = event_counts()
+    elif str(args.counts) == "none":
+        args.counts = None
+    else:
+        args.counts = Path(args.counts)
+    record = _records_or_fail(args.events)
+    tallies = _counts_or_fail(args.counts)
+    window = Window(pd.Timestamp(start), pd.Timestamp(end))
+    run = [f"scenario.start_date={start.isoformat()}", f"days={window.days}",
+           f"replicates={min(CHUNK, 2 * args.particles)}", f"seed={args.seed}",
+           "output.events=all"]  # fmt: skip
+    base = compose_or_fail(PROG, [*args.overrides, *run])
     try:
-        for p in free:
-            with_values(base, {p.path: p.low})
-            with_values(base, {p.path: p.high})
+        check_parameters(base, free, args.parameters)
     except ConfigError as exc:
         fail(PROG, f"{args.parameters}: {exc}")
-    check_memory_or_fail(PROG, base, "--replicates")
+    check_memory_or_fail(PROG, base, "a generation's batch of")
+    names = fitstats.names(window, tallies)
+    problem = Problem(window, base, free, tallies, names,
+                      observed_statistics(record, window, tallies), args.seed)  # fmt: skip
     out = args.out or Path("results/calibration") / args.name
     check_writable_or_fail(PROG, args.out or Path(config_dir()) / "scenario", "preset folder")
-    storage = args.storage or f"sqlite:///{out / 'study.db'}"
-    if storage.startswith("sqlite:///"):
-        check_writable_or_fail(PROG, Path(storage.removeprefix("sqlite:///")).parent, "--storage")
-    # locked against a second calibration; once the study is open, it is kept to be resumed
     with claim_or_fail(PROG, out, "--out") as claim:
-        _calibrate(args, free, base, record, full, fit, holdout, claim, storage)
-
-
-def _calibrate(args, free, base, record, full, fit, holdout, claim, storage) -> None:
-    """Open (or resume) the study, run the trials still to run, and write the results."""
-    out = claim.folder
-    if storage.startswith("sqlite:///"):
-        Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    fitted = fit.clip(record)
-    observed = score(fitted, fit, base.ladder)
-    identity = {
-        "record_sha256": file_hash(args.events),
-        "fit": [fit.start.date().isoformat(), fit.end.date().isoformat()],
-        "parameters": [p.path for p in free],
-        "overrides": list(args.overrides),
-        "replicates": args.replicates,
-        "seed": args.seed,
-    }
-    try:
-        study = open_study(args.name, storage, args.seed, identity)
-    except ConfigError as exc:
-        fail(PROG, str(exc))
-    claim.keep()
-
-    def objective(trial) -> float:
-        values = {p.path: trial.suggest_float(p.path, p.low, p.high, log=p.log) for p in free}
-        ensemble = simulate(with_values(base, values), fit)
-        value, terms = distance(compare(observed, ensemble))
-        trial.set_user_attr("terms", terms)
-        return value
-
-    todo = args.trials - len(complete_trials(study))
-    print(f"Study {args.name} ({storage}): {len(complete_trials(study))} trials done, "
-          f"{max(todo, 0)} to run")  # fmt: skip
-    started = dt.datetime.now()
-    if todo > 0:
+        started = time.perf_counter()
         try:
-            with _quiet_stops():
-                study.optimize(objective, n_trials=todo)
-        except KeyboardInterrupt as stop:
-            # Optuna has marked the running trial failed; the complete ones are stored
-            kept = (f" with {len(complete_trials(study))} of {args.trials} trials complete in "
-                    f"{storage}; run the same command again to resume")  # fmt: skip
-            print(stop_message(PROG, stop, kept), file=sys.stderr)
-            raise SystemExit(exit_status(stop)) from None
-    finish(args, study, free, base, record, full, fit, holdout, out, started)
+            pop = run_generations(args, problem, claim.folder, claim)
+        except ConfigError as exc:
+            fail(PROG, str(exc))
+        finish(args, problem, pop, record, claim.folder, started)
 
 
-class _NoStopTraceback(logging.Filter):
-    """Drop Optuna's report of a trial ended by Ctrl-C or SIGTERM (a traceback of 60 lines)
-    and what it logs after it: the command says in one line that it stopped."""
-
-    stopped = False
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, KeyboardInterrupt):
-            self.stopped = True
-        return not self.stopped
-
-
-@contextlib.contextmanager
-def _quiet_stops():
-    logger = logging.getLogger("optuna")
-    quiet = _NoStopTraceback()
-    logger.addFilter(quiet)
-    for handler in logger.handlers:
-        handler.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
-        for handler in logger.handlers:
-            handler.removeFilter(quiet)
-
-
-def describe_events(record: pd.DataFrame) -> list[str]:
-    """One line per row of a record: date, actor, action, target, country, source."""
-    return [
-        f"{r.date.date().isoformat()} {r.actor} {r.action} {r.target} ({r.country}; {r.source})"
-        for r in record.itertuples()
-    ]
-
-
-def finish(args, study, free, base, record, full, fit, holdout, out, started) -> None:
-    """Write the preset, the fit figure and (with a held-out part) its validation."""
-    best = study.best_trial
-    values = {p.path: best.params[p.path] for p in free}
+def finish(args, problem: Problem, pop: apmc.Population, record: pd.DataFrame, out: Path,
+           started: float) -> None:  # fmt: skip
+    """Write the posterior, the preset, the figure and calibration.json."""
+    state = json.loads((out / STATE_FILE).read_text())
+    t = len(state["generations"]) - 1
+    frame = _frame(problem, pop, t, full=False)
+    atomic_write(out / POSTERIOR_FILE, lambda tmp: frame.to_parquet(tmp, index=False))
+    last = state["generations"][-1]
+    stats = summary(frame, problem.free)
+    values = {p.path: stats[p.path]["median"] for p in model_parameters(problem.free)}
+    later = record[record["date"] > problem.window.end]
+    used = [name for (name, _), v in zip(problem.names, problem.observed, strict=True)
+            if not np.isnan(v)]  # fmt: skip
     meta = {
         "date": dt.date.today().isoformat(),
-        "record": args.events.name,
-        "record_sha256": file_hash(args.events),
-        "fit_start": fit.start.date().isoformat(),
-        "fit_end": fit.end.date().isoformat(),
-        "fit_days": fit.days,
-        "holdout_start": holdout.isoformat() if holdout else None,
-        "holdout_end": full.end.date().isoformat() if holdout else None,
-        "held_out_events": describe_events(record[record["date"] > fit.end]),
-        "study": args.name,
-        "trials": len(complete_trials(study)),
+        "records": {Path(p).name: file_hash(p) for p in args.events},
+        "counts": [] if args.counts is None else [Path(args.counts).name],
+        "fit_start": problem.window.start.date().isoformat(),
+        "fit_end": problem.window.end.date().isoformat(),
+        "fit_days": problem.window.days,
+        "events_left_out": int(len(later)),
+        "method": "ABC, adaptive population Monte Carlo (Lenormand, Jabot & Deffuant 2013)",
+        "particles": args.particles,
+        "generations": t + 1,
+        "history": state["generations"],
         "seed": args.seed,
-        "replicates": args.replicates,
-        "distance": best.value,
-        "terms": best.user_attrs.get("terms", {}),
         "overrides": list(args.overrides),
-        "parameters": values,
+        "statistics_used": used,
+        "statistics_not_supported": [n for n, _ in problem.names if n not in used],
+        "observed": {
+            n: (None if np.isnan(v) else float(v))
+            for (n, _), v in zip(problem.names, problem.observed, strict=True)
+        },  # fmt: skip
+        "scales": dict(zip([n for n, _ in problem.names], last["scales"], strict=True)),
+        "posterior": stats,
+        "preset": values,
         "parameters_file": _shown(args.parameters),
-        "minutes_this_session": round((dt.datetime.now() - started).total_seconds() / 60, 2),
+        "seconds_this_session": round(time.perf_counter() - started, 1),
     }
     preset_dir = args.out or Path(config_dir()) / "scenario"
     preset = preset_dir / f"calibrated_{args.name}.yaml"
     text = preset_text(args.name, values, meta)
     atomic_write(preset, lambda tmp: tmp.write_text(text))
     write_json(meta, out / "calibration.json")
-    # the best parameters over the whole record, the held-out part included
-    whole = with_values(compose_or_fail(PROG, [*args.overrides, *window_overrides(full),
-                        f"replicates={args.replicates}", f"seed={args.seed}",
-                        "output.events=all"]), values)  # fmt: skip
-    rows, ensemble, observed_monthly = validate(record, full, whole)
-    split = pd.Timestamp(holdout) if holdout else None
-    fig = fit_figure(observed_monthly, ensemble.monthly, study,
-                     f"calibrated_{args.name} against {args.events.name}", split)  # fmt: skip
-    atomic_write(out / "calibration.png", lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
-    print(f"Best distance {best.value:.3g} (trial {best.number}):")
-    for p in free:
-        print(f"  {p.path} = {values[p.path]:.4g}  (range {p.low:g} - {p.high:g})")
+    fig = posterior_figure(frame, problem.free, f"calibrated_{args.name}")
+    atomic_write(out / "calibration.png", lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    last = state["generations"][-1]
+    print(f"{t + 1} generations of {args.particles} points; tolerance {last['tolerance']:.3g}, "
+          f"acceptance {last['acceptance']:.2f}; {len(used)} statistics "
+          f"({len(problem.names) - len(used)} not supported by the record)")  # fmt: skip
+    print("Posterior (weighted median, 90% interval; prior range):")
+    for p in problem.free:
+        s = stats[p.path]
+        print(f"  {p.path} = {s['median']:.4g} [{s['q05']:.4g}, {s['q95']:.4g}]  "
+              f"(prior {p.low:g} - {p.high:g})")  # fmt: skip
+    print(f"Posterior: {out / POSTERIOR_FILE}")
     print(f"Preset: {preset} (use scenario=calibrated_{args.name})")
     print(f"Figure: {out / 'calibration.png'}")
-    if holdout is None:
-        return
-    held = Window(pd.Timestamp(holdout), full.end)
-    config = with_values(
-        compose_or_fail(PROG, [*args.overrides, *window_overrides(held),
-                        f"replicates={args.replicates}", f"seed={args.seed}",
-                        "output.events=all"]), values)  # fmt: skip
-    held_record = held.clip(record)
-    rows, ensemble, _ = validate(held_record, held, config)
-    vmeta = metadata(args.events, held_record, held, config, args.overrides)
-    vmeta["scenario"] = f"calibrated_{args.name}"
-    write_json({"meta": vmeta, "statistics": rows}, out / "holdout_validation.json")
-    held_out = meta["held_out_events"]
-    text = markdown(rows, vmeta) + "\nThe held-out events, left out of the fit:\n\n"
-    text += "".join(f"- {line}\n" for line in held_out)
-    atomic_write(out / "holdout_validation.md", lambda tmp: tmp.write_text(text))
-    print(f"Held-out part ({len(held_out)} events, not used in the fit):")
-    for line in held_out:
-        print(f"    {line}")
-    print("\n".join(summary_lines(rows, vmeta, out / "holdout_validation.md")[1:]))
 
 
 if __name__ == "__main__":

@@ -259,6 +259,7 @@ class MilitiaDynamicsConfig:
     momentum_per_success: float = nonneg()
     momentum_halflife_days: float = positive()
     outbidding: float = nonneg()
+    attack_rate_scale: float = positive()
 
 
 @dataclass

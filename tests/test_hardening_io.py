@@ -360,19 +360,19 @@ def test_a_stopped_run_ends_in_one_line_and_leaves_no_folder(tmp_path, signum, s
 
 
 @pytest.mark.slow
-def test_a_stopped_calibration_ends_in_one_line_and_keeps_its_trials(tmp_path):
+def test_a_stopped_calibration_ends_in_one_line_and_keeps_its_generations(tmp_path):
     out_dir = tmp_path / "cal"
-    argv = ["--events", SEEDS, "--name", "t", "--replicates", "5", "--trials", "500"]
+    argv = ["--events", SEEDS, "--name", "t", "--particles", "2000", "--generations", "1000"]
     proc = _start("from sim.calibrate import main; main()", *argv, "--out", str(out_dir),
                   cwd=tmp_path)  # fmt: skip
-    # stopped in the middle of the trials (they start a moment after the study is made)
-    code, out, err = _stop_when(
-        proc, lambda: (out_dir / "study.db").is_file(), signal.SIGINT, settle=4
-    )
+    # stopped in the middle of the generations (each takes seconds, the first is saved)
+    first = out_dir / "generations" / "generation_000.parquet"
+    code, out, err = _stop_when(proc, first.is_file, signal.SIGINT, settle=2)
     assert code == 130, err
     line = assert_one_line(err, "escalation-calibrate: stopped with", "(Ctrl-C, SIGINT)")
-    assert "run the same command again to resume" in line
-    assert (out_dir / "study.db").is_file() and not (out_dir / ".lock").exists()
+    assert "generation" in line and "run the same command again to resume" in line
+    assert first.is_file() and (out_dir / "state.json").is_file()
+    assert not (out_dir / ".lock").exists()
 
 
 @pytest.mark.slow

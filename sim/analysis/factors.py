@@ -84,6 +84,8 @@ def read_factors(path: str | Path) -> list[Factor]:
     factors = []
     for i, entry in enumerate(entries):
         where = f"{path}: parameters[{i}]"
+        if isinstance(entry, dict) and str(entry.get("path", "")).startswith("observation."):
+            continue  # the calibration's observation model (docs/validation.md): no setting
         try:
             factors.append(
                 Factor(

@@ -67,7 +67,7 @@ from sim.stops import command
 PROG = "escalation-sensitivity"
 METHODS = ("sobol", "morris")
 #: the parameters varied unless told otherwise: the free parameters and their search ranges
-DEFAULT_PARAMETERS = "calibration/default.yaml"
+DEFAULT_PARAMETERS = "analysis/sensitivity.yaml"
 #: confidence level of the bootstrap intervals
 CONFIDENCE = 0.95
 #: bootstrap resamples behind each interval
@@ -338,7 +338,7 @@ def _parser() -> argparse.ArgumentParser:
     add_common_arguments(parser, replicates=20)
     parser.add_argument("--method", choices=METHODS, default="sobol", help="default sobol")
     add_parameter_arguments(
-        parser, f"the free parameters, configs/{DEFAULT_PARAMETERS}; see configs/analysis/"
+        parser, f"five free parameters, configs/{DEFAULT_PARAMETERS}; see configs/analysis/"
     )
     parser.add_argument(
         "--outputs",
@@ -455,7 +455,7 @@ def run_sensitivity(
 
     Args:
         overrides: settings for every point, as on the command line.
-        parameters: None (the free parameters, ``configs/calibration/default.yaml``), a
+        parameters: None (five free parameters, ``configs/analysis/sensitivity.yaml``), a
             YAML file, or a sequence of ``PATH=LOW:HIGH[:log]`` strings or factors.
         method: ``sobol`` or ``morris``.
         n: Sobol base samples (a power of 2) or Morris trajectories (default 64 or 20).

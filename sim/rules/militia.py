@@ -65,6 +65,7 @@ def attack_propensity(state: State, params: Params, day: int) -> np.ndarray:
     truce = np.where(day <= state.truce_until, params.config.doctrine.iraq.truce_attack_factor, 1.0)
     return (
         params.base_attack_rate
+        * column(params.config.actors.dynamics.attack_rate_scale)
         * motive
         * green_light
         * deterrence(state, params)
