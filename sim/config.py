@@ -920,11 +920,12 @@ def _check_overlaps(inputs: dict[str, InputConfig], periods: dict) -> None:
 
 def apply_input(config: BaseConfig, entry: InputConfig, where: str = "input") -> BaseConfig:
     """A copy of ``config`` with a dated input applied: its parameter set to its ``value``
-    or multiplied by its ``scale``."""
+    or multiplied by its ``scale``, up to the most the parameter allows (ten times a
+    probability of 0.2 is 1)."""
     if entry.scale is None:
         return apply_change(config, entry.path, entry.value, where)
     try:
-        current = parameter_at(config, entry.path)[2]
+        node, leaf, current = parameter_at(config, entry.path)
     except ConfigError:
         raise ConfigError(
             f"{where}.path = {entry.path!r}: not a parameter of the configuration"
@@ -933,7 +934,9 @@ def apply_input(config: BaseConfig, entry: InputConfig, where: str = "input") ->
         raise ConfigError(
             f"{where}.path = {entry.path!r}: only numeric parameters can change mid-run"
         )
-    return apply_change(config, entry.path, current * entry.scale, where)
+    value = current * entry.scale
+    most = allowed_range(node, leaf).get("hi")
+    return apply_change(config, entry.path, value if most is None else min(value, most), where)
 
 
 def apply_change(config: BaseConfig, path: str, value: float, where: str = "change") -> BaseConfig:

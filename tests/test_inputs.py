@@ -223,3 +223,9 @@ def test_a_scale_multiplies_what_the_doctrine_set_and_a_rate_at_zero_stays_zero(
     assert seen[:10] == [base] * 10 and seen[10:20] == [base * 10] * 10 and seen[20:] == [base] * 20
     off = _schedule_run({"x": raid}, "doctrine.iraq.raid_rate", "doctrine.iraq.raid_rate=0")
     assert off == [0.0] * 40
+
+
+def test_a_scale_stops_at_the_most_the_parameter_allows():
+    raid = InputConfig("2019-10-11", "doctrine.iraq.raid_rate", None, "t", scale=10)
+    seen = _schedule_run({"x": raid}, "doctrine.iraq.raid_rate", "doctrine.iraq.raid_rate=0.3")
+    assert seen[:10] == [0.3] * 10 and seen[10:] == [1.0] * 30  # a probability: at most 1
