@@ -357,6 +357,11 @@ def validate(
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of ``escalation-validate``."""
     argv = sys.argv[1:] if argv is None else argv
+    if "--forecast" in argv:  # the forecast mode has options of its own (sim/forecast.py)
+        from sim.forecast import main as forecast
+
+        forecast(argv)
+        return
     parser = parse_args(
         PROG,
         argv,
@@ -365,6 +370,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--from", dest="start", default=None, help="first date scored (YYYY-MM-DD)")
     parser.add_argument("--to", dest="end", default=None, help="last date scored (YYYY-MM-DD)")
+    parser.add_argument(
+        "--forecast",
+        action="store_true",
+        help="forecast the months after a fitting window and score them with proper scoring "
+        "rules against baselines (escalation-validate --forecast --help)",
+    )
     args = parser.parse_args(argv)
     check_positive(parser, "--replicates", args.replicates)
     check_overrides(PROG, args.overrides)
