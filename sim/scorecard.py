@@ -407,7 +407,11 @@ def hawkes_branching_se(counts: np.ndarray, fit: HawkesFit, step: float = 1e-4) 
     inverse of the log-likelihood's Hessian in (log mu, n, d), by central differences at
     the fit. At a bound of :data:`BRANCHING_BOUNDS` or :data:`DECAY_BOUNDS` the fit is not
     a stationary point, so this is the curvature's reading of the spread, not an exact
-    one; NaN when the Hessian is not negative definite (a flat direction)."""
+    one. Where that information is not positive definite (at n = 0 the decay is not
+    identified, and a step below 0 can make a rate negative), the expected information of
+    (mu, n) with the decay held at its fitted value is used instead: sum over days of
+    (1, S_t)(1, S_t)' / rate_t, which at n = 0 gives sqrt(mu / sum (S_t - mean S)^2). It
+    leaves out the decay's uncertainty, so it is a lower bound of the spread there."""
     x0 = np.array([math.log(fit.baseline), fit.branching, fit.decay])
 
     def loglik(x: np.ndarray) -> float:
@@ -425,9 +429,15 @@ def hawkes_branching_se(counts: np.ndarray, fit: HawkesFit, step: float = 1e-4) 
                 + loglik(x0 - ei - ej)
             ) / (4 * step * step)
     information = -(hessian + hessian.T) / 2
-    if not np.all(np.isfinite(information)) or np.any(np.linalg.eigvalsh(information) <= 0):
+    if np.all(np.isfinite(information)) and np.all(np.linalg.eigvalsh(information) > 0):
+        return float(math.sqrt(np.linalg.inv(information)[1, 1]))
+    excitation = _excitation(counts, fit.decay).reshape(-1)
+    rate = fit.baseline + fit.branching * excitation
+    gradient = np.stack([np.ones_like(excitation), excitation])
+    expected = (gradient / rate) @ gradient.T
+    if not np.all(np.isfinite(expected)) or np.linalg.det(expected) <= 0:
         return math.nan
-    return float(math.sqrt(np.linalg.inv(information)[1, 1]))
+    return float(math.sqrt(np.linalg.inv(expected)[1, 1]))
 
 
 # --- the scorecard ---------------------------------------------------------------------------

@@ -378,3 +378,17 @@ def test_the_branching_ratio_pooled_over_replicates_and_its_interval():
                                pieces)  # fmt: skip
         inside += ref.low is not None and ref.low <= f.branching <= ref.high
     assert inside >= stats.binom.ppf(0.01, len(records), 0.9), inside
+
+
+def test_at_a_branching_ratio_of_zero_the_standard_error_is_the_expected_information():
+    # on a Poisson record the fit often sits at n = 0, where the decay is not identified;
+    # the standard error is then that of n with the rate profiled out (as in the test of
+    # Poisson records above): sqrt(mu / sum (S_t - mean S)^2)
+    for seed in range(10):
+        counts = np.random.default_rng(seed).poisson(0.3, 3000)
+        fit = fit_hawkes(counts)
+        se = hawkes_branching_se(counts, fit)
+        assert np.isfinite(se) and se > 0, (seed, fit)
+        if fit.branching < 1e-6:
+            s = _excitation(counts, fit.decay)
+            assert se == pytest.approx(math.sqrt(fit.baseline / np.sum((s - s.mean()) ** 2)))
