@@ -730,6 +730,7 @@ def figure(result: Result, title: str):
             y = (sf.observed > 0).astype(float)
             ax.plot(middle, y, "o", color=BLACK, ms=5, label="observed (1: a US death)")
             ax.set_ylim(-0.05, 1.4)  # room for the legend above the months
+            ax.set_yticks(np.linspace(0.0, 1.0, 6))
             ax.set_ylabel("P(a US death in the month)", fontsize=FONT)
         else:
             m = rows[rows["forecaster"] == main]
