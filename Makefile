@@ -24,8 +24,6 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@# the seminar app's page files (Solara loads them from a CDN otherwise); needs npm
-	$(BIN)/python -m sim.app.assets || echo "warning: the seminar app's page files are not installed (see above); everything else works"
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv (Python 3.12+) and install the project with its dev tools

@@ -114,19 +114,22 @@ def whole_days(lo: int = 0) -> Any:
 @dataclass
 class InputConfig:
     """A dated input (an entry of the top-level ``inputs`` table): from ``date`` (through
-    ``until``, if given) the numeric parameter at ``path`` takes ``value``; after ``until``
-    it returns to the value it had before. It changes a parameter, never schedules an event.
+    ``until``, if given) the numeric parameter at ``path`` takes ``value``, or is
+    multiplied by ``scale`` (one of the two: a scale keeps what a doctrine or the user set,
+    so a rate set to 0 stays 0); after ``until`` it returns to the value it had before. It
+    changes a parameter, never schedules an event.
     ``source`` says where the date and the value come from (a seed, a public page, or
     "assumption: ..." with the reason). Two inputs on one parameter whose periods overlap
     each state an ``order``: the higher applies last."""
 
     date: str = MISSING
     path: str = MISSING  # dotted path of a numeric parameter, e.g. doctrine.iran.green_light
-    value: float = MISSING
+    value: float | None = None  # the parameter's value while it holds
     source: str = MISSING
     until: str | None = None  # last day it holds (None: to the end of the run)
     order: int | None = None  # among inputs on one parameter with overlapping periods
     note: str = ""
+    scale: float | None = None  # instead of a value: what the parameter is multiplied by
 
 
 #: what switches one input (``inputs.NAME=off``) or all of them (``inputs=off``) off
@@ -803,7 +806,7 @@ def _normalize_inputs(config: BaseConfig) -> None:
     """``config.inputs`` as composed (a table of mappings, "off" entries, or "off") made
     into ``{name: InputConfig or "off"}`` (or "off"), or a ConfigError naming the entry."""
     raw = config.inputs
-    allowed = "a table of dated inputs {name: {date, path, value, source, ...}}, or off"
+    allowed = "a table of dated inputs {name: {date, path, value or scale, source, ...}}, or off"
     if isinstance(raw, str):
         if raw != INPUT_OFF:
             raise ConfigError(f"inputs = {raw!r}: must be {allowed} (all switched off)")
@@ -820,8 +823,8 @@ def _normalize_inputs(config: BaseConfig) -> None:
             continue
         if not isinstance(entry, Mapping):
             raise ConfigError(
-                f"{where} = {entry!r}: must be a dated input {{date, path, value, source, "
-                "until, order, note}, or off"
+                f"{where} = {entry!r}: must be a dated input {{date, path, value or scale, "
+                "source, until, order, note}, or off"
             )
         for key in entry:
             if key not in _INPUT_FIELDS:
@@ -877,7 +880,16 @@ def _validate_inputs(config: BaseConfig, us_sites: set[str]) -> None:
                 "(but a site's held), the ladder, the score and the output cannot change "
                 "mid-run"
             )
-        changed = apply_change(config, entry.path, entry.value, where)
+        if (entry.value is None) == (entry.scale is None):
+            raise ConfigError(
+                f"{where}: give either value (the parameter's value while it holds) or "
+                "scale (what it is multiplied by), not both or neither"
+            )
+        if entry.scale is not None and not (
+            isinstance(entry.scale, int | float) and math.isfinite(entry.scale) and entry.scale >= 0
+        ):
+            raise ConfigError(f"{where}.scale = {entry.scale!r}: must be a finite number >= 0")
+        changed = apply_input(config, entry, where)
         try:
             _check_ranges(changed, "")
         except ConfigError as exc:
@@ -903,6 +915,24 @@ def _check_overlaps(inputs: dict[str, InputConfig], periods: dict) -> None:
                     "overlapping periods; give each a different order (a whole number: "
                     "the higher applies last)"
                 )
+
+
+def apply_input(config: BaseConfig, entry: InputConfig, where: str = "input") -> BaseConfig:
+    """A copy of ``config`` with a dated input applied: its parameter set to its ``value``
+    or multiplied by its ``scale``."""
+    if entry.scale is None:
+        return apply_change(config, entry.path, entry.value, where)
+    try:
+        current = parameter_at(config, entry.path)[2]
+    except ConfigError:
+        raise ConfigError(
+            f"{where}.path = {entry.path!r}: not a parameter of the configuration"
+        ) from None
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise ConfigError(
+            f"{where}.path = {entry.path!r}: only numeric parameters can change mid-run"
+        )
+    return apply_change(config, entry.path, current * entry.scale, where)
 
 
 def apply_change(config: BaseConfig, path: str, value: float, where: str = "change") -> BaseConfig:

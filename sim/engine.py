@@ -23,7 +23,7 @@ from sim.config import (
     ConfigError,
     InputConfig,
     active_inputs,
-    apply_change,
+    apply_input,
     input_period,
     parse_date,
 )
@@ -236,7 +236,7 @@ class Simulation:
         configuration as given (an input that has ended leaves the value it found)."""
         config = self.config
         for entry in self._holding(day):
-            config = apply_change(config, entry.path, entry.value)
+            config = apply_input(config, entry)
         return config
 
     def _per_replicate_on(self, day: int) -> dict[str, np.ndarray]:

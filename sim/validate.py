@@ -113,7 +113,9 @@ def inputs_outside(config: BaseConfig, window: Window) -> list[str]:
             )
         elif pd.Timestamp(date) < window.start:
             notes.append(
-                f"inputs.{name}: {entry.path} = {entry.value:g} (dated {entry.date}) "
+                f"inputs.{name}: {entry.path} "
+                + (f"= {entry.value:g}" if entry.scale is None else f"x {entry.scale:g}")
+                + f" (dated {entry.date}) "
                 "holds from day 0"
             )
         elif pd.Timestamp(date) > window.end:

@@ -1,37 +1,39 @@
-"""The seminar app without a browser: its model, what it shows, its errors, assets and launcher."""
+"""The seminar app without a browser: its form, histories, ensemble, server, map and launcher."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import re
+import json
 
 import numpy as np
 import pytest
 
-from sim.app import assets, launch, views
+from sim.app import ensemble, form, history, launch
 from sim.app.seminar import (
     KNOBS,
     SCENARIO_DOCTRINE,
-    SeminarModel,
     Settings,
     configure,
     preset_values,
     scenarios,
     us_doctrines,
 )
+from sim.app.server import create_app, default_form
 from sim.config import compose
 from sim.engine import Simulation
+from sim.plots import basemap, natural_earth
 
-DAYS = 60
+
+def _form(**changes) -> dict[str, str]:
+    return {**default_form(), **{k: str(v) for k, v in changes.items()}}
 
 
 @pytest.fixture(scope="module")
-def stepped() -> SeminarModel:
-    """The page's default model after DAYS days."""
-    model = SeminarModel(Settings().with_presets())
-    for _ in range(DAYS):
-        model.step()
-    return model
+def pair() -> tuple[dict, object, object]:
+    """The history of the guide's first exercise (seed 22), with both configurations."""
+    _, config_a, config_b = form.checked(_form(seed=22, doctrine_b="red_line"))
+    return history.run_pair(config_a, config_b), config_a, config_b
 
 
 def test_selectors_list_the_config_presets():
@@ -47,62 +49,161 @@ def test_selectors_list_the_config_presets():
 
 
 @pytest.mark.slow
-def test_sides_differ_only_in_the_us_doctrine():
-    a, b = configure(Settings(doctrine_b="restraint").with_presets())
-    assert a.doctrine.us.name == "decapitation" and b.doctrine.us.name == "restraint"
+def test_sides_differ_only_in_the_us_doctrine(pair):
+    run, a, b = pair
+    assert a.doctrine.us.name == "decapitation" and b.doctrine.us.name == "red_line"
     assert dataclasses.replace(a, doctrine=dataclasses.replace(a.doctrine, us=b.doctrine.us)) == b
-    assert a.seed == b.seed
+    assert a.seed == b.seed == 22
+    # the page's table of differences lists the doctrine first, and only US settings
+    assert run["differs"][0] == ["US doctrine", "decapitation", "red_line"]
+    assert all(a != b for _, a, b in run["differs"])
 
 
 @pytest.mark.slow
-def test_same_doctrine_on_both_sides_gives_the_same_run():
+def test_history_is_the_engines_run(pair):
+    """Each side's counters on its last day are an independent run's replicate table; its
+    rung each day is the engine's daily record."""
+    run, *configs = pair
+    for side, config in zip("AB", configs, strict=True):
+        shown = run["sides"][side]
+        sim = Simulation(config, replicates=[0])
+        table = sim.run().replicates.iloc[0]
+        last = {key: values[-1] for key, values in shown["counters"].items()}
+        assert last == {
+            "attacks": table["attacks"],
+            "killed_us": round(table["killed_us"]),
+            "wounded_us": round(table["wounded_us"]),
+            "killed_iraqi": round(table["killed_iraqi"]),
+            "us_strikes": table["us_strikes"] + table["decapitations"],
+            "raids": table["iraqi_raids"],
+            "israeli_strikes": table["israeli_strikes"],
+            "iranian_strikes": table["iran_direct_strikes"],
+        }, side
+        assert shown["rung"] == sim.daily_frame()["rung"].tolist()
+        assert max(shown["rung"]) == table["max_rung"]
+        assert len(shown["rung"]) == run["days"] == len(run["dates"]) == config.days
+        for values in shown["counters"].values():  # running totals never fall
+            assert np.all(np.diff(values) >= 0)
+    assert run["dates"][0] == "1 Oct 2019"
+
+
+@pytest.mark.slow
+def test_same_doctrine_on_both_sides_gives_the_same_history():
     """Common random numbers: with nothing to tell them apart, the two sides are identical."""
-    settings = Settings(doctrine_b=SCENARIO_DOCTRINE, seed="11").with_presets()
-    model = SeminarModel(settings)
-    for _ in range(DAYS):
-        model.step()
-    ea, eb = model.a.simulation.events_frame(), model.b.simulation.events_frame()
-    assert len(ea) > 0
-    assert ea.equals(eb)
-    assert views.snapshot(model.a) == views.snapshot(model.b)
+    _, a, b = form.checked(_form(seed=11, doctrine_b=SCENARIO_DOCTRINE))
+    run = history.run_pair(a, b)
+    assert run["sides"]["A"] == run["sides"]["B"]
+    assert run["sides"]["A"]["events"], "no events to compare"
+    assert run["differs"] == []
 
 
 @pytest.mark.slow
-def test_shown_counters_come_from_the_engine(stepped):
-    """An independent run of the same configuration gives the numbers the page shows."""
-    for _, side in stepped.sides:
-        sim = Simulation(side.config, replicates=[0])
-        for _ in range(DAYS):
-            sim.step()
-        daily = sim.daily_frame()
-        snap = views.snapshot(side)
-        assert snap.day == DAYS
-        assert snap.rung == int(sim.state.rung_today[0]) == int(daily["rung"].iloc[-1])
-        assert snap.highest == int(daily["rung"].max())
-        for key in ("attacks_rocket", "attacks_ied", "attacks_drone", "responses"):
-            assert snap.count(key) == int(daily[key].sum()), key
-        assert snap.killed_us == round(daily["killed_us"].sum())
-        assert snap.attacks == int(daily["attacks"].sum())
-        assert snap.us_troops == round(float(sim.state.troops()[0]))
-        assert snap.rung_name == views.rung_names(side)[snap.rung]
-    # the default seed and horizon give a run with something to show
-    assert views.snapshot(stepped.a).attacks > 0
+def test_news_says_who_claimed_an_attack_and_whom_the_us_blamed(pair):
+    run, config_a, _ = pair
+    groups = {m.label for m in config_a.actors.militias}
+    events = run["sides"]["A"]["events"]
+    attacks = [e for e in events if e["kind"] in history.ATTACK_KINDS]
+    assert attacks
+    for e in attacks:
+        text = e["text"]
+        assert ("claimed by " in text) != ("; unclaimed" in text), text
+        blamed = text.split("the US blames ")[1]
+        assert blamed in groups, text
+        assert "\n" not in text and "_" not in text, text
+    rockets = [e["text"] for e in attacks if e["text"].startswith("Rocket attack on ")]
+    assert rockets, "no rocket attack in the run"
+    strikes = [e["text"] for e in events if e["kind"] == "iran_direct_strike"]
+    assert strikes and all(t.startswith("Iranian ballistic missiles on ") for t in strikes)
 
 
-def test_before_the_first_step_everything_is_zero():
-    snap = views.snapshot(SeminarModel().a)
-    assert (snap.day, snap.rung, snap.attacks, snap.killed_us, snap.responses) == (0, 0, 0, 0, 0)
-    assert snap.date == "01 Oct 2019"
+# --- the form --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        ("war_aversion", "nan", "nan is not a finite number: type a number from 0 to 0.2 in steps"),
+        ("war_aversion", "-inf", "-inf is not a finite number"),
+        ("kill_threshold", "abc", "'abc' is not a number: type a whole number from 1 to 10"),
+        ("response_lag_days", "2.5", "2.5 is not allowed here: type a whole number from 0 to 30"),
+        ("interdiction_rate", "0.0123", "in steps of 0.005"),
+        ("response_lag_days", "45", "45 is not allowed here: type a whole number from 0 to 30"),
+        ("raid_rate", "", "'' is not a number"),
+        ("seed", "-1", "'-1' is not allowed: type a whole number from 0 to 4294967295"),
+        ("seed", "4294967296", "from 0 to 4294967295"),
+        ("seed", "1e3", "'1e3' is not allowed"),
+        ("scenario", "nowhere", "'nowhere' is not an option: choose one of biden2021"),
+        ("doctrine_b", "appease", "'appease' is not an option"),
+    ],
+)  # fmt: skip
+def test_a_bad_box_is_refused_under_its_name_with_what_is_allowed(field, typed, message):
+    with pytest.raises(form.FormError) as refused:
+        form.checked(_form(**{field: typed}))
+    assert list(refused.value.errors) == [field]
+    assert message in refused.value.errors[field]
+    assert "\n" not in refused.value.errors[field]
+
+
+def test_every_bad_box_is_named_at_once():
+    with pytest.raises(form.FormError) as refused:
+        form.read_form(_form(war_aversion="nan", kill_threshold="abc", response_lag_days="2.5"))
+    assert set(refused.value.errors) == {"war_aversion", "kill_threshold", "response_lag_days"}
+
+
+def test_unknown_or_missing_fields_are_refused():
+    typed = _form()
+    del typed["raid_rate"]
+    with pytest.raises(form.FormError) as refused:
+        form.read_form({**typed, "gravity": "9.8"})
+    assert refused.value.errors == {
+        "raid_rate": "missing: type a number from 0 to 0.05 in steps of 0.002",
+        "form": "not a setting of the page: gravity",
+    }
 
 
 @pytest.mark.slow
+def test_every_slider_value_on_its_grid_is_read_exactly():
+    """Each knob's every grid value, typed as the slider shows it, is taken as that value;
+    a value half a step away is refused."""
+    for name, knob in KNOBS.items():
+        count = round((knob.hi - knob.lo) / knob.step)
+        for k in range(count + 1):
+            value = knob.lo + k * knob.step
+            shown = f"{value:.{form._decimals(knob.step)}f}"
+            assert form.read_number(knob, shown) == pytest.approx(value, abs=1e-12), (name, shown)
+            if k < count:
+                with pytest.raises(ValueError, match="not allowed here"):
+                    form.read_number(knob, repr(value + knob.step / 2))
+
+
+@pytest.mark.slow
+def test_the_slider_ends_are_accepted_by_the_model():
+    lows = {name: knob.lo for name, knob in KNOBS.items()}
+    highs = {name: knob.hi for name, knob in KNOBS.items()} | {"casualty_aversion": 1.0}
+    for values in (lows, highs):
+        settings, a, b = form.checked(_form(**values))
+        for name in KNOBS:
+            assert settings.values[name] == values[name]
+    assert a.doctrine.us.kill_threshold == KNOBS["kill_threshold"].hi
+
+
+@pytest.mark.slow
+def test_the_models_own_check_names_the_group():
+    """The casualty aversion factor can push a group past the model's bound (a fraction):
+    the model's message, put under the factor's box, names the group as a class knows it."""
+    with pytest.raises(form.FormError) as refused:
+        form.checked(_form(casualty_aversion=2))
+    message = refused.value.errors["casualty_aversion"]
+    labels = [m.label for m in compose("scenario=dec2019_crisis").actors.militias]
+    assert any(message.startswith(f"{label}'s casualty aversion would be ") for label in labels)
+    assert "must be a fraction in [0, 1]" in message
+    assert "actors.militias" not in message and "[" not in message.split(":")[0]
+
+
 def test_presets_follow_the_scenario_and_doctrine():
     values = preset_values("dec2019_no_decapitation")  # the scenario swaps in red_line
     red_line = compose("doctrine/us=red_line").doctrine.us
     assert values["response_lag_days"] == red_line.response_lag_days
-    assert values["respond_if_us_wounded"] == red_line.respond_if_us_wounded
-    crackdown = preset_values("dec2019_iraq_crackdown")
-    assert crackdown["raid_rate"] == compose("doctrine/iraq=crackdown").doctrine.iraq.raid_rate
     assert preset_values("default", "max_pressure")["respond_if_us_wounded"] == 1.0
     assert values["casualty_aversion"] == 1.0  # a factor: 1 keeps each group's own value
 
@@ -112,129 +213,190 @@ def test_us_sliders_edit_side_a_only_and_the_others_both():
     values = {**settings.values, "response_lag_days": 9, "interdiction_rate": 0.05}
     a, b = configure(dataclasses.replace(settings, values=values))
     assert a.doctrine.us.response_lag_days == 9
-    assert (
-        b.doctrine.us.response_lag_days
-        == compose("doctrine/us=restraint").doctrine.us.response_lag_days
-    )
+    restraint = compose("doctrine/us=restraint").doctrine.us
+    assert b.doctrine.us.response_lag_days == restraint.response_lag_days
     assert a.doctrine.israel.interdiction_rate == b.doctrine.israel.interdiction_rate == 0.05
 
 
+# --- the ensemble ----------------------------------------------------------------------
+
+
 @pytest.mark.slow
-def test_casualty_aversion_factor_scales_every_group():
-    settings = Settings().with_presets()
-    base, _ = configure(settings)
-    a, b = configure(
-        dataclasses.replace(settings, values={**settings.values, "casualty_aversion": 0.5})
+def test_the_ensembles_replicate_zero_is_the_class_run(pair):
+    run, a, b = pair
+    spread = ensemble.spread(a, b, replicates=25)
+    for side in "AB":
+        outcomes = spread["sides"][side]
+        assert {k: len(v) for k, v in outcomes.items()} == {k: 25 for k in ensemble.OUTCOMES}
+        shown = run["sides"][side]
+        assert outcomes["max_rung"][0] == max(shown["rung"])
+        assert outcomes["killed_us"][0] == shown["counters"]["killed_us"][-1]
+        assert outcomes["attacks"][0] == shown["counters"]["attacks"][-1]
+        assert len(set(outcomes["attacks"])) > 1  # other replicates draw other numbers
+
+
+# --- the server ------------------------------------------------------------------------
+
+
+def _call(method: str, path: str, body: bytes = b"") -> tuple[int, dict | str]:
+    """One request to the app, in this process (ASGI)."""
+    app = create_app(warm=False)
+    scope = {
+        "type": "http", "method": method, "path": path, "raw_path": path.encode(),
+        "query_string": b"", "headers": [(b"content-type", b"application/json")],
+        "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1), "root_path": "",
+    }  # fmt: skip
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    try:
+        return status, json.loads(data)
+    except ValueError:
+        return status, data.decode()
+
+
+def test_server_refuses_a_bad_form_field_by_field():
+    status, data = _call("POST", "/api/run", json.dumps(_form(war_aversion="nan")).encode())
+    assert status == 422
+    assert list(data["errors"]) == ["war_aversion"]
+    for body in (b"{not json", b"[1, 2]", b"x" * 70_000):
+        status, data = _call("POST", "/api/run", body)
+        assert status == 422 and list(data["errors"]) == ["form"], body[:10]
+    status, data = _call("POST", "/api/ensemble", json.dumps(_form(seed="-1")).encode())
+    assert status == 422 and list(data["errors"]) == ["seed"]
+
+
+@pytest.mark.slow
+def test_server_gives_the_history_and_serves_the_page_files():
+    status, data = _call("POST", "/api/run", json.dumps(_form(seed=3)).encode())
+    assert status == 200 and data["seed"] == 3 and set(data["sides"]) == {"A", "B"}
+    assert data["map"]["base"]["countries"] and data["map"]["sites"]
+    status, setup = _call("GET", "/api/setup")
+    assert status == 200 and setup["form"] == default_form()
+    assert [k["name"] for k in setup["knobs"]] == list(KNOBS)
+    status, presets = _call(
+        "POST", "/api/presets", b'{"scenario": "default", "doctrine_a": "max_pressure"}'
     )
-    for side in (a, b):
-        got = [m.casualty_aversion for m in side.actors.militias]
-        want = [m.casualty_aversion * 0.5 for m in base.actors.militias]
-        assert np.allclose(got, want)
+    assert status == 200 and presets["respond_if_us_wounded"] == "1"
+    for path in ("/", "/static/app.js", "/static/app.css"):
+        status, text = _call("GET", path)
+        assert status == 200 and len(text) > 500, path
+        text = text.replace('"http://www.w3.org/2000/svg"', "")  # a name, not an address
+        assert "http://" not in text and "https://" not in text, path  # nothing from outside
+
+
+# --- the map ---------------------------------------------------------------------------
+
+
+def test_the_shipped_base_map_has_the_countries_and_rivers():
+    data = basemap.load()
+    assert {"IRQ", "SYR", "JOR", "KWT", "IRN", "TUR", "SAU"} <= {c["id"] for c in data["countries"]}
+    rivers = {
+        r["name"]: np.concatenate([np.asarray(x) for x in r["lines"]]) for r in data["rivers"]
+    }
+    assert set(rivers) == {"Tigris", "Euphrates", "Shatt al-Arab"}
+    near = lambda river, lon, lat: np.hypot(*(rivers[river] - (lon, lat)).T).min()  # noqa: E731
+    assert near("Tigris", 44.38, 33.32) < 0.1  # Baghdad
+    assert near("Euphrates", 43.3, 33.42) < 0.1  # Ramadi
+    assert near("Euphrates", 44.38, 33.32) > 0.3
+    iraq = next(c for c in data["countries"] if c["id"] == "IRQ")
+    ring = max((np.asarray(r) for r in iraq["rings"]), key=len)
+    assert 38.7 < ring[:, 0].min() < 39.1 and 48.4 < ring[:, 0].max() < 48.7  # Iraq's extent
+    assert "Natural Earth" in data["source"] and natural_earth.PACKAGE in data["source"]
+
+
+def test_the_extract_is_made_from_a_topology():
+    """A small quantized TopoJSON: arcs decoded, countries kept by code, river lines named by
+    the towns they pass or the line they continue, the others left out."""
+    topology = {
+        "transform": {"scale": [0.01, 0.01], "translate": [40.0, 30.0]},
+        "arcs": [
+            [[0, 0], [400, 0], [0, 400], [-400, 0], [0, -400]],  # a square 40-44E, 30-34N
+            [[313, 634], [20, -20], [5, -5]],  # from Mosul
+            [[338, 609], [100, -100]],  # continuing it
+            [[100, 100], [10, 0]],  # a line near no town
+        ],
+        "objects": {
+            "countries": {"geometries": [
+                {"type": "Polygon", "id": "IRQ", "arcs": [[0]]},
+                {"type": "Polygon", "id": "ZZZ", "arcs": [[0]]},
+            ]},
+            "rivers": {"geometries": [
+                {"type": "LineString", "arcs": [2]},
+                {"type": "LineString", "arcs": [1]},
+                {"type": "LineString", "arcs": [3]},
+            ]},
+        },
+    }  # fmt: skip
+    data = natural_earth.extract(topology)
+    assert [c["id"] for c in data["countries"]] == ["IRQ"]
+    assert data["countries"][0]["rings"][0][2] == [44.0, 34.0]
+    tigris = next(r for r in data["rivers"] if r["name"] == "Tigris")
+    assert len(tigris["lines"]) == 2
+    assert sorted(line[0] for line in tigris["lines"]) == [[43.13, 36.34], [43.38, 36.09]]
+    assert sum(len(r["lines"]) for r in data["rivers"]) == 2
+
+
+def test_the_extract_command_writes_a_file_and_refuses_bad_arguments(tmp_path, capsys):
+    package = tmp_path / "package"
+    (package / "dist").mkdir(parents=True)
+    square = [[0, 0], [400, 0], [0, 400], [-400, 0], [0, -400]]
+    topology = {
+        "transform": {"scale": [0.01, 0.01], "translate": [40.0, 30.0]},
+        "arcs": [square],
+        "objects": {
+            "countries": {"geometries": [{"type": "Polygon", "id": "KWT", "arcs": [[0]]}]},
+            "rivers": {"geometries": []},
+        },
+    }
+    (package / natural_earth.SOURCE_FILE).write_text(json.dumps(topology))
+    out = tmp_path / "extract.json"
+    assert natural_earth.main(["--from", str(package), "--out", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert [c["name"] for c in written["countries"]] == ["Kuwait"]
+    assert not list(tmp_path.glob("*.partial"))
+    for bad in (["--bogus"], ["--from"], ["--from", str(tmp_path / "none"), "--out", "x"]):
+        assert natural_earth.main(bad) == 2, bad
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+    assert not (tmp_path / "x").exists()
+
+
+def test_names_are_placed_in_view_and_clear_of_the_sites():
+    view = basemap.view(38, 29, 49, 37.5, avoid=((44.4, 33.3), (43.2, 33.0)))
+    labels = {c["id"]: c["label"] for c in view["countries"]}
+    assert labels["JOR"] is None or 38 < labels["JOR"][0] < 49
+    for code in ("IRQ", "IRN", "SYR", "SAU"):
+        lon, lat = labels[code]
+        assert 38 < lon < 49 and 29 < lat < 37.5, code
+        assert min(np.hypot(lon - 44.4, lat - 33.3), np.hypot(lon - 43.2, lat - 33.0)) > 0.3
+    assert basemap.scale_bar_km(38, 49, 29)[0] == 200
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"seed": "-1"}, "seed = -1: must be a whole number >= 0"),
-        ({"seed": "twelve"}, "seed = 'twelve': must be a whole number >= 0"),
-        (
-            {"respond_if_us_wounded": 1.5},
-            "doctrine.us.respond_if_us_wounded = 1.5: must be a probability",
-        ),
-        ({"response_lag_days": 2.5}, "doctrine.us.response_lag_days = 2.5: must be a whole number"),
-        ({"kill_threshold": 0}, "doctrine.us.kill_threshold = 0: must be a whole number >= 1"),
-        (
-            {"interdiction_rate": -0.1},
-            "doctrine.israel.interdiction_rate = -0.1: must be a number >= 0",
-        ),
-        ({"casualty_aversion": 2.0}, "casualty_aversion = 1.2: must be a fraction in [0, 1]"),
-        # values the model would take, typed beyond the slider's ends
-        (
-            {"response_lag_days": 45},
-            "US response lag (days) = 45: outside the slider's range, 0 to 30",
-        ),
-        ({"kill_threshold": 12}, "US deaths = 12: outside the slider's range, 1 to 10"),
-        ({"war_aversion": 0.5}, "(war aversion) = 0.5: outside the slider's range, 0 to 0.2"),
-        ({"casualty_aversion": 2.5}, "all groups) = 2.5: outside the slider's range, 0 to 2"),
-        ({"scenario": "nowhere"}, "scenario: no option 'nowhere' (choose from: biden2021"),
-    ],
-)
-def test_bad_values_give_a_one_line_message_and_an_empty_model(change, message):
-    settings = Settings().with_presets()
-    fields = {k: v for k, v in change.items() if k in ("seed", "scenario")}
-    values = {**settings.values, **{k: v for k, v in change.items() if k in KNOBS}}
-    model = SeminarModel(dataclasses.replace(settings, values=values, **fields))
-    assert model.error is not None and message in model.error
-    assert "\n" not in model.error
-    assert model.sides == [] and model.running is False
-    model.step()  # nothing to step, and no crash
-    assert model.day == 0
+def test_the_run_map_draws_borders_rivers_and_names(tmp_path):
+    from sim.plots import map_figure
+
+    result = Simulation(compose("days=20"), replicates=[0]).run()
+    ax = map_figure(result).axes[0]
+    texts = {t.get_text() for t in ax.texts}
+    assert {"IRAQ", "IRAN", "SYRIA", "Tigris", "Euphrates"} <= texts
+    assert any(t.endswith(" km") for t in texts)
+    assert "Borders and rivers: Natural Earth" in texts
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "River" in labels and "Border" in labels
 
 
-@pytest.mark.slow
-def test_every_slider_end_is_accepted_and_the_values_beyond_refused():
-    """The sliders' own ends are valid settings; a step beyond either end is refused."""
-    settings = Settings().with_presets()
-    lows = {name: knob.lo for name, knob in KNOBS.items()}
-    # the model caps each group's casualty aversion at 1, so the factor's top (2) is refused
-    highs = {name: knob.hi for name, knob in KNOBS.items()} | {"casualty_aversion": 1.0}
-    for values in (lows, highs):
-        model = SeminarModel(dataclasses.replace(settings, values=values))
-        assert model.error is None, (values, model.error)
-    for name, knob in KNOBS.items():
-        assert knob.outside(knob.lo) is None and knob.outside(knob.hi) is None, name
-        for value in (knob.lo - knob.step, knob.hi + knob.step):
-            assert knob.outside(value), (name, value)
-
-
-def test_rebuilt_from_a_reactive_store():
-    """Mesa's Reset passes the page's reactive settings; the model reads their value."""
-
-    class Store:
-        value = Settings(seed="5").with_presets()
-
-    model = SeminarModel(Store())
-    assert model.error is None and model.a.config.seed == 5 == model.b.config.seed
-
-
-def test_figures_draw_and_ring_the_days_events(stepped):
-    side = stepped.a
-    events = side.simulation.events_frame()
-    last = events[events["day"] == side.day - 1]
-    assert len(views._today_points(side, events)) == len(last)
-    for make in (views.map_figure, views.timeline_figure):
-        fig = make(side)
-        assert fig.axes and fig.axes[0].get_legend() is not None
-
-
-def test_assets_match_what_solara_requests():
-    packages = assets.solara_packages()
-    names = [re.sub(r"@[^@/]+$", "", p) for p in packages]
-    assert names == [
-        "@widgetti/solara-vuetify-app",
-        "@widgetti/vue-grid-layout",
-        "requirejs",
-        "font-awesome",
-    ]
-    assert all(re.search(r"@\d+\.\d+\.\d+", p) for p in packages)
-
-
-def test_assets_install_is_idempotent_and_needs_npm(tmp_path, monkeypatch, capsys):
-    present = tmp_path / "requirejs@2.3.6"
-    present.mkdir()
-    (present / "package.json").write_text("{}")
-    assert assets.install(["requirejs@2.3.6"], tmp_path) == []
-    monkeypatch.setattr(assets.shutil, "which", lambda _: None)
-    with pytest.raises(RuntimeError, match="npm not found"):
-        assets.install(["font-awesome@4.5.0"], tmp_path)
-    monkeypatch.setattr(assets, "cache_dir", lambda: tmp_path)
-    monkeypatch.setattr(assets, "solara_packages", lambda: ["font-awesome@4.5.0"])
-    assert assets.main([]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: npm not found") and err.count("\n") == 1
-    assert not (tmp_path / "font-awesome@4.5.0").exists()
-    assert assets.main(["--bogus"]) == 2
+# --- the launcher ----------------------------------------------------------------------
 
 
 def test_launcher_binds_to_this_machine_by_default(capsys):
@@ -249,107 +411,92 @@ def test_launcher_binds_to_this_machine_by_default(capsys):
         assert err.startswith("escalation-app: error:") and err.count("\n") == 1
 
 
-def _played(**choices) -> SeminarModel:
-    model = SeminarModel(Settings(**choices).with_presets())
-    while model.running:
-        model.step()
-    return model
+# --- the seminar guide's exercises -----------------------------------------------------
+
+
+def _history(**changes) -> dict:
+    _, a, b = form.checked(_form(**changes))
+    return history.run_pair(a, b)
+
+
+def _first_day(side: dict) -> dict[str, int]:
+    first: dict[str, int] = {}
+    for e in side["events"]:
+        first.setdefault(e["kind"], e["day"])
+    return first
 
 
 @pytest.mark.slow
-def test_seminar_guide_exercise_one_holds():
-    """docs/seminar_guide.md, Exercise 1: with seed 22 only the decapitation side reaches rung 7,
-    and with seed 44 its leadership strike comes with no embassy assault before it."""
-    model = _played(scenario="dec2019_crisis", doctrine_b="red_line", seed="22")
-    a, b = model.a.simulation.events_frame(), model.b.simulation.events_frame()
-    first_day = {side: {k: int(e.loc[e["kind"] == k, "day"].min()) for k in set(e["kind"])}
-                 for side, e in (("A", a), ("B", b))}  # fmt: skip
-    cols = ["day", "kind", "target", "munitions"]
-    assert a.loc[a["day"] <= 60, cols].equals(b.loc[b["day"] <= 60, cols])
-    for side in ("A", "B"):
-        assert first_day[side]["us_strike_iraq"] < first_day[side]["embassy_assault"]
-    assert first_day["A"]["decapitation"] < first_day["A"]["iran_direct_strike"]
-    assert set(a.loc[a["kind"] == "iran_direct_strike", "target"]) == {"ain_al_asad", "erbil"}
-    assert views.snapshot(model.a).highest == 7
-    assert views.snapshot(model.b).highest <= 5
-    assert views.snapshot(_played(scenario="dec2019_crisis", doctrine_b="red_line").a).highest <= 5
-    other = _played(scenario="dec2019_crisis", doctrine_b="red_line", seed="44").a
-    kinds = other.simulation.events_frame().groupby("kind")["day"].min()
-    assert kinds["decapitation"] < kinds["iran_direct_strike"]
-    assert kinds.get("embassy_assault", other.day) > kinds["decapitation"]  # none before it
+def test_seminar_guide_exercise_one_holds(pair):
+    """docs/seminar_guide.md, Exercise 1: with seed 22 only the decapitation side reaches
+    rung 7, and with seed 44 its leadership strike comes with no embassy assault before it."""
+    run, *_ = pair
+    a, b = run["sides"]["A"], run["sides"]["B"]
+
+    def early(side: dict) -> list:
+        return [(e["day"], e["kind"], e["at"]) for e in side["events"] if e["day"] <= 60]
+
+    assert early(a) == early(b)
+    first = {side: _first_day(run["sides"][side]) for side in "AB"}
+    for side in "AB":
+        assert first[side]["us_strike_iraq"] < first[side]["embassy_assault"]
+    assert first["A"]["decapitation"] < first["A"]["iran_direct_strike"]
+    targets = {e["text"].split(",")[0] for e in a["events"] if e["kind"] == "iran_direct_strike"}
+    assert targets == {
+        "Iranian ballistic missiles on Ain al-Asad",
+        "Iranian ballistic missiles on Erbil air base",
+    }
+    assert max(a["rung"]) == 7 and max(b["rung"]) <= 5
+    assert max(_history(doctrine_b="red_line")["sides"]["A"]["rung"]) <= 5  # seed 0
+    other = _first_day(_history(doctrine_b="red_line", seed=44)["sides"]["A"])
+    assert other["decapitation"] < other["iran_direct_strike"]
+    assert other.get("embassy_assault", 10**6) > other["decapitation"]
+
+
+EXERCISE_TWO = {"scenario": "default", "doctrine_a": "red_line", "doctrine_b": "restraint"}
 
 
 @pytest.mark.slow
-def test_seminar_guide_exercise_two_reading_holds():
-    """The guide's reading: restraint (B) has more attacks but a lower ladder than proportional."""
-    more_attacks = lower = 0
-    for seed in range(6):
-        model = SeminarModel(
-            Settings(
-                doctrine_a="proportional", doctrine_b="restraint", seed=str(seed)
-            ).with_presets()
-        )
-        for _ in range(150):
-            model.step()
-        a, b = views.snapshot(model.a), views.snapshot(model.b)
-        more_attacks += b.attacks > a.attacks
-        lower += b.highest < a.highest
-    assert more_attacks >= 4 and lower >= 4  # "typically": most of six seeds
+def test_seminar_guide_exercise_two_holds():
+    """docs/seminar_guide.md, Exercise 2, seed 0 on day 150: what the guide says each change
+    of side A's sliders gives (attacks, US strikes, US killed, highest rung so far)."""
+
+    def on_day_150(**changes) -> tuple:
+        run = _history(**EXERCISE_TWO, seed=0, **changes)
+        a, b = run["sides"]["A"], run["sides"]["B"]
+        keys = ("attacks", "us_strikes", "killed_us")
+        counted = lambda side: tuple(side["counters"][k][149] for k in keys)  # noqa: E731
+        assert run["dates"][149] == "27 Feb 2020"
+        return (*counted(a), max(a["rung"][:150])), (*counted(b), max(b["rung"][:150]))
+
+    presets, restraint = on_day_150()
+    assert presets == (49, 2, 2, 5) and restraint[0] == 67 and restraint[1] == 0
+    assert restraint[3] == 3
+    assert on_day_150(respond_if_us_wounded=1)[0][:2] == (45, 7)
+    assert on_day_150(respond_if_us_wounded=1, response_lag_days=0)[0][:3] == (44, 7, 2)
+    assert on_day_150(respond_if_us_wounded=1, response_lag_days=30)[0][:3] == (51, 4, 4)
+    assert on_day_150(kill_threshold=10, respond_if_us_wounded=0)[0] == (52, 0, 3, 3)
 
 
 @pytest.mark.slow
-def test_page_reads_both_sides_with_their_figures(stepped):
-    from sim.app.page import side_views
+def test_seminar_guide_exercise_two_ensemble_holds():
+    """The guide's ensemble reading (300 replicates of the year, seed 0): responding to every
+    wounding gives fewer attacks than the presets, a 30-day lag more than none, never
+    responding the most attacks but rung 5 in under half the runs; restraint (B) more attacks
+    than red_line (A) but rung 5 less often."""
 
-    shown = side_views(stepped)
-    assert [v.side for v in shown] == ["A", "B"]
-    assert shown[0].snap == views.snapshot(stepped.a)
-    assert "edited" not in shown[0].title and "restraint" in shown[1].title
-    assert all(v.map_figure.axes and v.timeline_figure.axes for v in shown)
-    settings = stepped.settings
-    edited = SeminarModel(
-        dataclasses.replace(settings, values={**settings.values, "response_lag_days": 7})
-    )
-    assert "(edited by the US sliders)" in side_views(edited)[0].title
-    assert "edited" not in side_views(edited)[1].title
+    def side_a(**changes) -> dict:
+        _, a, b = form.checked(_form(**EXERCISE_TWO, seed=0, **changes))
+        spread = ensemble.spread(a, b)
+        return {side: {k: np.mean(np.asarray(v) >= 5) if k == "max_rung" else np.mean(v)
+                       for k, v in spread["sides"][side].items()} for side in "AB"}  # fmt: skip
 
-
-@pytest.mark.slow
-def test_map_shows_sites_handed_over_before_the_start_as_closed():
-    """biden2021 starts with Qayyarah, K1 and Taji handed over: hollow, not held US sites."""
-    from sim.config import compose as compose_config
-
-    model = SeminarModel(Settings(scenario="biden2021").with_presets())
-    theatre = model.a.simulation.params.theatre
-    handed = compose_config("scenario=biden2021").scenario.sites_handed_over
-    assert sorted(handed) == ["k1", "qayyarah", "taji"]
-    closed = views.closed_sites(model.a)
-    assert sorted(np.asarray(theatre.site_names)[closed]) == sorted(handed)
-    ax = views.map_figure(model.a).axes[0]
-    drawn = {c.get_gid(): c.get_offsets() for c in ax.collections if c.get_gid()}
-    index = theatre.site_index
-    where = {(theatre.lon[index[n]], theatre.lat[index[n]]) for n in handed}
-    assert {tuple(xy) for xy in drawn["sites:closed"]} == where
-    assert not where & {tuple(xy) for xy in drawn["sites:us"]}
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert views.CLOSED_OR_HANDED_OVER in labels
-    # a scenario that starts with every site held draws none hollow
-    plain = views.map_figure(SeminarModel(Settings().with_presets()).a).axes[0]
-    assert "sites:closed" not in {c.get_gid() for c in plain.collections}
-
-
-def test_the_days_events_say_who_claimed_an_attack_and_whom_the_us_blamed():
-    model = SeminarModel(Settings(scenario="dec2019_crisis", seed="22").with_presets())
-    side = model.a
-    lines: list[str] = []
-    while model.running and not any("the US blames" in line for line in lines):
-        model.step()
-        lines = views.today_events(side)
-    events = side.simulation.events_frame()
-    today = events[events["day"] == side.day - 1]
-    assert len(lines) == len(today) > 0
-    for line, e in zip(lines, today.itertuples(), strict=True):
-        if e.kind in ("base_attack", "convoy_ied"):
-            claim = f"claimed by {e.claimed_by}" if e.claimed_by else "unclaimed"
-            assert claim in line and f"the US blames {e.blamed}" in line, line
-            assert line.startswith(f"{e.source}: ")
+    presets = side_a()
+    wounded = side_a(respond_if_us_wounded=1, response_lag_days=0)["A"]
+    slow = side_a(respond_if_us_wounded=1, response_lag_days=30)["A"]
+    never = side_a(kill_threshold=10, respond_if_us_wounded=0)["A"]
+    assert wounded["attacks"] < presets["A"]["attacks"] < never["attacks"]
+    assert wounded["attacks"] < slow["attacks"]
+    assert never["max_rung"] < 0.5 < presets["A"]["max_rung"]
+    assert presets["B"]["attacks"] > presets["A"]["attacks"]
+    assert presets["B"]["max_rung"] < presets["A"]["max_rung"]

@@ -157,19 +157,20 @@ def run_case(case: Case, tmp: Path, monkeypatch) -> int:
 
 
 def _seminar(case: Case) -> int:
-    """The app's model with the case's settings: its one-line error goes to stderr, and the
-    status is 2 when it refused them (the app shows the line in red and builds nothing)."""
-    from sim.app.seminar import KNOBS, SeminarModel, Settings
+    """The app's form with the case's boxes typed in (the others as the page opens): each
+    refused box's one-line message (shown under that box) goes to stderr, and the status is
+    2 when the form was refused (the page then runs nothing and keeps what it showed)."""
+    from sim.app.form import FormError, checked
+    from sim.app.server import default_form
 
-    base = Settings().with_presets()
-    fields = {k: v for k, v in case.settings.items() if k in ("seed", "scenario")}
-    values = {**base.values, **{k: v for k, v in case.settings.items() if k in KNOBS}}
-    model = SeminarModel(dataclasses.replace(base, values=values, **fields))
-    if model.error is None:
-        return 0
-    print(model.error, file=sys.stderr)
-    assert model.sides == [] and model.running is False, "a refused model is empty"
-    return 2
+    typed = {**default_form(), **{k: str(v) for k, v in case.settings.items()}}
+    try:
+        checked(typed)
+    except FormError as exc:
+        for field, message in exc.errors.items():
+            print(f"{field}: {message}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def check_contract(case: Case, status: int, out: str, err: str, tmp: Path) -> None:

@@ -279,10 +279,13 @@ def _outcomes(*overrides: str) -> pd.Series:
 @pytest.mark.slow
 def test_deterrence_holds_after_sustained_strong_responses():
     """Sustained quiet after a strong response: common under certain punishment; the same
-    draws without the answer to each attack stay in chronic harassment."""
-    assert _outcomes(*PUNISH_EVERY_ATTACK).get("deterrence_holds", 0) > 0.5
+    draws without the answer to each attack mostly stay in chronic harassment (a quiet
+    year by chance, between bursts, is classed the same way, so the share is not 0, but
+    it is a small fraction of the punished one)."""
+    punished = _outcomes(*PUNISH_EVERY_ATTACK).get("deterrence_holds", 0)
+    assert punished > 0.5
     unanswered = _outcomes(*PUNISH_EVERY_ATTACK, "doctrine.us.respond_per_attack=0")
-    assert unanswered.get("deterrence_holds", 0) < 0.05
+    assert unanswered.get("deterrence_holds", 0) < 0.2 * punished
 
 
 @pytest.mark.slow

@@ -61,7 +61,7 @@ def test_replicate_k_is_the_same_beside_thousands_of_others():
 
 def _counts_from_events(events: pd.DataFrame, replicates: np.ndarray) -> pd.DataFrame:
     """The per-replicate counts recomputed from a full event log."""
-    attack = (events.actor == "militia") & (events.kind != "embassy_assault")
+    attack = events.kind.isin(["base_attack", "convoy_ied"])  # not assaults, not splits
     by = events.assign(
         attacks=attack,
         attacks_rocket=attack & (events.weapon == "rocket"),

@@ -169,15 +169,21 @@ def test_all_inputs_off_is_the_run_without_them():
     assert not _run("replicates=20").daily_frame().equals(a.daily_frame())
 
 
-def _schedule_run(inputs: dict, *overrides: str) -> list[float]:
-    """Iran's green light (the parameter) on each day of a short run with ``inputs``."""
+def _schedule_run(
+    inputs: dict, path: str = "doctrine.iran.green_light", *overrides: str
+) -> list[float]:
+    """The parameter at ``path`` (Iran's green light) on each day of a short run with
+    ``inputs``."""
     cfg = config("replicates=2", "days=40", "inputs=off", *overrides)
     cfg.inputs = inputs
     sim = Simulation(cfg)
     seen = []
     while not sim.done:
         sim.step()
-        seen.append(sim.params.config.doctrine.iran.green_light)
+        node = sim.params.config
+        for key in path.split("."):
+            node = getattr(node, key)
+        seen.append(node)
     return seen
 
 
@@ -206,3 +212,14 @@ def test_overlapping_inputs_apply_in_their_order():
     seen = _schedule_run({"a": a, "b": b})
     # b (order 1) applies first, a (order 2) last: a holds while both do, then b
     assert seen[:20] == [0.2] * 20 and seen[20:] == [0.6] * 20
+
+
+def test_a_scale_multiplies_what_the_doctrine_set_and_a_rate_at_zero_stays_zero():
+    raid = InputConfig(
+        "2019-10-11", "doctrine.iraq.raid_rate", None, "t", until="2019-10-20", scale=10
+    )
+    base = config().doctrine.iraq.raid_rate
+    seen = _schedule_run({"x": raid}, "doctrine.iraq.raid_rate")
+    assert seen[:10] == [base] * 10 and seen[10:20] == [base * 10] * 10 and seen[20:] == [base] * 20
+    off = _schedule_run({"x": raid}, "doctrine.iraq.raid_rate", "doctrine.iraq.raid_rate=0")
+    assert off == [0.0] * 40

@@ -56,7 +56,8 @@ def stress_config():
     us.closure_threat_baghdad_attacks = 4.0
     us.war_if_iran_kills_us = 0.5
     us.war_if_iran_strikes_without_deaths = 0.2
-    iran.warning_effect = 0.7
+    iran.warning_effect = 0.95
+    iran.warning_probability = 0.5  # so that some of its strikes kill nobody
     cfg.ladder.chronic_attacks_per_month = 15.0
     cfg.weapons["drone"].supplied_from = "2019-12-01"
     cfg.doctrine.israel.interdiction_rate = 0.1

@@ -1,7 +1,7 @@
 """``escalation-app``: serve the seminar page on this machine (127.0.0.1 unless told otherwise).
 
-Works with no internet once ``python -m sim.app.assets`` has put Solara's front-end files in
-place (``make setup`` does); telemetry is switched off before Solara is imported.
+The page and everything it loads (script, style, map shapes) come from this package, so it
+works with no internet.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import sys
 from typing import NoReturn
 
-from sim.app import assets
+from sim.app.server import create_app
 from sim.errors import fail
 
 PROG = "escalation-app"
@@ -36,7 +36,7 @@ def _port(text: str) -> int:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = _Parser(
         prog=PROG,
-        description="The seminar app: two copies of the escalation model side by side.",
+        description="The seminar app: two histories of the escalation model side by side.",
     )
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help="port (default 8765)")
     parser.add_argument(
@@ -49,42 +49,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Start the Solara server for :func:`sim.app.page.Page` and print its address."""
+    """Start the page's server (:func:`sim.app.server.create_app`) and print its address."""
     args = parse(sys.argv[1:] if argv is None else argv)
-    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
     os.environ.setdefault("MPLBACKEND", "Agg")
-    try:
-        missing = [p for p in assets.solara_packages() if not assets.installed(p)]
-    except (RuntimeError, OSError) as exc:
-        missing = [str(exc)]
-    if missing:
-        print(
-            f"{PROG}: warning: Solara's page files are not installed locally "
-            f"({', '.join(missing)}); without internet the page stays blank. "
-            "Install them with: python -m sim.app.assets",
-            file=sys.stderr,
-        )
+    import uvicorn  # the server itself: only when it is started
+
+    app = create_app()
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"{PROG}: the seminar page is at http://{host}:{args.port}/ (Ctrl+C stops it)")
     sys.stdout.flush()
-
-    from solara.__main__ import cli  # slow to import; after the telemetry switch above
-
-    cli(
-        [
-            "run",
-            "sim.app.page:Page",
-            "--host",
-            args.host,
-            "--port",
-            str(args.port),
-            "--production",
-            "--no-open",
-            "--log-level",
-            "warning",
-        ],
-        prog_name=PROG,
-    )
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        fail(PROG, f"--host {args.host} --port {args.port}: {exc.strerror or exc}")
 
 
 if __name__ == "__main__":

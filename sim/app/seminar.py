@@ -1,26 +1,21 @@
-"""The seminar's model: two copies of the escalation model on the same draws, stepped together.
+"""The seminar's two sides: what the page lets a class choose, and the configurations it gives.
 
 Side A runs the chosen scenario with US doctrine A, edited by the US sliders; side B runs the
 same scenario, seed and shared settings under US doctrine B as written in its config file. Both
 are configured through :func:`sim.config.compose` (the Hydra configs, as on the command line)
-and both are plain :class:`sim.model.EscalationModel` instances: no rule is restated here.
-A setting the model does not allow leaves the model empty with a one-line ``error`` for the
-page to show, instead of raising into the browser session.
+and validated by :mod:`sim.config`: no rule and no bound of the model is restated here. The
+sliders' ends are the page's own (the range a seminar argues over), inside the model's.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import mesa
-
-from sim.config import BaseConfig, ConfigError, compose, config_dir
+from sim.config import BaseConfig, ConfigError, apply_change, compose, config_dir, validate
 from sim.errors import COMPOSE_ERRORS, one_line
-from sim.model import EscalationModel
 
 #: the scenario's own US doctrine (no ``doctrine/us=`` override)
 SCENARIO_DOCTRINE = "scenario"
@@ -160,99 +155,47 @@ def _seed(text: str) -> int:
     return seed
 
 
-def _number(knob: Knob, value: float) -> str:
-    return str(int(round(value))) if knob.whole else repr(float(value))
-
-
-def overrides(settings: Settings) -> tuple[list[str], list[str]]:
-    """The override strings of side A and side B (B: doctrine B, US sliders not applied)."""
-    shared = [f"scenario={settings.scenario}", f"seed={_seed(settings.seed)}"]
-    us: list[str] = []
+def _changes(settings: Settings, base: BaseConfig, us: bool) -> list[tuple[str, float]]:
+    """(path, value) of each slider's setting on a side (``us``: the US sliders too); the
+    casualty aversion factor multiplies each group's own value."""
+    changes: list[tuple[str, float]] = []
     for name, knob in KNOBS.items():
-        if name not in settings.values:
+        if name not in settings.values or (knob.us_only and not us):
             continue
         value = settings.values[name]
         if knob.factor:
-            continue  # applied to the composed values below (a factor of each group's own)
-        target = us if knob.us_only else shared
-        if knob.whole and not float(value).is_integer():
-            raise ConfigError(f"{knob.path} = {value}: must be a whole number")
-        target.append(f"{knob.path}={_number(knob, value)}")
-    side_a = [*shared, *_doctrine_override(settings.doctrine_a), *us]
-    side_b = [*shared, *_doctrine_override(settings.doctrine_b)]
-    return side_a, side_b
+            if value != 1.0:
+                changes += [
+                    (knob.path.replace("*", str(i)), m.casualty_aversion * value)
+                    for i, m in enumerate(base.actors.militias)
+                ]
+        else:
+            changes.append((knob.path, value))
+    return changes
 
 
-def _scaled(settings: Settings, base: BaseConfig) -> list[str]:
-    """Overrides that scale each group's casualty aversion by the factor slider."""
-    factor = settings.values.get("casualty_aversion", 1.0)
-    if factor == 1.0:
-        return []
-    return [
-        f"actors.militias.{i}.casualty_aversion={m.casualty_aversion * factor!r}"
-        for i, m in enumerate(base.actors.militias)
-    ]
+def _side(settings: Settings, doctrine: str, us: bool) -> BaseConfig:
+    """One side: the scenario and doctrine composed by Hydra (once each), then the seed and
+    the sliders set and the whole configuration validated by :mod:`sim.config`."""
+    base = _compose([f"scenario={settings.scenario}", *_doctrine_override(doctrine)])
+    config = replace(base, seed=_seed(settings.seed))
+    for path, value in _changes(settings, base, us):
+        config = apply_change(config, path, value, where=path)
+    validate(config)
+    return config
 
 
 def configure(settings: Settings) -> tuple[BaseConfig, BaseConfig]:
-    """The validated configurations of side A and side B; ConfigError (one line) if bad.
+    """The validated configurations of side A (doctrine A and every slider) and side B
+    (doctrine B as written, the shared sliders); ConfigError (one line) if bad.
 
     A value the model refuses gets the model's message; a value the model would take but
-    that lies beyond its slider's ends (typed in the box) is refused too, naming the range.
+    that lies beyond its slider's ends is refused too, naming the range.
     """
-    side_a, side_b = overrides(settings)
-    base_a, base_b = _compose(side_a), _compose(side_b)
     for name, knob in KNOBS.items():
         problem = knob.outside(settings.values[name]) if name in settings.values else None
         if problem:
             raise ConfigError(problem)
-    extra_a, extra_b = _scaled(settings, base_a), _scaled(settings, base_b)
-    config_a = _compose([*side_a, *extra_a]) if extra_a else base_a
-    config_b = _compose([*side_b, *extra_b]) if extra_b else base_b
-    return config_a, config_b
-
-
-class SeminarModel(mesa.Model):
-    """Two escalation models on the same seed, differing only in the US decision.
-
-    Args:
-        settings: the page's choices, or anything with a ``value`` holding them (the page
-            passes its reactive store, so Mesa's Reset rebuilds from the current choices).
-    """
-
-    def __init__(self, settings: Settings | None = None) -> None:
-        super().__init__()
-        #: held while stepping; the page holds it while it reads both sides
-        self.lock = threading.RLock()
-        settings = getattr(settings, "value", settings) or Settings().with_presets()
-        self.settings: Settings = settings
-        self.error: str | None = None
-        self.a: EscalationModel | None = None
-        self.b: EscalationModel | None = None
-        try:
-            config_a, config_b = configure(settings)
-        except ConfigError as exc:
-            self.error = str(exc)
-            self.running = False
-            return
-        self.a, self.b = EscalationModel(config_a), EscalationModel(config_b)
-        self.running = True
-
-    @property
-    def sides(self) -> list[tuple[str, EscalationModel]]:
-        """The two sides, labelled, once configured."""
-        if self.a is None or self.b is None:
-            return []
-        return [("A", self.a), ("B", self.b)]
-
-    @property
-    def day(self) -> int:
-        return self.a.day if self.a is not None else 0
-
-    def step(self) -> None:
-        """One day on both sides (a side that reached its horizon stays where it is)."""
-        with self.lock:
-            for _, side in self.sides:
-                if side.running:
-                    side.step()
-        self.running = any(side.running for _, side in self.sides)
+    return _side(settings, settings.doctrine_a, us=True), _side(
+        settings, settings.doctrine_b, us=False
+    )

@@ -5,7 +5,9 @@ One module per figure, each built on an Agg canvas without pyplot:
 - :mod:`sim.plots.timeline` draws the escalation timeline of one replicate (its bottom panel
   in :mod:`sim.plots.timeline_weekly`, its key-event labels in :mod:`sim.plots.timeline_labels`);
 - :mod:`sim.plots.theatre_map` draws the theatre map of one replicate (its layers and inset in
-  :mod:`sim.plots.map_drawing`, its site labels in :mod:`sim.plots.map_labels`);
+  :mod:`sim.plots.map_drawing`, its site labels in :mod:`sim.plots.map_labels`, its borders
+  and rivers from the Natural Earth extract of :mod:`sim.plots.basemap`, which
+  :mod:`sim.plots.natural_earth` writes);
 - :mod:`sim.plots.comparison` draws the comparison of variants on the same random draws;
 - :mod:`sim.plots.style` holds the palette, sizes, marker styles and shared helpers.
 

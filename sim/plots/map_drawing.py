@@ -1,8 +1,9 @@
 """The layers of the theatre map and its inset.
 
-Draws routes by kind, sites by side (closed sites hollow and grey), militia attacks as
-circles sized by count, strikes as markers offset from the struck site, and the enlarged
-inset of the densest cluster of sites.
+Draws the base map (country borders and names, the Tigris and the Euphrates, from
+:mod:`sim.plots.basemap`), routes by kind, sites by side (closed sites hollow and grey),
+militia attacks as circles sized by count, strikes as markers offset from the struck site,
+and the enlarged inset of the densest cluster of sites.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox, offset_copy
 
+from sim.plots import basemap
 from sim.plots.style import (
     BLACK,
     FONT,
@@ -26,6 +28,11 @@ from sim.plots.style import (
     VERMILLION,
     _handle,
 )
+
+#: base map colours: land, sea (outside every country kept), borders, rivers and their
+#: names, country names
+LAND, SEA, BORDER, COUNTRY_NAME = "#FAF8F3", "#EAF2F8", "#9A9A9A", "#C9C2B5"
+RIVER, RIVER_NAME = "#8CC4E8", "#3A7FB0"
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -43,10 +50,40 @@ def _area(count):
     return 30.0 + 24.0 * np.minimum(count, 80)
 
 
-def _draw_map(ax: Axes, theatre: Theatre, layers: dict, aspect: float) -> list:
-    """Draw routes, sites and events on ``ax``; return the legend handles."""
+def _draw_basemap(ax: Axes, theatre: Theatre, names: bool = True) -> None:
+    """Country borders and rivers under everything else; their names if ``names``."""
+    c = theatre.config
+    sites = tuple(zip(theatre.lon.tolist(), theatre.lat.tolist(), strict=True))
+    shapes = basemap.view(c.lon_min, c.lat_min, c.lon_max, c.lat_max, avoid=sites)
+    for country in shapes["countries"]:
+        for ring in country["rings"]:
+            xy = np.asarray(ring)
+            ax.fill(xy[:, 0], xy[:, 1], fc=LAND, ec=BORDER, lw=0.9, zorder=0.2)
+        if names and country["label"] is not None:
+            ax.text(
+                *country["label"], country["name"].upper(), color=COUNTRY_NAME,
+                fontsize=FONT + 3, ha="center", va="center", zorder=0.3, fontweight="bold",
+            )  # fmt: skip
+    for river in shapes["rivers"]:
+        for line in river["lines"]:
+            xy = np.asarray(line)
+            ax.plot(xy[:, 0], xy[:, 1], color=RIVER, lw=1.2, zorder=0.4, solid_capstyle="round")
+        if names and river["label"] is not None:
+            ax.text(
+                *river["label"], river["name"], color=RIVER_NAME, fontsize=FONT - 1,
+                style="italic", ha="left", va="bottom", zorder=0.4,
+            )  # fmt: skip
+    ax.set_facecolor(SEA)
+
+
+def _draw_map(ax: Axes, theatre: Theatre, layers: dict, aspect: float, names: bool = True) -> list:
+    """Draw the base map, routes, sites and events on ``ax``; return the legend handles."""
     ax.set_aspect(aspect, adjustable="box")
-    handles: list = []
+    _draw_basemap(ax, theatre, names)
+    handles: list = [
+        Line2D([], [], color=RIVER, lw=1.6, label="River"),
+        Line2D([], [], color=BORDER, lw=0.9, label="Border"),
+    ]
 
     for kind, (label, colour, style) in ROUTE_STYLE.items():
         segments = [s for s in theatre.segments if s.kind == kind]
@@ -182,7 +219,8 @@ def _inset(ax: Axes, theatre: Theatre, layers: dict, aspect: float):
     """Repeat the densest cluster of sites, enlarged, in an empty corner of the map.
 
     Returns the inset axes (or None when no cluster is dense enough), the indices of the
-    sites it shows, and the enlarged area as a (lon, lat) box.
+    sites it shows, the enlarged area as a (lon, lat) box, and the inset's lower left
+    corner in axes fractions (None with no inset).
     """
     c = theatre.config
     width, height = c.lon_max - c.lon_min, c.lat_max - c.lat_min
@@ -194,7 +232,7 @@ def _inset(ax: Axes, theatre: Theatre, layers: dict, aspect: float):
     centre = int(np.argmax(near.sum(axis=1)))
     members = np.flatnonzero(near[centre])
     if len(members) < 4:
-        return None, set(), None
+        return None, set(), None, None
 
     pad = 0.15 * max(np.ptp(theatre.lon[members]), np.ptp(theatre.lat[members]) * aspect)
     lon0, lon1 = theatre.lon[members].min() - pad, theatre.lon[members].max() + pad
@@ -236,7 +274,7 @@ def _inset(ax: Axes, theatre: Theatre, layers: dict, aspect: float):
     cx, cy = corners[int(np.argmin(crowding))]
 
     inset = ax.inset_axes((cx, cy, size, size))
-    _draw_map(inset, theatre, layers, aspect)
+    _draw_map(inset, theatre, layers, aspect, names=False)
     inset.set_xlim(lon0, lon1)
     inset.set_ylim(lat0, lat1)
     inset.set_xticks([])
@@ -250,4 +288,4 @@ def _inset(ax: Axes, theatre: Theatre, layers: dict, aspect: float):
     )
     for line in indicator.connectors:
         line.set(color="#AAAAAA", lw=0.7, ls=(0, (4, 3)))
-    return inset, set(shown.tolist()), Bbox([[lon0, lat0], [lon1, lat1]])
+    return inset, set(shown.tolist()), Bbox([[lon0, lat0], [lon1, lat1]]), (cx, cy)

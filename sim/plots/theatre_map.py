@@ -16,9 +16,11 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
 
+from sim.plots import basemap
 from sim.plots.map_drawing import CLOSED_OR_HANDED_OVER, _draw_map, _inset
 from sim.plots.map_labels import _label_sites
 from sim.plots.style import (
+    BLACK,
     FONT,
     MAP_SIZE,
     STRIKE_OFFSET,
@@ -84,7 +86,8 @@ def map_figure(result: RunResult, replicate: int = 0) -> Figure:
     ax.grid(color="#EBEBEB", lw=0.8, zorder=0)
     ax.set_axisbelow(True)
 
-    inset, in_inset, boxed = _inset(ax, theatre, layers, aspect)
+    inset, in_inset, boxed, corner = _inset(ax, theatre, layers, aspect)
+    _scale_bar(ax, theatre, corner)
 
     ax.legend(
         handles=handles,
@@ -184,3 +187,33 @@ def _counts_text(counts: dict[str, int], weapons: Sequence[str]) -> str:
             f"US sites closed: {counts['site_closed']}",
         ]
     )
+
+
+def _scale_bar(ax, theatre: Theatre, inset_corner: tuple[float, float] | None) -> None:
+    """A scale bar in the corner of the map with the fewest sites (not the inset's), and a
+    credit for the base map."""
+    b = theatre.config
+    fx = (theatre.lon - b.lon_min) / (b.lon_max - b.lon_min)
+    fy = (theatre.lat - b.lat_min) / (b.lat_max - b.lat_min)
+    # on a tie the first: top right, where the default theatre has mountains and no sites
+    corners = {(0.75, 0.93): (1.0, 1.0), (0.75, 0.05): (1.0, 0.0), (0.03, 0.93): (0.0, 1.0),
+               (0.03, 0.05): (0.0, 0.0)}  # fmt: skip
+    crowding = {}
+    for (x, y), (cx, cy) in corners.items():
+        near = (np.abs(fx - cx) < 0.3) & (np.abs(fy - cy) < 0.2)
+        taken = (
+            inset_corner is not None
+            and (inset_corner[0] > 0.5) == (cx > 0.5)
+            and (inset_corner[1] > 0.5) == (cy > 0.5)
+        )
+        crowding[(x, y)] = int(near.sum()) + 1000 * taken
+    x, y = min(crowding, key=crowding.get)
+    lat = b.lat_min + y * (b.lat_max - b.lat_min)
+    km, width = basemap.scale_bar_km(b.lon_min, b.lon_max, lat)
+    x0 = b.lon_min + x * (b.lon_max - b.lon_min)
+    ax.plot([x0, x0 + width], [lat, lat], color=BLACK, lw=3, solid_capstyle="butt", zorder=6)
+    ax.text(x0 + width / 2, lat, f"{km} km", ha="center", va="bottom", fontsize=FONT, zorder=6)
+    ax.text(
+        0.99, 0.01, "Borders and rivers: Natural Earth", transform=ax.transAxes,
+        ha="right", va="bottom", fontsize=FONT - 2, color="#777777", zorder=6,
+    )  # fmt: skip
