@@ -500,8 +500,9 @@ def forecast_config(overrides: list[str], window: Window, replicates: int, seed:
             f"{', '.join(ADDED_INPUTS)} and {' '.join(SCENARIO_OVERRIDES)}"
         )
     for name, entry in active_inputs(config).items():
+        change = f"= {entry.value:g}" if entry.scale is None else f"x {entry.scale:g}"
         notes.append(
-            f"input {name}: {entry.path} = {entry.value:g} from {entry.date}"
+            f"input {name}: {entry.path} {change} from {entry.date}"
             + (f" to {entry.until}" if entry.until else "")
         )
     return config, notes
