@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import sim.calibrate as calibrate
 from sim.config import BaseConfig, ConfigError, active_inputs, compose, parse_date, validate
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, OneLineArgumentParser, fail, one_line
@@ -442,8 +443,6 @@ def posterior_parameters(
         raise ForecastInputError(f"--posterior {folder}: no such folder")
     if not folder.is_dir():
         raise ForecastInputError(f"--posterior {folder}: is a file, not a posterior's folder")
-    import sim.calibrate as calibrate
-
     load = getattr(calibrate, "load_posterior", None)
     draw = getattr(calibrate, "posterior_draws", None)
     if load is None or draw is None:
