@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, signal, special
+from scipy import optimize, signal, special, stats
 
 from sim.config import LadderConfig, TheatreConfig
 from sim.record import ACTIONS, TARGETS
@@ -62,6 +62,8 @@ class Statistic:
     value: float
     n: int
     reason: str = ""
+    #: the estimate's standard error where the statistic has one (the Hawkes branching ratio)
+    se: float = math.nan
 
     @property
     def supported(self) -> bool:
@@ -204,30 +206,48 @@ def attacks_per_month(record: pd.DataFrame, window: Window, weapon: str | None =
 
 def casualty_share(record: pd.DataFrame, window: Window) -> Statistic:
     """Share of attacks that kill or wound US personnel, of those whose casualties are known."""
-    found = attacks(record)
-    killed, wounded = found["killed_us"], found["wounded_us"]
-    known = killed.notna() | wounded.notna()
-    n = int(known.sum())
+    n, hit = _casualty_counts(record)
     if n < MIN_ATTACKS_WITH_CASUALTY_FIGURES:
         return _unsupported(n, MIN_ATTACKS_WITH_CASUALTY_FIGURES, "attacks with casualty figures")
-    hit = (killed.fillna(0) > 0) | (wounded.fillna(0) > 0)
-    return Statistic(float(hit[known].mean()), n)
+    return Statistic(hit / n, n)
+
+
+def _casualty_counts(record: pd.DataFrame) -> tuple[int, int]:
+    """Attacks whose casualties are known, and those of them that kill or wound US personnel."""
+    found = attacks(record)
+    killed, wounded = found["killed_us"], found["wounded_us"]
+    known = (killed.notna() | wounded.notna()).to_numpy()
+    hit = ((killed.fillna(0) > 0) | (wounded.fillna(0) > 0)).to_numpy()
+    return int(known.sum()), int((hit & known).sum())
+
+
+def _strike_followed(record: pd.DataFrame, window: Window) -> np.ndarray:
+    """For each lethal attack: a US strike 1-14 days later?"""
+    lag = _next_after(_lethal_attack_days(record, window), _days(us_strikes(record), window))
+    return lag <= STRIKE_WINDOW_DAYS
+
+
+def _death_strike_lags(record: pd.DataFrame, window: Window) -> np.ndarray:
+    lag = _next_after(_lethal_attack_days(record, window), _days(us_strikes(record), window))
+    return lag[~np.isnan(lag)]
+
+
+def _strike_attack_lags(record: pd.DataFrame, window: Window) -> np.ndarray:
+    lag = _next_after(_days(us_strikes(record), window), _days(attacks(record), window))
+    return lag[~np.isnan(lag)]
 
 
 def p_strike_after_death(record: pd.DataFrame, window: Window) -> Statistic:
     """P(a US strike 1-14 days after an attack that kills a US national)."""
-    lethal = _lethal_attack_days(record, window)
-    if len(lethal) < MIN_LETHAL_ATTACKS:
-        return _unsupported(len(lethal), MIN_LETHAL_ATTACKS, "attacks that kill US nationals")
-    lag = _next_after(lethal, _days(us_strikes(record), window))
-    return Statistic(float(np.mean(lag <= STRIKE_WINDOW_DAYS)), len(lethal))
+    followed = _strike_followed(record, window)
+    if len(followed) < MIN_LETHAL_ATTACKS:
+        return _unsupported(len(followed), MIN_LETHAL_ATTACKS, "attacks that kill US nationals")
+    return Statistic(float(np.mean(followed)), len(followed))
 
 
 def lag_death_to_strike(record: pd.DataFrame, window: Window) -> Statistic:
     """Median days from an attack that kills a US national to the next US strike."""
-    lethal = _lethal_attack_days(record, window)
-    lag = _next_after(lethal, _days(us_strikes(record), window))
-    lag = lag[~np.isnan(lag)]
+    lag = _death_strike_lags(record, window)
     if len(lag) < MIN_LAGS:
         return _unsupported(len(lag), MIN_LAGS, "lethal attacks followed by a US strike")
     return Statistic(float(np.median(lag)), len(lag))
@@ -235,8 +255,7 @@ def lag_death_to_strike(record: pd.DataFrame, window: Window) -> Statistic:
 
 def lag_strike_to_attack(record: pd.DataFrame, window: Window) -> Statistic:
     """Median days from a US strike to the next militia attack."""
-    lag = _next_after(_days(us_strikes(record), window), _days(attacks(record), window))
-    lag = lag[~np.isnan(lag)]
+    lag = _strike_attack_lags(record, window)
     if len(lag) < MIN_LAGS:
         return _unsupported(len(lag), MIN_LAGS, "US strikes followed by an attack")
     return Statistic(float(np.median(lag)), len(lag))
@@ -267,7 +286,8 @@ def branching_ratio(record: pd.DataFrame, window: Window) -> Statistic:
     n = int(counts.sum())
     if n < MIN_HAWKES_EVENTS:
         return _unsupported(n, MIN_HAWKES_EVENTS, "attacks")
-    return Statistic(fit_hawkes(counts).branching, n)
+    fit = fit_hawkes(counts)
+    return Statistic(fit.branching, n, se=hawkes_branching_se(counts, fit))
 
 
 def ladder_kinds(record: pd.DataFrame) -> list[list[str]]:
@@ -382,6 +402,44 @@ def fit_hawkes(counts: np.ndarray) -> HawkesFit:
     )
 
 
+def hawkes_branching_se(counts: np.ndarray, fit: HawkesFit, step: float = 1e-4) -> float:
+    """Standard error of the fitted branching ratio from the observed information: the
+    inverse of the log-likelihood's Hessian in (log mu, n, d), by central differences at
+    the fit. At a bound of :data:`BRANCHING_BOUNDS` or :data:`DECAY_BOUNDS` the fit is not
+    a stationary point, so this is the curvature's reading of the spread, not an exact
+    one. Where that information is not positive definite (at n = 0 the decay is not
+    identified, and a step below 0 can make a rate negative), the expected information of
+    (mu, n) with the decay held at its fitted value is used instead: sum over days of
+    (1, S_t)(1, S_t)' / rate_t, which at n = 0 gives sqrt(mu / sum (S_t - mean S)^2). It
+    leaves out the decay's uncertainty, so it is a lower bound of the spread there."""
+    x0 = np.array([math.log(fit.baseline), fit.branching, fit.decay])
+
+    def loglik(x: np.ndarray) -> float:
+        rate_ok = math.exp(x[0]) > 0 and 0 < x[2] < 1
+        return hawkes_loglik(counts, math.exp(x[0]), x[1], x[2]) if rate_ok else -math.inf
+
+    hessian = np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            ei, ej = np.eye(3)[i] * step, np.eye(3)[j] * step
+            hessian[i, j] = (
+                loglik(x0 + ei + ej)
+                - loglik(x0 + ei - ej)
+                - loglik(x0 - ei + ej)
+                + loglik(x0 - ei - ej)
+            ) / (4 * step * step)
+    information = -(hessian + hessian.T) / 2
+    if np.all(np.isfinite(information)) and np.all(np.linalg.eigvalsh(information) > 0):
+        return float(math.sqrt(np.linalg.inv(information)[1, 1]))
+    excitation = _excitation(counts, fit.decay).reshape(-1)
+    rate = fit.baseline + fit.branching * excitation
+    gradient = np.stack([np.ones_like(excitation), excitation])
+    expected = (gradient / rate) @ gradient.T
+    if not np.all(np.isfinite(expected)) or np.linalg.det(expected) <= 0:
+        return math.nan
+    return float(math.sqrt(np.linalg.inv(expected)[1, 1]))
+
+
 # --- the scorecard ---------------------------------------------------------------------------
 
 
@@ -435,3 +493,148 @@ def monthly_attacks(record: pd.DataFrame, window: Window) -> pd.Series:
     found = attacks(window.clip(record))
     counts = found["date"].dt.to_period("M").value_counts()
     return counts.reindex(months, fill_value=0).astype(np.int64)
+
+
+# --- the simulated reference of each statistic -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What one record adds to the statistics pooled over an ensemble's replicates."""
+
+    casualty_known: int  # attacks with casualty figures
+    casualty_hit: int  # of them, those killing or wounding US personnel
+    strike_followed: np.ndarray  # per lethal attack: a US strike 1-14 days later
+    death_strike_lags: np.ndarray  # days from each lethal attack to the next US strike
+    strike_attack_lags: np.ndarray  # days from each US strike to the next attack
+    daily: np.ndarray  # attacks on each day of the window
+
+
+def parts(record: pd.DataFrame, window: Window) -> Parts:
+    """The pieces of ``record`` (inside ``window``) that pooled statistics add up."""
+    inside = window.clip(record)
+    known, hit = _casualty_counts(inside)
+    return Parts(
+        known,
+        hit,
+        _strike_followed(inside, window),
+        _death_strike_lags(inside, window),
+        _strike_attack_lags(inside, window),
+        daily_counts(inside, window),
+    )
+
+
+#: how each statistic's simulated value and 90% interval are formed (docs/validation.md):
+#: ``replicates_mean`` / ``replicates_median``: the mean or median of the per-replicate values,
+#: the 5-95% of them (each replicate is a record of the window's length); ``pooled_share``:
+#: the share pooled over every replicate's events, the interval that of a share of the
+#: observed number of cases (binomial); ``pooled_median``: the median of every replicate's
+#: lags pooled, the interval that of the median of the observed number of lags drawn from
+#: them; ``pooled_hawkes``: one fit to every replicate's daily counts, the interval it plus or
+#: minus 1.645 standard errors of the observed fit
+REFERENCE = {
+    "attacks_per_month": "replicates_mean",
+    "rocket_attacks_per_month": "replicates_mean",
+    "ied_attacks_per_month": "replicates_mean",
+    "drone_attacks_per_month": "replicates_mean",
+    "casualty_share": "pooled_share",
+    "p_strike_after_death": "pooled_share",
+    "lag_death_to_strike": "pooled_median",
+    "lag_strike_to_attack": "pooled_median",
+    "burstiness": "replicates_median",
+    "branching_ratio": "pooled_hawkes",
+    "highest_rung": "replicates_median",
+}
+#: how each method reads in a table
+REFERENCE_LABEL = {
+    "replicates_mean": "mean of replicates; 5-95% of replicates",
+    "replicates_median": "median of replicates; 5-95% of replicates",
+    "pooled_share": "pooled share; binomial at the observed n",
+    "pooled_median": "pooled lags; median of n lags drawn from them",
+    "pooled_hawkes": "one fit to all replicates; +/- 1.645 observed s.e.",
+}
+#: resamples of the median of n pooled lags
+BOOTSTRAP_DRAWS = 2000
+#: a normal's central 90%: +/- this many standard errors
+Z90 = 1.645
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A statistic's simulated value and 90% interval, pooled over replicates."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int  # the simulated cases the value rests on
+    reason: str = ""
+
+
+def pooled_reference(name: str, observed: Statistic, pieces: list[Parts]) -> Reference:
+    """The simulated value and 90% interval of a pooled statistic (:data:`REFERENCE`).
+
+    The interval is that of the statistic measured on as many cases as the observed record
+    holds (``observed.n``), if the model were true: rare events are judged by what the
+    model's pooled rate predicts for the observed sample, not by per-replicate values that
+    are mostly undefined or 0.
+    """
+    method = REFERENCE[name]
+    if method == "pooled_share":
+        if name == "casualty_share":
+            n = sum(p.casualty_known for p in pieces)
+            hits, least, what = (
+                sum(p.casualty_hit for p in pieces),
+                MIN_ATTACKS_WITH_CASUALTY_FIGURES,
+                "attacks with casualty figures",
+            )
+        else:
+            followed = np.concatenate([p.strike_followed for p in pieces] or [np.zeros(0)])
+            n, hits = len(followed), int(np.sum(followed))
+            least, what = MIN_LETHAL_ATTACKS, "attacks that kill US nationals"
+        if n < least:
+            return Reference(None, None, None, n, f"too few {what} in the ensemble: {n} < {least}")
+        share = hits / n
+        if not observed.supported:
+            return Reference(share, None, None, n)
+        low, high = stats.binom.ppf([0.05, 0.95], observed.n, share) / observed.n
+        return Reference(share, float(low), float(high), n)
+    if method == "pooled_median":
+        field_ = "death_strike_lags" if name == "lag_death_to_strike" else "strike_attack_lags"
+        lags = np.concatenate([getattr(p, field_) for p in pieces] or [np.zeros(0)])
+        if len(lags) < MIN_LAGS:
+            return Reference(
+                None,
+                None,
+                None,
+                len(lags),
+                f"too few lags in the ensemble: {len(lags)} < {MIN_LAGS}",
+            )
+        value = float(np.median(lags))
+        if not observed.supported:
+            return Reference(value, None, None, len(lags))
+        rng = np.random.default_rng(0)
+        medians = np.median(rng.choice(lags, size=(BOOTSTRAP_DRAWS, observed.n)), axis=1)
+        low, high = np.quantile(medians, [0.05, 0.95])
+        return Reference(value, float(low), float(high), len(lags))
+    if method == "pooled_hawkes":
+        daily = np.stack([p.daily for p in pieces]) if pieces else np.zeros((0, 0))
+        n = int(daily.sum())
+        if n < MIN_HAWKES_EVENTS:
+            return Reference(
+                None, None, None, n, f"too few attacks in the ensemble: {n} < {MIN_HAWKES_EVENTS}"
+            )
+        value = fit_hawkes(daily).branching
+        if not observed.supported:
+            return Reference(value, None, None, n)
+        if math.isnan(observed.se):
+            return Reference(
+                value,
+                None,
+                None,
+                n,
+                "the observed fit has no standard error (a flat direction of its likelihood)",
+            )
+        low = max(BRANCHING_BOUNDS[0], value - Z90 * observed.se)
+        high = min(BRANCHING_BOUNDS[1], value + Z90 * observed.se)
+        return Reference(value, low, high, n)
+    raise KeyError(f"{name}: {method} is not pooled")

@@ -17,7 +17,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,18 @@ from sim.io import atomic_write
 from sim.memory import InsufficientMemoryError, check_memory
 from sim.plots.style import BLACK, BLUE, FONT, GREY, _new_figure
 from sim.record import RecordError, load_events
-from sim.scorecard import STATISTICS, Statistic, Window, events_to_record, monthly_attacks
+from sim.scorecard import (
+    REFERENCE,
+    REFERENCE_LABEL,
+    STATISTICS,
+    Parts,
+    Statistic,
+    Window,
+    events_to_record,
+    monthly_attacks,
+    parts,
+    pooled_reference,
+)
 from sim.scorecard import scorecard as score
 from sim.stops import command
 
@@ -120,6 +131,7 @@ class Ensemble:
     table: pd.DataFrame  # one row per replicate, one column per statistic (NaN: unsupported)
     monthly: pd.DataFrame  # rows: replicates, columns: calendar months
     seconds: float
+    parts: list[Parts] = field(default_factory=list)  # per replicate, for pooled statistics
 
 
 def simulate(config: BaseConfig, window: Window) -> Ensemble:
@@ -128,7 +140,7 @@ def simulate(config: BaseConfig, window: Window) -> Ensemble:
     result = Simulation(config).run()
     record = events_to_record(result.events, config.theatre)
     months = pd.period_range(window.start, window.end, freq="M")
-    rows, monthly = [], []
+    rows, monthly, pieces = [], [], []
     groups = dict(tuple(record.groupby("replicate")))
     empty = record.iloc[0:0]
     for replicate in result.replicates["replicate"]:
@@ -136,16 +148,23 @@ def simulate(config: BaseConfig, window: Window) -> Ensemble:
         stats = score(events, window, config.ladder)
         rows.append({name: s.value for name, s in stats.items()})
         monthly.append(monthly_attacks(events, window).to_numpy())
+        pieces.append(parts(events, window))
     table = pd.DataFrame(rows, columns=list(STATISTICS))
     monthly_frame = pd.DataFrame(np.array(monthly).reshape(-1, len(months)), columns=months)
-    return Ensemble(table, monthly_frame, time.perf_counter() - started)
+    return Ensemble(table, monthly_frame, time.perf_counter() - started, pieces)
 
 
 def compare(observed: dict[str, Statistic], ensemble: Ensemble) -> list[dict[str, Any]]:
-    """The scorecard rows: observed value, simulated median and interval, inside or why not."""
+    """The scorecard rows: observed value and the events behind it, simulated value and
+    90% interval (formed as :data:`sim.scorecard.REFERENCE` says), inside or why not.
+
+    ``median`` repeats ``simulated`` where there is an interval, else None (the name and
+    the rows the calibration's distance reads).
+    """
     rows = []
     for name, definition in STATISTICS.items():
         obs = observed[name]
+        method = REFERENCE[name]
         values = ensemble.table[name].to_numpy(dtype=float)
         supported = values[~np.isnan(values)]
         row: dict[str, Any] = {
@@ -153,21 +172,35 @@ def compare(observed: dict[str, Statistic], ensemble: Ensemble) -> list[dict[str
             "label": definition.label,
             "observed": None if not obs.supported else obs.value,
             "observed_n": obs.n,
+            "method": method,
+            "simulated_n": None,
             "replicates_supported": int(len(supported)),
             "replicates": int(len(values)),
-            "median": None,
+            "simulated": None,
             "low": None,
             "high": None,
             "inside": None,
             "reason": obs.reason,
         }
-        if len(supported) >= max(1, MIN_SUPPORTED_SHARE * len(values)):
-            low, median, high = np.quantile(supported, [INTERVAL[0], 0.5, INTERVAL[1]])
-            row |= {"median": float(median), "low": float(low), "high": float(high)}
-            if obs.supported:
-                row["inside"] = bool(low <= obs.value <= high)
-        elif not row["reason"]:
-            row["reason"] = f"supported in {len(supported)} of {len(values)} simulated replicates"
+        if method.startswith("replicates"):
+            row["simulated_n"] = int(len(supported))
+            if len(supported) >= max(1, MIN_SUPPORTED_SHARE * len(values)):
+                low, median, high = np.quantile(supported, [INTERVAL[0], 0.5, INTERVAL[1]])
+                value = supported.mean() if method == "replicates_mean" else median
+                row |= {"simulated": float(value), "low": float(low), "high": float(high)}
+            elif not row["reason"]:
+                row["reason"] = (
+                    f"supported in {len(supported)} of {len(values)} simulated replicates"
+                )
+        else:
+            ref = pooled_reference(name, obs, ensemble.parts)
+            row |= {"simulated": ref.value, "low": ref.low, "high": ref.high,
+                    "simulated_n": ref.n}  # fmt: skip
+            if ref.reason and not row["reason"]:
+                row["reason"] = ref.reason
+        if obs.supported and row["low"] is not None and not row["reason"]:
+            row["inside"] = bool(row["low"] <= obs.value <= row["high"])
+        row["median"] = row["simulated"] if row["low"] is not None else None
         rows.append(row)
     return rows
 
@@ -191,8 +224,9 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     if meta.get("overrides"):
         lines += [f"Overrides: `{' '.join(meta['overrides'])}`.", ""]
     lines += [
-        "| statistic | observed | simulated median | 90% interval | inside? |",
-        "| --- | --- | --- | --- | --- |",
+        "| statistic | observed | observed events | simulated | 90% interval | formed as | "
+        "inside? |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         interval = f"{_fmt(row['low'])} - {_fmt(row['high'])}" if row["low"] is not None else ""
@@ -200,8 +234,9 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         if row["reason"]:
             inside = f"not supported: {row['reason']}"
         lines.append(
-            f"| {row['label']} | {_fmt(row['observed'])} | {_fmt(row['median'])} | "
-            f"{interval} | {inside} |"
+            f"| {row['label']} | {_fmt(row['observed'])} | {row['observed_n']} | "
+            f"{_fmt(row['simulated'])} | {interval} | {REFERENCE_LABEL[row['method']]} | "
+            f"{inside} |"
         )
     if meta["inputs_outside"]:
         lines += ["", "Dated inputs outside the window:", ""]
@@ -225,8 +260,9 @@ def summary_lines(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -
         if row["inside"] is not None:
             mark = "inside" if row["inside"] else "OUTSIDE"
             lines.append(
-                f"    {row['label']}: observed {_fmt(row['observed'])}, simulated "
-                f"{_fmt(row['median'])} [{_fmt(row['low'])}, {_fmt(row['high'])}] {mark}"
+                f"    {row['label']}: observed {_fmt(row['observed'])} (n = "
+                f"{row['observed_n']}), simulated {_fmt(row['simulated'])} "
+                f"[{_fmt(row['low'])}, {_fmt(row['high'])}] {mark}"
             )
     unsupported = [r["statistic"] for r in rows if r["inside"] is None]
     if unsupported:
@@ -359,6 +395,11 @@ def validate(
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of ``escalation-validate``."""
     argv = sys.argv[1:] if argv is None else argv
+    if "--forecast" in argv:  # the forecast mode has options of its own (sim/forecast.py)
+        from sim.forecast import main as forecast
+
+        forecast(argv)
+        return
     parser = parse_args(
         PROG,
         argv,
@@ -367,6 +408,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--from", dest="start", default=None, help="first date scored (YYYY-MM-DD)")
     parser.add_argument("--to", dest="end", default=None, help="last date scored (YYYY-MM-DD)")
+    parser.add_argument(
+        "--forecast",
+        action="store_true",
+        help="forecast the months after a fitting window and score them with proper scoring "
+        "rules against baselines (escalation-validate --forecast --help)",
+    )
     args = parser.parse_args(argv)
     check_positive(parser, "--replicates", args.replicates)
     check_overrides(PROG, args.overrides)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import config
+from scipy import stats
 
 from sim.config import compose
 from sim.engine import Simulation
@@ -16,6 +17,9 @@ from sim.scorecard import (
     DAYS_PER_MONTH,
     MIN_ATTACKS_WITH_CASUALTY_FIGURES,
     MIN_HAWKES_EVENTS,
+    STATISTICS,
+    Parts,
+    Statistic,
     Window,
     _excitation,
     attacks,
@@ -25,14 +29,17 @@ from sim.scorecard import (
     casualty_share,
     events_to_record,
     fit_hawkes,
+    hawkes_branching_se,
     hawkes_loglik,
     highest_rung,
     lag_death_to_strike,
     lag_strike_to_attack,
     monthly_attacks,
     p_strike_after_death,
+    pooled_reference,
     scorecard,
 )
+from sim.validate import Ensemble, compare
 
 START = pd.Timestamp("2020-01-01")
 
@@ -294,3 +301,94 @@ def test_simulated_events_become_a_valid_record(tmp_path):
         date=lambda f: f["date"].dt.strftime("%Y-%m-%d")
     ).to_csv(path, index=False)
     assert len(load_events(path)) == int((rec["replicate"] == 0).sum())
+
+
+# --- the simulated reference: pooled over replicates -------------------------------------------
+
+
+def _parts(**given) -> Parts:
+    empty = np.zeros(0)
+    fields = {"casualty_known": 0, "casualty_hit": 0, "strike_followed": empty.astype(bool),
+              "death_strike_lags": empty, "strike_attack_lags": empty,
+              "daily": np.zeros(10, dtype=np.int64)}  # fmt: skip
+    return Parts(**(fields | given))
+
+
+def test_a_rare_share_is_pooled_over_replicates_and_judged_at_the_observed_n():
+    # one lethal attack per replicate: no replicate supports the share on its own (< 3),
+    # the ensemble does: 70 of 100 are answered within 14 days
+    pieces = [_parts(strike_followed=np.array([i < 70])) for i in range(100)]
+    observed = Statistic(0.2, 5)  # 1 of 5 observed lethal attacks answered
+    ref = pooled_reference("p_strike_after_death", observed, pieces)
+    assert ref.value == pytest.approx(0.7) and ref.n == 100
+    low, high = stats.binom.ppf([0.05, 0.95], 5, 0.7) / 5
+    assert (ref.low, ref.high) == (pytest.approx(low), pytest.approx(high))
+    assert not ref.low <= observed.value <= ref.high
+    # and the whole row is judged although every replicate's own value is undefined
+    ensemble = Ensemble(
+        pd.DataFrame({name: [np.nan] * 100 for name in STATISTICS}), pd.DataFrame(), 0.0, pieces
+    )
+    observed_all = {name: Statistic(math.nan, 0, "none") for name in STATISTICS}
+    observed_all["p_strike_after_death"] = observed
+    row = {r["statistic"]: r for r in compare(observed_all, ensemble)}["p_strike_after_death"]
+    assert row["inside"] is False and row["observed_n"] == 5 and row["simulated_n"] == 100
+    assert row["method"] == "pooled_share"
+
+
+def test_casualty_share_pools_the_attacks_with_figures():
+    pieces = [_parts(casualty_known=4, casualty_hit=1), _parts(casualty_known=6, casualty_hit=0)]
+    ref = pooled_reference("casualty_share", Statistic(0.1, 10), pieces)
+    assert ref.value == pytest.approx(0.1) and ref.n == 10
+    too_few = pooled_reference("casualty_share", Statistic(0.1, 10), pieces[:1])
+    assert too_few.value is None and "too few attacks with casualty figures" in too_few.reason
+
+
+def test_a_pooled_lag_median_is_judged_by_medians_of_the_observed_number_of_lags():
+    lags = np.array([1.0, 2.0, 3.0, 4.0, 30.0])
+    pieces = [_parts(strike_attack_lags=lags) for _ in range(20)]
+    ref = pooled_reference("lag_strike_to_attack", Statistic(3.0, 1), pieces)
+    # the median of one lag drawn from the pooled lags is one of them, each a fifth of the time
+    assert ref.value == 3.0 and (ref.low, ref.high) == (1.0, 30.0)
+    many = pooled_reference("lag_strike_to_attack", Statistic(3.0, 201), pieces)
+    # the median of 201 draws is 3 unless at least 101 of them fall on one side of it
+    # (P = 2 P(Binomial(201, 0.4) >= 101) ~ 0.002), within 2 and 4 always
+    assert 2.0 <= many.low <= 3.0 <= many.high <= 4.0
+
+
+@pytest.mark.slow
+def test_the_branching_ratio_pooled_over_replicates_and_its_interval():
+    # 40 short records of a Hawkes process with n = 0.5: each alone holds ~110 attacks
+    truth, days = 0.5, 365
+    records = np.stack([simulate_hawkes(0.15, truth, 0.8, days, 100 + s) for s in range(40)])
+    pooled = fit_hawkes(records)
+    se_pooled = hawkes_branching_se(records, pooled)
+    assert abs(pooled.branching - truth) < 3 * se_pooled, (pooled, se_pooled)
+    # the observed record's standard error reads the spread of fits to records like it:
+    # across 40 records the sd of the fits is known to about 1 / sqrt(2 x 39) = 11%
+    fits = [fit_hawkes(r) for r in records]
+    ses = np.array([hawkes_branching_se(r, f) for r, f in zip(records, fits, strict=True)])
+    spread = np.std([f.branching for f in fits], ddof=1)
+    assert 0.6 < np.nanmedian(ses) / spread < 1.5, (np.nanmedian(ses), spread)
+    # and the interval (pooled value +/- 1.645 observed s.e.) covers records of the
+    # process about 90% of the time: at least the 1% lower quantile of Binomial(40, 0.9)
+    pieces = [_parts(daily=r) for r in records]
+    inside = 0
+    for r, f, se in zip(records, fits, ses, strict=True):
+        ref = pooled_reference("branching_ratio", Statistic(f.branching, int(r.sum()), se=se),
+                               pieces)  # fmt: skip
+        inside += ref.low is not None and ref.low <= f.branching <= ref.high
+    assert inside >= stats.binom.ppf(0.01, len(records), 0.9), inside
+
+
+def test_at_a_branching_ratio_of_zero_the_standard_error_is_the_expected_information():
+    # on a Poisson record the fit often sits at n = 0, where the decay is not identified;
+    # the standard error is then that of n with the rate profiled out (as in the test of
+    # Poisson records above): sqrt(mu / sum (S_t - mean S)^2)
+    for seed in range(10):
+        counts = np.random.default_rng(seed).poisson(0.3, 3000)
+        fit = fit_hawkes(counts)
+        se = hawkes_branching_se(counts, fit)
+        assert np.isfinite(se) and se > 0, (seed, fit)
+        if fit.branching < 1e-6:
+            s = _excitation(counts, fit.decay)
+            assert se == pytest.approx(math.sqrt(fit.baseline / np.sum((s - s.mean()) ** 2)))

@@ -45,7 +45,14 @@ def test_validation_of_the_seeds_record_writes_the_scorecard(tmp_path, capsys):
         # every row is either judged or says why not
         assert (row["inside"] is not None) != bool(row["reason"]), row
     table = (out / "validation.md").read_text()
-    assert "| statistic | observed | simulated median | 90% interval | inside? |" in table
+    assert (
+        "| statistic | observed | observed events | simulated | 90% interval | formed as | "
+        "inside? |" in table
+    )
+    # the events behind each observed statistic are shown beside it
+    rows = {row["statistic"]: row for row in data["statistics"]}
+    assert rows["attacks_per_month"]["observed_n"] == 37
+    assert "| attacks per month | 2.01 | 37 |" in table
     assert table.count("\n| ") == len(STATISTICS) + 2
 
 
