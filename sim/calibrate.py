@@ -41,6 +41,7 @@ from sim.folders import check_writable_or_fail, claim_or_fail
 from sim.io import atomic_write, write_json
 from sim.params import varies_by_replicate
 from sim.plots.style import BLUE, FONT, _new_figure
+from sim.posterior import OBSERVATION_PREFIX, POSTERIOR_FILE
 from sim.record import (
     RecordError,
     event_counts,
@@ -77,8 +78,6 @@ OBSERVATION = {"observation.listed_share": (0.0, 1.0)}
 REPLICATES_PER_GENERATION = 1_000_000
 STATE_FILE = "state.json"
 GENERATIONS_DIR = "generations"
-#: parameters of the observation model (not of the simulation): their paths start so
-OBSERVATION_PREFIX = "observation."
 
 
 @dataclass(frozen=True)
@@ -156,64 +155,6 @@ def check_parameters(base: BaseConfig, free: list[FreeParameter], source: Path) 
         if not varies_by_replicate(p.path):
             raise ConfigError(f"{p.path}: cannot take one value per replicate in one batch "
                               "(a calibration runs each generation as one batch)")  # fmt: skip
-
-
-#: the posterior's file in a calibration's folder
-POSTERIOR_FILE = "posterior.parquet"
-#: columns of the posterior file that are not parameters
-POSTERIOR_EXTRA = ("weight", "generation", "distance")
-
-
-def load_posterior(folder: str | Path) -> pd.DataFrame:
-    """The posterior of a calibration: a weighted sample of parameter points.
-
-    Reads ``posterior.parquet`` in ``folder`` (a calibration's output folder) and returns
-    its final generation: one column per free parameter, by dotted path, plus ``weight``
-    (summing to 1). The observation model's parameters (``observation.*``, see
-    docs/validation.md) are columns too; they are not settings of the model.
-
-    Raises:
-        FileNotFoundError: no posterior in ``folder``.
-        ValueError: a file that is not a posterior (no ``weight``, weights not positive).
-    """
-    path = Path(folder) / POSTERIOR_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no posterior here; run escalation-calibrate first")
-    frame = pd.read_parquet(path)
-    if "weight" not in frame.columns:
-        raise ValueError(f"{path}: no weight column; not a posterior")
-    if "generation" in frame.columns:
-        frame = frame[frame["generation"] == frame["generation"].max()]
-    weight = frame["weight"].to_numpy(dtype=float)
-    if len(weight) == 0 or not np.all(np.isfinite(weight)) or np.any(weight < 0) \
-            or weight.sum() <= 0:  # fmt: skip
-        raise ValueError(f"{path}: weights must be finite, >= 0 and not all 0")
-    paths = [c for c in frame.columns if c not in POSTERIOR_EXTRA]
-    out = frame[paths].reset_index(drop=True).astype(float)
-    out["weight"] = weight / weight.sum()
-    return out
-
-
-def posterior_draws(
-    frame: pd.DataFrame, n: int, seed: int, observation: bool = False
-) -> dict[str, np.ndarray]:
-    """``n`` parameter points drawn from a posterior (``load_posterior``) by weight, with
-    replacement: {dotted path: (n,) values}, ready for ``Simulation(per_replicate=...)``.
-
-    The observation model's parameters (``observation.*``) are left out unless
-    ``observation`` is true: they are not settings of the model. The same ``seed`` gives
-    the same draws.
-    """
-    if n < 1:
-        raise ValueError(f"n = {n}: draw at least one point")
-    weight = frame["weight"].to_numpy(dtype=float)
-    rng = np.random.default_rng(seed)
-    rows = rng.choice(len(frame), size=n, replace=True, p=weight / weight.sum())
-    return {
-        path: frame[path].to_numpy(dtype=float)[rows]
-        for path in frame.columns
-        if path not in POSTERIOR_EXTRA and (observation or not path.startswith(OBSERVATION_PREFIX))
-    }
 
 
 def _nested(values: dict[str, float]) -> dict[str, Any]:

@@ -31,13 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import sim.calibrate as calibrate
 from sim.config import BaseConfig, ConfigError, active_inputs, compose, parse_date, validate
 from sim.engine import Simulation
 from sim.errors import COMPOSE_ERRORS, OneLineArgumentParser, fail, one_line
 from sim.folders import claim_or_fail
 from sim.io import atomic_write
 from sim.plots.style import BLACK, BLUE, FONT, GREEN, ORANGE, VERMILLION, _new_figure
+from sim.posterior import load_posterior, posterior_draws
 from sim.record import (
     RecordError,
     coverage,
@@ -437,21 +437,14 @@ def windows(record: pd.DataFrame, fit_from: str, start: str, end: str) -> tuple[
 def posterior_parameters(
     folder: Path, replicates: int, seed: int, start: pd.Timestamp
 ) -> tuple[dict[str, np.ndarray], str]:
-    """Draws from the posterior in ``folder``, one per replicate (``sim.calibrate``'s
-    ``load_posterior`` and ``posterior_draws``), or ForecastInputError in one line."""
+    """Draws from the posterior in ``folder``, one per replicate (``sim.posterior``), or
+    ForecastInputError in one line."""
     if not folder.exists():
         raise ForecastInputError(f"--posterior {folder}: no such folder")
     if not folder.is_dir():
         raise ForecastInputError(f"--posterior {folder}: is a file, not a posterior's folder")
-    load = getattr(calibrate, "load_posterior", None)
-    draw = getattr(calibrate, "posterior_draws", None)
-    if load is None or draw is None:
-        raise ForecastInputError(
-            f"--posterior {folder}: this version of escalation-sim cannot read a posterior "
-            "(no sim.calibrate.load_posterior)"
-        )
     try:
-        frame = load(folder)
+        frame = load_posterior(folder)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ForecastInputError(f"--posterior {folder}: {one_line(exc)}") from None
     fitted_to = frame.attrs.get("fitted_to") if hasattr(frame, "attrs") else None
@@ -461,7 +454,7 @@ def posterior_parameters(
             f"not before the forecast's first day {start.date()}"
         )
     try:
-        draws = draw(frame, replicates, seed)
+        draws = posterior_draws(frame, replicates, seed)
     except (ValueError, KeyError, TypeError) as exc:
         raise ForecastInputError(f"--posterior {folder}: {one_line(exc)}") from None
     paths = ", ".join(sorted(draws))

@@ -16,16 +16,10 @@ import yaml
 from conftest import config
 
 from sim import apmc, fitstats
-from sim.calibrate import (
-    load_parameters,
-    load_posterior,
-    main,
-    model_parameters,
-    posterior_draws,
-    with_values,
-)
+from sim.calibrate import load_parameters, main, model_parameters, with_values
 from sim.config import compose, config_dir, parameter_at
 from sim.engine import Simulation
+from sim.posterior import load_posterior, posterior_draws
 from sim.scorecard import Window, events_to_record
 
 #: the model's own record: the default fitted window, one replicate at these values

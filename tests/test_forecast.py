@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-import sim.calibrate
 from sim.forecast import (
     SERIES,
     baselines,
@@ -21,6 +20,7 @@ from sim.forecast import (
     observation_share,
     replicate_counts,
 )
+from sim.posterior import POSTERIOR_FILE, SUMMARY_FILE
 from sim.record import COLUMNS, COUNT_COLUMNS, load_counts, load_events
 from sim.scoring import (
     binary,
@@ -259,22 +259,15 @@ def test_observation_share_is_the_lowest_share_of_the_tallies_over_a_month(tmp_p
 # --- the command end to end -------------------------------------------------------------------
 
 
-def _stand_in_posterior(monkeypatch, frame: pd.DataFrame | Exception):
-    """The posterior contract (sim.calibrate.load_posterior and posterior_draws), stood in
-    by a frame built here until the calibration's own lands."""
-
-    def load_posterior(folder):
-        if isinstance(frame, Exception):
-            raise frame
-        return frame
-
-    def posterior_draws(table, n, seed):
-        rng = np.random.default_rng(seed)
-        rows = rng.choice(len(table), size=n, p=table["weight"].to_numpy())
-        return {c: table[c].to_numpy()[rows] for c in table.columns if c != "weight"}
-
-    monkeypatch.setattr(sim.calibrate, "load_posterior", load_posterior, raising=False)
-    monkeypatch.setattr(sim.calibrate, "posterior_draws", posterior_draws, raising=False)
+def _posterior(folder, frame: pd.DataFrame, fitted_to: str | None = "2020-06-30"):
+    """A calibration's folder holding ``frame`` as its posterior (the format
+    ``escalation-calibrate`` writes, read by ``sim.posterior``) and, if ``fitted_to``, the
+    summary naming the last day it was fitted on."""
+    folder.mkdir()
+    frame.to_parquet(folder / POSTERIOR_FILE)
+    if fitted_to is not None:
+        (folder / SUMMARY_FILE).write_text(json.dumps({"fit_end": fitted_to}))
+    return folder
 
 
 SMALL = ["--forecast", "--replicates", "4", "--from", "2020-07-01", "--to", "2020-12-31"]
@@ -306,12 +299,9 @@ def test_the_forecast_writes_its_table_and_figure_and_repeats_itself(tmp_path, c
 
 
 @pytest.mark.slow
-def test_the_forecast_runs_on_posterior_draws(tmp_path, monkeypatch, capsys):
-    folder = tmp_path / "posterior"
-    folder.mkdir()
+def test_the_forecast_runs_on_posterior_draws(tmp_path, capsys):
     frame = pd.DataFrame({"actors.convoys_per_day": [0.25, 4.0], "weight": [0.5, 0.5]})
-    frame.attrs["fitted_to"] = "2020-06-30"
-    _stand_in_posterior(monkeypatch, frame)
+    folder = _posterior(tmp_path / "posterior", frame)
     main([*SMALL, "--posterior", str(folder), "--out", str(tmp_path / "p")])
     main([*SMALL, "--out", str(tmp_path / "own")])
     meta = json.loads((tmp_path / "p" / "forecast.json").read_text())["meta"]
@@ -372,35 +362,22 @@ def _refused(tmp_path, capsys, argv: list[str]) -> str:
     return err
 
 
-def test_a_posterior_folder_without_its_file_is_refused(tmp_path, monkeypatch, capsys):
+def test_a_posterior_folder_without_its_file_is_refused(tmp_path, capsys):
     folder = tmp_path / "posterior"
     folder.mkdir()
-    _stand_in_posterior(monkeypatch, FileNotFoundError(f"{folder}/posterior.csv: no such file"))
     err = _refused(tmp_path, capsys, ["--forecast", "--posterior", str(folder)])
-    assert f"--posterior {folder}:" in err and "posterior.csv: no such file" in err
+    assert f"--posterior {folder}:" in err and f"{POSTERIOR_FILE}: no posterior here" in err
 
 
-def test_a_posterior_fitted_on_the_forecast_window_is_refused(tmp_path, monkeypatch, capsys):
-    folder = tmp_path / "posterior"
-    folder.mkdir()
+def test_a_posterior_fitted_on_the_forecast_window_is_refused(tmp_path, capsys):
     frame = pd.DataFrame({"actors.convoys_per_day": [1.0], "weight": [1.0]})
-    frame.attrs["fitted_to"] = "2021-03-03"
-    _stand_in_posterior(monkeypatch, frame)
+    folder = _posterior(tmp_path / "posterior", frame, fitted_to="2021-03-03")
     err = _refused(tmp_path, capsys, ["--forecast", "--posterior", str(folder)])
     assert "fitted on data to 2021-03-03, not before the forecast's first day 2020-07-01" in err
 
 
-def test_a_posterior_of_an_unknown_parameter_is_refused(tmp_path, monkeypatch, capsys):
-    folder = tmp_path / "posterior"
-    folder.mkdir()
-    _stand_in_posterior(monkeypatch, pd.DataFrame({"actors.no_such": [1.0], "weight": [1.0]}))
+def test_a_posterior_of_an_unknown_parameter_is_refused(tmp_path, capsys):
+    frame = pd.DataFrame({"actors.no_such": [1.0], "weight": [1.0]})
+    folder = _posterior(tmp_path / "posterior", frame)
     err = _refused(tmp_path, capsys, ["--forecast", "--posterior", str(folder)])
     assert f"--posterior {folder}:" in err and "no_such" in err
-
-
-def test_without_a_posterior_reader_the_option_is_refused(tmp_path, monkeypatch, capsys):
-    folder = tmp_path / "posterior"
-    folder.mkdir()
-    monkeypatch.delattr(sim.calibrate, "load_posterior", raising=False)
-    err = _refused(tmp_path, capsys, ["--forecast", "--posterior", str(folder)])
-    assert "cannot read a posterior" in err

@@ -29,9 +29,9 @@ ALLOWED_FUNCTION_LOCAL = {
     "name it re-exports (sim.api imports the package, so this one cannot be at the top)",
     ("sim.config", "sim.events"): "a model module, its owners' call: the ladder check's "
     "event vocabulary (sim.events loads the compiled numerics)",
-    ("sim.validate", "sim.forecast"): "escalation-validate --forecast: the forecast imports "
-    "validate's checks and the calibration's posterior reader (sim.calibrate imports "
-    "sim.validate), so it cannot be imported at validate's top; loaded only with --forecast",
+    ("sim.validate", "sim.forecast"): "escalation-validate --forecast: the forecast is built "
+    "on validate's checks and scorecard windows, so validate loads it only when --forecast "
+    "is given",
 }
 #: at most this many import statements of ``sim`` modules inside functions
 MAX_FUNCTION_LOCAL = 3
