@@ -216,3 +216,13 @@ def test_validate_record_gaza2023_runs_end_to_end(tmp_path, capsys):
     scorecard = json.loads((out / "validation.json").read_text())["statistics"]
     rung = next(row for row in scorecard if row["statistic"] == "highest_rung")
     assert rung["observed"] is not None and rung["median"] is not None
+
+
+def test_simulated_attacks_on_the_2023_sites_take_the_records_names_and_countries():
+    from sim.scorecard import _target_names
+
+    names = _target_names(config(GAZA).theatre)
+    assert names["tower_22"] == ("other", "jordan")
+    assert names["harir"] == ("other", "iraq")
+    assert names["rumalyn"] == names["al_tanf"] == ("syria_site", "syria")
+    assert names["baghdad_airport"] == ("biap", "iraq")
