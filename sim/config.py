@@ -145,6 +145,9 @@ class ScenarioConfig:
     sites_handed_over: list[str] = field(default_factory=list)
     drawdown_under_way: bool = False
     diplomacy_opens: str | None = None  # date US-Iran talks open; None: no talks
+    # munitions of a weapon the groups hold on the first day, shared by their supply_share
+    # (capped at each group's stock_capacity); a weapon left out keeps the actors' stock
+    militia_stocks: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -492,7 +495,7 @@ def register_schemas() -> None:
 # --- conversion and validation ------------------------------------------------------------
 
 SIDES = ("us", "militia", "iran", "logistics")
-COUNTRIES = ("iraq", "syria", "iran", "kuwait")
+COUNTRIES = ("iraq", "syria", "iran", "kuwait", "jordan")
 SITE_KINDS = (
     "base",
     "embassy",
@@ -794,6 +797,12 @@ def _validate_scenario(config: BaseConfig, us_sites: set[str]) -> None:
         )
     if scenario.diplomacy_opens is not None:
         parse_date("scenario.diplomacy_opens", scenario.diplomacy_opens)
+    for weapon in scenario.militia_stocks:
+        if weapon not in config.weapons:
+            raise ConfigError(
+                f"scenario.militia_stocks.{weapon}: not a weapon; "
+                f"the weapons are {', '.join(config.weapons)}"
+            )
 
 
 #: a dated input's name: a key on the command line (``inputs.NAME=off``)

@@ -1,7 +1,8 @@
 """How complete a dated event record is against tallies of the same events.
 
 ``escalation-coverage`` loads one or more event records (``docs/data.md``; by default the
-fuller record, the seeds' and the public reports' events) and a file of tallies (by
+shipped records: the seeds' and the public reports' events and the out-of-sample record
+of 2023-2024) and a file of tallies (by
 default ``data/event_counts.csv``), and prints for each tally how many of the record's
 events it covers (:func:`sim.record.coverage`). With ``--doc`` it rewrites instead the
 coverage table of that doc (the part between the marker comments; ``make doc-tables``
@@ -23,6 +24,7 @@ from sim.record import (
     RecordError,
     coverage,
     event_counts,
+    gaza2023_record,
     load_counts,
     load_records,
     public_record,
@@ -34,8 +36,8 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "data.md"
 START = "<!-- generated: coverage table -->"
 END = "<!-- end generated coverage -->"
 NOTE = (
-    "<!-- written by `make doc-tables` from data/events_seeds.csv, data/events_public.csv "
-    "and data/event_counts.csv: edit those files, not this part -->"
+    "<!-- written by `make doc-tables` from data/events_seeds.csv, data/events_public.csv, "
+    "data/events_gaza2023.csv and data/event_counts.csv: edit those files, not this part -->"
 )
 
 
@@ -85,6 +87,13 @@ def generated_part(doc: str) -> str:
     return doc[start : end + len(END)]
 
 
+def shipped_records() -> tuple[Path, ...]:
+    """The records the project ships, whose coverage the doc's table gives: the seeds',
+    the public reports' (the fuller record of 2019-2021) and the out-of-sample record of
+    2023-2024."""
+    return (seeds_record(), public_record(), gaza2023_record())
+
+
 def _readable(option: str, path: Path) -> Path:
     if path.is_dir():
         fail(PROG, f"{option} {path}: is a folder, not a CSV file")
@@ -103,8 +112,8 @@ def main(argv: list[str] | None = None) -> None:
         "--events",
         type=Path,
         action="append",
-        help="an event record (repeat for several, loaded as one); "
-        "default: data/events_seeds.csv and data/events_public.csv",
+        help="an event record (repeat for several, loaded as one); default: the shipped "
+        "records, data/events_seeds.csv, data/events_public.csv and data/events_gaza2023.csv",
     )
     parser.add_argument(
         "--counts", type=Path, help="a file of tallies; default: data/event_counts.csv"
@@ -118,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.check and args.doc is None:
         fail(PROG, "--check: only with --doc (the doc whose table to check)")
-    events = [_readable("--events", p) for p in args.events or (seeds_record(), public_record())]
+    events = [_readable("--events", p) for p in args.events or shipped_records()]
     counts = _readable("--counts", args.counts or event_counts())
     doc_text = None
     if args.doc is not None:

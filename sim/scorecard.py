@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import optimize, signal, special, stats
 
 from sim.config import LadderConfig, TheatreConfig
-from sim.record import ACTIONS, TARGETS
+from sim.record import ACTIONS, COUNTRIES, TARGETS
 from sim.record import attacks as record_attacks
 
 #: militia actions with a named weapon; the per-weapon rates are of these
@@ -105,7 +105,7 @@ def _target_names(theatre: TheatreConfig) -> dict[str, tuple[str, str]]:
                 if site.side == "militia"
                 else "other"
             )
-        country = site.country if site.country in ("iraq", "syria", "iran") else "iraq"
+        country = site.country if site.country in COUNTRIES else "iraq"
         names[site.name] = (name, country)
     return names
 

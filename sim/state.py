@@ -158,6 +158,9 @@ def initial_state(params: Params, replicates: int) -> State:
     for i, militia in enumerate(militias):  # a weapon a group has none of is left out
         for w, weapon in enumerate(params.weapon_names):
             stock[:, i, w] = militia.stock.get(weapon, 0.0)
+    for weapon, total in cfg.scenario.militia_stocks.items():  # the scenario's stocks
+        w = params.weapon_names.index(weapon)
+        stock[:, :, w] = np.minimum(total * params.supply_share, params.stock_capacity[:, :, w])
     personnel, site_open, drawdown_start = _scenario_posture(params, R)
     protection = np.zeros((R, S))
     protection[:, th.embassy_sites] = column(cfg.doctrine.iraq.embassy_protection)

@@ -30,8 +30,12 @@ from sim.errors import COMPOSE_ERRORS, OneLineArgumentParser, fail, one_line
 from sim.folders import claim_or_fail
 from sim.io import atomic_write
 from sim.memory import InsufficientMemoryError, check_memory
+from sim.outofsample import PERIODS
+from sim.outofsample import compare as compare_out_of_sample
+from sim.outofsample import markdown as out_of_sample_markdown
+from sim.outofsample import summary_lines as out_of_sample_lines
 from sim.plots.style import BLACK, BLUE, FONT, GREY, _new_figure
-from sim.record import RecordError, load_events
+from sim.record import RecordError, event_counts, load_counts, load_events
 from sim.scorecard import (
     REFERENCE,
     REFERENCE_LABEL,
@@ -132,6 +136,8 @@ class Ensemble:
     monthly: pd.DataFrame  # rows: replicates, columns: calendar months
     seconds: float
     parts: list[Parts] = field(default_factory=list)  # per replicate, for pooled statistics
+    record: pd.DataFrame | None = None  # the simulated events in the record schema
+    replicates: pd.DataFrame | None = None  # the run's replicate table
 
 
 def simulate(config: BaseConfig, window: Window) -> Ensemble:
@@ -151,7 +157,8 @@ def simulate(config: BaseConfig, window: Window) -> Ensemble:
         pieces.append(parts(events, window))
     table = pd.DataFrame(rows, columns=list(STATISTICS))
     monthly_frame = pd.DataFrame(np.array(monthly).reshape(-1, len(months)), columns=months)
-    return Ensemble(table, monthly_frame, time.perf_counter() - started, pieces)
+    seconds = time.perf_counter() - started
+    return Ensemble(table, monthly_frame, seconds, pieces, record, result.replicates)
 
 
 def compare(observed: dict[str, Statistic], ensemble: Ensemble) -> list[dict[str, Any]]:
@@ -271,12 +278,13 @@ def summary_lines(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -
 
 
 def parse_args(
-    prog: str, argv: list[str], description: str, replicates: int = 100
+    prog: str, argv: list[str], description: str, replicates: int = 100, events_required=True
 ) -> argparse.ArgumentParser:
-    """The options shared by validation and calibration (``replicates``: the default size)."""
+    """The options shared by validation and calibration (``replicates``: the default size;
+    ``events_required``: whether ``--events`` must be given)."""
     parser = OneLineArgumentParser(prog=prog, description=description)
     parser.add_argument(
-        "--events", type=Path, required=True, help="event record (CSV, docs/data.md)"
+        "--events", type=Path, required=events_required, help="event record (CSV, docs/data.md)"
     )
     parser.add_argument(
         "--replicates",
@@ -405,6 +413,7 @@ def main(argv: list[str] | None = None) -> None:
         argv,
         "Run a scenario as an ensemble over an event record's dates and compare stylised "
         "facts of the simulated and observed events.",
+        events_required=False,
     )
     parser.add_argument("--from", dest="start", default=None, help="first date scored (YYYY-MM-DD)")
     parser.add_argument("--to", dest="end", default=None, help="last date scored (YYYY-MM-DD)")
@@ -414,9 +423,32 @@ def main(argv: list[str] | None = None) -> None:
         help="forecast the months after a fitting window and score them with proper scoring "
         "rules against baselines (escalation-validate --forecast --help)",
     )
+    parser.add_argument(
+        "--record",
+        default=None,
+        metavar="PERIOD",
+        help="an out-of-sample period the project ships, instead of --events: its record, "
+        f"its window and its preset (unless scenario= is given), and the comparison with "
+        f"its tallies (one of: {', '.join(PERIODS)})",
+    )
     args = parser.parse_args(argv)
     check_positive(parser, "--replicates", args.replicates)
     check_overrides(PROG, args.overrides)
+    period = None
+    if args.record is not None:
+        if args.events is not None:
+            fail(PROG, "--record and --events: give one (--record names a shipped record)")
+        if args.record not in PERIODS:
+            shipped = ", ".join(PERIODS)
+            fail(PROG, f"--record {args.record}: not a shipped period (one of: {shipped})")
+        period = PERIODS[args.record]
+        args.events = period.record()
+        if not any(o.split("=", 1)[0].lstrip("+~") == "scenario" for o in args.overrides):
+            args.overrides = [f"scenario={period.scenario}", *args.overrides]
+        args.start = args.start or period.start
+        args.end = args.end or period.end
+    elif args.events is None:
+        fail(PROG, "--events FILE or --record PERIOD is required")
     for flag, value in (("--from", args.start), ("--to", args.end)):
         if value is not None:
             try:
@@ -440,8 +472,30 @@ def main(argv: list[str] | None = None) -> None:
         meta["title"] = f"{config.scenario.name} against {args.events.name}"
         meta["seconds"] = round(ensemble.seconds, 1)
         write_outputs(claim.folder, rows, meta, ensemble, observed_monthly)
+        extra: list[str] = []
+        if period is not None:
+            tables = out_of_sample(period, record, window, ensemble)
+            write_out_of_sample(claim.folder, tables, meta)
+            extra = out_of_sample_lines(tables)
         claim.keep()
-    print("\n".join(summary_lines(rows, meta, claim.folder)))
+    print("\n".join(summary_lines(rows, meta, claim.folder) + extra))
+
+
+def out_of_sample(period, record: pd.DataFrame, window: Window, ensemble: Ensemble) -> dict:
+    """The out-of-sample tables of ``period`` (:func:`sim.outofsample.compare`) for a
+    simulated ensemble, against its record and the shipped tallies."""
+    counts = load_counts(event_counts())
+    return compare_out_of_sample(
+        period, window.clip(record), counts, ensemble.record, ensemble.replicates, window
+    )
+
+
+def write_out_of_sample(out: Path, tables: dict, meta: dict[str, Any]) -> None:
+    """out_of_sample.json and out_of_sample.md into ``out`` (each written atomically)."""
+    data = json.dumps({"meta": meta, **tables}, indent=2, default=str) + "\n"
+    text = out_of_sample_markdown(tables, meta)
+    atomic_write(out / "out_of_sample.json", lambda tmp: tmp.write_text(data))
+    atomic_write(out / "out_of_sample.md", lambda tmp: tmp.write_text(text))
 
 
 def metadata(

@@ -47,6 +47,7 @@ def _green(sim: Simulation, first: str, last: str) -> float:
 DEFAULT = ("replicates=100", "seed=3")
 SUMMER = ("scenario=summer2020_convoys", "replicates=100", "seed=3")
 BIDEN = ("scenario=biden2021", "replicates=100", "seed=3")
+GAZA = ("scenario=gaza2023", "replicates=100", "seed=3")
 
 #: each declared input: the run, and (output, whether it is larger with the input on)
 DECLARED = {
@@ -122,11 +123,29 @@ DECLARED = {
         lambda s: _events(s, "iraqi_raid", "2021-07-26", "2021-08-24"),
         True,
     ),
+    # more attacks in the war's first five weeks under Iran's full green light
+    ("gaza2023", "gaza_war"): (
+        (*GAZA, "days=40"),
+        lambda s: _attacks(s, "2023-10-17", "2023-11-23"),
+        True,
+    ),
+    # fewer attacks during the Gaza truce
+    ("gaza2023", "gaza_truce"): (
+        (*GAZA, "days=50"),
+        lambda s: _attacks(s, "2023-11-24", "2023-11-30"),
+        False,
+    ),
+    # more Iraqi raids on the groups while the Higher Military Commission talks
+    ("gaza2023", "hmc_talks"): (
+        GAZA,
+        lambda s: _events(s, "iraqi_raid", "2024-01-27", "2024-02-25"),
+        True,
+    ),
 }
 
 
 def test_every_declared_input_is_tested():
-    for scenario in ("default", "summer2020_convoys", "biden2021"):
+    for scenario in ("default", "summer2020_convoys", "biden2021", "gaza2023"):
         declared = set(active_inputs(config(f"scenario={scenario}")))
         tested = {name for s, name in DECLARED if s == scenario}
         assert declared == tested, scenario

@@ -90,6 +90,11 @@ def test_the_console_script_runs_a_small_record_and_its_window(tmp_path):
         (["--events", "{good}", "days=100"], "days=100: the record's window sets it"),
         (["--events", "{good}", "replicates=50"], "replicates=50: use --replicates"),
         (["--events", "{tmp}"], "is a folder, not a record file"),
+        ([], "--events FILE or --record PERIOD is required"),
+        (["--record", "gaza2099"], "--record gaza2099: not a shipped period (one of: gaza2023)"),
+        (["--record", "gaza2023", "--events", "{good}"], "--record and --events: give one"),
+        (["--record", "gaza2023", "days=100"], "days=100: the record's window sets it"),
+        (["--record", "gaza2023", "--from", "2023-13-01"], "--from = '2023-13-01'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, args, needle):

@@ -35,6 +35,7 @@ CONFIGURATIONS: dict[str, tuple[str, ...]] = {
         "output.daily=full",
     ),
     "biden2021": ("scenario=biden2021", "replicates=20", "output.events=all", "output.daily=full"),
+    "gaza2023": ("scenario=gaza2023", "replicates=20", "output.events=all", "output.daily=full"),
     "us_red_line": ("doctrine/us=red_line", "replicates=50", "output.events=all"),
     "us_max_pressure": (
         "doctrine/us=max_pressure", "replicates=20", "output.events=all", "output.daily=full",
