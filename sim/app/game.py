@@ -41,6 +41,7 @@ from sim.played import Played
 from sim.state import NEVER, Outcome
 
 ROLES = {"us": "US command", "iran": "Iran"}
+WHOSE = {"us": "the US command's", "iran": "Iran's"}
 #: the point of the day at which each decision is taken, and the team taking it
 POINTS = {"us_response": "us", "iran": "iran", "us_war": "us"}
 #: Iran's standing orders: the levels a team may choose
@@ -175,7 +176,7 @@ class Game:
         return self.debrief is not None or self._over()
 
     def _over(self) -> bool:
-        return self.sim.done or self.sim.state.outcome[0] != Outcome.ONGOING
+        return bool(self.sim.done or self.sim.state.outcome[0] != Outcome.ONGOING)
 
     def advance(self, until_decision: bool) -> None:
         """Step a day (or days until a decision is due, or the end)."""
@@ -278,8 +279,8 @@ class Game:
                     {
                         "id": "posture",
                         "label": (
-                            f"Change posture: consolidate bases, move to {us.drawdown_target_troops:,.0f}"
-                            " troops, upgrade air defence"
+                            f"Change posture: consolidate bases, move to "
+                            f"{us.drawdown_target_troops:,.0f} troops, upgrade air defence"
                         ),
                     }
                 )
@@ -353,7 +354,7 @@ class Game:
         if pending is None:
             raise GameError("no decision is due now")
         if role != pending.role:
-            raise GameError(f"it is the {ROLES[pending.role]}'s decision, not {ROLES[role]}'s")
+            raise GameError(f"this decision is {WHOSE[pending.role]}, not {WHOSE[role]}")
         if not isinstance(choice, dict):
             raise GameError("a decision is a set of choices (field: option)")
         fields = pending.menu["fields"]
@@ -430,6 +431,7 @@ class Game:
         return {
             "code": self.code,
             "roles": {r: {"label": ROLES[r], "joined": r in self.tokens} for r in self.roles},
+            "role": role,
             "day": day_done,
             "days": self.config.days,
             "date": self._date(min(day_done, self.config.days)),
@@ -439,6 +441,22 @@ class Game:
             "ended": self.ended,
             "decisions": [dataclasses.asdict(d) for d in self.decisions],
             "timer": self.timer,
+        }
+
+    def roles_of(self, token: str) -> str:
+        """The role a team's token plays."""
+        return next(role for role, known in self.tokens.items() if known == token)
+
+    def view_ended(self, role: str | None) -> dict:
+        """The game after its end: its decisions and its debrief (without the files)."""
+        return {
+            "code": self.code,
+            "roles": {r: {"label": ROLES[r], "joined": r in self.tokens} for r in self.roles},
+            "role": role,
+            "ended": True,
+            "pending": None,
+            "decisions": [dataclasses.asdict(d) for d in self.decisions],
+            "debrief": {k: v for k, v in (self.debrief or {}).items() if k != "files"},
         }
 
     # --- the end -------------------------------------------------------------------------
