@@ -42,6 +42,7 @@ from sim.state import NEVER, Outcome
 
 ROLES = {"us": "US command", "iran": "Iran"}
 WHOSE = {"us": "the US command's", "iran": "Iran's"}
+NAMED = {"us": "the US command", "iran": "Iran"}
 #: the point of the day at which each decision is taken, and the team taking it
 POINTS = {"us_response": "us", "iran": "iran", "us_war": "us"}
 #: Iran's standing orders: the levels a team may choose
@@ -183,7 +184,7 @@ class Game:
         if self.ended:
             raise GameError("the game has ended: see the debrief")
         if self.pending is not None:
-            raise GameError(f"a decision is due first: {ROLES[self.pending.role]}")
+            raise GameError(f"{WHOSE[self.pending.role]} decision is due first")
         while True:
             self._day()
             if self.pending is not None or self._over() or not until_decision:

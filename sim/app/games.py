@@ -13,7 +13,7 @@ import threading
 import time
 
 from sim.app.form import checked
-from sim.app.game import ABANDONED_AFTER, ROLES, Game, GameError, new_code
+from sim.app.game import ABANDONED_AFTER, NAMED, ROLES, Game, GameError, new_code
 from sim.app.seminar import SCENARIO_DOCTRINE, preset_values, scenarios, us_doctrines
 
 #: games a server holds at once (each is a few megabytes)
@@ -84,13 +84,10 @@ class Games:
 
     def _join(self, game: Game, role: str) -> str:
         if role not in game.roles:
-            played = " and ".join(ROLES[r] for r in game.roles)
-            raise GameError(
-                f"role: {ROLES.get(role, role)!r} is played by the model here "
-                f"(teams play: {played})"
-            )
+            played = " and ".join(NAMED[r] for r in game.roles)
+            raise GameError(f"role: {NAMED[role]} is played by the model (teams play: {played})")
         if role in game.tokens:
-            raise GameError(f"role: the {ROLES[role]} is already taken in game {game.code}")
+            raise GameError(f"role: {NAMED[role]} is already taken in game {game.code}")
         token = secrets.token_urlsafe(12)
         game.tokens[role] = token
         return token
