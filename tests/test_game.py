@@ -216,7 +216,7 @@ def test_a_decision_off_the_menu_or_out_of_turn_is_refused():
         game.decide("us", {"act": "none", "colour": "red"})
     with pytest.raises(GameError, match="this decision is the US command's, not Iran's"):
         game.decide("iran", {"act": "none"})
-    with pytest.raises(GameError, match="a decision is due first"):
+    with pytest.raises(GameError, match="the US command.s decision is due first"):
         game.advance(until_decision=False)
     assert game.pending.menu == menu  # nothing changed
     game.decide("us", {"act": "none"})
