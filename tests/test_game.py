@@ -123,8 +123,9 @@ def test_two_different_choices_give_two_different_games():
 
 
 def test_iran_played_holds_its_fire_and_its_supply():
-    """Iran's team at green light 0 with shipments halted: no militia group obeying Iran
-    attacks after the first day beyond what defiance allows, and the stocks never grow."""
+    """Iran's team at green light 0 with shipments halted from the first day: the stocks
+    never grow again, and the groups attack less than in the doctrine's run (the groups
+    Iran cannot restrain still attack)."""
     config = _config(seed=22)
 
     def quiet(menu):
@@ -135,13 +136,31 @@ def test_iran_played_holds_its_fire_and_its_supply():
     game = Game(config, roles=("iran",))
     game.advance(until_decision=True)
     assert game.pending.point == "iran" and game.pending.menu["day"] == 0
-    stock0 = game.sim.state.stock[0].sum()
+    stock0 = game.sim.state.stock[0].sum()  # after day 0's shipments, before the orders
     _play(game, quiet)
     assert game.sim.state.stock[0].sum() <= stock0
-    assert game.sim.state.stock[1].sum() > stock0 * 0  # the doctrine's row goes on
-    attacks = _events(game.sim, 0)["kind"].astype(str).isin(["base_attack", "convoy_ied"])
-    doctrine = _events(game.sim, 1)["kind"].astype(str).isin(["base_attack", "convoy_ied"])
-    assert attacks.sum() < doctrine.sum()
+    attack = ["base_attack", "convoy_ied"]
+    attacks = _events(game.sim, 0)["kind"].astype(str).isin(attack).sum()
+    doctrine = _events(game.sim, 1)["kind"].astype(str).isin(attack).sum()
+    assert attacks < doctrine
+
+
+def test_irans_ordered_strike_lands_after_the_doctrines_lag():
+    """Iran's team orders missiles on the first day: they strike US bases in the game (at
+    least a day later), where the doctrine's run of seed 22 has no Iranian strike."""
+    config = _config(seed=22)
+
+    def strike_first(menu):
+        if "green" in menu["fields"] and menu["day"] == 0:
+            return {**menu["defaults"], "act": "strike"}
+        return _doctrine_like(menu)
+
+    game = _play(Game(config, roles=("iran",)), strike_first)
+    kinds = _events(game.sim, 0)
+    struck = kinds[kinds["kind"].astype(str) == "iran_direct_strike"]
+    assert len(struck) and struck["day"].min() >= 1
+    doctrine = _events(game.sim, 1)["kind"].astype(str)
+    assert not (doctrine == "iran_direct_strike").any()
 
 
 def test_played_rows_only_take_the_teams_choice():
