@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.app.ensemble import OUTCOMES, side_spread
-from sim.app.history import ATTACK_KINDS, US_STRIKE_KINDS
+from sim.app.history import ATTACK_KINDS, ROLES, US_STRIKE_KINDS, news
 
 #: days after a decision whose toll the debrief shows
 AFTER_DAYS = 14
@@ -44,8 +44,6 @@ def _toll(events: pd.DataFrame, first: int, last: int) -> dict:
 
 def build(game, replicates: int) -> dict:
     """The debrief of ``game`` (its engine is read here for the last time)."""
-    from sim.app.game import ROLES, news
-
     game_run, doctrine_run = game.sim.results()
     names = game.names
     runs = {"game": game_run, "doctrine": doctrine_run}

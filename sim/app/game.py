@@ -8,7 +8,7 @@ numbers), which the debrief sets beside the game. Nothing here restates a rule.
 A day with a decision due is stepped, looked at and stepped again: the random draws are
 a function of (replicate, day, stream), so a day stepped twice from the same state makes
 the same events up to the point where a team decides, and the menu shows those events
-(:data:`SHOWN_BEFORE`). After the choice, the day is stepped again from its morning with
+(:func:`_shown_before`). After the choice, the day is stepped again from its morning with
 the choice in. Decision points of a day, in the order of the rules (docs/ODD.md 3):
 
 - ``us_response`` (US team, after the day's attacks, step 3): no response, a strike on a
@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.app.history import ATTACK_KINDS, US_STRIKE_KINDS, Names, news_line
+from sim.app import debrief
+from sim.app.history import ATTACK_KINDS, ROLES, US_STRIKE_KINDS, Names, news, public
 from sim.config import BaseConfig
 from sim.engine import Simulation
 from sim.played import Played
 from sim.state import NEVER, Outcome
 
-ROLES = {"us": "US command", "iran": "Iran"}
 WHOSE = {"us": "the US command's", "iran": "Iran's"}
 NAMED = {"us": "the US command", "iran": "Iran"}
 #: the point of the day at which each decision is taken, and the team taking it
@@ -68,39 +68,6 @@ def _shown_before(point: str, kind: str, actor: str) -> bool:
     if point == "iran":
         return before_iran
     return before_iran or kind in ("iran_direct_strike", "iran_absorbs")
-
-
-#: the event columns a menu may read (never ``source``: the true attacker)
-SHOWN_COLUMNS = (
-    "day",
-    "actor",
-    "kind",
-    "weapon",
-    "target",
-    "claimed_by",
-    "blamed",
-    "munitions",
-    "intercepted",
-    "killed_us",
-    "wounded_us",
-    "killed_iraqi",
-    "killed_militia",
-    "rung",
-)
-
-
-def public(events: pd.DataFrame) -> pd.DataFrame:
-    """The events as the public knows them: the shown columns only, a state actor as its
-    own source and a militia attack with none (the true attacker is not known)."""
-    known = events.loc[:, list(SHOWN_COLUMNS)].copy()
-    actor = known["actor"].astype(str)
-    known["source"] = np.where(actor == "militia", "", actor)
-    return known
-
-
-def news(events: pd.DataFrame, names: Names) -> list[str]:
-    """The events' lines of news, from what the public knows of them (:func:`public`)."""
-    return [news_line(e, names) for e in public(events).itertuples()]
 
 
 def menu_events(events: pd.DataFrame, point: str, names: Names) -> list[dict]:
@@ -465,8 +432,6 @@ class Game:
     def finish(self, replicates: int = DEBRIEF_REPLICATES) -> dict:
         """The debrief (:mod:`sim.app.debrief`); the engine is freed."""
         if self.debrief is None:
-            from sim.app import debrief
-
             self.pending = None
             self.debrief = debrief.build(self, replicates)
             self.sim = None  # the engine's memory goes with it

@@ -140,6 +140,42 @@ def news_line(e, names: Names) -> str:
     return line[0].upper() + line[1:]
 
 
+#: the roles a wargame's team may play (sim.app.game)
+ROLES = {"us": "US command", "iran": "Iran"}
+
+#: the event columns a menu may read (never ``source``: the true attacker)
+SHOWN_COLUMNS = (
+    "day",
+    "actor",
+    "kind",
+    "weapon",
+    "target",
+    "claimed_by",
+    "blamed",
+    "munitions",
+    "intercepted",
+    "killed_us",
+    "wounded_us",
+    "killed_iraqi",
+    "killed_militia",
+    "rung",
+)
+
+
+def public(events: pd.DataFrame) -> pd.DataFrame:
+    """The events as the public knows them: the shown columns only, a state actor as its
+    own source and a militia attack with none (the true attacker is not known)."""
+    known = events.loc[:, list(SHOWN_COLUMNS)].copy()
+    actor = known["actor"].astype(str)
+    known["source"] = np.where(actor == "militia", "", actor)
+    return known
+
+
+def news(events: pd.DataFrame, names: Names) -> list[str]:
+    """The events' lines of news, from what the public knows of them (:func:`public`)."""
+    return [news_line(e, names) for e in public(events).itertuples()]
+
+
 def _cumulative(values: np.ndarray) -> list[int]:
     return np.cumsum(np.rint(values)).astype(np.int64).tolist()
 
