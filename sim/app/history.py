@@ -7,8 +7,9 @@ happened. The page then plays this back without asking the server again, so Step
 "go to day" and the scrubber are exact and instant. Nothing here restates a rule: every
 number is read from the engine's daily record and event log.
 
-A later decision menu can recompute a history from a day onward: :func:`side_history`
-reads any stepped :class:`~sim.engine.Simulation`.
+:func:`side_history` reads any stepped :class:`~sim.engine.Simulation`. The wargame
+(:mod:`sim.app.game`) words its news the same way, from what the public knows of each
+event (:func:`public`: never the true attacker).
 """
 
 from __future__ import annotations
