@@ -459,8 +459,9 @@ def test_a_short_us_wargame_reaches_a_debrief_that_shows_its_choices(browser, se
 
 def test_a_second_team_joins_by_code_and_makes_irans_decision(browser, server, tmp_path):
     """The US team starts a two-team game; a second browser context joins it as Iran
-    with the code shown, gives Iran's opening orders, and the US team sees them; an unknown
-    code and the taken role get a message on the page, and the page lives on."""
+    with the code shown and gives Iran's opening orders, which the US team may then play on
+    from but never sees; an unknown code and the taken role get a message on the page, and
+    the page lives on."""
     us_context, us = _game_tab(browser, server)
     iran_context, iran = _game_tab(browser, server)
     try:
@@ -494,10 +495,14 @@ def test_a_second_team_joins_by_code_and_makes_irans_decision(browser, server, t
         iran.check("#menu-fields input[name='supply'][value='2']")
         iran.screenshot(path=str(tmp_path / "iran.png"))
         iran.click("#decide")
-        us.wait_for_function(
+        iran.wait_for_function(
             "() => document.querySelector('#decisions').textContent.includes('green light 0.2')"
         )
-        assert "supply: double" in us.inner_text("#decisions")
+        assert "supply: double" in iran.inner_text("#decisions")
+        # the US team can step on, and never sees Iran's orders
+        us.wait_for_selector("#waiting", state="hidden")
+        assert us.is_enabled("#next-decision")
+        assert "green light" not in us.inner_text("body")
         if os.environ.get("ESCALATION_GAME_SCREENSHOTS"):
             keep = Path(os.environ["ESCALATION_GAME_SCREENSHOTS"])
             keep.mkdir(parents=True, exist_ok=True)

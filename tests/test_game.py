@@ -341,6 +341,9 @@ def test_two_teams_join_by_code_and_bad_requests_get_a_message():
     choice = {"green": "0.4", "supply": "1", "act": "none"}
     status, view = _call("POST", f"/api/game/{code}/decide", {"token": iran, "choice": choice})
     assert status == 200 and view["decisions"][0]["said"].startswith("green light 0.4")
+    # the US team's view holds none of Iran's orders
+    status, seen = _call("GET", f"/api/game/{code}", query={"token": us})
+    assert seen["decisions"] == [] and "green light" not in json.dumps(seen)
     status, data = _call("POST", f"/api/game/{code}/fly", {"token": us})
     assert status == 409 and "not something a team does" in data["error"]
     status, ended = _call("POST", f"/api/game/{code}/end", {"token": us})

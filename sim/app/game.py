@@ -407,7 +407,8 @@ class Game:
             "so_far": self._so_far(day_done),
             "pending": pending,
             "ended": self.ended,
-            "decisions": [dataclasses.asdict(d) for d in self.decisions],
+            # a team's own decisions only: the other team's orders are its secret
+            "decisions": [dataclasses.asdict(d) for d in self.decisions if d.role == role],
             "timer": self.timer,
         }
 
