@@ -378,6 +378,15 @@ def test_abandoned_games_are_dropped():
         GAMES.get(game.code)
 
 
+def test_a_game_ended_while_a_team_decides_is_debriefed_to_the_day_before():
+    game = Game(_config(seed=22), roles=("us",))
+    game.advance(until_decision=True)
+    day = game.pending.menu["day"]
+    data = game.finish(replicates=20)
+    assert data["days"] == day and len(data["rung"]["game"]) == day
+    assert all(t["day"] < day for t in data["timeline"])
+
+
 def test_a_decision_whose_clock_runs_out_takes_the_default():
     game = Game(_config(seed=22), roles=("us",), timer=30)
     game.advance(until_decision=True)

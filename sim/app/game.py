@@ -433,6 +433,8 @@ class Game:
     def finish(self, replicates: int = DEBRIEF_REPLICATES) -> dict:
         """The debrief (:mod:`sim.app.debrief`); the engine is freed."""
         if self.debrief is None:
+            if self.pending is not None:  # ended while a team decides: the days before it
+                self._restore(self._morning)
             self.pending = None
             self.debrief = debrief.build(self, replicates)
             self.sim = None  # the engine's memory goes with it
