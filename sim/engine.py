@@ -187,6 +187,9 @@ class Simulation:
         # a day: its daily series and statistics (being recorded: see _RECORDER)
         self._days: list[Future] = []
         self._keep_daily = daily
+        #: a wargame's teams and their decisions (:mod:`sim.played`); None: every actor
+        #: follows its doctrine
+        self.played = None
 
     @property
     def done(self) -> bool:
@@ -202,7 +205,7 @@ class Simulation:
                 self._per_replicate_on(self.day),
                 self.state.replicates,
             )
-        rules.step(self.state, self.params, self.streams, self.day, self.log)
+        rules.step(self.state, self.params, self.streams, self.day, self.log, self.played)
         if self._keep_daily:
             self._days.append(
                 _recorder().submit(

@@ -30,6 +30,7 @@ OUTPUT_ARGS = {
     "escalation-app": [],
     "escalation-coverage": [],
     "seminar": [],
+    "wargame": [],
 }
 
 
@@ -153,6 +154,8 @@ def run_case(case: Case, tmp: Path, monkeypatch) -> int:
             return _call(coverage.main, argv)
         case "seminar":
             return _seminar(case)
+        case "wargame":
+            return _wargame(case)
     raise AssertionError(f"{case.id}: unknown command {case.command}")
 
 
@@ -169,6 +172,41 @@ def _seminar(case: Case) -> int:
     except FormError as exc:
         for field, message in exc.errors.items():
             print(f"{field}: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _wargame(case: Case) -> int:
+    """A wargame started with the case's ``settings`` (the page's start form), then the
+    case's ``args`` as the teams' requests in order: ``join CODE ROLE`` (``CODE``: the
+    game's own code), ``advance``, ``decide ROLE field=option ...``, ``end``. The first
+    request refused prints its one-line message (what the page shows) on stderr: status 2.
+    """
+    from sim.app.form import FormError
+    from sim.app.game import GameError
+    from sim.app.games import Games
+
+    games = Games()
+    try:
+        game, token = games.create({"play": "us", **case.settings})
+        for request in case.args:
+            verb, *words = request.replace("CODE", game.code).split()
+            if verb == "join":
+                games.join(words[0], words[1])
+            elif verb == "advance":
+                game.advance(until_decision=True)
+            elif verb == "decide":
+                game.decide(words[0], dict(w.split("=", 1) for w in words[1:]))
+            elif verb == "end":
+                game.finish(replicates=50)
+            else:
+                raise AssertionError(f"{case.id}: unknown request {request!r}")
+    except FormError as exc:
+        for field, message in exc.errors.items():
+            print(f"{field}: {message}", file=sys.stderr)
+        return 2
+    except GameError as exc:
+        print(exc, file=sys.stderr)
         return 2
     return 0
 

@@ -387,3 +387,127 @@ def test_documentation_screenshot(browser, server, tmp_path):
         assert tab.outside == [] and tab.errors == []
     finally:
         context.close()
+
+
+# --- the wargame -----------------------------------------------------------------------------
+
+
+def _game_tab(browser, server: Server, width: int = 1280, height: int = 800):
+    """A new context on the wargame page, once it has loaded its options."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.goto(server.url + "game")
+    tab.wait_for_selector("body[data-ready='1']")
+    tab.errors = errors
+    return context, tab
+
+
+def _us_decision(tab, pick: str, screenshot: Path | None = None) -> str:
+    """Wait for the US team's menu, tick the first option whose id starts with ``pick``
+    (``none`` if there is none), keep a ``screenshot`` if asked, and decide; the option's
+    label."""
+    tab.wait_for_selector("#decision:not([hidden])")
+    option = tab.locator(f"#menu-fields input[value^='{pick}']").first
+    if tab.locator(f"#menu-fields input[value^='{pick}']").count() == 0:
+        option = tab.locator("#menu-fields input[value='none']")
+    option.check()
+    label = option.locator("xpath=..").inner_text().strip()
+    if screenshot is not None:
+        tab.screenshot(path=str(screenshot))
+    tab.click("#decide")
+    tab.wait_for_function("() => !document.querySelector('#decide').disabled")
+    return label
+
+
+def test_a_short_us_wargame_reaches_a_debrief_that_shows_its_choices(browser, server, tmp_path):
+    """The US team answers one attack with a strike in Syria and the next with nothing,
+    ends the game, and the debrief shows both decisions beside the doctrine's run."""
+    context, tab = _game_tab(browser, server)
+    try:
+        tab.fill("#seed", "22")
+        tab.select_option("#play", "us")
+        tab.click("#start")
+        tab.wait_for_selector("#code-box:not([hidden])")
+        assert len(tab.inner_text("#code").strip()) == 5
+        tab.click("#next-decision")
+        first = _us_decision(tab, "strike_syria:", tmp_path / "menu.png")
+        tab.click("#next-decision")
+        second = _us_decision(tab, "none")
+        assert first.startswith("Strike") and second == "No response"
+        tab.click("#end")
+        tab.wait_for_selector("#debrief:not([hidden])")
+        assert not tab.is_visible("#board")
+        tab.wait_for_function("() => document.querySelector('#debrief-png').naturalWidth > 0")
+        decisions = tab.inner_text("#debrief-decisions")
+        assert first in decisions and "No response" in decisions
+        assert tab.locator("#timeline tbody tr").count() > 0
+        for link in ("debrief.png", "handout.md", "log.csv"):
+            assert tab.locator(f"#debrief-files a[href*='{link}']").count() == 1
+        tab.screenshot(path=str(tmp_path / "debrief.png"), full_page=True)
+        if os.environ.get("ESCALATION_GAME_SCREENSHOTS"):
+            keep = Path(os.environ["ESCALATION_GAME_SCREENSHOTS"])
+            keep.mkdir(parents=True, exist_ok=True)
+            for name in ("menu.png", "debrief.png"):
+                shutil.copy(tmp_path / name, keep / name)
+        assert tab.errors == [], tab.errors
+    finally:
+        context.close()
+
+
+def test_a_second_team_joins_by_code_and_makes_irans_decision(browser, server, tmp_path):
+    """The US team starts a two-team game; a second browser context joins it as Iran
+    with the code shown and gives Iran's opening orders, which the US team may then play on
+    from but never sees; an unknown code and the taken role get a message on the page, and
+    the page lives on."""
+    us_context, us = _game_tab(browser, server)
+    iran_context, iran = _game_tab(browser, server)
+    try:
+        us.fill("#seed", "22")
+        us.select_option("#play", "us")
+        us.select_option("#other", "team")
+        us.click("#start")
+        us.wait_for_selector("#code-box:not([hidden])")
+        code = us.inner_text("#code").strip()
+        # a wrong code, then the taken role: messages, and the join form is still there
+        iran.fill("#join-code", "QQQQQ")
+        iran.select_option("#join-role", "iran")
+        iran.click("#join")
+        iran.wait_for_function("() => document.querySelector('#message').textContent !== ''")
+        assert "no game has the code 'QQQQQ'" in iran.inner_text("#message")
+        iran.fill("#join-code", code.lower())
+        iran.select_option("#join-role", "us")
+        iran.click("#join")
+        iran.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('already taken')"
+        )
+        iran.select_option("#join-role", "iran")
+        iran.click("#join")
+        iran.wait_for_selector("#board:not([hidden])")
+        # the US team steps on; Iran's opening orders are due, on Iran's screen only
+        us.click("#next-decision")
+        us.wait_for_selector("#waiting:not([hidden])")
+        assert "Waiting for Iran" in us.inner_text("#waiting")
+        iran.wait_for_selector("#decision:not([hidden])")
+        iran.check("#menu-fields input[name='green'][value='0.2']")
+        iran.check("#menu-fields input[name='supply'][value='2']")
+        iran.screenshot(path=str(tmp_path / "iran.png"))
+        iran.click("#decide")
+        iran.wait_for_function(
+            "() => document.querySelector('#decisions').textContent.includes('green light 0.2')"
+        )
+        assert "supply: double" in iran.inner_text("#decisions")
+        # the US team can step on, and never sees Iran's orders
+        us.wait_for_selector("#waiting", state="hidden")
+        assert us.is_enabled("#next-decision")
+        assert "green light" not in us.inner_text("body")
+        if os.environ.get("ESCALATION_GAME_SCREENSHOTS"):
+            keep = Path(os.environ["ESCALATION_GAME_SCREENSHOTS"])
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(tmp_path / "iran.png", keep / "iran.png")
+        assert us.errors == [] and iran.errors == []
+    finally:
+        us_context.close()
+        iran_context.close()

@@ -7,8 +7,9 @@ happened. The page then plays this back without asking the server again, so Step
 "go to day" and the scrubber are exact and instant. Nothing here restates a rule: every
 number is read from the engine's daily record and event log.
 
-A later decision menu can recompute a history from a day onward: :func:`side_history`
-reads any stepped :class:`~sim.engine.Simulation`.
+:func:`side_history` reads any stepped :class:`~sim.engine.Simulation`. The wargame
+(:mod:`sim.app.game`) words its news the same way, from what the public knows of each
+event (:func:`public`: never the true attacker).
 """
 
 from __future__ import annotations
@@ -138,6 +139,42 @@ def news_line(e, names: Names) -> str:
     elif e.blamed and e.blamed != e.source and e.actor != "militia":
         line += f"; blamed on {names.group(e.blamed)}"
     return line[0].upper() + line[1:]
+
+
+#: the roles a wargame's team may play (sim.app.game)
+ROLES = {"us": "US command", "iran": "Iran"}
+
+#: the event columns a menu may read (never ``source``: the true attacker)
+SHOWN_COLUMNS = (
+    "day",
+    "actor",
+    "kind",
+    "weapon",
+    "target",
+    "claimed_by",
+    "blamed",
+    "munitions",
+    "intercepted",
+    "killed_us",
+    "wounded_us",
+    "killed_iraqi",
+    "killed_militia",
+    "rung",
+)
+
+
+def public(events: pd.DataFrame) -> pd.DataFrame:
+    """The events as the public knows them: the shown columns only, a state actor as its
+    own source and a militia attack with none (the true attacker is not known)."""
+    known = events.loc[:, list(SHOWN_COLUMNS)].copy()
+    actor = known["actor"].astype(str)
+    known["source"] = np.where(actor == "militia", "", actor)
+    return known
+
+
+def news(events: pd.DataFrame, names: Names) -> list[str]:
+    """The events' lines of news, from what the public knows of them (:func:`public`)."""
+    return [news_line(e, names) for e in public(events).itertuples()]
 
 
 def _cumulative(values: np.ndarray) -> list[int]:

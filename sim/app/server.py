@@ -7,7 +7,15 @@ tab that errs or closes leaves no work and no memory behind. Requests:
 - ``GET /api/setup``: the options, sliders and the default settings;
 - ``POST /api/presets``: the slider values of a scenario and doctrine A;
 - ``POST /api/run``: both sides' histories (:func:`sim.app.history.run_pair`);
-- ``POST /api/ensemble``: the pair on many replicates (:func:`sim.app.ensemble.spread`).
+- ``POST /api/ensemble``: the pair on many replicates (:func:`sim.app.ensemble.spread`);
+- the wargame (``/game``, :mod:`sim.app.game`): ``POST /api/game`` starts a game (its code
+  and the team's token), ``POST /api/game/{code}/join`` joins a second team,
+  ``GET /api/game/{code}?token=`` is the game as that team sees it,
+  ``POST .../advance``, ``.../decide`` and ``.../end`` play it, and ``GET .../debrief``,
+  ``.../debrief.png``, ``.../handout.md`` and ``.../log.csv`` are its debrief. A game is
+  the one thing a server keeps between requests (:mod:`sim.app.games`); a refused game
+  request gets ``{"error": message}`` (one line) and status 404 (no such game), 403 (not a
+  team of the game) or 409.
 
 A form with bad values gets status 422 and ``{"errors": {field: message}}``: one line per
 field, in the words the page shows under the box.
@@ -29,6 +37,8 @@ from starlette.staticfiles import StaticFiles
 
 from sim.app import ensemble, history
 from sim.app.form import CHOICES, FormError, allowed, checked, read_form
+from sim.app.game import GameError
+from sim.app.games import Games, NotATeamError, UnknownGameError
 from sim.app.seminar import (
     KNOBS,
     SCENARIO_DOCTRINE,
@@ -143,6 +153,139 @@ async def spread(request: Request) -> Response:
     return JSONResponse(result)
 
 
+# --- the wargame ------------------------------------------------------------------------
+
+GAMES = Games()
+
+
+def _game_refused(exc: GameError) -> JSONResponse:
+    status = 409
+    if isinstance(exc, UnknownGameError):
+        status = 404
+    elif isinstance(exc, NotATeamError):
+        status = 403
+    return JSONResponse({"error": str(exc)}, status_code=status)
+
+
+def _debrief_json(debrief: dict) -> dict:
+    return {key: value for key, value in debrief.items() if key != "files"}
+
+
+def _finish_if_over(game) -> None:
+    if game.ended and game.debrief is None:
+        with WORKERS:
+            game.finish()
+
+
+async def game_new(request: Request) -> Response:
+    try:
+        form = await _form(request)
+        game, token = await run_in_threadpool(GAMES.create, form)
+    except FormError as exc:
+        return _refused(exc.errors)
+    except ConfigError as exc:
+        return _refused({"scenario": str(exc)})
+    except GameError as exc:
+        return _game_refused(exc)
+    return JSONResponse({"code": game.code, "token": token, "role": game.roles_of(token)})
+
+
+async def game_join(request: Request) -> Response:
+    try:
+        form = await _form(request)
+        game, token = GAMES.join(request.path_params["code"], str(form.get("role", "")))
+    except FormError as exc:
+        return _refused(exc.errors)
+    except GameError as exc:
+        return _game_refused(exc)
+    return JSONResponse({"code": game.code, "token": token, "role": game.roles_of(token)})
+
+
+def _act(code: str, token, what: str, form: dict) -> dict:
+    game = GAMES.get(code)
+    role = GAMES.role_of(game, token)
+    if what not in ("advance", "decide", "end"):
+        raise GameError(f"{what!r} is not something a team does (advance, decide or end)")
+    with game.lock:
+        game.expire()
+        if what == "advance":
+            game.advance(until_decision=str(form.get("until", "decision")) == "decision")
+        elif what == "decide":
+            game.decide(role, form.get("choice"))
+        elif what == "end" and game.debrief is None:  # ended early: debrief from here
+            with WORKERS:
+                game.finish()
+        _finish_if_over(game)
+        return game.view(role) if game.debrief is None else game.view_ended(role)
+
+
+async def game_act(request: Request) -> Response:
+    try:
+        form = await _form(request)
+        view = await run_in_threadpool(
+            _act,
+            request.path_params["code"],
+            form.get("token"),
+            request.path_params["what"],
+            form,
+        )
+    except FormError as exc:
+        return _refused(exc.errors)
+    except GameError as exc:
+        return _game_refused(exc)
+    return JSONResponse(view)
+
+
+def _look(code: str, token) -> dict:
+    game = GAMES.get(code)
+    role = GAMES.role_of(game, token)
+    with game.lock:
+        game.expire()
+        _finish_if_over(game)
+        return game.view(role) if game.debrief is None else game.view_ended(role)
+
+
+async def game_view(request: Request) -> Response:
+    try:
+        view = await run_in_threadpool(
+            _look, request.path_params["code"], request.query_params.get("token")
+        )
+    except GameError as exc:
+        return _game_refused(exc)
+    return JSONResponse(view)
+
+
+#: the debrief's files: name -> (key in the debrief's files, media type)
+DEBRIEF_FILES = {
+    "debrief.png": ("png", "image/png"),
+    "handout.md": ("md", "text/markdown; charset=utf-8"),
+    "log.csv": ("csv", "text/csv; charset=utf-8"),
+}
+
+
+async def game_debrief(request: Request) -> Response:
+    name = request.path_params["name"]
+    try:
+        game = GAMES.get(request.path_params["code"])
+        GAMES.role_of(game, request.query_params.get("token"))
+        if game.debrief is None:
+            raise GameError("the game has not ended: no debrief yet")
+    except GameError as exc:
+        return _game_refused(exc)
+    if name == "debrief":
+        return JSONResponse(_debrief_json(game.debrief))
+    if name not in DEBRIEF_FILES:
+        return JSONResponse({"error": f"no file {name!r} in a debrief"}, status_code=404)
+    key, media = DEBRIEF_FILES[name]
+    body = game.debrief["files"][key]
+    headers = {"Content-Disposition": f'inline; filename="game-{game.code}-{name}"'}
+    return Response(body, media_type=media, headers=headers)
+
+
+async def game_page(request: Request) -> Response:
+    return FileResponse(STATIC / "game.html", headers={"Cache-Control": "no-cache"})
+
+
 async def index(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
@@ -176,6 +319,12 @@ def create_app(warm: bool = True) -> Starlette:
             Route("/api/presets", presets, methods=["POST"]),
             Route("/api/run", run, methods=["POST"]),
             Route("/api/ensemble", spread, methods=["POST"]),
+            Route("/game", game_page),
+            Route("/api/game", game_new, methods=["POST"]),
+            Route("/api/game/{code}/join", game_join, methods=["POST"]),
+            Route("/api/game/{code}", game_view),
+            Route("/api/game/{code}/{what:str}", game_act, methods=["POST"]),
+            Route("/api/game/{code}/{name:str}", game_debrief),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
     )

@@ -7,15 +7,24 @@ from __future__ import annotations
 
 from sim.events import EventLog
 from sim.params import Params
+from sim.played import Played
 from sim.rng import RandomStreams
 from sim.rules import iran, iraq, israel, ladder, militia, us
 from sim.rules.today import Today
 from sim.state import State
 
 
-def step(state: State, params: Params, streams: RandomStreams, day: int, log: EventLog) -> None:
-    """Advance every replicate by one day, appending the day's events to ``log``."""
-    today = Today(state, params, streams, day, log)
+def step(
+    state: State,
+    params: Params,
+    streams: RandomStreams,
+    day: int,
+    log: EventLog,
+    played: Played | None = None,
+) -> None:
+    """Advance every replicate by one day, appending the day's events to ``log``; in a
+    wargame ``played`` holds the teams' decisions (:mod:`sim.played`)."""
+    today = Today(state, params, streams, day, log, played)
     state.begin_day()
     iran.supply(today)  # 1. supply
     attacks = militia.attack(today)  # 2. militia attacks,

@@ -21,6 +21,8 @@ def supply(today: Today) -> None:
     """Iran ships materiel along the land bridge to each group's depots (shares fixed)."""
     state, params = today.state, today.params
     shipped = params.shipments(today.day)
+    if today.played is not None:  # a wargame: the Iran team's supply order scales it
+        shipped = today.played.iran_supplied(shipped)
     if state.active.all():  # (the masked addition costs several times the plain one)
         state.stock += shipped
     else:
@@ -28,6 +30,8 @@ def supply(today: Today) -> None:
     np.minimum(state.stock, params.stock_capacity, out=state.stock)
     # a 30-day moving volume of transfers: what Israeli intelligence sees
     rates = params.supply_rates(today.day)
+    if today.played is not None:
+        rates = today.played.iran_supplied(rates)
     state.transfer_recent += (sum_last(rates) - state.transfer_recent) / 30.0
 
 
@@ -41,6 +45,10 @@ def act(today: Today) -> None:
     talk(today)
     send_envoys(today)
     green = iran.green_light * np.exp(-iran.war_aversion * state.tension)
+    if today.played is not None:  # a wargame: the Iran team's orders replace the doctrine's
+        held = today.played.iran_restrains()
+        state.iran_restraint_until[held] = today.day + at(iran.restraint_days, held)
+        green = today.played.iran_green(green)
     restraining = today.day < state.iran_restraint_until
     green = np.where(restraining, np.minimum(green, iran.restraint_green_light), green)
     state.iran_green = np.where(state.talks_open, np.minimum(green, iran.talks_green_light), green)
@@ -68,11 +76,17 @@ def decide_retaliation(today: Today) -> None:
     crossed = np.flatnonzero(
         state.active & (state.affront >= iran.red_line) & (state.retaliation_due == NEVER)
     )
-    if len(crossed) == 0:
+    ordered = np.zeros(0, dtype=np.int64)
+    if today.played is not None:  # a wargame: the Iran team strikes when it orders it
+        crossed = today.played.doctrine_rows(crossed, "iran")
+        ordered = today.played.iran_strikes(state)
+    if len(crossed) == 0 and len(ordered) == 0:
         return
     strike = today.happens_in(
         Stream.IRAN_RETALIATION, crossed, at(iran.direct_retaliation_probability, crossed)
     )
+    if len(ordered):
+        strike, crossed = np.union1d(strike, ordered), np.union1d(crossed, ordered)
     lag = negative_binomial_from_uniform(
         today.uniform(Stream.IRAN_RETALIATION_LAG, 1, strike)[:, 0],
         at(iran.retaliation_lag_days, strike),

@@ -10,6 +10,7 @@ import numpy as np
 from sim.events import Action, Actor, EventKind, EventLog, as_column
 from sim.numerics.reductions import add_at, maximum_at
 from sim.params import Params
+from sim.played import Played
 from sim.rng import RandomStreams, Stream
 from sim.state import State
 
@@ -47,13 +48,15 @@ class Attacks:
 
 @dataclass
 class Today:
-    """What every phase of a day works on: state, parameters, random draws, the log."""
+    """What every phase of a day works on: state, parameters, random draws, the log, and
+    in a wargame the teams' decisions (``played``, :mod:`sim.played`; None otherwise)."""
 
     state: State
     params: Params
     streams: RandomStreams
     day: int
     log: EventLog
+    played: Played | None = None
 
     def uniform(self, stream: Stream, slots: int, rows: np.ndarray | None = None) -> np.ndarray:
         """(rows, slots) uniforms of today's ``stream``."""

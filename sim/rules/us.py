@@ -129,6 +129,8 @@ def decide_strikes(today: Today, attacks: Attacks) -> None:
         state.response_due == NEVER,
         row_where=state.active,
     )
+    if today.played is not None:  # a wargame: the US team's choice replaces the draw
+        rows, militia = today.played.us_strikes(rows, militia, state)
     lag = negative_binomial_from_uniform(
         today.uniform_at(Stream.US_RESPONSE_LAG, rows, militia),
         at(us.response_lag_days, rows),
@@ -137,7 +139,10 @@ def decide_strikes(today: Today, attacks: Attacks) -> None:
     state.response_due[rows, militia] = today.day + lag
     state.response_size[rows, militia] = strike_size(state, params, attacks)[rows, militia]
     where = today.uniform_at(Stream.US_STRIKE_LOCATION, rows, militia)
-    state.response_in_iraq[rows, militia] = where < at(us.strike_in_iraq_probability, rows)
+    in_iraq = where < at(us.strike_in_iraq_probability, rows)
+    if today.played is not None:
+        in_iraq = today.played.us_strike_in_iraq(rows, in_iraq)
+    state.response_in_iraq[rows, militia] = in_iraq
 
 
 def execute_strikes(today: Today) -> None:
@@ -208,7 +213,8 @@ def decide_leadership_strike(today: Today) -> None:
     us = params.config.doctrine.us
     idle = state.active & (state.decapitation_due == NEVER)
     campaign = state.recent_us_deaths >= column(us.lethal_campaign_deaths)
-    if not (state.assault_today[idle].any() or campaign[idle].any()):
+    played = today.played
+    if not (state.assault_today[idle].any() or campaign[idle].any()) and played is None:
         return
     chance = np.where(campaign, column(us.decapitation_if_lethal_campaign), 0.0)
     led = np.flatnonzero(idle & state.assault_today)
@@ -224,6 +230,9 @@ def decide_leadership_strike(today: Today) -> None:
     )
     rows, first = np.unique(rows, return_index=True)  # the first group of each replicate
     group = group[first]
+    if played is not None:  # a wargame: the US team's choice replaces the draw
+        eligible = idle[:, None] & (state.leadership >= 1.0) & state.formed
+        rows, group = played.us_leaders(rows, group, eligible)
     lag = negative_binomial_from_uniform(
         today.uniform_at(Stream.DECAPITATION_LAG, rows, group),
         at(us.decapitation_lag_days, rows),
@@ -305,7 +314,10 @@ def move_posture(today: Today) -> None:
     state, params = today.state, today.params
     us = params.config.doctrine.us
     first_death = rows_where_equal(state.first_us_death_day, today.day, state.active)
-    start_posture(today, rows_choosing(us.posture_trigger, first_death, "first_us_death"))
+    starting = rows_choosing(us.posture_trigger, first_death, "first_us_death")
+    if today.played is not None:  # a wargame: the US team starts it when it chooses
+        starting = today.played.us_posture(starting)
+    start_posture(today, starting)
     hand_over(today)
     _consolidate(today)
     _change_troops(today)
@@ -424,8 +436,12 @@ def answer_iran(today: Today, rows: np.ndarray, killed: np.ndarray) -> None:
         at(us.war_if_iran_strikes_without_deaths, rows),
     )
     war = today.happens_in(Stream.US_WAR_DECISION, rows, chance)
+    starting = rows_choosing(us.posture_trigger, rows, "iran_strike")
+    if today.played is not None:  # a wargame: the US team's answer replaces the draw
+        war = today.played.us_war(rows, war)
+        starting = today.played.doctrine_rows(starting, "us")
     today.absorb(war, Outcome.WAR, EventKind.OPEN_WAR, Action.AIRSTRIKE)
-    start_posture(today, rows_choosing(us.posture_trigger, rows, "iran_strike"))
+    start_posture(today, starting)
 
 
 def recover_or_withdraw(today: Today) -> None:
