@@ -335,6 +335,27 @@ def test_api_doc_examples_run_and_show_what_they_print(capsys):
     assert " ".join(quoted.split()) in printed
 
 
+@pytest.mark.slow
+def test_api_doc_posterior_example_runs_on_a_calibrations_folder(tmp_path):
+    """The posterior example, on a folder laid out as escalation-calibrate leaves it."""
+    block = next(
+        b
+        for b in re.findall(r"```python no-run\n(.*?)```", API_DOC, flags=re.S)
+        if "load_posterior" in b
+    )
+    folder = tmp_path / "public"
+    folder.mkdir()
+    pd.DataFrame(
+        {"actors.convoys_per_day": [0.5, 2.0], "weight": [0.25, 0.75], "generation": [3, 3]}
+    ).to_parquet(folder / "posterior.parquet")
+    namespace: dict = {}
+    code = block.replace('"results/calibration/public"', repr(str(folder)))
+    exec(compile(code, "docs/api.md", "exec"), namespace)  # noqa: S102
+    assert set(namespace["draws"]) == {"actors.convoys_per_day"}
+    assert set(namespace["draws"]["actors.convoys_per_day"]) == {0.5, 2.0}
+    assert len(namespace["result"].replicates) == 1000
+
+
 def test_api_doc_sweep_example_names_what_a_sweep_has():
     block = re.search(r"```python no-run\n(.*?)```", API_DOC, flags=re.S).group(1)
     for name in re.findall(r"(?:^|= )sweep\.(\w+)", block, flags=re.M):

@@ -261,6 +261,10 @@ NAMES_WEAPONS = {
     "sim/record.py": "the event record's vocabulary of actions (real events, docs/data.md)",
     "sim/scorecard.py": "the record's facts by weapon (its rocket, convoy IED and drone)",
     "sim/plots/style.py": "the default weapons' colours (any other gets one by its name)",
+    "sim/fitstats.py": "the calibration's statistics of the record by its weapons (convoy IED "
+    "and drone shares by quarter), as the scorecard's",
+    "sim/forecast.py": "the forecast's window takes biden2021's dated drone arrival, with no "
+    "drones shipped before it (a scenario's setting, named as an override)",
 }
 
 

@@ -45,7 +45,6 @@ ATTACK_KINDS = ("base_attack", "convoy_ied")
 
 #: how the day's news names what happened: kind -> wording ({target} is the place)
 NEWS = {
-    "convoy_ied": "IED on a US supply convoy {target}",
     "us_strike_iraq": "US airstrike on {target}",
     "us_strike_syria": "US airstrike on {target} (Syria)",
     "decapitation": "US strike kills militia leaders at {target}",
@@ -118,10 +117,14 @@ def _casualties(e) -> str:
 def news_line(e, names: Names) -> str:
     """One event in a line of news: what, where, the toll, and who claimed or is blamed."""
     place = names.place(e.target) if e.target else ""
-    if e.kind == "base_attack":  # named by its weapon's key: no weapon is named in code
-        what = f"{e.weapon.replace('_', ' ')} attack on {place}"
+    weapon = str(e.weapon).replace("_", " ")  # by its key: no weapon is named in code
+    weapon = weapon.upper() if len(weapon) <= 3 else weapon  # a short key is an acronym
+    if e.kind == "base_attack":
+        what = f"{weapon} attack on {place}"
         if e.munitions > 1:
             what += f" ({int(e.munitions)} fired)"
+    elif e.kind == "convoy_ied":
+        what = f"{weapon} on a US supply convoy {place}"
     else:
         what = NEWS.get(e.kind, e.kind.replace("_", " ") + " {target}").format(target=place)
         what = what.replace("  ", " ").strip()
