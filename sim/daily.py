@@ -4,7 +4,6 @@ changes the state."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Sequence
 
@@ -56,28 +55,6 @@ def _daily_columns(weapons: tuple[str, ...]) -> tuple[str, ...]:
         "sovereignty_pressure",
         *SCORE_COLUMNS,
         "score_total_cumulative",
-    )
-
-
-#: the state the daily series read (``daily_values`` and the capability it calls)
-DAILY_FIELDS = (
-    "stock", "fighters", "leadership", "formed", "perceived_risk", "grievance", "obedience",
-    "attacks_today", "responses_today", "killed_us_today", "wounded_us_today",
-    "killed_iraqi_today", "wounded_iraqi_today", "rung_today", "tension", "outrage",
-    "affront", "iran_green", "personnel", "us_resolve", "site_open", "sovereignty",
-    "score_today", "score_cumulative",
-)  # fmt: skip
-
-
-def snapshot(state: State) -> State:
-    """A state holding copies of ``DAILY_FIELDS`` and None elsewhere: all that
-    ``daily_values`` reads, to be read while the rules move the state on (reading any
-    other field of it fails at once)."""
-    return State(
-        **{
-            field.name: getattr(state, field.name).copy() if field.name in DAILY_FIELDS else None
-            for field in dataclasses.fields(State)
-        }
     )
 
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import os
 import platform
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,34 +25,13 @@ from sim.config import (
     input_period,
     parse_date,
 )
-from sim.daily import daily_columns, daily_stats, daily_values, quantile_frame, snapshot
+from sim.daily import daily_columns, daily_stats, daily_values, quantile_frame
 from sim.events import EventLog
 from sim.outcomes import replicate_table
 from sim.params import Params, compile_params
 from sim.rng import RandomStreams
 from sim.state import State, initial_state
 from sim.theatre import Theatre
-
-#: one thread records each day (its daily series and their statistics across replicates)
-#: from a copy of the state it reads, while the next day's rules run: NumPy and the
-#: compiled quantiles release the GIL. The record is the same, bit for bit, as in line.
-#: (A forked process starts its own: it inherits no thread.)
-_RECORDER: ThreadPoolExecutor | None = None
-
-
-def _recorder() -> ThreadPoolExecutor:
-    global _RECORDER
-    if _RECORDER is None:
-        _RECORDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="daily-record")
-    return _RECORDER
-
-
-def _forget_recorder() -> None:
-    global _RECORDER
-    _RECORDER = None
-
-
-os.register_at_fork(after_in_child=_forget_recorder)
 
 
 @functools.cache
@@ -184,8 +161,8 @@ class Simulation:
         # rows whose full daily series is kept (None: all)
         self._daily_rows = None if self.daily_mode == "full" else self.sample_rows
         self.day = 0
-        # a day: its daily series and statistics (being recorded: see _RECORDER)
-        self._days: list[Future] = []
+        # a day: its daily series (the replicates kept) and each run's statistics
+        self._days: list[tuple[np.ndarray, list[np.ndarray]]] = []
         self._keep_daily = daily
         #: a wargame's teams and their decisions (:mod:`sim.played`); None: every actor
         #: follows its doctrine
@@ -207,22 +184,18 @@ class Simulation:
             )
         rules.step(self.state, self.params, self.streams, self.day, self.log, self.played)
         if self._keep_daily:
-            self._days.append(
-                _recorder().submit(
-                    _record_day, snapshot(self.state), self.params, self._daily_rows, self.runs
-                )
-            )
+            self._days.append(_record_day(self.state, self.params, self._daily_rows, self.runs))
         self.day += 1
 
     @property
     def _daily(self) -> list[np.ndarray]:
         """(columns, rows kept) a day."""
-        return [day.result()[0] for day in self._days]
+        return [values for values, _ in self._days]
 
     @property
     def _daily_stats(self) -> list[list[np.ndarray]]:
         """A day: each run's statistics (none in ``full`` mode)."""
-        return [day.result()[1] for day in self._days]
+        return [stats for _, stats in self._days]
 
     def _holding(self, day: int) -> list[InputConfig]:
         """The inputs holding on ``day``, in the order they apply (their ``order``, then

@@ -69,39 +69,3 @@ def test_the_allocator_keeps_freed_memory_on_glibc():
     assert hold_freed_memory() is (
         platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
     )
-
-
-def test_the_day_is_recorded_from_a_snapshot_of_what_the_daily_series_read():
-    from sim.daily import DAILY_FIELDS, daily_values, snapshot
-
-    sim = Simulation(config("days=40"), replicates=range(300))
-    for _ in range(40):
-        sim.step()
-    copy = snapshot(sim.state)
-    # every field the daily series read is copied, nothing else is there: reading an
-    # unlisted field would fail instead of racing the next day's rules
-    np.testing.assert_array_equal(
-        daily_values(copy, sim.params), daily_values(sim.state, sim.params)
-    )
-    for name in DAILY_FIELDS:
-        assert not np.shares_memory(getattr(copy, name), getattr(sim.state, name))
-    assert copy.tension is not sim.state.tension and copy.max_rung is None
-
-
-@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_a_forked_process_records_its_days_too():
-    import multiprocessing
-
-    cfg = config("days=20")
-    here = run(cfg, replicates=range(200)).daily_quantiles  # the parent's recorder is busy first
-
-    def child(queue):
-        queue.put(run(cfg, replicates=range(200)).daily_quantiles.to_numpy(dtype=float))
-
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    process = context.Process(target=child, args=(queue,))
-    process.start()
-    there = queue.get(timeout=60)  # a recorder thread inherited from the parent would hang
-    process.join(timeout=10)
-    np.testing.assert_array_equal(there, here.to_numpy(dtype=float))

@@ -184,9 +184,7 @@ class Game:
     def _restore(self, morning) -> None:
         state, log, day, days = morning
         sim = self.sim
-        for future in sim._days[days:]:
-            future.result()  # let the recorder finish what it was given
-        del sim._days[days:]
+        del sim._days[days:]  # the days recorded since that morning
         sim.state, sim.log, sim.day = copy.deepcopy(state), copy.deepcopy(log), day
 
     def _today(self, row: int = 0) -> pd.DataFrame:
