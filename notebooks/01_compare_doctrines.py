@@ -117,13 +117,13 @@ comparison.plot()
 #
 # In this model, striking back buys fewer attacks at the price of a higher ladder, and the top
 # of the ladder belongs mostly to the doctrines that strike the leadership. Every doctrine that
-# responds cut militia attacks per month against restraint (about 11.9 a month): maximum
-# pressure most (to about 3.2), proportional responses next (about 6.9), then the Syria-only,
-# red line and decapitation doctrines (about 8.8, 8.9 and 9.1). Restraint never struck, yet
-# about a quarter of its replicates (24%) reached rung 5, every one of them through an embassy
+# responds cut militia attacks per month against restraint (about 11.7 a month): maximum
+# pressure most (to about 2.5), proportional responses next (about 5.5), then the Syria-only,
+# red line and decapitation doctrines (about 7.4, 7.5 and 7.9). Restraint never struck, yet
+# nearly a third of its replicates (31%) reached rung 5, every one of them through an embassy
 # assault: the street's outrage at Israeli strikes blamed on the US and at Iraqi raids, and the
 # protest movement, bring crowds to the embassy without any US strike. It went no higher.
-# Syria-only strikes, which never touch Iraqi soil, reached rung 5 just as often (24%).
+# Syria-only strikes, which never touch Iraqi soil, reached rung 5 just as often (31%).
 #
 # Iran's affront grows with a leadership strike (half of Iran's red line, all of it when IRGC
 # officers die with the leaders), with a US strike that hits its own personnel in Syria (half of
@@ -132,27 +132,28 @@ comparison.plot()
 # every US death, whoever it blames, and never strikes the leadership), reached rung 5 in about
 # nine replicates in ten (89%) but never went higher: its strikes, strong as they are, never
 # carried Iran's affront to the red line, and every replicate stayed in chronic harassment.
-# Decapitation reached rung 5 in 92% and struck the leadership in 23%; Iran's missiles came in
-# 11%, every time after a leadership strike (Iran answered 46% of them): 23% spiral, 0.6% war.
-# Syria-only strikes brought Iran's missiles in about one replicate in a thousand (0.1%): none
-# spiralled and 0.1% ended at war. Proportional responses, many small strikes, half of them in
-# Syria, never struck the leadership, yet brought Iran's missiles in about 4% of replicates
-# (4.5%), each time after its strikes in Syria had hit Iranian personnel (almost always twice or
-# more), on top of the proxies' losses: 3.7% spiral, 0.8% war. Maximum pressure struck the
-# leadership in 85% and Iran fired in 98%, in about one replicate in seven (14%) without any
-# leadership strike (its escalating strikes kill proxy fighters by the hundred); only 1.4%
-# stayed in chronic harassment (70% spiral, 28% war). The other routes to Iran's missiles stay
-# open, but only the doctrines of many strikes (proportional responses and maximum pressure)
-# travelled them more than once in a thousand replicates. Spirals and wars came in almost every
-# maximum-pressure replicate and in about a quarter of the decapitation ones, against about one
-# in twenty under proportional responses, about one in a thousand under Syria-only strikes and
-# none under the red line or restraint.
+# Decapitation reached rung 5 in 92% and struck the leadership in 24%; Iran's missiles came in
+# 11%, every time after a leadership strike (Iran answered 47% of them): 23% spiral, 1.3% war.
+# Syria-only strikes brought Iran's missiles in one replicate in a thousand (0.1%), which
+# spiralled; none ended at war. Proportional responses, many small strikes, half of them in
+# Syria, never struck the leadership, yet brought Iran's missiles in about 3% of replicates
+# (2.7%), each time after its strikes in Syria had hit Iranian personnel (almost always twice or
+# more), on top of the proxies' losses: 2.4% spiral, 0.3% war. Maximum pressure struck the
+# leadership in 84% and Iran fired in 85%, in about one replicate in thirteen (7.8%) without any
+# leadership strike (its escalating strikes kill proxy fighters by the hundred); 73% spiralled
+# and 18% ended at war, 6.5% stayed in chronic harassment and 1.7% saw deterrence hold, the only
+# replicates of any doctrine where it did. The other routes to Iran's missiles stay open, but
+# only the doctrines of many strikes (proportional responses and maximum pressure) travelled
+# them more than once in a thousand replicates. Spirals and wars came in nine maximum-pressure
+# replicates in ten and in about a quarter of the decapitation ones, against about one in forty
+# under proportional responses, one in a thousand under Syria-only strikes and none under the
+# red line or restraint.
 #
-# US deaths moved far less than attacks: the paired intervals of the red line and decapitation
-# doctrines against restraint straddle zero, Syria-only's sits just below it (about 0.08 fewer
-# US deaths per replicate), and only proportional responses (about 0.42 fewer) and maximum
-# pressure (about 1.1 fewer) lowered them clearly; under maximum pressure about one replicate in
-# four (26%) saw no US death, against 9% under restraint. These are statements about the model's
-# rules and parameters (docs/ODD.md, docs/doctrines.md), not forecasts: the model leaves out,
-# among much else, domestic politics in Washington and Tehran and any learning about the other
-# side's doctrine.
+# US deaths moved less than attacks, but every doctrine that responds lowered them, each with a
+# paired interval against restraint clear of zero: the Syria-only, red line and decapitation
+# doctrines by about 0.31, 0.30 and 0.25 US deaths per replicate, proportional responses by
+# about 0.74 and maximum pressure by about 1.4; under maximum pressure about two replicates in
+# five (39%) saw no US death, against 9% under restraint. These are statements about the
+# model's rules and parameters (docs/ODD.md, docs/doctrines.md), not forecasts: the model leaves
+# out, among much else, domestic politics in Washington and Tehran and any learning about the
+# other side's doctrine.

@@ -161,28 +161,28 @@ pair.plot()
 #
 # In the model the December 2019 chain is one path among many, not the likeliest one, and in
 # this run the only one that led to Iran's missiles. A leadership strike came in about one
-# crisis replicate in ten (10%), almost always after an embassy assault, and Iran's missiles in
-# about 5%. Iran answered a little under half of the leadership strikes (45%) and let the rest
-# pass: a leadership strike alone is half of Iran's red line, and it crosses the line when IRGC
+# crisis replicate in ten (10%), every time after an embassy assault, and Iran's missiles in
+# about 5%. Iran answered about half of the leadership strikes (52%) and let the rest pass: a
+# leadership strike alone is half of Iran's red line, and it crosses the line when IRGC
 # officers die with the leaders (past it, Iran may still absorb the loss). Iran never fired
-# without a leadership strike: under the crisis doctrines the US struck only about 1.25 times a
+# without a leadership strike: under the crisis doctrines the US struck only about 1.3 times a
 # replicate on average, too seldom for its proxies' losses to add up to the red line, and a
 # strike that hits Iran's personnel in Syria is only half of it. Most replicates stayed in
-# chronic harassment (90%); 10% spiralled and 0.2% (one replicate) ended at war, and those are
-# exactly the replicates with a leadership strike. On the same draws without the decapitation
-# option the leadership strikes disappeared, and with them Iran's missiles and every spiral and
-# war: all the replicates stayed in chronic harassment. What the strike added, then, was the
-# whole tail of state-on-state escalation, spirals above all. The share of replicates reaching
-# rung 5 or above fell by about 7 percentage points and the mean highest rung by about 0.3, and
-# the US struck about a fifth of a strike less often per replicate. Militia attacks and US
-# deaths moved little, though measurably: without the leadership strike there were about 0.22
-# fewer attacks a month (about 2% of 9.6) and 0.04 fewer US deaths per replicate, both with
-# intervals clear of zero (a leadership strike adds grievance to every group). Not all of the
-# change belongs to the leadership strike: the counterfactual's `red_line` doctrine is the
-# automatic one (it answers every US death, whoever it blames), but it leaves wounds alone,
-# ignores runs of attacks and strikes harder when it does strike (compare the two columns in
-# `docs/doctrines.md`), which is why the two rung-5 curves part before any leadership strike
-# could have happened. Within those limits, in this model the December 2019 choices mattered for
-# how high the ladder went far more than for how much harassment US forces faced. Read the
-# replicate above as an illustration of how the rules chain together, not as a reconstruction of
-# the events.
+# chronic harassment (90%); 9.6% spiralled and 0.4% (two replicates) ended at war, and those
+# are exactly the replicates with a leadership strike. On the same draws without the
+# decapitation option the leadership strikes disappeared, and with them Iran's missiles and
+# every spiral and war: all the replicates stayed in chronic harassment. What the strike added,
+# then, was the whole tail of state-on-state escalation, spirals above all. The share of
+# replicates reaching rung 5 or above fell by about 9 percentage points and the mean highest
+# rung by about 0.35, and the US struck about a third of a strike less often per replicate.
+# Militia attacks and US deaths moved little, though measurably: without the leadership strike
+# there were about 0.34 fewer attacks a month (about 4% of 9.5) and 0.06 fewer US deaths per
+# replicate, both with intervals clear of zero (a leadership strike adds grievance to every
+# group). Not all of the change belongs to the leadership strike: the counterfactual's
+# `red_line` doctrine is the automatic one (it answers every US death, whoever it blames), but
+# it leaves wounds alone, ignores runs of attacks and strikes harder when it does strike
+# (compare the two columns in `docs/doctrines.md`), which is why the two rung-5 curves part
+# before any leadership strike could have happened. Within those limits, in this model the
+# December 2019 choices mattered for how high the ladder went far more than for how much
+# harassment US forces faced. Read the replicate above as an illustration of how the rules
+# chain together, not as a reconstruction of the events.

@@ -157,36 +157,36 @@ for regime in regimes.columns:
 #
 # **Deterrence holds** in no replicate of this grid: whatever the US and Iran do, the militias
 # keep attacking at two or more a month. Without the leadership strike after an embassy assault
-# almost every replicate ends in **chronic harassment** (98% to 99%), and the Iranian doctrine
-# sets how much: about 5.6 attacks a month when Iran restrains its proxies, about 8.9 under the
-# calibrated doctrine and about 10.5 under revenge. The few replicates that leave it show the
+# almost every replicate ends in **chronic harassment** (99% to 100%), and the Iranian doctrine
+# sets how much: about 4.1 attacks a month when Iran restrains its proxies, about 7.5 under the
+# calibrated doctrine and about 9.5 under revenge. The few replicates that leave it show the
 # US's second route to a leadership strike, a lethal campaign it blames on one group, which
-# stays open (about one replicate in a hundred saw such a strike), and Iran answers that strike:
-# a calibrated Iran fired in 1% of these replicates, a vengeful one in 2%, each time after such
-# a strike. Nowhere in this grid did Iran fire without a leadership strike: the default US
-# doctrine strikes too seldom for its proxies' losses, or a strike on Iran's people in Syria
-# (half its red line), to bring Iran's missiles.
+# stays open (about one replicate in a hundred, or none, saw such a strike, each of them then
+# spiralling), and in this run Iran answered none of those strikes. Nowhere in this grid did
+# Iran fire without a leadership strike: the default US doctrine strikes too seldom for its
+# proxies' losses, or a strike on Iran's people in Syria (half its red line), to bring Iran's
+# missiles.
 #
-# Turning the assault route on (probability 0.3) moves a fifth to more than a quarter of the
-# replicates out of chronic harassment (20% to 28%), and Iran's doctrine decides where they go.
-# A leadership strike alone is half of Iran's red line; it crosses the line at once when IRGC
-# officers die with the leaders, or on top of the proxies' losses, and past it Iran strikes nine
-# times in ten and absorbs the loss otherwise. A calibrated Iran answered about half of the
-# leadership strikes (55%), with warned missiles that kill almost no one (US deaths per
-# replicate hardly move): 21% of the replicates end in a **spiral** (rung 6 or above without war
-# or withdrawal) and 1% in war. An Iran that restrains its proxies never fires: 20% spiral on
+# Turning the assault route on (probability 0.3) moves about a quarter of the replicates out of
+# chronic harassment (24% to 30%), and Iran's doctrine decides where they go. A leadership
+# strike alone is half of Iran's red line; it crosses the line at once when IRGC officers die
+# with the leaders, or on top of the proxies' losses, and past it Iran strikes nine times in ten
+# and absorbs the loss otherwise. A calibrated Iran answered a little over half of the
+# leadership strikes (57%), with warned missiles that kill almost no one (US deaths per
+# replicate hardly move): 25% of the replicates end in a **spiral** (rung 6 or above without war
+# or withdrawal) and 3% in war. An Iran that restrains its proxies never fires: 24% spiral on
 # the leadership strikes alone, none at war. An Iran bent on revenge fires without warning: mean
-# US deaths per replicate rise from about 3.0 to 5.0, about 13 more in each replicate where its
-# missiles flew, 10% of the replicates end in **war** and 5% in **withdrawal**. Withdrawals come
-# only under revenge (1% even without the assault route): the deaths and the expulsion votes
-# drain US resolve below its threshold. The leadership strike leaves the share of replicates
-# reaching rung 5 exactly where it was (the assault route needs an embassy assault, which is
-# itself rung 5), and it does not lower attacks: under the calibrated and restrain-proxies
-# doctrines they rise a little, by about 0.2 and 0.15 a month (a leadership strike adds
-# grievance to every group); under revenge they fall by about 0.3 (the wars and withdrawals end
-# the attacks of the replicates they close), a weaker signal of about two standard errors.
-# `talks_first` gives the same numbers as `calibrated` here: the two differ only once talks
-# open, and the default scenario opens none. In this model, then, the leadership strike does not
-# deter harassment; it adds a tail of state-on-state escalation whose shape Tehran's doctrine,
-# not Washington's, decides. With 100 replicates per job the shares carry intervals of several
-# percentage points (the Wilson bands above).
+# US deaths per replicate rise from about 2.6 to 5.4, about 17.5 more in each replicate where
+# its missiles flew, 13% of the replicates end in **war** and 3% in **withdrawal**. Withdrawals
+# come only under revenge with the assault route on (none without it): the deaths and the
+# expulsion votes drain US resolve below its threshold. The leadership strike leaves the share
+# of replicates reaching rung 5 exactly where it was (the assault route needs an embassy
+# assault, which is itself rung 5), and it does not lower attacks: under the calibrated and
+# restrain-proxies doctrines they rise, by about 0.4 and 0.3 a month (a leadership strike adds
+# grievance to every group); under revenge they fall by about 0.17 (the wars and withdrawals
+# end the attacks of the replicates they close), a fall within the noise, of about one standard
+# error. `talks_first` gives the same numbers as `calibrated` here: the two differ only once
+# talks open, and the default scenario opens none. In this model, then, the leadership strike
+# does not deter harassment; it adds a tail of state-on-state escalation whose shape Tehran's
+# doctrine, not Washington's, decides. With 100 replicates per job the shares carry intervals of
+# several percentage points (the Wilson bands above).

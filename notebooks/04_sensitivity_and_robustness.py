@@ -127,31 +127,32 @@ contest.plot()
 # ## Reading
 #
 # *Which parameters matter.* Over the free parameters' search ranges, militia attacks per
-# month are nearly all convoy traffic (`actors.convoys_per_day`: S1 about 0.89), and US
+# month are nearly all convoy traffic (`actors.convoys_per_day`: S1 about 0.91), and US
 # deaths nearly all the lethality of a rocket (`weapons.rocket.kill_per_munition`: S1 about
-# 0.93). The share of replicates reaching rung 5 depends on both, and through their
-# interaction: ST about 0.67 and 0.40, more than their S1 (0.49 and 0.29). For P(war) the
-# replicate noise is about as large as the spread between points (the noise share is near
-# 1): at 20 replicates a point, war is too rare (2% to 3% of replicates) for Sobol indices to
-# rank anything, and the next two analyses read it better.
+# 0.90). The share of replicates reaching rung 5 depends on both, convoy traffic first, and
+# through their interaction: ST about 0.62 and 0.54, more than their S1 (0.36 and 0.32). For
+# P(war) the replicate noise is about as large as the spread between points (the noise share
+# is near 1): at 20 replicates a point, war is too rare (a few percent of replicates) for
+# Sobol indices to rank anything, and the next two analyses read it better.
 #
-# *Where war comes from.* About 2.4% of the discovery's replicates end in war. The densest
-# PRIM box holding at least half of them ends in war 7.6% of the time, three times the base
-# rate; it asks mostly for heavy convoy traffic (over about 1.4 convoys a day), a
-# leadership-strike probability over about 0.2 and an Iranian red line under about 3.1, and
+# *Where war comes from.* About 3.4% of the discovery's replicates end in war. The densest
+# PRIM box holding at least half of them ends in war 8.2% of the time, about two and a half
+# times the base rate; it asks for convoy traffic over about 0.9 convoys a day, a
+# leadership-strike probability over about 0.2 and an Iranian red line under about 3.2, and
 # trims a little off several other ranges. The extra-trees scores agree on convoy traffic
-# for war (0.26, the largest), and put the leadership-strike probability (0.27) and rocket
-# lethality (0.20) first for a spiral, whose box (36% spiral against 27% overall) asks for a
-# leadership-strike probability over about 0.34. The box is a description of this sample,
-# not a proof: at this size, war rests on about 150 replicates.
+# for war (0.22, the largest), and put the leadership-strike probability first for a spiral
+# (0.27), with convoy traffic and rocket lethality next (about 0.12 each); the spiral box
+# (37% spiral against 28% overall) asks for a leadership-strike probability over about 0.33.
+# The box is a description of this sample, not a proof: at this size, war rests on about 200
+# replicates.
 #
 # *Which doctrine is robust.* Across 120 US worlds (30 sampled worlds x 4 Iranian
-# doctrines), restraint keeps mean US deaths under 3 and war under 5% in every one (mean
-# 2.3 US deaths, no war), syria_only and red_line in 95% (failing only in some worlds
-# against `revenge`), proportional in 84%, decapitation in 78% and max_pressure in 32%:
-# max pressure deters the militias best (2.9 attacks a month against restraint's 11.3) and
-# is robust in every world only against an Iran that restrains its proxies (in about an
-# eighth of them or none against the others); against `revenge` it averages 19 US deaths
-# and 66% war. Restraint's price is the most attacks: its regret in attacks per month reaches 14.
-# Against `talks_first` every doctrine does exactly as against `calibrated`, because no
-# talks open in the default scenario.
+# doctrines), restraint keeps mean US deaths under 3 and war under 5% in all but one (99%;
+# mean 2.1 US deaths, no war), red_line in 96%, syria_only in 91% and proportional in 90%
+# (each of the four failing only in some worlds against `revenge`), decapitation in 65% and
+# max_pressure in 30%: max pressure deters the militias best (2.3 attacks a month against
+# restraint's 11.2) and is robust in every world only against an Iran that restrains its
+# proxies (in a tenth of them or none against the others); against `revenge` it averages
+# about 18 US deaths and 59.5% war. Restraint's price is the most attacks: its regret in attacks
+# per month reaches 15.3. Against `talks_first` every doctrine does exactly as against
+# `calibrated`, because no talks open in the default scenario.
