@@ -77,3 +77,32 @@ def known_attacks(rows, militia, killed_us, wounded_us):
         zero.astype(bool), np.asarray(killed_us), np.asarray(wounded_us), zero, zero,
         blamed=militia, confidence=np.ones(len(rows)),
     )  # fmt: skip
+
+
+def asgi_request(app, method: str, path: str, body: bytes = b"", query: str = "") -> tuple:
+    """One request to an ASGI app, in this process: (status, the JSON body read, or the
+    raw bytes of any other body)."""
+    import asyncio
+    import json
+
+    scope = {
+        "type": "http", "method": method, "path": path, "raw_path": path.encode(),
+        "query_string": query.encode(), "headers": [(b"content-type", b"application/json")],
+        "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1), "root_path": "",
+    }  # fmt: skip
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    try:
+        return status, json.loads(data)
+    except ValueError:
+        return status, data

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 
 import numpy as np
 import pytest
+from conftest import asgi_request
 
 from sim.app import ensemble, form, history, launch
 from sim.app.seminar import (
@@ -239,29 +239,9 @@ def test_the_ensembles_replicate_zero_is_the_class_run(pair):
 
 
 def _call(method: str, path: str, body: bytes = b"") -> tuple[int, dict | str]:
-    """One request to the app, in this process (ASGI)."""
-    app = create_app(warm=False)
-    scope = {
-        "type": "http", "method": method, "path": path, "raw_path": path.encode(),
-        "query_string": b"", "headers": [(b"content-type", b"application/json")],
-        "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80),
-        "client": ("127.0.0.1", 1), "root_path": "",
-    }  # fmt: skip
-    sent: list[dict] = []
-
-    async def receive():
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    try:
-        return status, json.loads(data)
-    except ValueError:
-        return status, data.decode()
+    """One request to the app, in this process (ASGI); a body that is not JSON as text."""
+    status, data = asgi_request(create_app(warm=False), method, path, body)
+    return status, data.decode() if isinstance(data, bytes) else data
 
 
 def test_server_refuses_a_bad_form_field_by_field():

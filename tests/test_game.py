@@ -3,7 +3,6 @@ game's server routes and its debrief (the browser's part is in tests/test_browse
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import io
 import json
@@ -12,6 +11,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import asgi_request
 
 from sim.app import debrief as debrief_module
 from sim.app.form import checked
@@ -285,30 +285,8 @@ def test_the_debrief_files(finished):
 
 def _call(method: str, path: str, body: dict | None = None, query: dict | None = None):
     """One request to the app, in this process (ASGI)."""
-    app = create_app(warm=False)
-    scope = {
-        "type": "http", "method": method, "path": path, "raw_path": path.encode(),
-        "query_string": urlencode(query or {}).encode(),
-        "headers": [(b"content-type", b"application/json")],
-        "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80),
-        "client": ("127.0.0.1", 1), "root_path": "",
-    }  # fmt: skip
-    sent: list[dict] = []
     payload = json.dumps(body).encode() if body is not None else b""
-
-    async def receive():
-        return {"type": "http.request", "body": payload, "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    try:
-        return status, json.loads(data)
-    except ValueError:
-        return status, data
+    return asgi_request(create_app(warm=False), method, path, payload, urlencode(query or {}))
 
 
 def test_two_teams_join_by_code_and_bad_requests_get_a_message():
