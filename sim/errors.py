@@ -39,6 +39,12 @@ def one_line(exc: BaseException) -> str:
     if text.endswith(":") and len(message) > 1:  # "In 'file': X raised ...:" then the problem
         text = f"{text} {message[1]}"
     key = getattr(inner, "full_key", None)
+    if key and str(key).startswith("inputs.") and "not in struct" in text:
+        return (
+            f"{key}: the scenario has no dated input of that name (inputs.NAME=off switches "
+            f"off one of its own, listed in its file; +{key}={{date: ..., path: ..., value: "
+            "..., source: ...} adds one)"
+        )
     return f"{key}: {text}" if key and key not in text else text
 
 
