@@ -45,6 +45,7 @@ from sim.posterior import OBSERVATION_PREFIX, POSTERIOR_FILE
 from sim.record import (
     RecordError,
     event_counts,
+    file_problem,
     load_counts,
     load_records,
     public_record,
@@ -492,10 +493,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def _records_or_fail(paths: list[Path]) -> pd.DataFrame:
     for path in paths:
-        if path.is_dir():
-            fail(PROG, f"--events {path}: is a folder, not a record file")
-        if not path.is_file():
-            fail(PROG, f"--events {path}: no such file")
+        problem = file_problem("--events", path)
+        if problem:
+            fail(PROG, problem)
     try:
         return load_records(*paths)
     except RecordError as exc:
@@ -506,8 +506,9 @@ def _records_or_fail(paths: list[Path]) -> pd.DataFrame:
 def _counts_or_fail(path: Path | None) -> pd.DataFrame | None:
     if path is None:
         return None
-    if not path.is_file():
-        fail(PROG, f"--counts {path}: no such file (or none for no tallies)")
+    problem = file_problem("--counts", path, "a file of tallies")
+    if problem:
+        fail(PROG, f"{problem} (or none for no tallies)")
     try:
         return load_counts(path)
     except RecordError as exc:

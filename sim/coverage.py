@@ -24,6 +24,7 @@ from sim.record import (
     RecordError,
     coverage,
     event_counts,
+    file_problem,
     gaza2023_record,
     load_counts,
     load_records,
@@ -95,10 +96,9 @@ def shipped_records() -> tuple[Path, ...]:
 
 
 def _readable(option: str, path: Path) -> Path:
-    if path.is_dir():
-        fail(PROG, f"{option} {path}: is a folder, not a CSV file")
-    if not path.is_file():
-        fail(PROG, f"{option} {path}: no such file")
+    problem = file_problem(option, path, "a CSV file")
+    if problem:
+        fail(PROG, problem)
     return path
 
 

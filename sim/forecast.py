@@ -42,6 +42,7 @@ from sim.record import (
     RecordError,
     coverage,
     event_counts,
+    file_problem,
     load_counts,
     load_records,
     public_record,
@@ -503,14 +504,11 @@ def forecast_config(overrides: list[str], window: Window, replicates: int, seed:
 def plan(args) -> Plan:
     """Check every input (files, windows, configuration, posterior), or ForecastInputError."""
     files = args.events or [seeds_record(), public_record()]
-    for path in files:
-        if path.is_dir():
-            raise ForecastInputError(f"--events {path}: is a folder, not a record file")
-        if not path.is_file():
-            raise ForecastInputError(f"--events {path}: no such file")
     tallies_file = args.counts or event_counts()
-    if not Path(tallies_file).is_file():
-        raise ForecastInputError(f"--counts {tallies_file}: no such file")
+    problems = [file_problem("--events", path) for path in files]
+    problems.append(file_problem("--counts", tallies_file, "a file of tallies"))
+    for problem in filter(None, problems):
+        raise ForecastInputError(problem)
     try:
         record = load_records(*files)
         tallies = load_counts(tallies_file)

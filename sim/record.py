@@ -256,6 +256,17 @@ class _Columns:
         return pd.DataFrame(data, columns=list(COLUMNS))
 
 
+def file_problem(option: str, path: str | Path, what: str = "a record file") -> str | None:
+    """Why ``path``, given as ``option`` on a command line, cannot be read as a file, in one
+    line (a folder, or nothing there), or None."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{option} {path}: is a folder, not {what}"
+    if not path.is_file():
+        return f"{option} {path}: no such file"
+    return None
+
+
 def _csv_rows(
     path: Path, expected: tuple[str, ...] = COLUMNS
 ) -> Iterator[tuple[int, dict[str, str]]]:

@@ -35,7 +35,7 @@ from sim.outofsample import compare as compare_out_of_sample
 from sim.outofsample import markdown as out_of_sample_markdown
 from sim.outofsample import summary_lines as out_of_sample_lines
 from sim.plots.style import BLACK, BLUE, FONT, GREY, _new_figure
-from sim.record import RecordError, event_counts, load_counts, load_events
+from sim.record import RecordError, event_counts, file_problem, load_counts, load_events
 from sim.scorecard import (
     REFERENCE,
     REFERENCE_LABEL,
@@ -325,10 +325,9 @@ def check_positive(parser: argparse.ArgumentParser, name: str, value: int) -> No
 
 def load_or_fail(prog: str, path: Path) -> pd.DataFrame:
     """Load a record or exit 2 with the loader's one line."""
-    if path.is_dir():
-        fail(prog, f"--events {path}: is a folder, not a record file")
-    if not path.is_file():
-        fail(prog, f"--events {path}: no such file")
+    problem = file_problem("--events", path)
+    if problem:
+        fail(prog, problem)
     try:
         return load_events(path)
     except RecordError as exc:

@@ -7,6 +7,7 @@ command line to the same contract."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -104,6 +105,19 @@ def _write_files(case: Case, tmp: Path) -> None:
             path.write_text(_fill(content, tmp), encoding="utf-8")
 
 
+#: each command's entry point, called in this process: (module, function)
+ENTRY_POINTS = {
+    "escalation-sim": ("sim.cli", "main"),
+    "escalation-design": ("sim.design", "main"),
+    "escalation-validate": ("sim.validate", "main"),
+    "escalation-calibrate": ("sim.calibrate", "main"),
+    "escalation-compare": ("sim.compare", "main"),
+    "escalation-report": ("sim.report", "main"),
+    "escalation-app": ("sim.app.launch", "parse"),
+    "escalation-coverage": ("sim.coverage", "main"),
+}
+
+
 def _call(main, argv: list[str]) -> int:
     try:
         main(argv)
@@ -118,45 +132,16 @@ def run_case(case: Case, tmp: Path, monkeypatch) -> int:
     argv = [_fill(a, tmp) for a in case.args]
     if case.output_args:
         argv += [_fill(a, tmp) for a in OUTPUT_ARGS[case.command]]
-    match case.command:
-        case "escalation-sim":
-            from sim import cli
-
-            monkeypatch.setattr(sys, "argv", ["escalation-sim", *argv])  # main sets it for Hydra
-            return _call(cli.main, argv)
-        case "escalation-design":
-            from sim import design
-
-            return _call(design.main, argv)
-        case "escalation-validate":
-            from sim import validate
-
-            return _call(validate.main, argv)
-        case "escalation-calibrate":
-            from sim import calibrate
-
-            return _call(calibrate.main, argv)
-        case "escalation-compare":
-            from sim import compare
-
-            return _call(compare.main, argv)
-        case "escalation-report":
-            from sim import report
-
-            return _call(report.main, argv)
-        case "escalation-app":
-            from sim.app import launch
-
-            return _call(launch.parse, argv)
-        case "escalation-coverage":
-            from sim import coverage
-
-            return _call(coverage.main, argv)
-        case "seminar":
-            return _seminar(case)
-        case "wargame":
-            return _wargame(case)
-    raise AssertionError(f"{case.id}: unknown command {case.command}")
+    if case.command == "seminar":
+        return _seminar(case)
+    if case.command == "wargame":
+        return _wargame(case)
+    if case.command not in ENTRY_POINTS:
+        raise AssertionError(f"{case.id}: unknown command {case.command}")
+    if case.command == "escalation-sim":  # main reads sys.argv for Hydra
+        monkeypatch.setattr(sys, "argv", ["escalation-sim", *argv])
+    module, function = ENTRY_POINTS[case.command]
+    return _call(getattr(importlib.import_module(module), function), argv)
 
 
 def _seminar(case: Case) -> int:
