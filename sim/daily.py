@@ -12,7 +12,7 @@ import pandas as pd
 
 from sim.events import Actor
 from sim.numerics.quantiles import quantiles as exact_quantiles
-from sim.numerics.reductions import sum_last
+from sim.numerics.reductions import count_last, sum_last
 from sim.params import Params
 from sim.rules.militia import capability
 from sim.state import State
@@ -92,7 +92,7 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     row["iran_green_light"][:] = state.iran_green
     row["us_troops"][:] = state.troops()
     row["us_resolve"][:] = state.us_resolve
-    row["sites_open"][:] = np.count_nonzero(state.site_open[:, params.theatre.us_sites], axis=1)
+    row["sites_open"][:] = count_last(state.site_open[:, params.theatre.us_sites])
     row["sovereignty_pressure"][:] = state.sovereignty
     for a, name in enumerate(SCORE_COLUMNS):
         row[name][:] = state.score_today[:, a]

@@ -43,8 +43,10 @@ from sim.numerics.reductions import (
     _small_sum,
     add_at,
     add_at_cells,
+    any_last,
     cells_where_equal,
     column_sums,
+    count_last,
     maximum_at,
     repeat_last,
     row_range,
@@ -1057,10 +1059,27 @@ def test_add_at_cells_is_numpys_add_at_on_two_indices(seed):
         add_at_cells(a.T, rows % 5, columns, 1.0)
 
 
-def test_repeat_last_makes_the_broadcast_whole():
-    a = np.arange(12.0).reshape(3, 4)
-    np.testing.assert_array_equal(repeat_last(a, 3), np.broadcast_to(a[:, :, None], (3, 4, 3)))
-    assert repeat_last(a, 3).flags.c_contiguous
+@pytest.mark.parametrize("k", [0, 1, 3, 5])
+def test_repeat_last_is_numpys_repeat_in_every_layout(k):
+    """Floats (with -0.0 and NaN), ints and bools; C order, Fortran order, a strided view,
+    a 1-d row and an empty one: ``np.repeat`` then reshape, bit for bit, made whole."""
+    rng = np.random.default_rng(k)
+    a = rng.standard_normal((30, 4))
+    a[0, :2] = -0.0, np.nan
+    ints = np.nan_to_num(a * 9).astype(int)
+    for arr in (a, np.asfortranarray(a), a[::3, 1:], a[:, 2], a[:0], a > 0, ints):
+        got = repeat_last(arr, k)
+        assert same_bits(got, np.repeat(arr, k).reshape(*arr.shape, k)), (arr.flags, arr.dtype)
+        assert got.flags.c_contiguous and got.dtype == arr.dtype
+
+
+@given(hnp.arrays(np.bool_, hnp.array_shapes(min_dims=2, max_dims=2, max_side=12)))
+def test_any_and_count_last_are_numpys(a):
+    """``any_last`` and ``count_last``: NumPy's reductions over the last axis, in any
+    layout (a view of every other column, Fortran order)."""
+    for arr in (a, a[:, ::2], np.asfortranarray(a)):
+        assert same_bits(any_last(arr), arr.any(axis=-1))
+        assert same_bits(count_last(arr), np.count_nonzero(arr, axis=-1).astype(np.int64))
 
 
 @pytest.mark.parametrize(("mean", "dispersion"), [(2.0, 0.5), (10.0, 0.5), (5.0, 0.0), (0.5, 2.0)])

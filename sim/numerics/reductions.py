@@ -63,10 +63,59 @@ def sum_last(a: np.ndarray) -> np.ndarray:
 
 
 def repeat_last(a: np.ndarray, k: int) -> np.ndarray:
-    """``a`` with a new last axis of ``k`` copies of each value (``a[..., None]`` made
-    whole): an array met whole is multiplied in one pass, where a broadcast over a short
-    last axis costs several times as much."""
-    return np.repeat(a, k).reshape(*a.shape, k)
+    """``np.repeat(a, k).reshape(*a.shape, k)``: ``a`` with a new last axis of ``k``
+    copies of each value (``a[..., None]`` made whole). An array met whole is multiplied
+    in one pass, where a broadcast over a short last axis costs several times as much;
+    the copies are written by a compiled loop, one copy at a time (faster than
+    ``np.repeat``, which writes value by value)."""
+    a = np.asarray(a)
+    out = np.empty((*a.shape, k), dtype=a.dtype)
+    if a.dtype.kind in "biuf" and out.size:
+        _repeat_each(np.ascontiguousarray(a).reshape(-1), out.reshape(-1, k))
+    else:
+        out[...] = a[..., None]
+    return out
+
+
+@_jit
+def _repeat_each(a, out):
+    for j in range(out.shape[1]):
+        for i in range(len(a)):
+            out[i, j] = a[i]
+
+
+def any_last(a: np.ndarray) -> np.ndarray:
+    """``a.any(axis=-1)`` of a 2-d bool array, in one compiled pass (NumPy's reduction
+    over a short last axis costs a loop per row)."""
+    out = np.empty(a.shape[0], dtype=np.bool_)
+    _any_rows(a, out)
+    return out
+
+
+def count_last(a: np.ndarray) -> np.ndarray:
+    """``np.count_nonzero(a, axis=-1)`` of a 2-d bool array (any layout), in one
+    compiled pass."""
+    out = np.empty(a.shape[0], dtype=np.int64)
+    _count_rows(a, out)
+    return out
+
+
+@_jit
+def _any_rows(a, out):
+    for i in range(a.shape[0]):
+        hit = False
+        for j in range(a.shape[1]):
+            hit |= a[i, j]
+        out[i] = hit
+
+
+@_jit
+def _count_rows(a, out):
+    for i in range(a.shape[0]):
+        n = 0
+        for j in range(a.shape[1]):
+            n += a[i, j]
+        out[i] = n
 
 
 def rows_where_equal(a: np.ndarray, value, active: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.events import Action, Actor, EventKind, Intent, Signal
-from sim.numerics.reductions import rows_where_equal, sum_last
+from sim.numerics.reductions import any_last, rows_where_equal, sum_last
 from sim.numerics.sampling import negative_binomial_from_uniform, poisson_from_uniform
 from sim.params import at, column
 from sim.rng import Stream
@@ -103,7 +103,7 @@ def send_envoys(today: Today) -> None:
     part of the way back to its baseline obedience."""
     state, params = today.state, today.params
     iran, dyn = params.config.doctrine.iran, params.config.actors.dynamics
-    defiant = ((state.obedience < column(dyn.defiance_threshold)) & state.formed).any(axis=1)
+    defiant = any_last((state.obedience < column(dyn.defiance_threshold)) & state.formed)
     visited = today.happens(
         Stream.ENVOY_VISIT, iran.envoy_visit_probability, state.active & defiant
     )
