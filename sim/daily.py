@@ -14,7 +14,6 @@ from sim.events import Actor
 from sim.numerics.quantiles import quantiles as exact_quantiles
 from sim.numerics.reductions import count_last, sum_last
 from sim.params import Params
-from sim.rules.militia import capability
 from sim.state import State
 
 #: the daily escalation score of each actor (``Actor``, in its order), in the daily series
@@ -81,9 +80,7 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     row["rung"][:] = state.rung_today
     row["tension"][:] = state.tension
     row["militia_fighters"][:] = sum_last(state.fighters)
-    cap = capability(state, params).reshape(state.replicates, -1)
-    W = len(weapons)
-    np.divide(sum_last(cap), M * W, out=row["militia_capacity"])
+    row["militia_capacity"][:] = state.capability_today
     np.divide(sum_last(np.where(formed, state.perceived_risk, 0.0)), M, out=row["perceived_risk"])
     np.divide(sum_last(np.where(formed, state.grievance, 0.0)), M, out=row["grievance"])
     np.divide(sum_last(np.where(formed, state.obedience, 0.0)), M, out=row["obedience"])

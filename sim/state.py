@@ -94,6 +94,7 @@ class State:
     killed_iraqi_today: np.ndarray
     wounded_iraqi_today: np.ndarray
     score_today: np.ndarray  # (R, actors) escalation score of today's events, by actor
+    capability_today: np.ndarray  # the groups' mean capability when they chose today's attacks
 
     @property
     def replicates(self) -> int:
@@ -130,6 +131,7 @@ class State:
             self.wounded_iraqi_today,
             self.proxy_losses_today,
             self.score_today,
+            self.capability_today,
         ):
             tally.fill(0.0)
         self.rung_today.fill(0)
@@ -228,6 +230,7 @@ def initial_state(params: Params, replicates: int) -> State:
         killed_iraqi_today=zeros(),
         wounded_iraqi_today=zeros(),
         score_today=np.zeros((R, len(Actor))),
+        capability_today=zeros(),
     )
 
 

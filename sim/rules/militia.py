@@ -141,6 +141,14 @@ def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ..
     return rate, cap, opportunity
 
 
+def record_capability(state: State, cap: np.ndarray) -> None:
+    """Keep the groups' mean capability of the day (over the groups formed and every
+    weapon), as they chose whether to attack, for the daily series."""
+    R, M, W = cap.shape
+    formed = sum_last(state.formed.astype(np.float64))
+    np.divide(sum_last(cap.reshape(R, M * W)), formed * W, out=state.capability_today)
+
+
 # --- the day's attacks --------------------------------------------------------------------
 
 
@@ -151,6 +159,7 @@ def attack(today: Today) -> Attacks:
     them."""
     state, params, day = today.state, today.params, today.day
     rate, cap, opportunity = attack_rates(state, params, day)
+    record_capability(state, cap)
     p_attack = -np.expm1(-sum_last(rate))
     rows, militia = today.below(Stream.ATTACK_OCCURS, params.n_militias, p_attack)
     if len(rows) == 0:
