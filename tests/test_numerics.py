@@ -331,15 +331,18 @@ def test_below_picks_the_cells_numpy_picks(S):
         rng.random((R, S)),
         np.array([[np.nan]]),
         np.array([[1.0]]),
+        np.array([[0.0]]),
+        np.where(rng.random((R, S)) < 0.95, rng.choice([0.0, -0.5, np.nan], (R, S)), 0.9),
     ]
     masks = [
         np.array([[True]]),
         rng.random((R, 1)) < 0.5,
         rng.random((1, S)) < 0.6,
         rng.random((R, S)) < 0.7,
+        rng.random((R, S)) < 0.03,  # few cells can hit: only theirs are drawn
         np.array([[False]]),
     ]
-    row_masks = [np.array([True]), rng.random(R) < 0.6, np.array([False])]
+    row_masks = [np.array([True]), rng.random(R) < 0.6, rng.random(R) < 0.05, np.array([False])]
     for threshold in thresholds:
         for where in masks:
             for row_where in row_masks:
@@ -577,6 +580,7 @@ def _rows(elements, lengths=SHORT):
 
 
 WHOLE = st.integers(0, 5000).map(float)
+SIGNED = st.integers(-3000, 3000).map(float)  # whole numbers below zero: counted from the least
 ANY = st.floats(allow_nan=True, allow_infinity=True)
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
 SMALL = st.sampled_from([0.0, 1.0, 2.0, 0.5, -0.0, -1.0, 1e-300, 7.25])
@@ -605,7 +609,14 @@ def assert_quantiles(got, expected, values):
 
 
 @given(
-    st.one_of(_rows(WHOLE), _rows(ANY), _rows(SMALL), _rows(st.floats(-1e6, 1e6)), _rows(FINITE))
+    st.one_of(
+        _rows(WHOLE),
+        _rows(SIGNED),
+        _rows(ANY),
+        _rows(SMALL),
+        _rows(st.floats(-1e6, 1e6)),
+        _rows(FINITE),
+    )
 )
 def test_quantiles_match_numpy_to_the_bit(values):
     expected = _numpy_quantiles(values)
@@ -613,7 +624,7 @@ def test_quantiles_match_numpy_to_the_bit(values):
     assert_quantiles(quantiles(values.copy(), QUANTILES, overwrite=True), expected, values)
 
 
-@given(st.one_of(_rows(WHOLE, LONG), _rows(SMALL, LONG), _rows(FINITE, LONG)))
+@given(st.one_of(_rows(WHOLE, LONG), _rows(SIGNED, LONG), _rows(SMALL, LONG), _rows(FINITE, LONG)))
 def test_quantiles_of_long_rows_match_numpy_to_the_bit(values):
     """Rows past the sort limit: counted or bucketed, ranges up to the largest floats."""
     assert_quantiles(quantiles(values.copy(), QUANTILES), _numpy_quantiles(values), values)
@@ -693,6 +704,27 @@ def test_rows_of_whole_numbers_spoiled_after_the_first_block_are_not_counted(spo
     assert same_bits(quantiles(values.copy(), QUANTILES), _numpy_quantiles(values))
 
 
+def test_whole_numbers_below_zero_are_counted_within_the_count_limit():
+    """Scores of de-escalation are whole numbers below zero: such a row is counted from
+    its least value when it spans less than ``COUNT_LIMIT`` and starts above -2**52 (else
+    bucketed), NumPy's quantiles either way."""
+    rng = np.random.default_rng(11)
+    near = rng.integers(-6, 3, 3_000).astype(float)
+    wide = near.copy()
+    wide[17] = COUNT_LIMIT  # spans the limit and more
+    values = np.vstack([near, wide, near - 1e6, near - 2.0**60])
+    ranks = np.array([0, 150, 1_499, 2_850, 2_999])
+    counts = np.zeros((max(COUNT_LIMIT, qmod.BUCKETS), qmod.LANES), dtype=np.int64)
+    counted = []
+    for row in values:
+        out = np.zeros(len(ranks))
+        counted.append(qmod._count_whole(row, ranks, out, counts))
+        if counted[-1]:
+            assert same_bits(out, np.sort(row)[ranks])
+    assert counted == [True, False, True, False]  # the last: past what an int64 holds
+    assert same_bits(quantiles(values.copy(), QUANTILES), _numpy_quantiles(values))
+
+
 def test_quantiles_of_rows_laid_out_in_columns_match_numpy():
     """A day's values taken from a table (replicates x series, transposed) are rows with a
     stride: the bit-pattern reductions read them as they are."""
@@ -744,8 +776,13 @@ def test_bit_pattern_helpers_give_numbers_and_ranges():
     assert not qmod._finite_range(np.array([1.0, np.nan]))[2]
     assert not qmod._finite_range(np.array([-np.inf, 1.0]))[2]
     assert qmod._whole_top(np.array([0.0, 3.0, 17.0, 2.0])) == 17
-    for spoiled in ([0.0, 1.5], [0.0, -0.0], [np.nan], [float(COUNT_LIMIT)], []):
+    for spoiled in ([0.0, 1.5], [np.nan], [float(COUNT_LIMIT)], []):
         assert qmod._whole_top(np.array(spoiled)) == -1
+    for signed in ([0.0, -0.0], [4.0, -3.0]):  # counted from the least, if at all
+        assert qmod._whole_top(np.array(signed)) == qmod._NEGATIVE
+    assert qmod._whole_span(np.array([4.0, -3.0, 0.0])) == (-3, 7)
+    for spoiled in ([0.0, -0.0], [-3.0, 0.5], [-1.0, float(COUNT_LIMIT)], [-np.inf, 0.0]):
+        assert qmod._whole_span(np.array(spoiled)) == (0, -1)
 
 
 @given(hnp.arrays(np.float64, st.integers(1, 2 * CHECK_BLOCK + 5), elements=st.one_of(SMALL, ANY)))
@@ -765,7 +802,21 @@ def test_bit_pattern_helpers_match_numpy(row):
         and not np.signbit(row).any()
         and (row < COUNT_LIMIT).all()
     )
-    assert qmod._whole_top(row) == (int(row.max()) if whole else -1)
+    top = qmod._whole_top(row)
+    assert top == int(row.max()) if whole else top in (-1, qmod._NEGATIVE)
+    if top == qmod._NEGATIVE:  # only for a sign bit in a block of whole numbers
+        assert np.signbit(row).any()
+    with np.errstate(invalid="ignore"):
+        span = (
+            np.isfinite(row).all()
+            and (row == np.floor(row)).all()
+            and not (np.signbit(row) & (row == 0)).any()
+            and row.min() >= -(2.0**52)
+            and row.max() - row.min() < COUNT_LIMIT
+        )
+    assert qmod._whole_span(row) == (
+        (int(row.min()), int(row.max() - row.min())) if span else (0, -1)
+    )
     repeated = (row == row[0]).all() and (np.signbit(row) == np.signbit(row[0])).all()
     assert qmod._repeated(row) == repeated
 

@@ -90,7 +90,7 @@ def order_statistics(values, ranks, out, done):
     sort would place them: exact, whatever the method. Sets ``done[c]`` for rows it
     handles (all but those with a NaN or an infinity, left to NumPy).
 
-    Rows of whole numbers in [0, ``COUNT_LIMIT``) are counted; other rows of up to
+    Rows of whole numbers spanning less than ``COUNT_LIMIT`` are counted; other rows of up to
     ``SORT_LIMIT`` values are sorted; longer ones are cut into ``BUCKETS`` equal slices of
     their range (a monotone map, so a lower slice holds lower values), and only the slices
     holding a wanted rank are sorted.
@@ -150,21 +150,46 @@ _INF_KEY = np.float64(np.inf).view(np.int64)
 _NEG_INF_KEY = np.float64(-np.inf).view(np.int64) ^ _MAGNITUDE
 
 
+#: what ``_whole_top`` returns for a row with a negative value (or -0.0) in a block of
+#: whole numbers: the row may still be counted from its least value (``_whole_span``)
+_NEGATIVE = -2
+
+
 @_jit
 def _whole_top(row):
     """The largest value of ``row`` if every value is a whole number in [0,
-    ``COUNT_LIMIT``) and none is -0.0 (a sort would place it as it pleases), else -1.
-    Checked a block at a time, so that a row of other numbers is given up after its
-    first block."""
+    ``COUNT_LIMIT``) and none is -0.0 (a sort would place it as it pleases), else -1
+    (``_NEGATIVE`` if a block of whole numbers held a negative value). Checked a block at
+    a time, so that a row of other numbers is given up after its first block."""
     bits = row.view(np.int64)
     top = np.int64(0)
     for start in range(0, len(row), CHECK_BLOCK):
         stop = start + CHECK_BLOCK
         negative, fraction, block_top = _whole_block(row[start:stop], bits[start:stop])
+        if fraction != 0:
+            return -1
+        if negative < 0:
+            return _NEGATIVE
         top = max(top, block_top)
-        if negative < 0 or fraction != 0 or top >= _COUNT_LIMIT_BITS:
+        if top >= _COUNT_LIMIT_BITS:
             return -1
     return int(_as_float(top)) if len(row) > 0 else -1
+
+
+@_jit
+def _whole_span(row):
+    """``(lo, hi - lo)`` for a row of finite whole numbers, none -0.0, spanning less
+    than ``COUNT_LIMIT`` from a least value of at least ``-2**52`` (scores below zero,
+    say: whole numbers an int64 holds exactly); else ``(0, -1)``."""
+    lo, hi, finite = _finite_range(row)
+    if not finite or lo < -(2.0**52) or hi - lo >= COUNT_LIMIT or _has_negative_zero(row):
+        return 0, -1
+    fraction = np.int64(0)
+    for i in range(len(row)):
+        fraction |= np.int64(np.floor(row[i]) != row[i])
+    if fraction != 0:
+        return 0, -1
+    return int(lo), int(hi - lo)
 
 
 @_jit
@@ -213,15 +238,18 @@ def _as_float(bits):
 @_jit
 def _count_whole(row, ranks, out, counts):
     n = len(row)
+    lo = 0
     top = _whole_top(row) if n > 0 else -1
+    if top == _NEGATIVE:
+        lo, top = _whole_span(row)
     if top < 0:
         return False
     end = n - n % LANES
     for i in range(0, end, LANES):
         for lane in range(LANES):
-            counts[int(row[i + lane]), lane] += 1
+            counts[int(row[i + lane]) - lo, lane] += 1
     for i in range(end, n):
-        counts[int(row[i]), 0] += 1
+        counts[int(row[i]) - lo, 0] += 1
     seen = 0
     j = 0
     for k in range(top + 1):
@@ -229,7 +257,7 @@ def _count_whole(row, ranks, out, counts):
             seen += counts[k, lane]
             counts[k, lane] = 0
         while j < len(ranks) and ranks[j] < seen:
-            out[j] = k
+            out[j] = k + lo
             j += 1
     return True
 
