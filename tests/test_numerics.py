@@ -1075,6 +1075,12 @@ def test_categorical_from_product_draws_what_the_built_weights_give(seed):
     cum = np.cumsum(weights.reshape(n, -1), axis=1)
     expected = np.minimum((cum < (u * cum[:, -1])[:, None]).sum(axis=1), J * K - 1)
     np.testing.assert_array_equal(categorical_from_product(u, a, b, c), expected)
+    # b as a table of a few rows, read through an index: the same draws as b gathered
+    table, which = b[:5], rng.integers(0, 5, n)
+    np.testing.assert_array_equal(
+        categorical_from_product(u, a, table, c, b_rows=which),
+        categorical_from_product(u, a, table[which], c),
+    )
 
 
 @given(st.integers(0, 2**32 - 1), st.sampled_from([np.float64, np.int64, np.bool_]))

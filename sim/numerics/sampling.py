@@ -60,27 +60,31 @@ def geometric_parameters(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def categorical_from_product(
-    u: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
+    u: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, b_rows: np.ndarray | None = None
 ) -> np.ndarray:
     """Index drawn from each row of the weights ``(a[i, j] * b[i, j, k]) * c[i, k]``, flattened
     to ``j * K + k``, with probability proportional to them: the first index whose running
     total (the row added left to right, as ``np.cumsum`` adds it) reaches ``u[i]`` times
     the row's total. The (n, J, K) weights are never built: each row's products are made
-    as it is searched."""
+    as it is searched. With ``b_rows``, row i reads ``b[b_rows[i]]`` (a table of a few
+    rows, not gathered into n)."""
     out = np.empty(len(u), dtype=np.int64)
-    _categorical_product(u, a, b, c, out)
+    if b_rows is None:
+        b_rows = np.arange(len(u))
+    _categorical_product(u, a, b, np.asarray(b_rows, dtype=np.int64), c, out)
     return out
 
 
 @_jit
-def _categorical_product(u, a, b, c, out):
-    n, J, K = b.shape
-    for i in range(n):
+def _categorical_product(u, a, b, b_rows, c, out):
+    J, K = b.shape[1], b.shape[2]
+    for i in range(len(u)):
+        bi = b[b_rows[i]]
         total = 0.0
         first = True
         for j in range(J):
             for k in range(K):
-                w = (a[i, j] * b[i, j, k]) * c[i, k]
+                w = (a[i, j] * bi[j, k]) * c[i, k]
                 total = w if first else total + w
                 first = False
         threshold = u[i] * total
@@ -89,7 +93,7 @@ def _categorical_product(u, a, b, c, out):
         while index < J * K - 1:
             index += 1
             j, k = divmod(index, K)
-            w = (a[i, j] * b[i, j, k]) * c[i, k]
+            w = (a[i, j] * bi[j, k]) * c[i, k]
             running = w if index == 0 else running + w
             if not running < threshold:
                 break

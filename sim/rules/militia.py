@@ -245,7 +245,7 @@ def _choose_target_and_weapon(params, rows, militia, u_choice, opportunity, cap)
     """One categorical draw over (target, weapon) per attack, proportional to the rates:
     ``opportunity[t] * attack_weight[m, t, w] * cap[m, w]``."""
     choice = categorical_from_product(
-        u_choice, opportunity[rows], params.attack_weight[militia], cap[rows, militia]
+        u_choice, opportunity[rows], params.attack_weight, cap[rows, militia], b_rows=militia
     )
     return np.divmod(choice, cap.shape[2])
 
