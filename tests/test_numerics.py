@@ -1150,6 +1150,46 @@ def test_negative_binomial_lags_are_scipys_quantiles(mean, dispersion):
     np.testing.assert_array_equal(negative_binomial_from_uniform(u, mean, dispersion), expected)
 
 
+def ref_negative_binomial(u, mean, dispersion, max_count):
+    """The running total of the negative binomial's probabilities in NumPy, each step
+    taken for the draws whose total has not yet passed their uniform."""
+    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
+    phi = np.broadcast_to(np.asarray(dispersion, dtype=np.float64), u.shape)
+    spread = 1.0 + phi * mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p0 = np.where(phi > 0, -np.log1p(phi * mean) / phi, -mean)
+    pmf = np.exp(log_p0)
+    total = pmf.copy()
+    count = np.zeros(u.shape, dtype=np.int64)
+    going = u >= total
+    k = 0
+    while k < max_count and going.any():
+        pmf = np.where(going, pmf * mean * (1.0 + phi * k) / ((k + 1) * spread), pmf)
+        k += 1
+        total = np.where(going, total + pmf, total)
+        count[going] = k
+        going &= u >= total
+    return count
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from([3650, 7]))
+def test_negative_binomial_counts_as_the_numpy_running_total(seed, max_count):
+    """The compiled count takes the NumPy running total's steps, to the same count, for
+    means and dispersions one per draw or one for all, uniforms at the ends, NaNs and a
+    cap on the count."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    u = rng.random(n)
+    u[:4] = [0.0, np.nextafter(1.0, 0.0), np.nan, 1.0 - 1e-15]
+    means = [rng.gamma(2.0, 3.0, n), 4.0, np.where(rng.random(n) < 0.2, 0.0, 30 * rng.random(n))]
+    dispersions = [rng.choice([0.0, 0.1, 0.5, 2.0], n), 0.0, 0.7]
+    for mean in means:
+        for dispersion in dispersions:
+            got = negative_binomial_from_uniform(u, mean, dispersion, max_count)
+            assert same_bits(got, ref_negative_binomial(u, mean, dispersion, max_count))
+    assert negative_binomial_from_uniform(np.zeros(0), 2.0, 0.5).shape == (0,)
+
+
 def test_negative_binomial_of_zero_mean_is_zero():
     assert negative_binomial_from_uniform(np.array([0.0, 0.5, 0.99]), 0.0, 0.5).tolist() == [0] * 3
 

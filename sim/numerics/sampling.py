@@ -110,29 +110,43 @@ def negative_binomial_from_uniform(
     """Inverse CDF at u of the negative binomial count with the given mean and dispersion
     (variance ``mean + dispersion * mean**2``; dispersion 0 is the Poisson), elementwise.
 
-    Plain NumPy over the draws (a few a day, for decision lags): each step of the running
-    total of the probabilities, ``p[k+1] = p[k] * mean (1 + dispersion k) / ((k + 1)
-    (1 + dispersion mean))`` from ``p[0] = (1 + dispersion mean) ** (-1 / dispersion)``,
-    is taken for the draws whose total has not yet passed their uniform.
+    The first probability, ``p[0] = (1 + dispersion mean) ** (-1 / dispersion)``, in
+    NumPy; then for each draw the running total, step by step, ``p[k+1] = p[k] * mean (1 +
+    dispersion k) / ((k + 1) (1 + dispersion mean))``, until it passes the uniform (at
+    most ``max_count`` steps), in one compiled loop.
     """
     u = np.asarray(u, dtype=np.float64)
     mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
     phi = np.broadcast_to(np.asarray(dispersion, dtype=np.float64), u.shape)
+    count = np.zeros(u.shape, dtype=np.int64)
+    if u.size == 0:
+        return count
     spread = 1.0 + phi * mean
     with np.errstate(divide="ignore", invalid="ignore"):
         log_p0 = np.where(phi > 0, -np.log1p(phi * mean) / phi, -mean)
-    pmf = np.exp(log_p0)
-    total = pmf.copy()
-    count = np.zeros(u.shape, dtype=np.int64)
-    going = u >= total
-    k = 0
-    while k < max_count and going.any():
-        pmf = np.where(going, pmf * mean * (1.0 + phi * k) / ((k + 1) * spread), pmf)
-        k += 1
-        total = np.where(going, total + pmf, total)
-        count[going] = k
-        going &= u >= total
+    _count_up(
+        u.reshape(-1),
+        np.exp(log_p0).reshape(-1),
+        np.ascontiguousarray(mean).reshape(-1),
+        np.ascontiguousarray(phi).reshape(-1),
+        spread.reshape(-1),
+        max_count,
+        count.reshape(-1),
+    )
     return count
+
+
+@_jit
+def _count_up(u, p0, mean, phi, spread, max_count, out):
+    for i in range(len(u)):
+        pmf = p0[i]
+        total = pmf
+        k = 0
+        while k < max_count and u[i] >= total:
+            pmf = pmf * mean[i] * (1.0 + phi[i] * k) / ((k + 1) * spread[i])
+            k += 1
+            total = total + pmf
+        out[i] = k
 
 
 def confidence_from_uniform(u: np.ndarray, mean) -> np.ndarray:
