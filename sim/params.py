@@ -171,7 +171,7 @@ class Params:
     baghdad_count_decay: float
     #: the parameters that take one value per replicate, by dotted path ((R,) arrays)
     per_replicate: Mapping[str, np.ndarray] = field(default_factory=dict)
-    _shipments: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
+    _shipments: dict[tuple, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @property
     def n_militias(self) -> int:
@@ -198,17 +198,24 @@ class Params:
         return self.n_militias + int(actor) - 1
 
     def supply_rates(self, day: int) -> np.ndarray:
-        """(R, W) materiel Iran ships per day of each weapon it ships by ``day``."""
-        return self.supplied_per_day * (day >= self.supply_start_day)
+        """(R, W) materiel Iran ships per day of each weapon it ships by ``day``
+        (read-only)."""
+        return self._supply(day)[0]
 
     def shipments(self, day: int) -> np.ndarray:
-        """(R, M, W) what each group receives of each weapon on ``day`` (read-only; worked
-        out once for each set of weapons that flow)."""
+        """(R, M, W) what each group receives of each weapon on ``day`` (read-only)."""
+        return self._supply(day)[1]
+
+    def _supply(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rates and shipments of ``day``, worked out once for each set of weapons
+        that flow."""
         flowing = tuple((day >= self.supply_start_day).tolist())
         if flowing not in self._shipments:
-            shipped = self.supply_share[:, :, None] * self.supply_rates(day)[:, None, :]
-            shipped.flags.writeable = False
-            self._shipments[flowing] = shipped
+            rates = self.supplied_per_day * (day >= self.supply_start_day)
+            shipped = self.supply_share[:, :, None] * rates[:, None, :]
+            for table in (rates, shipped):
+                table.flags.writeable = False
+            self._shipments[flowing] = (rates, shipped)
         return self._shipments[flowing]
 
 

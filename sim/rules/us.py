@@ -361,6 +361,8 @@ def hand_over(today: Today) -> None:
     that day, its people moving to the US sites kept in Iraq as when the US consolidates
     (the 2020 handovers of Qayyarah, K1 and Taji). A site held again is not reopened."""
     state, params = today.state, today.params
+    if not params.handed_over.any():  # (most days of most runs: no site handed over)
+        return
     closing = params.handed_over & state.site_open
     closing &= state.active[:, None]
     while closing.any():  # one site per replicate at a time: each move sees the last
