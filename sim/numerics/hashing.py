@@ -105,34 +105,28 @@ def below(keys, base, S, threshold, where, row_where, rows, slots):
     writes them into ``rows`` and ``slots`` and returns how many
     (``np.nonzero(where & row_where[:, None] & (uniform < threshold))``) for R = len(keys)
     replicates and S slots. ``threshold`` and ``where`` are 2-d, (R, S) or with an axis
-    of 1 that broadcasts; ``row_where`` is (R,) or (1,). Every cell's uniform is drawn,
-    as the NumPy expression draws it.
+    of 1 that broadcasts; ``row_where`` is (R,) or (1,).
 
-    A slot at a time: its uniforms down all replicates (vector instructions), then which
-    cells hit, without a branch; then the hits collected row by row."""
+    Each slot's uniforms down all replicates first (vector instructions), then one pass
+    over the cells row by row, writing the hits."""
     R = len(keys)
     t_rows, t_cols = threshold.shape[0] > 1, threshold.shape[1] > 1
     w_rows, w_cols = where.shape[0] > 1, where.shape[1] > 1
     each_row = len(row_where) > 1
     mixed = salts(base, S)
-    u = np.empty(R)
-    hit = np.empty((R, S), dtype=np.uint8)
+    u = np.empty((S, R))
     for j in range(S):
-        _hash_keys(keys, mixed[j], u)
-        t0 = threshold[0, j if t_cols else 0]
-        w0 = where[0, j if w_cols else 0]
-        r0 = row_where[0]
-        for i in range(R):
-            t = threshold[i, j if t_cols else 0] if t_rows else t0
-            w = where[i, j if w_cols else 0] if w_rows else w0
-            ok = row_where[i] if each_row else r0
-            hit[i, j] = (u[i] < t) & w & ok
+        _hash_keys(keys, mixed[j], u[j])
     n = 0
     for i in range(R):
+        if not row_where[i if each_row else 0]:
+            continue
         for j in range(S):
-            rows[n] = i
-            slots[n] = j
-            n += hit[i, j]
+            t = threshold[i if t_rows else 0, j if t_cols else 0]
+            if where[i if w_rows else 0, j if w_cols else 0] and u[j, i] < t:
+                rows[n] = i
+                slots[n] = j
+                n += 1
     return n
 
 
