@@ -266,11 +266,9 @@ def attack_exposure(
     weapon's lethality; returns munitions, intercepted and the (4, n) expected US killed,
     US wounded, Iraqi killed and Iraqi wounded."""
     th, actors = params.theatre, params.config.actors
-    on_hand = np.maximum(1, np.ceil(state.stock[rows, militia, weapon])).astype(np.int64)
-    munitions = np.minimum(munitions, on_hand)
-    state.stock[rows, militia, weapon] = np.maximum(
-        0.0, state.stock[rows, militia, weapon] - munitions
-    )
+    held = state.stock[rows, militia, weapon]
+    munitions = np.minimum(munitions, np.maximum(1, np.ceil(held)).astype(np.int64))
+    state.stock[rows, militia, weapon] = np.maximum(0.0, held - munitions)
     site = th.target_site[target]
     is_site = site >= 0
     site_or_0 = np.where(is_site, site, 0)
