@@ -23,10 +23,12 @@ def supply(today: Today) -> None:
     shipped = params.shipments(today.day)
     if today.played is not None:  # a wargame: the Iran team's supply order scales it
         shipped = today.played.iran_supplied(shipped)
-    if state.active.all():  # (the masked addition costs several times the plain one)
-        state.stock += shipped
-    else:
-        np.add(state.stock, shipped, out=state.stock, where=state.active[:, None, None])
+    # replicates that have ended keep their stocks (put back after one plain addition: a
+    # masked addition costs four times as much)
+    ended = np.flatnonzero(~state.active)
+    kept = state.stock[ended]
+    state.stock += shipped
+    state.stock[ended] = kept
     np.minimum(state.stock, params.stock_capacity, out=state.stock)
     # a 30-day moving volume of transfers: what Israeli intelligence sees
     rates = params.supply_rates(today.day)
