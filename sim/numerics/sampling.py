@@ -79,23 +79,27 @@ def categorical_from_product(
 def _categorical_product(u, a, b, b_rows, c, out):
     J, K = b.shape[1], b.shape[2]
     for i in range(len(u)):
-        bi = b[b_rows[i]]
-        total = 0.0
-        first = True
+        ai, bi, ci = a[i], b[b_rows[i]], c[i]
+        total = (ai[0] * bi[0, 0]) * ci[0]
         for j in range(J):
             for k in range(K):
-                w = (a[i, j] * bi[j, k]) * c[i, k]
-                total = w if first else total + w
-                first = False
+                if j > 0 or k > 0:
+                    total = total + (ai[j] * bi[j, k]) * ci[k]
         threshold = u[i] * total
+        # the first index whose running total reaches the threshold (else the last)
+        index = J * K - 1
         running = 0.0
-        index = -1
-        while index < J * K - 1:
-            index += 1
-            j, k = divmod(index, K)
-            w = (a[i, j] * bi[j, k]) * c[i, k]
-            running = w if index == 0 else running + w
-            if not running < threshold:
+        n = 0
+        found = False
+        for j in range(J):
+            for k in range(K):
+                w = (ai[j] * bi[j, k]) * ci[k]
+                running = w if n == 0 else running + w
+                if not running < threshold:
+                    index, found = n, True
+                    break
+                n += 1
+            if found:
                 break
         out[i] = index
 
