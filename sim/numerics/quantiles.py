@@ -73,8 +73,9 @@ def _interpolation(n: int, probabilities: tuple[float, ...]) -> tuple[np.ndarray
 COUNT_LIMIT = 4096
 #: buckets of the value range for the order statistics of other rows
 BUCKETS = 1024
-#: a histogram is counted in this many interleaved copies, so that a run of equal values
-#: (most replicates at zero attacks, at full resolve) does not wait on one counter
+#: a histogram is counted in this many interleaved copies (a power of two), so that a run
+#: of equal values (most replicates at zero attacks, at full resolve) does not wait on one
+#: counter
 LANES = 4
 #: values checked at a time before a row is known to be of whole numbers or not
 CHECK_BLOCK = 1024
@@ -244,12 +245,26 @@ def _count_whole(row, ranks, out, counts):
         lo, top = _whole_span(row)
     if top < 0:
         return False
-    end = n - n % LANES
-    for i in range(0, end, LANES):
-        for lane in range(LANES):
-            counts[int(row[i + lane]) - lo, lane] += 1
-    for i in range(end, n):
-        counts[int(row[i]) - lo, 0] += 1
+    # most replicates often share one value (no attacks today, every site open): if the
+    # first value is that of two in three, it is counted in one pass and only the others
+    # one by one
+    common = row[0]
+    same = 0
+    for i in range(n):
+        same += row[i] == common
+    if 3 * same >= 2 * n:
+        counts[int(common) - lo, 0] += same
+        if same < n:
+            for i in range(n):
+                if row[i] != common:
+                    counts[int(row[i]) - lo, i & (LANES - 1)] += 1
+    else:
+        end = n - n % LANES
+        for i in range(0, end, LANES):
+            for lane in range(LANES):
+                counts[int(row[i + lane]) - lo, lane] += 1
+        for i in range(end, n):
+            counts[int(row[i]) - lo, 0] += 1
     seen = 0
     j = 0
     for k in range(top + 1):
