@@ -666,7 +666,11 @@ def test_quantiles_of_a_day_match_numpy_on_realistic_rows():
     # repeated value, taken without a sort
     spread = 0.4 * rng.random((2, 10_000)) + 0.6 * (rng.random((2, 10_000)) < 0.5)
     held = np.where(rng.random((2, 10_000)) < [[0.7], [0.3]], 0.5, spread)
-    values = np.vstack([counts, levels, mixed, held])
+    # zeros and values decayed towards zero, with a few large ones (the street's outrage):
+    # thousands of different values in the lowest bucket, selected there, not sorted
+    decayed = np.where(rng.random((2, 10_000)) < 0.25, 0.0, rng.exponential(1e-3, (2, 10_000)))
+    decayed[:, :5] = 1.5
+    values = np.vstack([counts, levels, mixed, held, decayed])
     assert same_bits(quantiles(values.copy(), QUANTILES), _numpy_quantiles(values))
 
 

@@ -79,6 +79,8 @@ BUCKETS = 1024
 LANES = 4
 #: values checked at a time before a row is known to be of whole numbers or not
 CHECK_BLOCK = 1024
+#: a bucket holding more values than this has its ranks selected (a partition), not sorted
+SELECT_LIMIT = 64
 #: rows of other numbers up to this long are sorted whole: sweeping the buckets costs more
 #: than the sort below a few hundred values (NumPy's sort is not at hand in compiled code,
 #: and numba's slows on long rows of repeated values)
@@ -94,7 +96,8 @@ def order_statistics(values, ranks, out, done):
     Rows of whole numbers spanning less than ``COUNT_LIMIT`` are counted; other rows of up to
     ``SORT_LIMIT`` values are sorted; longer ones are cut into ``BUCKETS`` equal slices of
     their range (a monotone map, so a lower slice holds lower values), and only the slices
-    holding a wanted rank are sorted.
+    holding a wanted rank are sorted (or, holding more than ``SELECT_LIMIT`` values,
+    partitioned at those ranks).
     """
     C, R = values.shape
     counts = np.zeros((max(COUNT_LIMIT, BUCKETS), LANES), dtype=np.int64)
@@ -352,10 +355,21 @@ def _bucket_select(row, ranks, out, counts, wanted, bucket):
     for b in range(BUCKETS):
         if wanted[b]:
             part = picked[offset[b] : offset[b] + size_of[b]]
-            if not _repeated(part):
+            if _repeated(part):
+                while j < len(ranks) and bucket_of[j] == b:
+                    out[j] = part[0]
+                    j += 1
+            elif len(part) <= SELECT_LIMIT:
                 part.sort()
-            while j < len(ranks) and bucket_of[j] == b:
-                out[j] = part[ranks[j] - first[j]]
-                j += 1
+                while j < len(ranks) and bucket_of[j] == b:
+                    out[j] = part[ranks[j] - first[j]]
+                    j += 1
+            else:  # a crowded bucket: its ranks selected in one partition, not sorted
+                start = j
+                while j < len(ranks) and bucket_of[j] == b:
+                    j += 1
+                chosen = np.partition(part, ranks[start:j] - first[start:j])
+                for i in range(start, j):
+                    out[i] = chosen[ranks[i] - first[i]]
         wanted[b] = False
     return True
