@@ -173,6 +173,8 @@ class RandomStreams:
                 raise ValueError(f"threshold and where do not broadcast to {shape}")
         if len(row_where) not in (1, shape[0]):
             raise ValueError(f"row_where has {len(row_where)} flags for {shape[0]} replicates")
+        if not row_where.any():  # (a rare event: most days no replicate can have it)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         rows = np.empty(shape[0] * slots, dtype=np.int64)
         hit_slots = np.empty_like(rows)
         n = hashing.below(
