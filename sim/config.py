@@ -14,7 +14,7 @@ import datetime as dt
 import math
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -931,21 +931,26 @@ def apply_input(config: BaseConfig, entry: InputConfig, where: str = "input") ->
     """A copy of ``config`` with a dated input applied: its parameter set to its ``value``
     or multiplied by its ``scale``, up to the most the parameter allows (ten times a
     probability of 0.2 is 1)."""
-    if entry.scale is None:
-        return apply_change(config, entry.path, entry.value, where)
-    try:
-        node, leaf, current = parameter_at(config, entry.path)
-    except ConfigError:
-        raise ConfigError(
-            f"{where}.path = {entry.path!r}: not a parameter of the configuration"
-        ) from None
-    if isinstance(current, bool) or not isinstance(current, int | float):
-        raise ConfigError(
-            f"{where}.path = {entry.path!r}: only numeric parameters can change mid-run"
-        )
-    value = current * entry.scale
-    most = allowed_range(node, leaf).get("hi")
-    return apply_change(config, entry.path, value if most is None else min(value, most), where)
+    return apply_inputs(config, [entry], where)
+
+
+def apply_inputs(
+    config: BaseConfig, entries: Sequence[InputConfig], where: str = "input"
+) -> BaseConfig:
+    """A copy of ``config`` with dated inputs applied one after the other (each as
+    :func:`apply_input` applies it, a later one reading what the earlier ones set)."""
+    import copy
+
+    config = copy.deepcopy(config)
+    for entry in entries:
+        value = entry.value
+        if entry.scale is not None:
+            node, leaf, current = _numeric_parameter(config, entry.path, where)
+            value = current * entry.scale
+            most = allowed_range(node, leaf).get("hi")
+            value = value if most is None else min(value, most)
+        _set_change(config, entry.path, value, where)
+    return config
 
 
 def apply_change(config: BaseConfig, path: str, value: float, where: str = "change") -> BaseConfig:
@@ -953,6 +958,13 @@ def apply_change(config: BaseConfig, path: str, value: float, where: str = "chan
     import copy
 
     config = copy.deepcopy(config)
+    _set_change(config, path, value, where)
+    return config
+
+
+def _numeric_parameter(config: BaseConfig, path: str, where: str) -> tuple[Any, str, Any]:
+    """``parameter_at`` for a parameter that may change mid-run (a number, not a switch);
+    a ConfigError naming ``where`` otherwise."""
     try:
         node, leaf, current = parameter_at(config, path)
     except ConfigError:
@@ -961,13 +973,19 @@ def apply_change(config: BaseConfig, path: str, value: float, where: str = "chan
         ) from None
     if isinstance(current, bool) or not isinstance(current, int | float):
         raise ConfigError(f"{where}.path = {path!r}: only numeric parameters can change mid-run")
+    return node, leaf, current
+
+
+def _set_change(config: BaseConfig, path: str, value: float, where: str) -> None:
+    """Set the numeric parameter at ``path`` of ``config`` (in place) to ``value``,
+    checked as :func:`apply_change` checks it."""
+    node, leaf, current = _numeric_parameter(config, path, where)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigError(f"{where}: {path} = {value!r}: must be a number (finite)")
     if isinstance(current, int) and value != int(value):  # the field's own rule, not a cast
         what = allowed_range(node, leaf).get("what") or "a whole number"
         raise ConfigError(f"{where}: {path} = {value}: must be {what}")
     set_parameter(node, leaf, type(current)(value))
-    return config
 
 
 #: what a weapon's attacks can count as on the ladder: attacks on sites or on convoys

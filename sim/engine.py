@@ -21,7 +21,7 @@ from sim.config import (
     ConfigError,
     InputConfig,
     active_inputs,
-    apply_input,
+    apply_inputs,
     input_period,
     parse_date,
 )
@@ -210,10 +210,7 @@ class Simulation:
     def _config_on(self, day: int) -> BaseConfig:
         """The configuration the rules read on ``day``: the inputs holding, applied to the
         configuration as given (an input that has ended leaves the value it found)."""
-        config = self.config
-        for entry in self._holding(day):
-            config = apply_input(config, entry)
-        return config
+        return apply_inputs(self.config, self._holding(day))
 
     def _per_replicate_on(self, day: int) -> dict[str, np.ndarray]:
         """The per-replicate values, less those of parameters an input sets on ``day``."""
