@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from sim import cli
+from sim import cli, stops
+from sim.config import compose
+from sim.engine import Simulation
 from sim.folders import Claim, FolderError, FolderLock, check_writable, holder_of, unique_folder
 from sim.memory import FORCE_ENV, InsufficientMemoryError, check_memory, peak_bytes
 from sim.record import RecordError, load_events, seeds_record
@@ -321,6 +323,25 @@ def test_a_stop_ends_in_one_line_with_130_or_143(capsys):
         time.sleep(5)  # the handler raises before this ends
     assert exit_.value.code == EXIT_SIGTERM == 143
     assert_one_line(capsys.readouterr().err, "escalation-x: stopped; complete", "(SIGTERM)")
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the ignored one
+def test_a_stop_that_python_ignored_where_it_landed_is_raised_at_the_next_day(capsys):
+    """A signal whose handler runs in a finalizer (or a callback from compiled code, as when
+    the kernels load early in a run) raises where Python prints the exception and goes on:
+    the stop is raised again at the next simulated day, and once handled, never again."""
+
+    class Finalized:
+        def __del__(self):
+            stops._raise_stopped(signal.SIGINT, None)  # as the signal's handler would
+
+    config = compose("days=3", "replicates=1")
+    with pytest.raises(SystemExit) as exit_, clean_stops("escalation-x"):
+        Finalized()  # collected at once: its finalizer raises, and Python ignores it
+        Simulation(config).run()
+    assert exit_.value.code == EXIT_SIGINT
+    assert_one_line(capsys.readouterr().err, "escalation-x: stopped; complete", "(Ctrl-C")
+    assert Simulation(config).run().replicates.shape[0] == 1  # handled: not raised again
 
 
 def _start(code: str, *argv: str, cwd: Path) -> subprocess.Popen:
