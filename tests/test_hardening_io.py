@@ -344,6 +344,15 @@ def test_a_stop_that_python_ignored_where_it_landed_is_raised_at_the_next_day(ca
     assert Simulation(config).run().replicates.shape[0] == 1  # handled: not raised again
 
 
+def _as_a_shell_starts_it() -> None:
+    """In the child, before it starts: SIGINT and SIGTERM delivered and at their defaults,
+    as a shell starts a command. A test process may hold either blocked or ignored (a
+    library it ran in-process may leave them so), and a child inherits both."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _start(code: str, *argv: str, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", code, *argv],
@@ -352,7 +361,14 @@ def _start(code: str, *argv: str, cwd: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_a_shell_starts_it,
     )
+
+
+def _signals(pid: int) -> str:
+    """The blocked, ignored and caught signals of process ``pid`` (masks, from /proc)."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return " ".join(ln for ln in lines if ln.startswith(("SigBlk", "SigIgn", "SigCgt")))
 
 
 def _stop_when(
@@ -363,9 +379,10 @@ def _stop_when(
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
     time.sleep(settle)
+    masks = _signals(proc.pid)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=120)
-    return proc.returncode, out, err
+    return proc.returncode, out, err or f"(nothing on stderr; the child's signals: {masks})"
 
 
 @pytest.mark.slow
