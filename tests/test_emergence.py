@@ -139,6 +139,7 @@ def test_attribution_uncertainty_lowers_the_chance_a_death_is_answered():
     assert abs(wrong.mean() - e_wrong) < 4 * np.sqrt(e_wrong * (1 - e_wrong) / n)
 
 
+@pytest.mark.slow
 def test_only_the_automatic_doctrine_answers_every_attributed_death():
     for name in ("restraint", "proportional", "decapitation", "syria_only", "max_pressure"):
         assert config(f"doctrine/us={name}").doctrine.us.respond_if_us_killed < 1, name

@@ -86,6 +86,7 @@ def test_switching_a_mechanism_off_removes_its_events(baseline, switched_off, ki
     assert not (off.events.kind == kind).any()
 
 
+@pytest.mark.slow
 def test_no_us_response_at_all():
     off = run(
         config(
@@ -102,6 +103,7 @@ def test_no_us_response_at_all():
     assert not off.events.kind.isin(["us_strike_iraq", "us_strike_syria", "decapitation"]).any()
 
 
+@pytest.mark.slow
 def test_drones_arrive_only_from_their_start_date():
     result = run(
         config(
