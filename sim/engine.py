@@ -31,6 +31,7 @@ from sim.outcomes import replicate_table
 from sim.params import Params, compile_params
 from sim.rng import RandomStreams
 from sim.state import State, initial_state
+from sim.stops import raise_pending_stop
 from sim.theatre import Theatre
 
 
@@ -174,6 +175,7 @@ class Simulation:
 
     def step(self) -> None:
         """Advance all replicates one day."""
+        raise_pending_stop()  # a Ctrl-C or SIGTERM that Python ignored where it landed
         if self.day > 0 and self.day in self._turns:
             # a dated input begins or ends: the rules take new values, the state carries on
             self.params = compile_params(

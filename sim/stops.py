@@ -7,6 +7,12 @@ released (:mod:`sim.folders`). Files written before the stop are complete and st
 
 Every command's entry point is wrapped in :func:`command`, which also turns an error of the
 file system (disk full, permission denied...) into one line with exit status 1.
+
+Python ignores an exception raised where nothing can catch it: in a finalizer (``__del__``)
+or in a callback from compiled code, such as the ones that load the compiled kernels early
+in a run. A stop landing there would be lost (the command ran on to its end and exited 0),
+so it is remembered until a command handles it, and :func:`raise_pending_stop` (called each
+simulated day) raises it again.
 """
 
 from __future__ import annotations
@@ -32,12 +38,29 @@ class Stopped(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
 
 
+#: the signal of a stop raised and not yet handled by a command (see the module's docstring)
+_pending: list[int] = []
+
+
+def _stop(signum: int) -> KeyboardInterrupt:
+    return Stopped() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 def _raise_stopped(signum: int, frame: object) -> None:
-    raise Stopped()
+    _pending[:] = [signum]
+    raise _stop(signum)
+
+
+def raise_pending_stop() -> None:
+    """Raise again a stop that was raised and not handled since (lost where Python ignores
+    exceptions); nothing if there is none."""
+    if _pending:
+        raise _stop(_pending[0])
 
 
 def exit_status(stop: KeyboardInterrupt) -> int:
-    """130 for Ctrl-C, 143 for SIGTERM."""
+    """130 for Ctrl-C, 143 for SIGTERM (the stop is then handled: it is not raised again)."""
+    _pending.clear()
     return EXIT_SIGTERM if isinstance(stop, Stopped) else EXIT_SIGINT
 
 
@@ -53,10 +76,13 @@ def stop_message(prog: str, stop: KeyboardInterrupt, kept: str = KEPT) -> str:
 
 @contextlib.contextmanager
 def clean_stops(prog: str) -> Iterator[None]:
-    """SIGTERM raises :class:`Stopped` in the block; a stop ends the command in one line."""
-    previous = None
+    """SIGTERM raises :class:`Stopped` in the block, Ctrl-C ``KeyboardInterrupt``; a stop
+    ends the command in one line."""
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _raise_stopped)
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, _raise_stopped)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if ignored
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise_stopped)
     try:
         yield
     except KeyboardInterrupt as stop:
@@ -67,8 +93,8 @@ def clean_stops(prog: str) -> Iterator[None]:
         print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_FAILED) from None
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def command(prog: str) -> Callable[[F], F]:

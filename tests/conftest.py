@@ -106,3 +106,41 @@ def asgi_request(app, method: str, path: str, body: bytes = b"", query: str = ""
         return status, json.loads(data)
     except ValueError:
         return status, data
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Two things for the parallel run (``-n``, with ``--dist loadgroup`` from pyproject):
+
+    - a test that reads a module-scoped fixture of its file joins that file's xdist group,
+      so the fixture (a sweep, a server, a batch of runs) is made once, on one worker, not
+      once on each worker that gets one of its tests;
+    - the tests marked slow go first, so that the long ones do not start last and keep one
+      worker busy while the other has nothing left.
+
+    Every worker collects the same items in the same order, as xdist requires."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if any(d[-1].scope == "module" for d in defs if d):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
+        _name_groups(items)
+
+
+def _name_groups(items) -> None:
+    """Give each test of an xdist group its group's name after an ``@``, as xdist 3.8 itself
+    does for ``--dist loadgroup`` by setting ``item._nodeid``, which pytest 9 no longer
+    reads (its tests would go to any worker); the controller groups the tests by it."""
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        if names and "@" not in item.nodeid and isinstance(getattr(item, "_id", None), NodeId):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(names))}")

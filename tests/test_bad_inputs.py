@@ -274,6 +274,7 @@ def override(draw) -> tuple[str, bool | None]:
     return f"{path}={draw(st.sampled_from(ALWAYS_BAD))}", True
 
 
+@pytest.mark.slow
 @settings(
     max_examples=10,
     deadline=None,

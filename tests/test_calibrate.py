@@ -219,6 +219,7 @@ def test_a_stopped_calibration_resumes_where_it_stopped(model_files, tmp_path, c
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("extra", "key"),
     [(["--seed", "1"], "seed"), (["--particles", "25"], "particles"),
@@ -239,6 +240,7 @@ def test_a_changed_configuration_refuses_to_resume_naming_the_key(
     assert sorted(p.name for p in out.rglob("*")) == before  # nothing written
 
 
+@pytest.mark.slow
 def test_a_changed_parameter_file_refuses_to_resume(model_files, tmp_path, capsys):
     out = tmp_path / "cal"
     calibrate(model_files, out, 20, 1)

@@ -10,6 +10,7 @@ import copy
 import dataclasses
 
 import numpy as np
+import pytest
 from conftest import config, known_attacks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -73,6 +74,7 @@ def valid_configs(draw) -> BaseConfig:
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(valid_configs())
 def test_probabilities_stay_in_unit_interval_and_state_finite(cfg):
@@ -97,6 +99,7 @@ def test_probabilities_stay_in_unit_interval_and_state_finite(cfg):
     assert not sim.result().daily.isna().any().any()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(valid_configs())
 def test_zero_capability_gives_zero_attacks(cfg):

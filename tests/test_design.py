@@ -38,6 +38,7 @@ def test_each_point_gets_what_it_gets_alone(batch_replicates):
         pd.testing.assert_frame_equal(mine, _alone(row, 30), check_exact=True)
 
 
+@pytest.mark.slow
 def test_doctrines_that_differ_in_numbers_share_a_batch():
     plan = plan_design(DESIGN, *COMMON, replicates=5)
     sizes = sorted(len(batch.points) for batch in plan.batches)
@@ -46,6 +47,7 @@ def test_doctrines_that_differ_in_numbers_share_a_batch():
     assert shared.per_point["doctrine.us.decapitation_probability"] == [0.0, 0.3, 0.0]
 
 
+@pytest.mark.slow
 def test_the_summary_has_a_row_per_point_with_outcome_shares():
     result = run_design(DESIGN.iloc[:2], *COMMON, replicates=20)
     summary = result.summary()
@@ -126,6 +128,7 @@ def test_a_python_design_is_checked_too():
         run_design(pd.DataFrame({"doctrine.iraq.raid_rate": [-1.0]}), "days=5")
 
 
+@pytest.mark.slow
 def test_a_named_study_runs_as_one_batched_design(tmp_path):
     """``--experiment`` runs the study's swept values with its settings: each point is the
     job ``escalation-sim -m experiment=NAME`` would run for those values."""
@@ -199,6 +202,7 @@ def _results(out: Path) -> pd.DataFrame:
     return pd.read_parquet(out / "design_results.parquet")
 
 
+@pytest.mark.slow
 def test_a_design_gives_the_same_tables_however_it_is_cut(tmp_path):
     """In one piece, in 4 chunks over 2 processes, or as 3 tasks of an array job run in any
     order: the same rows, bit for bit (common random numbers)."""

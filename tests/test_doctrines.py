@@ -46,6 +46,7 @@ def test_every_doctrine_composes_under_its_name(group, options):
         assert getattr(cfg.doctrine, group).name == option
 
 
+@pytest.mark.slow
 def test_restraint_never_strikes_below_its_threshold():
     deadly = ("weapons.rocket.kill_per_munition=0.3",)  # make mass-casualty attacks happen
     result = _run("doctrine/us=restraint", *deadly)

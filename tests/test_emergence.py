@@ -26,6 +26,12 @@ from sim.state import NEVER
 YEAR = ("replicates=10000", "output.events=all", "output.daily=quantiles", "inputs=off")
 
 
+#: the tests that read one cached run share an xdist group, so that run is made on one
+#: worker only (under ``--dist loadgroup``)
+YEAR_GROUP = pytest.mark.xdist_group("emergence_year")
+SWITCH_GROUP = pytest.mark.xdist_group("emergence_switches")
+
+
 @functools.cache
 def _year() -> pd.DataFrame:
     cfg = config(*YEAR)
@@ -59,6 +65,7 @@ def routes_to_rung_7(events: pd.DataFrame) -> pd.Series:
 
 
 @pytest.mark.slow
+@YEAR_GROUP
 def test_rung_7_is_reached_by_several_routes():
     routes = routes_to_rung_7(_year())
     counts = routes.value_counts()
@@ -69,6 +76,7 @@ def test_rung_7_is_reached_by_several_routes():
 
 
 @pytest.mark.slow
+@YEAR_GROUP
 def test_an_embassy_assault_has_several_routes():
     """Assaults come after US strikes on Iraqi soil, after raids, or with no US strike or
     raid before them at all (the protest movement)."""
@@ -85,6 +93,7 @@ def test_an_embassy_assault_has_several_routes():
 
 
 @pytest.mark.slow
+@YEAR_GROUP
 def test_iran_sometimes_absorbs_a_loss():
     kinds = _year().kind
     assert (kinds == "iran_absorbs").sum() > 0
@@ -130,6 +139,7 @@ def test_attribution_uncertainty_lowers_the_chance_a_death_is_answered():
     assert abs(wrong.mean() - e_wrong) < 4 * np.sqrt(e_wrong * (1 - e_wrong) / n)
 
 
+@pytest.mark.slow
 def test_only_the_automatic_doctrine_answers_every_attributed_death():
     for name in ("restraint", "proportional", "decapitation", "syria_only", "max_pressure"):
         assert config(f"doctrine/us={name}").doctrine.us.respond_if_us_killed < 1, name
@@ -213,6 +223,7 @@ def _switch_baseline():
 
 
 @pytest.mark.slow
+@SWITCH_GROUP
 def test_a_splinter_forms_only_as_its_group_loses_its_leaders_and_attacks_in_its_own_name():
     """Kataib Hezbollah's splinter in waiting splits off on the day a US strike kills the
     group's leaders (never otherwise), and attacks, under its own name, only after."""
@@ -237,6 +248,7 @@ def test_a_splinter_forms_only_as_its_group_loses_its_leaders_and_attacks_in_its
 
 
 @pytest.mark.slow
+@SWITCH_GROUP
 @pytest.mark.parametrize("mechanism", list(SWITCHED_OFF))
 def test_switching_a_new_mechanism_off_moves_its_output(mechanism):
     overrides, output, direction = SWITCHED_OFF[mechanism]

@@ -48,6 +48,7 @@ def _events(sim: Simulation, row: int) -> pd.DataFrame:
 # --- the rules: played decisions are decision inputs -----------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [13, 19])
 def test_no_played_actor_is_the_engines_run(seed):
     """A game whose teams play nothing (the played structure there, with no rows) makes the
@@ -65,6 +66,7 @@ def test_no_played_actor_is_the_engines_run(seed):
     assert game.decisions == []
 
 
+@pytest.mark.slow
 def test_a_played_decision_changes_the_outcome_on_common_random_numbers():
     """The US team strikes leaders at its first decision where it may: the game leaves
     the doctrine's run on that day, never before (same draws), and ends elsewhere."""
@@ -98,6 +100,7 @@ def test_a_played_decision_changes_the_outcome_on_common_random_numbers():
     pd.testing.assert_frame_equal(doctrine, _events(alone, 0))
 
 
+@pytest.mark.slow
 def test_two_different_choices_give_two_different_games():
     """The same game, once answering every attack with a strike in Syria and once never:
     the first has more US strikes, the second none of its own choosing."""
@@ -145,6 +148,7 @@ def test_iran_played_holds_its_fire_and_its_supply():
     assert attacks < doctrine
 
 
+@pytest.mark.slow
 def test_irans_ordered_strike_lands_after_the_doctrines_lag():
     """Iran's team orders missiles on the first day: they strike US bases in the game (at
     least a day later), where the doctrine's run of seed 22 has no Iranian strike."""
@@ -251,6 +255,7 @@ def finished() -> Game:
     return game
 
 
+@pytest.mark.slow
 def test_the_debrief_marks_the_game_in_the_doctrines_spread(finished):
     """The doctrine's run of the game's replicate (same draws) is replicate 0 of the
     doctrine's spread: common random numbers, checked outcome by outcome."""

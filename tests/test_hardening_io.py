@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from sim import cli
+from sim import cli, stops
+from sim.config import compose
+from sim.engine import Simulation
 from sim.folders import Claim, FolderError, FolderLock, check_writable, holder_of, unique_folder
 from sim.memory import FORCE_ENV, InsufficientMemoryError, check_memory, peak_bytes
 from sim.record import RecordError, load_events, seeds_record
@@ -323,6 +325,34 @@ def test_a_stop_ends_in_one_line_with_130_or_143(capsys):
     assert_one_line(capsys.readouterr().err, "escalation-x: stopped; complete", "(SIGTERM)")
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the ignored one
+def test_a_stop_that_python_ignored_where_it_landed_is_raised_at_the_next_day(capsys):
+    """A signal whose handler runs in a finalizer (or a callback from compiled code, as when
+    the kernels load early in a run) raises where Python prints the exception and goes on:
+    the stop is raised again at the next simulated day, and once handled, never again."""
+
+    class Finalized:
+        def __del__(self):
+            stops._raise_stopped(signal.SIGINT, None)  # as the signal's handler would
+
+    config = compose("days=3", "replicates=1")
+    with pytest.raises(SystemExit) as exit_, clean_stops("escalation-x"):
+        Finalized()  # collected at once: its finalizer raises, and Python ignores it
+        Simulation(config).run()
+    assert exit_.value.code == EXIT_SIGINT
+    assert_one_line(capsys.readouterr().err, "escalation-x: stopped; complete", "(Ctrl-C")
+    assert Simulation(config).run().replicates.shape[0] == 1  # handled: not raised again
+
+
+def _as_a_shell_starts_it() -> None:
+    """In the child, before it starts: SIGINT and SIGTERM delivered and at their defaults,
+    as a shell starts a command. A test process may hold either blocked or ignored (a
+    library it ran in-process may leave them so), and a child inherits both."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _start(code: str, *argv: str, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", code, *argv],
@@ -331,7 +361,14 @@ def _start(code: str, *argv: str, cwd: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_a_shell_starts_it,
     )
+
+
+def _signals(pid: int) -> str:
+    """The blocked, ignored and caught signals of process ``pid`` (masks, from /proc)."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return " ".join(ln for ln in lines if ln.startswith(("SigBlk", "SigIgn", "SigCgt")))
 
 
 def _stop_when(
@@ -342,9 +379,10 @@ def _stop_when(
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
     time.sleep(settle)
+    masks = _signals(proc.pid)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=120)
-    return proc.returncode, out, err
+    return proc.returncode, out, err or f"(nothing on stderr; the child's signals: {masks})"
 
 
 @pytest.mark.slow

@@ -178,6 +178,7 @@ def test_a_handed_over_site_closes_on_its_day_and_its_people_move():
     assert len(closed) == min(20, after.config.output.event_sample)
 
 
+@pytest.mark.slow
 def test_all_inputs_off_is_the_run_without_them():
     off = config("inputs=off")
     assert off.inputs == "off" and not active_inputs(off)

@@ -1,15 +1,26 @@
 """Each mechanism can be switched off in the configuration, and then never acts.
 
 The switches are the ones docs/ODD.md lists (section 3): setting the named rates to zero.
+
+The switched-off runs are stepped together in one batch: each is a block of the base's 64
+replicates whose switch's parameters take their off values (parameters with one value per
+replicate), on the same draws; the batch gives each block what its run gives alone
+(tests/test_per_replicate.py), and its unchanged block must be the base run itself. A
+switch of a parameter that a dated input of the base scales mid-run (the Strategic
+Dialogue's raids) runs alone: while such an input holds, a batch gives every replicate the
+configuration's value scaled, where a run alone scales its own.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import config
 
-from sim.engine import run
+from sim.config import parameter_at
+from sim.engine import Simulation, input_days, run
+from sim.params import takes_one_per_replicate
 
 BASE = ("replicates=64", "days=365", "seed=2")
 
@@ -37,14 +48,45 @@ SWITCHES = {
 }
 
 
+@pytest.fixture(scope="module")
+def switched_off(baseline) -> dict:
+    """Each switch's run, by the kind of event it switches off: one batch, the base in its
+    first block, each switch in a block of its own."""
+    cfg = config(*BASE)
+    set_by_inputs = {entry.path for _, _, entry, _ in input_days(cfg).values()}
+    alone = [k for k in SWITCHES if {o.split("=")[0] for o in SWITCHES[k]} & set_by_inputs]
+    R, kinds = cfg.replicates, [k for k in SWITCHES if k not in alone]
+    blocks = len(kinds) + 1
+    values: dict[str, np.ndarray] = {}
+    for i, kind in enumerate(kinds, start=1):
+        for override in SWITCHES[kind]:
+            path, value = override.split("=")
+            current = parameter_at(cfg, path)[2]
+            assert takes_one_per_replicate(path, current), path
+            column = values.setdefault(path, np.array([current] * (blocks * R)))
+            column[i * R : (i + 1) * R] = type(current)(float(value))
+    sim = Simulation(cfg, np.tile(np.arange(R), blocks), per_replicate=values, runs=blocks)
+    while not sim.done:
+        sim.step()
+    unchanged, *runs = sim.results()
+    for frame in ("events", "daily", "replicates"):
+        pd.testing.assert_frame_equal(getattr(unchanged, frame), getattr(baseline, frame))
+    return {
+        **dict(zip(kinds, runs, strict=True)),
+        **{kind: run(config(*BASE, *SWITCHES[kind])) for kind in alone},
+    }
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", list(SWITCHES))
-def test_switching_a_mechanism_off_removes_its_events(baseline, kind):
+def test_switching_a_mechanism_off_removes_its_events(baseline, switched_off, kind):
     assert (baseline.events.kind == kind).any(), f"{kind} should happen at the defaults"
-    off = run(config(*BASE, *SWITCHES[kind]))
+    off = switched_off[kind]
+    assert len(off.replicates) == len(baseline.replicates)
     assert not (off.events.kind == kind).any()
 
 
+@pytest.mark.slow
 def test_no_us_response_at_all():
     off = run(
         config(
@@ -61,6 +103,7 @@ def test_no_us_response_at_all():
     assert not off.events.kind.isin(["us_strike_iraq", "us_strike_syria", "decapitation"]).any()
 
 
+@pytest.mark.slow
 def test_drones_arrive_only_from_their_start_date():
     result = run(
         config(

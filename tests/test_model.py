@@ -63,6 +63,7 @@ def test_model_stops_at_the_horizon():
     assert steps == 5
 
 
+@pytest.mark.slow
 def test_mesa_batch_run_seeds_the_run_with_rng():
     """Mesa users pass ``rng`` (mesa.batch_run does): it is the run's seed, so each row
     of the batch equals the model run directly with that seed."""

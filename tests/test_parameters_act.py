@@ -5,6 +5,16 @@ lethal Iranian strikes, drones from early in the run, frequent votes), then each
 parameter is changed within its allowed range and the run is repeated on the same random
 draws. The events, daily series or per-replicate outcomes must differ.
 
+The changes of parameters that can take one value per replicate run as one batch
+(``Simulation(per_replicate=..., runs=...)``): each change is a run of its own, a block of
+the stress configuration's 32 replicates, and each block is what that run gives alone
+(common random numbers: replicate k draws the same numbers whatever block it is in; the
+engine's contract, tests/test_per_replicate.py and tests/test_sweep_batched.py). Each
+batch also holds the unchanged configuration, which must be the baseline run alone, and
+every change is compared with that block. The other parameters (the theatre, the ladder's
+thresholds, reaches, lists and dates) and those a dated input of the stress configuration
+sets mid-run run alone, as before.
+
 Not covered here, and where they are: the map bounds and grid cell size shape the Mesa
 grid and the map (test_theatre); ``output.*`` changes what the CLI writes and prints
 (test_cli); ``seed``, ``days`` and ``replicates`` define the run itself.
@@ -16,12 +26,19 @@ import dataclasses
 import functools
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import config, replace
 
-from sim.config import KEYED_NUMBER, InputConfig
-from sim.engine import run
+from sim.config import KEYED_NUMBER, InputConfig, parameter_at
+from sim.engine import Simulation, input_days, run
+from sim.params import takes_one_per_replicate
+
+#: the module's tests share the batch (a module fixture): under ``--dist loadgroup`` xdist
+#: runs them on one worker, so the batch runs once
+pytestmark = pytest.mark.xdist_group("parameters_act")
 
 _NOT_HERE = {
     "seed",
@@ -143,6 +160,112 @@ def _same(a, b) -> bool:
     )
 
 
+# --- the changes stepped together -------------------------------------------------------------
+
+#: parameters a dated input of the stress configuration sets while the run goes on: while it
+#: holds, an input gives every replicate of a batch the configuration's value (scaled, for a
+#: scaled input), where a run alone scales its own; they run alone
+_SET_BY_INPUTS = frozenset(entry.path for _, _, entry, _ in input_days(stress_config()).values())
+
+#: the list and date parameters' cases (see test_list_and_date_parameters_move_an_output)
+LIST_AND_DATE = [
+    ("doctrine.us.consolidation_sites", ["qayyarah"]),
+    ("doctrine.iran.retaliation_targets", ["erbil"]),
+    ("weapons.drone.supplied_from", "2020-06-01"),
+    ("weapons.drone.kind", "convoy_ied"),
+    ("weapons.rocket.action", "other"),
+    ("scenario.start_date", "2020-01-01"),
+    ("actors.militias.0.bases", ["jurf_al_sakhar"]),
+    ("ladder.rungs.1.events", []),
+    ("doctrine.us.response_scaling", "proportional"),
+    ("doctrine.us.posture_trigger", "first_us_death"),
+    ("doctrine.us.embassy_closure_threat", False),
+    ("scenario.us_troops_in_iraq", 3000.0),
+    ("scenario.sites_handed_over", ["taji"]),
+    ("scenario.drawdown_under_way", True),
+    ("scenario.diplomacy_opens", None),
+    ("inputs", {"lull": InputConfig("2020-01-01", "doctrine.iran.green_light", 0.2, "test")}),
+    ("inputs", "off"),
+]
+
+
+def _batchable(path: str, value) -> bool:
+    """Whether a change of ``path`` to ``value`` runs in the batch (else alone)."""
+    if path in _SET_BY_INPUTS:
+        return False
+    try:
+        _, _, current = parameter_at(stress_config(), path)
+    except Exception:  # not a single parameter (the inputs table): alone
+        return False
+    return takes_one_per_replicate(path, current) and takes_one_per_replicate(path, value)
+
+
+#: every change that runs in the batch: (path, value), in the order of the cases
+BATCHED = [
+    (path, value)
+    for path, values in CASES + [(p, [v]) for p, v in LIST_AND_DATE]
+    for value in values
+    if _batchable(path, value)
+]
+#: changes stepped together at most (blocks of 32 replicates): the batch's daily series are
+#: held until it ends
+CHUNK = 60
+
+
+def _run_chunk(changes: list) -> list:
+    """The baseline and each of ``changes`` as runs of one batch: their results, in order."""
+    cfg = stress_config()
+    R, blocks = cfg.replicates, len(changes) + 1
+    per_replicate = {}
+    for i, (path, value) in enumerate(changes, start=1):
+        if path not in per_replicate:
+            current = parameter_at(cfg, path)[2]
+            per_replicate[path] = np.array([current] * (blocks * R), dtype=object)
+        per_replicate[path][i * R : (i + 1) * R] = value
+    per_replicate = {path: np.array(values.tolist()) for path, values in per_replicate.items()}
+    sim = Simulation(cfg, np.tile(np.arange(R), blocks), per_replicate=per_replicate, runs=blocks)
+    while not sim.done:
+        sim.step()
+    return list(sim.results())
+
+
+def _selected(items) -> list:
+    """The batched changes that the selected tests of this file read: all of them in a whole
+    run, a few when some parameters' tests are run alone (as docs/extending.md's examples do)."""
+    here = Path(__file__)
+    wanted = set()
+    for item in items:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        if item.path != here or not params:
+            continue
+        values = params["values"] if "values" in params else [params["value"]]
+        wanted.update((params["path"], repr(value)) for value in values)
+    return [(path, value) for path, value in BATCHED if (path, repr(value)) in wanted]
+
+
+@pytest.fixture(scope="module")
+def batched(request) -> dict:
+    """Each batched change's result (whether it moved an output), and each batch's unchanged
+    run, by (path, value): the changes the session's selected tests read, in batches of
+    CHUNK (at least one batch, for the test of the unchanged runs)."""
+    selected = _selected(request.session.items) or BATCHED[:1]
+    moved, baselines = {}, []
+    for start in range(0, len(selected), CHUNK):
+        changes = selected[start : start + CHUNK]
+        unchanged, *results = _run_chunk(changes)
+        baselines.append(unchanged)
+        for (path, value), result in zip(changes, results, strict=True):
+            moved[path, repr(value)] = not _same(result, unchanged)
+    return {"moved": moved, "baselines": baselines}
+
+
+def _moves(batched: dict, path: str, value) -> bool:
+    """Whether changing ``path`` to ``value`` changes any output, in the batch or alone."""
+    if (path, repr(value)) in batched["moved"]:
+        return batched["moved"][path, repr(value)]
+    return not _same(run(replace(stress_config(), path, value)), _baseline())
+
+
 def test_stress_configuration_exercises_every_mechanism():
     kinds = set(_baseline().events.kind)
     expected = {
@@ -172,40 +295,29 @@ def test_stress_configuration_exercises_every_mechanism():
 
 
 @pytest.mark.slow
+def test_the_batchs_unchanged_runs_are_the_baseline_run_alone(batched):
+    """Every batch's unchanged block is the stress configuration run alone: the batch gives
+    each block what its run gives alone, so a change compared in the batch is compared with
+    the baseline itself."""
+    assert batched["baselines"] and batched["moved"]
+    for unchanged in batched["baselines"]:
+        assert _same(unchanged, _baseline())
+    assert len(BATCHED) > 300  # most changes run in the batch
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "values"), CASES, ids=[c[0] for c in CASES])
-def test_parameter_moves_an_output(path, values):
+def test_parameter_moves_an_output(path, values, batched):
     for value in values:
-        if not _same(run(replace(stress_config(), path, value)), _baseline()):
+        if _moves(batched, path, value):
             return
     pytest.fail(f"{path}: none of {values} changed any output")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("path", "value"),
-    [
-        ("doctrine.us.consolidation_sites", ["qayyarah"]),
-        ("doctrine.iran.retaliation_targets", ["erbil"]),
-        ("weapons.drone.supplied_from", "2020-06-01"),
-        ("weapons.drone.kind", "convoy_ied"),
-        ("weapons.rocket.action", "other"),
-        ("scenario.start_date", "2020-01-01"),
-        ("actors.militias.0.bases", ["jurf_al_sakhar"]),
-        ("ladder.rungs.1.events", []),
-        ("doctrine.us.response_scaling", "proportional"),
-        ("doctrine.us.posture_trigger", "first_us_death"),
-        ("doctrine.us.embassy_closure_threat", False),
-        ("scenario.us_troops_in_iraq", 3000.0),
-        ("scenario.sites_handed_over", ["taji"]),
-        ("scenario.drawdown_under_way", True),
-        ("scenario.diplomacy_opens", None),
-        ("inputs", {"lull": InputConfig("2020-01-01", "doctrine.iran.green_light", 0.2, "test")}),
-        ("inputs", "off"),
-    ],
-)
-def test_list_and_date_parameters_move_an_output(path, value):
-    changed = run(replace(stress_config(), path, value))
-    assert not _same(changed, _baseline()), f"{path} -> {value} changed nothing"
+@pytest.mark.parametrize(("path", "value"), LIST_AND_DATE)
+def test_list_and_date_parameters_move_an_output(path, value, batched):
+    assert _moves(batched, path, value), f"{path} -> {value} changed nothing"
 
 
 def test_perturbations_cover_the_schema():

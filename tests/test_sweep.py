@@ -531,6 +531,7 @@ README_SWEEPS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "comment"), README_SWEEPS, ids=[" ".join(c[2:4]) for c, _ in README_SWEEPS]
 )

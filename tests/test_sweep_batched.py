@@ -213,6 +213,7 @@ def test_a_batch_whose_configuration_is_not_the_jobs_own_is_not_made():
 # --- several runs in one simulation ----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "settings",
     [

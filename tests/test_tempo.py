@@ -26,6 +26,7 @@ def test_tempo_is_one_plus_own_momentum_plus_outbidding_times_the_others():
     assert factor[2, 1] == 1.0 + 3.0 + 0.25 * 1.0
 
 
+@pytest.mark.slow
 def test_each_landed_attack_adds_momentum_and_momentum_fades():
     cfg = config("days=60", "output.events=all", "actors.dynamics.momentum_per_success=0.7")
     sim = Simulation(cfg, replicates=range(400))
@@ -48,6 +49,7 @@ def test_each_landed_attack_adds_momentum_and_momentum_fades():
     assert landed_some and intercepted_some  # both cases were met
 
 
+@pytest.mark.slow
 def test_switching_self_excitation_off_leaves_no_momentum_and_fewer_attacks():
     on = run(config("replicates=200", "days=200"))
     off = run(config("replicates=200", "days=200", "actors.dynamics.self_excitation=false"))
