@@ -21,8 +21,10 @@ from sim.config import (
     ConfigError,
     InputConfig,
     active_inputs,
+    allowed_range,
     apply_inputs,
     input_period,
+    parameter_at,
     parse_date,
 )
 from sim.daily import daily_columns, daily_stats, daily_values, quantile_frame
@@ -215,9 +217,22 @@ class Simulation:
         return apply_inputs(self.config, self._holding(day))
 
     def _per_replicate_on(self, day: int) -> dict[str, np.ndarray]:
-        """The per-replicate values, less those of parameters an input sets on ``day``."""
-        set_now = {entry.path for entry in self._holding(day)}
-        return {path: v for path, v in self.per_replicate.items() if path not in set_now}
+        """The per-replicate values on ``day``, as each replicate's run alone would have
+        them: an input that sets a parameter gives every replicate its value (the
+        parameter leaves the table); one that scales it scales each replicate's own value,
+        up to the most the parameter allows, in the order the inputs apply."""
+        values = dict(self.per_replicate)
+        for entry in self._holding(day):
+            if entry.path not in values:
+                continue
+            if entry.scale is None:
+                del values[entry.path]
+                continue
+            node, leaf, _ = parameter_at(self.config, entry.path)
+            most = allowed_range(node, leaf).get("hi")
+            scaled = values[entry.path] * entry.scale
+            values[entry.path] = scaled if most is None else np.minimum(scaled, most)
+        return values
 
     def run(self, progress=None) -> RunResult:
         """Step to the horizon and return the results; ``progress(day)`` after each day."""

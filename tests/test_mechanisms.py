@@ -5,10 +5,8 @@ The switches are the ones docs/ODD.md lists (section 3): setting the named rates
 The switched-off runs are stepped together in one batch: each is a block of the base's 64
 replicates whose switch's parameters take their off values (parameters with one value per
 replicate), on the same draws; the batch gives each block what its run gives alone
-(tests/test_per_replicate.py), and its unchanged block must be the base run itself. A
-switch of a parameter that a dated input of the base scales mid-run (the Strategic
-Dialogue's raids) runs alone: while such an input holds, a batch gives every replicate the
-configuration's value scaled, where a run alone scales its own.
+(tests/test_per_replicate.py, a dated input that scales a parameter included), and its
+unchanged block must be the base run itself.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import pytest
 from conftest import config
 
 from sim.config import parameter_at
-from sim.engine import Simulation, input_days, run
+from sim.engine import Simulation, run
 from sim.params import takes_one_per_replicate
 
 BASE = ("replicates=64", "days=365", "seed=2")
@@ -53,9 +51,7 @@ def switched_off(baseline) -> dict:
     """Each switch's run, by the kind of event it switches off: one batch, the base in its
     first block, each switch in a block of its own."""
     cfg = config(*BASE)
-    set_by_inputs = {entry.path for _, _, entry, _ in input_days(cfg).values()}
-    alone = [k for k in SWITCHES if {o.split("=")[0] for o in SWITCHES[k]} & set_by_inputs]
-    R, kinds = cfg.replicates, [k for k in SWITCHES if k not in alone]
+    R, kinds = cfg.replicates, list(SWITCHES)
     blocks = len(kinds) + 1
     values: dict[str, np.ndarray] = {}
     for i, kind in enumerate(kinds, start=1):
@@ -71,10 +67,7 @@ def switched_off(baseline) -> dict:
     unchanged, *runs = sim.results()
     for frame in ("events", "daily", "replicates"):
         pd.testing.assert_frame_equal(getattr(unchanged, frame), getattr(baseline, frame))
-    return {
-        **dict(zip(kinds, runs, strict=True)),
-        **{kind: run(config(*BASE, *SWITCHES[kind])) for kind in alone},
-    }
+    return dict(zip(kinds, runs, strict=True))
 
 
 @pytest.mark.slow

@@ -88,3 +88,27 @@ def test_per_replicate_values_must_match_the_replicates():
         Simulation(config(), range(4), per_replicate={"doctrine.us.response_lag_days": [1, 2, 3]})
     with pytest.raises(ConfigError, match="reach_km: cannot take one value per replicate"):
         Simulation(config(), range(2), per_replicate={"actors.militias.0.reach_km": [1.0, 2.0]})
+
+
+@pytest.mark.slow
+def test_an_input_that_scales_a_parameter_scales_each_replicates_own_value():
+    """The default scenario's Strategic Dialogue rounds scale the raid rate tenfold (from
+    11 June 2020, day 254): a batch whose replicates hold different raid rates gives each
+    what its run alone gives, the scaled rate capped at the parameter's bound (0.5 x 10 is
+    1), not the configuration's rate scaled for all."""
+    base = config("days=290", "output.events=all")
+    rates = (0.002, 0.05, 0.5)
+    n = 12
+    alone = [
+        Simulation(replace(base, "doctrine.iraq.raid_rate", rate), range(n)).run() for rate in rates
+    ]
+    batch = Simulation(
+        base,
+        np.tile(np.arange(n), len(rates)),
+        per_replicate={"doctrine.iraq.raid_rate": np.repeat(rates, n)},
+    ).run()
+    raids = batch.events[batch.events["kind"] == "iraqi_raid"]
+    assert (raids["day"] >= 254).any()  # the scaled days act in the batch
+    for k, single in enumerate(alone):
+        rows = batch.replicates.iloc[k * n : (k + 1) * n].reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, single.replicates, check_exact=True)
