@@ -107,7 +107,8 @@ class Simulation:
         per_replicate: numeric parameters (by dotted path, e.g.
             ``doctrine.us.response_lag_days``) with one value per replicate, in the order
             of ``replicates``; the others keep the value of ``config``. A dated input on
-            such a parameter gives every replicate its value while it holds.
+            such a parameter gives every replicate its value while it holds, or scales
+            each replicate's own.
         daily: whether to keep the daily series (a design, which reads only each
             replicate's outcome, does without them).
         runs: how many runs the replicates hold, as blocks of equal size in their order
