@@ -93,13 +93,26 @@ def asgi_request(app, method: str, path: str, body: bytes = b"", query: str = ""
     }  # fmt: skip
     sent: list[dict] = []
 
-    async def receive():
-        return {"type": "http.request", "body": body, "more_body": False}
+    async def exchange():
+        # as a server does: the request, then (once the response is sent) the client gone;
+        # a file response below ASGI 2.4 listens for that while it streams
+        requested, answered = asyncio.Event(), asyncio.Event()
 
-    async def send(message):
-        sent.append(message)
+        async def receive():
+            if not requested.is_set():
+                requested.set()
+                return {"type": "http.request", "body": body, "more_body": False}
+            await answered.wait()
+            return {"type": "http.disconnect"}
 
-    asyncio.run(app(scope, receive, send))
+        async def send(message):
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered.set()
+
+        await app(scope, receive, send)
+
+    asyncio.run(exchange())
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     try:
