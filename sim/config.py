@@ -939,24 +939,28 @@ def apply_inputs(
 ) -> BaseConfig:
     """A copy of ``config`` with dated inputs applied one after the other (each as
     :func:`apply_input` applies it, a later one reading what the earlier ones set)."""
-    import copy
-
     config = copy.deepcopy(config)
     for entry in entries:
         value = entry.value
         if entry.scale is not None:
-            node, leaf, current = _numeric_parameter(config, entry.path, where)
-            value = current * entry.scale
-            most = allowed_range(node, leaf).get("hi")
-            value = value if most is None else min(value, most)
+            value = scaled_by_input(config, entry, _numeric_parameter(config, entry.path, where)[2])
         _set_change(config, entry.path, value, where)
     return config
 
 
+def scaled_by_input(config: BaseConfig, entry: InputConfig, current):
+    """``current`` (the parameter's value, or an array of one per replicate) times the
+    input's ``scale``, up to the most the parameter allows."""
+    node, leaf, _ = parameter_at(config, entry.path)
+    most = allowed_range(node, leaf).get("hi")
+    value = current * entry.scale
+    if most is None:
+        return value
+    return min(value, most) if isinstance(value, int | float) else value.clip(max=most)
+
+
 def apply_change(config: BaseConfig, path: str, value: float, where: str = "change") -> BaseConfig:
     """A copy of ``config`` with the numeric parameter at dotted ``path`` set to ``value``."""
-    import copy
-
     config = copy.deepcopy(config)
     _set_change(config, path, value, where)
     return config

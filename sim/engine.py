@@ -21,11 +21,10 @@ from sim.config import (
     ConfigError,
     InputConfig,
     active_inputs,
-    allowed_range,
     apply_inputs,
     input_period,
-    parameter_at,
     parse_date,
+    scaled_by_input,
 )
 from sim.daily import daily_columns, daily_stats, daily_values, quantile_frame
 from sim.events import EventLog
@@ -228,11 +227,8 @@ class Simulation:
                 continue
             if entry.scale is None:
                 del values[entry.path]
-                continue
-            node, leaf, _ = parameter_at(self.config, entry.path)
-            most = allowed_range(node, leaf).get("hi")
-            scaled = values[entry.path] * entry.scale
-            values[entry.path] = scaled if most is None else np.minimum(scaled, most)
+            else:
+                values[entry.path] = scaled_by_input(self.config, entry, values[entry.path])
         return values
 
     def run(self, progress=None) -> RunResult:
