@@ -93,20 +93,21 @@ class USGarrison(_View, FixedAgent):
     def __init__(self, model: EscalationModel, site: int, cell) -> None:
         super().__init__(model)
         self.site = site
+        self.column = model.simulation.params.theatre.us_column[site]  # in the site arrays
         self.cell = cell
         self.name = model.simulation.params.theatre.site_names[site]
 
     @property
     def personnel(self) -> float:
-        return float(self._state.personnel[0, self.site])
+        return float(self._state.personnel[0, self.column])
 
     @property
     def is_open(self) -> bool:
-        return bool(self._state.site_open[0, self.site])
+        return bool(self._state.site_open[0, self.column])
 
     @property
     def air_defence(self) -> float:
-        return float(self._state.air_defence[0, self.site])
+        return float(self._state.air_defence[0, self.column])
 
 
 class USCommand(_View, Agent):
@@ -145,8 +146,8 @@ class IraqiGovernment(_View, Agent):
 
     @property
     def embassy_protection(self) -> float:
-        sites = self._params.theatre.embassy_sites
-        return float(self._state.protection[0, sites].max()) if len(sites) else 0.0
+        columns = self._params.theatre.embassy_columns
+        return float(self._state.protection[0, columns].max()) if len(columns) else 0.0
 
     @property
     def fighters_detained(self) -> float:

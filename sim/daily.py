@@ -89,7 +89,7 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     row["iran_green_light"][:] = state.iran_green
     row["us_troops"][:] = state.troops()
     row["us_resolve"][:] = state.us_resolve
-    row["sites_open"][:] = count_last(state.site_open[:, params.theatre.us_sites])
+    row["sites_open"][:] = count_last(state.site_open)
     row["sovereignty_pressure"][:] = state.sovereignty
     for a, name in enumerate(SCORE_COLUMNS):
         row[name][:] = state.score_today[:, a]

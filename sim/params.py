@@ -157,9 +157,10 @@ class Params:
     # schedule
     supply_start_day: np.ndarray  # (W,) first day Iran ships each weapon
     diplomacy_day: int | None  # day US-Iran talks open (None: never)
-    consolidation_sites: np.ndarray
-    handed_over: np.ndarray  # (R, S) bool: a US site its dated input has handed over (held 0)
-    retaliation_sites: np.ndarray
+    # (US sites are columns of the state's site arrays: ``theatre.us_column``)
+    consolidation_sites: np.ndarray  # the US sites the US closes, in order
+    handed_over: np.ndarray  # (R, U) bool: a US site its dated input has handed over (held 0)
+    retaliation_sites: np.ndarray  # the US sites Iran's missiles strike
     # daily decay multipliers
     grievance_decay: float
     momentum_decay: float
@@ -343,15 +344,16 @@ def compile_params(
         score_of_kind=score_of_kind,
         supply_start_day=supply_start_day,
         diplomacy_day=diplomacy_day,
-        handed_over=(_table([s.held for s in config.theatre.sites], R) == 0)
-        & (theatre.side == "us"),
-        consolidation_sites=np.array(
-            [theatre.site_index[n] for n in us.consolidation_sites], dtype=np.int64
-        ),
-        retaliation_sites=np.array(
-            [theatre.site_index[n] for n in config.doctrine.iran.retaliation_targets],
-            dtype=np.int64,
-        ),
+        handed_over=_table([s.held for s in config.theatre.sites], R)[:, theatre.us_sites] == 0,
+        consolidation_sites=theatre.us_column[
+            np.array([theatre.site_index[n] for n in us.consolidation_sites], dtype=np.int64)
+        ],
+        retaliation_sites=theatre.us_column[
+            np.array(
+                [theatre.site_index[n] for n in config.doctrine.iran.retaliation_targets],
+                dtype=np.int64,
+            )
+        ],
         grievance_decay=decay_per_day(dyn.grievance_halflife_days),
         momentum_decay=decay_per_day(dyn.momentum_halflife_days),
         outrage_decay=decay_per_day(dyn.outrage_halflife_days),

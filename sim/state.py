@@ -40,7 +40,7 @@ class State:
     momentum: np.ndarray  # (R, M) emboldenment from the group's own landed attacks (fades)
     recent_us_deaths: np.ndarray  # US deaths the US blames on each group, over the same window
     outrage: np.ndarray  # (R,) public outrage at the US in Iraq: the crowd's motive
-    # sites (R, S)
+    # US sites (R, U): a column per site of ``theatre.us_sites``, in order
     personnel: np.ndarray
     site_open: np.ndarray
     air_defence: np.ndarray
@@ -148,7 +148,7 @@ def initial_state(params: Params, replicates: int) -> State:
     """Every replicate starts from the configured values of the scenario's first day."""
     cfg, th = params.config, params.theatre
     militias = cfg.actors.militias
-    R, M, S = replicates, params.n_militias, len(th.site_names)
+    R, M, U = replicates, params.n_militias, len(th.us_sites)
 
     def per_militia(attr: str) -> np.ndarray:
         out = np.empty((R, M))
@@ -164,8 +164,8 @@ def initial_state(params: Params, replicates: int) -> State:
         w = params.weapon_names.index(weapon)
         stock[:, :, w] = np.minimum(total * params.supply_share, params.stock_capacity[:, :, w])
     personnel, site_open, drawdown_start = _scenario_posture(params, R)
-    protection = np.zeros((R, S))
-    protection[:, th.embassy_sites] = column(cfg.doctrine.iraq.embassy_protection)
+    protection = np.zeros((R, U))
+    protection[:, th.embassy_columns] = column(cfg.doctrine.iraq.embassy_protection)
     never = lambda: np.full(R, NEVER, dtype=np.int64)  # noqa: E731
     zeros = lambda: np.zeros(R)  # noqa: E731
     return State(
@@ -183,7 +183,7 @@ def initial_state(params: Params, replicates: int) -> State:
         outrage=zeros(),
         personnel=personnel,
         site_open=site_open,
-        air_defence=np.tile(th.air_defence, (R, 1)),
+        air_defence=np.tile(th.air_defence[th.us_sites], (R, 1)),
         protection=protection,
         us_resolve=np.ones(R),
         posture_start_troops=personnel.sum(axis=1),
@@ -237,13 +237,13 @@ def initial_state(params: Params, replicates: int) -> State:
 def _scenario_posture(params: Params, R: int) -> tuple[np.ndarray, ...]:
     """US personnel, open sites and drawdown start as the scenario's first day finds them."""
     th, scenario = params.theatre, params.config.scenario
-    personnel = np.tile(th.personnel, (R, 1))
-    site_open = np.tile(th.side == "us", (R, 1))
-    handed_over = [th.site_index[name] for name in scenario.sites_handed_over]
+    personnel = np.tile(th.personnel[th.us_sites], (R, 1))
+    site_open = np.ones(personnel.shape, dtype=bool)
+    handed_over = th.us_column[[th.site_index[name] for name in scenario.sites_handed_over]]
     personnel[:, handed_over] = 0.0
     site_open[:, handed_over] = False
     if scenario.us_troops_in_iraq is not None:
-        in_iraq = th.country == "iraq"
+        in_iraq = th.country[th.us_sites] == "iraq"
         total = personnel[:, in_iraq].sum(axis=1, keepdims=True)
         scale = np.divide(
             scenario.us_troops_in_iraq, total, out=np.zeros_like(total), where=total > 0

@@ -73,7 +73,12 @@ class Theatre:
                 )
         self.place_names = self.site_names + [f"convoy:{seg.name}" for seg in self.segments]
 
+        #: the US sites (site indices): the columns of the state's site arrays, in order
+        #: (only US sites hold people, stay open or close, have air defence or protection)
         self.us_sites = np.flatnonzero(self.side == "us")
+        #: each site's column in the state's site arrays (-1: not a US site)
+        self.us_column = np.full(len(sites), -1, dtype=np.int64)
+        self.us_column[self.us_sites] = np.arange(len(self.us_sites))
         self.convoy_segments = [i for i, s in enumerate(self.segments) if s.kind == "us_logistics"]
         n_site_targets, n_convoys = len(self.us_sites), len(self.convoy_segments)
         self.n_targets = n_site_targets + n_convoys
@@ -81,8 +86,11 @@ class Theatre:
         self.target_place = np.concatenate(
             [self.us_sites, len(sites) + np.array(self.convoy_segments, dtype=np.int64)]
         ).astype(np.int64)
-        #: site index of each target (-1 for convoys)
-        self.target_site = np.concatenate([self.us_sites, -np.ones(n_convoys, dtype=np.int64)])
+        #: the US site of each target as a column of the state's site arrays (-1 for
+        #: convoys): the site targets come first, in the order of ``us_sites``
+        self.target_us_site = np.concatenate(
+            [np.arange(n_site_targets), -np.ones(n_convoys, dtype=np.int64)]
+        )
         self.target_is_convoy = np.arange(self.n_targets) >= n_site_targets
         # convoy targets sit at the midpoint of their segment
         mid_lat = [
@@ -106,7 +114,9 @@ class Theatre:
         self.target_in_baghdad[:n_site_targets] = np.isin(
             self.kind[self.us_sites], list(baghdad_kinds)
         )
-        self.embassy_sites = np.flatnonzero(self.kind == "embassy")
+        #: the US embassy (site indices), and its column in the state's site arrays
+        self.embassy_sites = np.flatnonzero((self.kind == "embassy") & (self.side == "us"))
+        self.embassy_columns = self.us_column[self.embassy_sites]
         supply_sites = {seg.a for seg in self.segments if seg.kind == "iran_supply"} | {
             seg.b for seg in self.segments if seg.kind == "iran_supply"
         }

@@ -37,7 +37,8 @@ def _events(sim: Simulation, kind: str, first: str, last: str) -> int:
 
 
 def _personnel(sim: Simulation, site: str) -> np.ndarray:
-    return sim.state.personnel[:, sim.params.theatre.site_index[site]]
+    th = sim.params.theatre
+    return sim.state.personnel[:, th.us_column[th.site_index[site]]]
 
 
 def _green(sim: Simulation, first: str, last: str) -> float:
@@ -168,7 +169,8 @@ def test_a_handed_over_site_closes_on_its_day_and_its_people_move():
     cfg.inputs = {"q": InputConfig("2020-03-26", "theatre.sites.qayyarah.held", 0, "test")}
     after = Simulation(cfg)
     after.run()
-    at = after.params.theatre.site_index["qayyarah"]
+    th = after.params.theatre
+    at = th.us_column[th.site_index["qayyarah"]]  # its column in the US sites' arrays
     assert (after.state.personnel[:, at] == 0).all() and not after.state.site_open[:, at].any()
     assert (before.state.personnel[:, at] > 0).all()
     # the troops are not lost: they move to the sites kept in Iraq

@@ -19,7 +19,13 @@ def test_targets_are_us_sites_then_convoy_segments(default_config):
     th = Theatre(default_config.theatre)
     n_us = int((th.side == "us").sum())
     assert th.n_targets == n_us + len(th.convoy_segments)
-    assert (th.target_site[:n_us] >= 0).all() and (th.target_site[n_us:] == -1).all()
+    # a site target's US site is its column in the state's site arrays: us_sites in order
+    np.testing.assert_array_equal(th.target_us_site[:n_us], np.arange(n_us))
+    assert (th.target_us_site[n_us:] == -1).all()
+    np.testing.assert_array_equal(th.us_sites[th.target_us_site[:n_us]], th.target_place[:n_us])
+    assert (th.us_column[th.us_sites] == np.arange(n_us)).all()
+    assert (np.delete(th.us_column, th.us_sites) == -1).all()
+    assert (th.side[th.embassy_sites] == "us").all()
     assert all(th.place_names[p].startswith("convoy:") for p in th.target_place[n_us:])
     assert th.convoy_weight.shape == (len(th.convoy_segments),) and (th.convoy_weight > 0).all()
 

@@ -169,7 +169,7 @@ def direct_strike(today: Today) -> None:
         EventKind.IRAN_DIRECT_STRIKE,
         Actor.IRAN,
         Action.BALLISTIC_MISSILE,
-        target=np.tile(targets, len(rows)),
+        target=np.tile(params.theatre.us_sites[targets], len(rows)),
         blamed=today.params.source_of(Actor.IRAN),
         signal=np.repeat(np.where(warned, Signal.WARNED, Signal.UNWARNED), T),
         intent=Intent.RETALIATE,

@@ -30,8 +30,8 @@ def protect_embassy(today: Today) -> None:
     level = np.where(
         today.day <= state.protection_until, iraq.protection_after_assault, iraq.embassy_protection
     )
-    for site in today.params.theatre.embassy_sites:  # a column at a time: no fancy-index copy
-        state.protection[:, site] = level
+    for embassy in today.params.theatre.embassy_columns:  # a column at a time: no copy
+        state.protection[:, embassy] = level
 
 
 def closure_threat_standing(today: Today) -> np.ndarray:

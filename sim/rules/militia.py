@@ -102,12 +102,12 @@ def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
     """(R, T): open, manned, unprotected sites; convoys on the road (more in a drawdown)."""
     th, actors = params.theatre, params.config.actors
     opportunity = np.empty((state.replicates, th.n_targets))
-    # worked out for every site, then the US sites taken: whole arrays are met in one
-    # pass, columns of them row by row
+    # the US sites (the first targets) worked out whole, then copied in: whole arrays are
+    # met in one pass, the columns of a wider one row by row
     sites = 1.0 - state.protection
     sites *= state.site_open & (state.personnel > 0)
-    n_sites = len(th.us_sites)
-    opportunity[:, :n_sites] = sites[:, _as_slice(th.us_sites)]
+    n_sites = sites.shape[1]
+    opportunity[:, :n_sites] = sites
     moving = day - state.drawdown_start  # days into a drawdown or build-up
     drawing_down = (
         (state.drawdown_start != NEVER)
@@ -117,13 +117,6 @@ def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
     convoys = actors.convoys_per_day * (1.0 + actors.drawdown_convoy_boost * drawing_down)
     np.multiply(convoys[:, None], th.convoy_weight[None, :], out=opportunity[:, n_sites:])
     return opportunity
-
-
-def _as_slice(index: np.ndarray) -> slice | np.ndarray:
-    """A run of consecutive indices as a slice, which selects a view instead of a copy."""
-    if len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index))):
-        return slice(int(index[0]), int(index[0]) + len(index))
-    return index
 
 
 def attack_rates(state: State, params: Params, day: int) -> tuple[np.ndarray, ...]:
@@ -269,7 +262,7 @@ def attack_exposure(
     held = state.stock[rows, militia, weapon]
     munitions = np.minimum(munitions, np.maximum(1, np.ceil(held)).astype(np.int64))
     state.stock[rows, militia, weapon] = np.maximum(0.0, held - munitions)
-    site = th.target_site[target]
+    site = th.target_us_site[target]
     is_site = site >= 0
     site_or_0 = np.where(is_site, site, 0)
     air_defence = np.where(is_site, state.air_defence[rows, site_or_0], 0.0)
@@ -304,15 +297,15 @@ def storm_embassy(today: Today) -> None:
     Israeli strikes blamed on the US, and a protest movement that grows with sovereignty
     pressure (31 Dec 2019 followed strikes; ODD 3 step 2)."""
     state, params = today.state, today.params
-    embassies = params.theatre.embassy_sites
-    if len(embassies) == 0:
+    th = params.theatre
+    if len(th.embassy_sites) == 0:
         return
-    embassy = embassies[0]
+    embassy, guarded = th.embassy_sites[0], th.embassy_columns[0]
     dyn = params.config.actors.dynamics
     drive = state.outrage + dyn.protest_outrage * state.sovereignty
     hazard = dyn.embassy_assault_rate * drive / (drive + dyn.outrage_half_saturation)
     rows = today.happens(
-        Stream.EMBASSY_ASSAULT, hazard * (1.0 - state.protection[:, embassy]), state.active
+        Stream.EMBASSY_ASSAULT, hazard * (1.0 - state.protection[:, guarded]), state.active
     )
     leaders = np.argmax(np.where(state.formed[rows], state.grievance[rows], -np.inf), axis=1)
     state.assault_militia[rows] = leaders

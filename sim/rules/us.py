@@ -373,19 +373,19 @@ def hand_over(today: Today) -> None:
 
 
 def _close_sites(today: Today, rows: np.ndarray, site: np.ndarray) -> None:
-    """Close one site in each of ``rows``, moving its people to the open US sites in Iraq
-    in proportion to those already there."""
+    """Close one US site (a column of the site arrays) in each of ``rows``, moving its
+    people to the open US sites in Iraq in proportion to those already there."""
     state, th = today.state, today.params.theatre
     moved = state.personnel[rows, site].copy()
     state.personnel[rows, site] = 0.0
     state.site_open[rows, site] = False
-    kept = state.site_open[rows] & (th.side == "us") & (th.country == "iraq")
+    kept = state.site_open[rows] & (th.country[th.us_sites] == "iraq")
     weight = state.personnel[rows] * kept
     total = weight.sum(axis=1, keepdims=True)
     state.personnel[rows] += np.divide(
         moved[:, None] * weight, total, out=np.zeros_like(weight), where=total > 0
     )
-    today.emit(rows, EventKind.SITE_CLOSED, Actor.US, target=site)
+    today.emit(rows, EventKind.SITE_CLOSED, Actor.US, target=th.us_sites[site])
 
 
 def _change_troops(today: Today) -> None:
@@ -420,9 +420,8 @@ def _upgrade_air_defence(today: Today) -> None:
     if len(upgraded) == 0:
         return
     state.upgrade_due[upgraded] = NEVER
-    cells = np.ix_(upgraded, params.theatre.us_sites)
     upgrade = column(at(params.config.doctrine.us.air_defence_upgrade, upgraded))
-    state.air_defence[cells] = 1.0 - (1.0 - state.air_defence[cells]) * (1.0 - upgrade)
+    state.air_defence[upgraded] = 1.0 - (1.0 - state.air_defence[upgraded]) * (1.0 - upgrade)
     today.emit(upgraded, EventKind.AIR_DEFENCE_UPGRADE, Actor.US)
 
 
