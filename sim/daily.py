@@ -12,7 +12,7 @@ import pandas as pd
 
 from sim.events import Actor
 from sim.numerics.quantiles import quantiles as exact_quantiles
-from sim.numerics.reductions import count_last, sum_last
+from sim.numerics.reductions import count_last, sum_last, sum_last_where
 from sim.params import Params
 from sim.state import State
 
@@ -67,7 +67,7 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     out = np.empty((len(columns), state.replicates))
     row = dict(zip(columns, out, strict=True))
     formed = state.formed
-    M = sum_last(formed.astype(np.float64))  # the groups there are
+    M = count_last(formed)  # the groups there are
     for w, weapon in enumerate(weapons):
         row[f"attacks_{weapon}"][:] = state.attacks_today[:, w]
         row[f"militia_stock_{weapon}"][:] = sum_last(state.stock[:, :, w])
@@ -81,9 +81,9 @@ def daily_values(state: State, params: Params) -> np.ndarray:
     row["tension"][:] = state.tension
     row["militia_fighters"][:] = sum_last(state.fighters)
     row["militia_capacity"][:] = state.capability_today
-    np.divide(sum_last(np.where(formed, state.perceived_risk, 0.0)), M, out=row["perceived_risk"])
-    np.divide(sum_last(np.where(formed, state.grievance, 0.0)), M, out=row["grievance"])
-    np.divide(sum_last(np.where(formed, state.obedience, 0.0)), M, out=row["obedience"])
+    np.divide(sum_last_where(state.perceived_risk, formed), M, out=row["perceived_risk"])
+    np.divide(sum_last_where(state.grievance, formed), M, out=row["grievance"])
+    np.divide(sum_last_where(state.obedience, formed), M, out=row["obedience"])
     row["outrage"][:] = state.outrage
     row["iran_affront"][:] = state.affront
     row["iran_green_light"][:] = state.iran_green

@@ -55,6 +55,7 @@ from sim.numerics.reductions import (
     rowwise_matmul,
     subtract_at,
     sum_last,
+    sum_last_where,
 )
 from sim.numerics.sampling import (
     POISSON_MAX_COUNT,
@@ -442,6 +443,19 @@ def test_sum_last_is_numpys_sum_in_every_layout(n):
             assert same_bits(sum_last(arr), arr.sum(axis=-1)), (shape, arr.flags, arr.dtype)
         ints = rng.integers(-5, 5, shape)
         assert same_bits(sum_last(ints), ints.sum(axis=-1))
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 7, 8, 9, 29, PAIRWISE_BLOCK])
+def test_sum_last_where_is_the_sum_of_the_masked_copy(n):
+    """Bit for bit ``sum_last(np.where(where, a, 0.0))``, -0.0 and strided views included."""
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((300, n)) * 10.0 ** rng.integers(-8, 8, (300, n))
+    a[:3] = -0.0
+    where = rng.random((300, n)) < 0.7
+    where[3] = False
+    for arr, mask in ((a, where), (a[::2], where[::2]), (np.asfortranarray(a), where)):
+        want = sum_last(np.where(mask, arr, 0.0))
+        assert same_bits(sum_last_where(arr, mask), want), (n, arr.flags)
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 7, 8, 9, 15, 16, 17, 63, 100, PAIRWISE_BLOCK])

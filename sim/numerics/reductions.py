@@ -62,6 +62,26 @@ def sum_last(a: np.ndarray) -> np.ndarray:
     return total
 
 
+def sum_last_where(a: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``sum_last(np.where(where, a, 0.0))`` of a 2-d float ``a`` and a bool ``where`` of
+    its shape with a last axis of at most ``PAIRWISE_BLOCK``, to the last bit: each row's
+    kept values (the others as 0.0) added in ``sum_last``'s order, without the masked
+    copy."""
+    out = np.empty(a.shape[0])
+    _row_sums_where(a.astype(np.float64, copy=False), where, out)
+    return out
+
+
+@_jit
+def _row_sums_where(a, where, out):
+    k = a.shape[1]
+    row = np.empty(k)
+    for i in range(a.shape[0]):
+        for j in range(k):
+            row[j] = a[i, j] if where[i, j] else 0.0
+        out[i] = _row_sum(row, k)
+
+
 def repeat_last(a: np.ndarray, k: int) -> np.ndarray:
     """``np.repeat(a, k).reshape(*a.shape, k)``: ``a`` with a new last axis of ``k``
     copies of each value (``a[..., None]`` made whole). An array met whole is multiplied
