@@ -115,7 +115,8 @@ def target_opportunity(state: State, params: Params, day: int) -> np.ndarray:
         & (moving < params.config.doctrine.us.drawdown_days)
     )
     convoys = actors.convoys_per_day * (1.0 + actors.drawdown_convoy_boost * drawing_down)
-    np.multiply(convoys[:, None], th.convoy_weight[None, :], out=opportunity[:, n_sites:])
+    for t, weight in enumerate(th.convoy_weight, start=n_sites):  # a column at a time
+        np.multiply(convoys, weight, out=opportunity[:, t])
     return opportunity
 
 
