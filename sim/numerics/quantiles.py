@@ -185,8 +185,8 @@ def _whole_span(row):
     """``(lo, hi - lo)`` for a row of finite whole numbers, none -0.0, spanning less
     than ``COUNT_LIMIT`` from a least value of at least ``-2**52`` (scores below zero,
     say: whole numbers an int64 holds exactly); else ``(0, -1)``."""
-    lo, hi, finite = _finite_range(row)
-    if not finite or lo < -(2.0**52) or hi - lo >= COUNT_LIMIT or _has_negative_zero(row):
+    lo, hi, finite, negative_zero = _extremes(row)
+    if not finite or negative_zero or lo < -(2.0**52) or hi - lo >= COUNT_LIMIT:
         return 0, -1
     fraction = np.int64(0)
     for i in range(len(row)):
@@ -216,19 +216,30 @@ def _whole_block(row, bits):
 @_jit
 def _finite_range(row):
     """``(lo, hi, finite)``: the least and largest value of ``row`` and whether every
-    value is finite, from integer reductions over keys that order floats as numbers
-    (the sign bit set: the other bits flipped), which vectorize."""
+    value is finite (``_extremes`` without its look for -0.0)."""
+    lo, hi, finite, _ = _extremes(row)
+    return lo, hi, finite
+
+
+@_jit
+def _extremes(row):
+    """``(lo, hi, finite, negative_zero)``: the least and largest value of ``row``,
+    whether every value is finite and whether one is -0.0, in one pass of integer
+    reductions over keys that order floats as numbers (the sign bit set: the other bits
+    flipped), which vectorize."""
     bits = row.view(np.int64)
     lo = hi = bits[0] ^ ((bits[0] >> 63) & _MAGNITUDE)
+    negative_zero = False
     for i in range(len(row)):
         x = bits[i]
         key = x ^ ((x >> 63) & _MAGNITUDE)
         lo = min(lo, key)
         hi = max(hi, key)
+        negative_zero |= x == _NEGATIVE_ZERO
     finite = lo > _NEG_INF_KEY and hi < _INF_KEY
     lo ^= (lo >> 63) & _MAGNITUDE
     hi ^= (hi >> 63) & _MAGNITUDE
-    return _as_float(lo), _as_float(hi), finite
+    return _as_float(lo), _as_float(hi), finite, negative_zero
 
 
 @_inline
@@ -295,8 +306,8 @@ def _repeated(part):
 @_jit
 def _bucket_select(row, ranks, out, counts, wanted, bucket):
     n = len(row)
-    lo, hi, finite = _finite_range(row)
-    if not finite or _has_negative_zero(row):
+    lo, hi, finite, negative_zero = _extremes(row)
+    if not finite or negative_zero:
         return False
     if lo == hi:
         out[:] = lo
