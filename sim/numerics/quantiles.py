@@ -100,9 +100,8 @@ def order_statistics(values, ranks, out, done):
     partitioned at those ranks).
     """
     C, R = values.shape
-    counts = np.zeros((max(COUNT_LIMIT, BUCKETS), LANES), dtype=np.int64)
-    wanted = np.zeros(BUCKETS, dtype=np.bool_)
-    bucket = np.empty(R, dtype=np.int16)
+    counts = np.zeros((max(COUNT_LIMIT, BUCKETS + 2), LANES), dtype=np.int64)
+    bucket = np.empty(R, dtype=np.uint16)
     for c in range(C):
         row = values[c]
         done[c] = _count_whole(row, ranks, out[c], counts)
@@ -111,7 +110,7 @@ def order_statistics(values, ranks, out, done):
         if R <= SORT_LIMIT:
             done[c] = _sort_select(row, ranks, out[c])
         else:
-            done[c] = _bucket_select(row, ranks, out[c], counts, wanted, bucket)
+            done[c] = _bucket_select(row, ranks, out[c], counts, bucket)
 
 
 #: the bit pattern of -0.0 as an int64
@@ -303,8 +302,18 @@ def _repeated(part):
     return True
 
 
+@_inline
+def _bucket(value, lo, hi, scale, inner):
+    """The bucket of ``value`` in [lo, hi]: 0 for ``lo``, ``inner + 1`` for ``hi``, and
+    between them ``inner`` equal slices of the range, a monotone map (a lower bucket holds
+    no higher value: rounding is monotone, and the last slice takes what rounds past it)."""
+    return (value > lo) + min(int((value - lo) * scale), inner - 1) + (value == hi)
+
+
 @_jit
-def _bucket_select(row, ranks, out, counts, wanted, bucket):
+def _bucket_select(row, ranks, out, counts, bucket):
+    """The values at ``ranks`` of ``row`` (finite, no -0.0, else False with nothing
+    written) from the buckets of its range holding them (``order_statistics``)."""
     n = len(row)
     lo, hi, finite, negative_zero = _extremes(row)
     if not finite or negative_zero:
@@ -312,75 +321,87 @@ def _bucket_select(row, ranks, out, counts, wanted, bucket):
     if lo == hi:
         out[:] = lo
         return True
-    scale = BUCKETS / (hi - lo)
-    if not math.isfinite(scale):
+    inner = min(BUCKETS, n)
+    scale = inner / (hi - lo)
+    if not (0.0 < scale < math.inf):  # a range too narrow to cut, or wider than a float
         return False
+    top = inner + 1
+    # the least and the largest value have buckets of their own, below and above the
+    # others: the zeros of a row (no outrage yet) or the values at its top (full
+    # resolve, the starting troops) are often most of it, and are known without a look.
+    # (Buckets are unsigned: an unsigned index is not checked for counting from the end)
     for i in range(n):
-        bucket[i] = min(int((row[i] - lo) * scale), BUCKETS - 1)
+        bucket[i] = _bucket(row[i], lo, hi, scale, inner)
     end = n - n % LANES
     for i in range(0, end, LANES):
         for lane in range(LANES):
             counts[bucket[i + lane], lane] += 1
     for i in range(end, n):
         counts[bucket[i], 0] += 1
-    # the bucket of each wanted rank, and how many lower values lie in lower buckets
-    first = np.empty(len(ranks), dtype=np.int64)
-    bucket_of = np.empty(len(ranks), dtype=np.int64)
-    size_of = np.empty(BUCKETS, dtype=np.int64)
+    # the bucket of each wanted rank, how many values lie in lower buckets, and where the
+    # values of its bucket will lie: the wanted buckets (but the two ends) laid out one
+    # after the other
+    m = len(ranks)
+    bucket_of = np.empty(m, dtype=np.int64)
+    below = np.empty(m, dtype=np.int64)
+    start = np.empty(m, dtype=np.int64)
+    size_of = np.empty(m, dtype=np.int64)
+    wanted = np.zeros(top + 1, dtype=np.bool_)
+    fill = np.empty(top + 1, dtype=np.uint64)
     seen = 0
-    j = 0
-    for b in range(BUCKETS):
-        size = 0
-        for lane in range(LANES):
-            size += counts[b, lane]
-            counts[b, lane] = 0
-        size_of[b] = size
-        while j < len(ranks) and ranks[j] < seen + size:
-            bucket_of[j] = b
-            first[j] = seen
-            wanted[b] = True
-            j += 1
-        seen += size
-    # the wanted buckets laid out one after the other, each sorted on its own (a higher
-    # bucket holds no lower value, so together they are in sorted order); a bucket of one
-    # repeated value (many replicates at full resolve, say) needs no sort
-    offset = np.empty(BUCKETS, dtype=np.int64)
     size = 0
-    for b in range(BUCKETS):
-        if wanted[b]:
-            offset[b] = size
-            size += size_of[b]
-    # every value is written, those of the other buckets to one spare place past the end,
-    # and only a wanted bucket's place moves on: no branch a value's bucket must predict
-    picked = np.empty(size + 1)
-    fill = np.empty(BUCKETS, dtype=np.int64)
-    step = np.empty(BUCKETS, dtype=np.int64)
-    for b in range(BUCKETS):
-        fill[b] = offset[b] if wanted[b] else size
-        step[b] = 1 if wanted[b] else 0
-    for i in range(n):
-        b = bucket[i]
-        picked[fill[b]] = row[i]
-        fill[b] += step[b]
     j = 0
-    for b in range(BUCKETS):
-        if wanted[b]:
-            part = picked[offset[b] : offset[b] + size_of[b]]
-            if _repeated(part):
-                while j < len(ranks) and bucket_of[j] == b:
-                    out[j] = part[0]
-                    j += 1
-            elif len(part) <= SELECT_LIMIT:
-                part.sort()
-                while j < len(ranks) and bucket_of[j] == b:
-                    out[j] = part[ranks[j] - first[j]]
-                    j += 1
-            else:  # a crowded bucket: its ranks selected in one partition, not sorted
-                start = j
-                while j < len(ranks) and bucket_of[j] == b:
-                    j += 1
-                chosen = np.partition(part, ranks[start:j] - first[start:j])
-                for i in range(start, j):
-                    out[i] = chosen[ranks[i] - first[i]]
-        wanted[b] = False
+    for b in range(top + 1):
+        here = 0
+        for lane in range(LANES):
+            here += counts[b, lane]
+            counts[b, lane] = 0
+        first_rank = j
+        while j < m and ranks[j] < seen + here:
+            bucket_of[j] = b
+            below[j] = seen
+            start[j] = size
+            size_of[j] = here
+            j += 1
+        if j > first_rank and 0 < b < top:
+            wanted[b] = True
+            fill[b] = size
+            size += here
+        seen += here
+    # the values of the wanted buckets first kept in the order they come, each written
+    # to the next free place and that place moved on only if its bucket is wanted (no
+    # branch to predict: which values are wanted follows no pattern), then laid out bucket
+    # by bucket
+    kept = np.empty(n)
+    k = np.uint64(0)
+    for i in range(n):
+        kept[k] = row[i]
+        k += np.uint64(wanted[bucket[i]])
+    picked = np.empty(size)
+    for i in range(k):
+        b = _bucket(kept[i], lo, hi, scale, inner)
+        picked[fill[b]] = kept[i]
+        fill[b] += np.uint64(1)
+    # each wanted bucket on its own: a higher bucket holds no lower value
+    j = 0
+    while j < m:
+        first_rank = j
+        b = bucket_of[j]
+        while j < m and bucket_of[j] == b:
+            j += 1
+        if b == 0 or b == top:
+            out[first_rank:j] = lo if b == 0 else hi
+            continue
+        part = picked[start[first_rank] : start[first_rank] + size_of[first_rank]]
+        local = ranks[first_rank:j] - below[first_rank:j]
+        if _repeated(part):  # one value over and over: no sort
+            out[first_rank:j] = part[0]
+        elif len(part) <= SELECT_LIMIT:
+            part.sort()
+            for r in range(len(local)):
+                out[first_rank + r] = part[local[r]]
+        else:  # a crowded bucket: its ranks selected in one partition, not sorted
+            chosen = np.partition(part, local)
+            for r in range(len(local)):
+                out[first_rank + r] = chosen[local[r]]
     return True
