@@ -763,6 +763,132 @@ def test_daily_stats_in_place_equals_numpy_on_a_copy():
     np.testing.assert_array_equal(daily_stats(values.copy(), overwrite=True), expected)
 
 
+def _buckets(row):
+    """The bucket of each value of a long row as the bucketing cuts its range (the least
+    and the largest value in buckets of their own), in NumPy: to check what a test's rows
+    hold."""
+    lo, hi = row.min(), row.max()
+    inner = min(qmod.BUCKETS, len(row))
+    cut = np.minimum(((row - lo) * (inner / (hi - lo))).astype(np.int64), inner - 1)
+    return (row > lo) + cut + (row == hi)
+
+
+def _crowded_at(row, rank):
+    """The values of the bucket holding the value at ``rank``, if it is crowded (more
+    than ``SELECT_LIMIT`` values, not all one), else None."""
+    index = _buckets(row)
+    part = row[index == index[np.argsort(row, kind="stable")[rank]]]
+    crowded = len(part) > qmod.SELECT_LIMIT and len(np.unique(part)) > 1
+    return part if crowded else None
+
+
+def _ranks_near(n, centre, spread=5):
+    return np.unique(np.clip(np.r_[0, centre - spread : centre + spread, n - 1], 0, n - 1))
+
+
+def test_a_crowded_bucket_is_bucketed_again_over_its_own_range():
+    """Zeros, values decayed towards zero and a few large ones (the street's outrage):
+    the values above zero up to the median crowd the lowest bucket but the zeros', and
+    are bucketed again over their own range, where none crowds (NumPy's quantiles)."""
+    rng = np.random.default_rng(21)
+    row = np.where(rng.random(10_000) < 0.25, 0.0, rng.exponential(1e-3, 10_000))
+    row[:5] = 1.5
+    part = _crowded_at(row, 5_000)
+    assert part is not None and len(part) > 5_000
+    assert all(_crowded_at(part, r) is None for r in range(0, len(part), 97))
+    values = np.vstack([row, rng.permutation(row)])
+    assert same_bits(quantiles(values.copy(), QUANTILES), _numpy_quantiles(values))
+    ranks = _ranks_near(10_000, 5_000)
+    out = np.zeros((2, len(ranks)))
+    done = np.zeros(2, dtype=bool)
+    order_statistics(values.copy(), ranks, out, done)
+    assert done.all() and same_bits(out, np.sort(values)[:, ranks])
+
+
+def test_a_bucket_still_crowded_at_the_second_level_is_partitioned():
+    """A cluster a thousandth wide crowding a bucket, and within it one a billionth wide
+    (at the first quartile) crowding a bucket of the second level: its ranks are
+    selected by a partition."""
+    rng = np.random.default_rng(22)
+    row = np.concatenate(
+        [
+            0.4 * rng.random(1_000),
+            0.5 + 1e-9 * rng.random(4_000),
+            0.5 + 1e-3 * rng.random(3_000),
+            0.6 + 0.4 * rng.random(2_000),
+        ]
+    )
+    rng.shuffle(row)
+    part = _crowded_at(row, 2_500)
+    assert part is not None
+    assert _crowded_at(part, 2_500 - int((row < part.min()).sum())) is not None
+    values = row[None, :]
+    assert same_bits(quantiles(values.copy(), QUANTILES), _numpy_quantiles(values))
+    ranks = _ranks_near(10_000, 2_500, 50)
+    out = np.zeros((1, len(ranks)))
+    done = np.zeros(1, dtype=bool)
+    order_statistics(values.copy(), ranks, out, done)
+    assert done.all() and same_bits(out[0], np.sort(row)[ranks])
+
+
+def test_a_crowded_bucket_a_few_ulps_wide():
+    """A crowded bucket of four neighbouring floats is cut again (each its own bucket of
+    the second level); one of four neighbouring subnormals cannot be (its range is too
+    narrow for a bucket's width to be a float) and is partitioned: NumPy's quantiles
+    either way."""
+    rng = np.random.default_rng(23)
+    near_one = 1.0 + rng.integers(0, 4, 6_000) * np.finfo(float).eps
+    subnormal = rng.integers(1, 5, 6_000) * 5e-324
+    rows = []
+    for cluster in (near_one, subnormal):
+        spread = np.r_[0.0, rng.uniform(0.1, 0.9, 2_000), rng.uniform(1.1, 2.0, 1_999)]
+        row = rng.permutation(np.concatenate([spread, cluster]))
+        part = _crowded_at(row, 5_000)
+        assert part is not None and np.array_equal(np.unique(part), np.unique(cluster))
+        rows.append(row)
+    values = np.vstack(rows)
+    assert same_bits(quantiles(values.copy(), QUANTILES), _numpy_quantiles(values))
+    # the second level on its own: it cuts the first, and leaves the second undone
+    counts = np.zeros((max(COUNT_LIMIT, qmod.BUCKETS + 2), qmod.LANES), dtype=np.int64)
+    bucket = np.empty(len(near_one), dtype=np.uint16)
+    ranks = np.array([0, 1_499, 1_500, 3_000, 5_999])
+    for cluster, cut in ((near_one, True), (subnormal, False)):
+        out = np.full(len(ranks), np.nan)
+        assert qmod._select_in_bucket(cluster.copy(), ranks, out, counts, bucket) == cut
+        if cut:
+            assert same_bits(out, np.sort(cluster)[ranks])
+        else:
+            assert np.isnan(out).all()
+        assert not counts.any()
+
+
+@st.composite
+def _clustered_rows(draw):
+    """Long rows of values spread over a range, part of them in a cluster within it, and
+    part of those in a narrower cluster within that (widths down to a few ulps), some
+    rounded to a grid (repeated values), in any order."""
+    n = draw(st.integers(SORT_LIMIT + 1, 4_000))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    centre = draw(st.floats(-1e6, 1e6))
+    width = 10.0 ** draw(st.integers(-3, 6))
+    row = centre + width * rng.random(n)
+    for narrower in draw(st.lists(st.integers(1, 15), max_size=3)):
+        inside = rng.random(n) < draw(st.floats(0.05, 0.9))
+        centre = row[inside][0] if inside.any() else centre
+        width *= 10.0**-narrower
+        row[inside] = centre + width * rng.random(int(inside.sum()))
+    if draw(st.booleans()):
+        grid = width * 10.0 ** draw(st.integers(-3, 0))
+        row = np.round(row / grid) * grid
+    return row[None, :]
+
+
+@given(_clustered_rows())
+def test_quantiles_of_clustered_rows_match_numpy_to_the_bit(values):
+    """Crowded buckets bucketed again, and crowded again: NumPy's quantiles."""
+    assert same_bits(quantiles(values.copy(), QUANTILES), _numpy_quantiles(values))
+
+
 @given(
     st.one_of(_rows(WHOLE), _rows(SMALL), _rows(ANY), _rows(FINITE, LONG), _rows(SMALL, LONG)),
     st.data(),

@@ -79,7 +79,8 @@ BUCKETS = 1024
 LANES = 4
 #: values checked at a time before a row is known to be of whole numbers or not
 CHECK_BLOCK = 1024
-#: a bucket holding more values than this has its ranks selected (a partition), not sorted
+#: a bucket holding more values than this (not all one) is not sorted: it is bucketed again
+#: over its own range, and a bucket of that second level is partitioned at its ranks
 SELECT_LIMIT = 64
 #: rows of other numbers up to this long are sorted whole: sweeping the buckets costs more
 #: than the sort below a few hundred values (NumPy's sort is not at hand in compiled code,
@@ -94,10 +95,11 @@ def order_statistics(values, ranks, out, done):
     handles (all but those with a NaN or an infinity, left to NumPy).
 
     Rows of whole numbers spanning less than ``COUNT_LIMIT`` are counted; other rows of up to
-    ``SORT_LIMIT`` values are sorted; longer ones are cut into ``BUCKETS`` equal slices of
-    their range (a monotone map, so a lower slice holds lower values), and only the slices
-    holding a wanted rank are sorted (or, holding more than ``SELECT_LIMIT`` values,
-    partitioned at those ranks).
+    ``SORT_LIMIT`` values are sorted; longer ones are cut into buckets (up to ``BUCKETS``
+    equal slices of their range, a monotone map, so a lower slice holds lower values, and
+    the least and the largest value on their own), and only the buckets holding a wanted
+    rank are sorted (or, holding more than ``SELECT_LIMIT`` values, bucketed again over
+    their own range, and partitioned at those ranks if still crowded).
     """
     C, R = values.shape
     counts = np.zeros((max(COUNT_LIMIT, BUCKETS + 2), LANES), dtype=np.int64)
@@ -310,98 +312,119 @@ def _bucket(value, lo, hi, scale, inner):
     return (value > lo) + min(int((value - lo) * scale), inner - 1) + (value == hi)
 
 
-@_jit
-def _bucket_select(row, ranks, out, counts, bucket):
-    """The values at ``ranks`` of ``row`` (finite, no -0.0, else False with nothing
-    written) from the buckets of its range holding them (``order_statistics``)."""
-    n = len(row)
-    lo, hi, finite, negative_zero = _extremes(row)
-    if not finite or negative_zero:
-        return False
-    if lo == hi:
-        out[:] = lo
+def _bucket_selector(nested):
+    """A compiled ``select(row, ranks, out, counts, bucket)``: the values at ``ranks`` of
+    ``row`` (finite, no -0.0, else False with nothing written) from the buckets of its
+    range holding them (``order_statistics``); ``counts`` (zeros, left so) and ``bucket``
+    (a place for each value) are scratch. A crowded bucket (more than ``SELECT_LIMIT``
+    values, not all one) is bucketed again over its own range if ``nested`` (by
+    ``_select_in_bucket``, which partitions its own crowded buckets), else partitioned.
+    One source for both levels: ``nested`` is a constant of each compiled function, its
+    other branch left out."""
+
+    @_jit
+    def select(row, ranks, out, counts, bucket):
+        n = len(row)
+        lo, hi, finite, negative_zero = _extremes(row)
+        if not finite or negative_zero:
+            return False
+        if lo == hi:
+            out[:] = lo
+            return True
+        inner = min(BUCKETS, n)
+        scale = inner / (hi - lo)
+        if not (0.0 < scale < math.inf):  # a range too narrow to cut, or wider than a float
+            return False
+        top = inner + 1
+        # the least and the largest value have buckets of their own, below and above the
+        # others: the zeros of a row (no outrage yet) or the values at its top (full
+        # resolve, the starting troops) are often most of it, and are known without a look.
+        # (Buckets are unsigned: an unsigned index is not checked for counting from the end)
+        for i in range(n):
+            bucket[i] = _bucket(row[i], lo, hi, scale, inner)
+        end = n - n % LANES
+        for i in range(0, end, LANES):
+            for lane in range(LANES):
+                counts[bucket[i + lane], lane] += 1
+        for i in range(end, n):
+            counts[bucket[i], 0] += 1
+        # the bucket of each wanted rank, how many values lie in lower buckets, and where the
+        # values of its bucket will lie: the wanted buckets (but the two ends) laid out one
+        # after the other
+        m = len(ranks)
+        bucket_of = np.empty(m, dtype=np.int64)
+        below = np.empty(m, dtype=np.int64)
+        start = np.empty(m, dtype=np.int64)
+        size_of = np.empty(m, dtype=np.int64)
+        wanted = np.zeros(top + 1, dtype=np.bool_)
+        fill = np.empty(top + 1, dtype=np.uint64)
+        seen = 0
+        size = 0
+        j = 0
+        for b in range(top + 1):
+            here = 0
+            for lane in range(LANES):
+                here += counts[b, lane]
+                counts[b, lane] = 0
+            first_rank = j
+            while j < m and ranks[j] < seen + here:
+                bucket_of[j] = b
+                below[j] = seen
+                start[j] = size
+                size_of[j] = here
+                j += 1
+            if j > first_rank and 0 < b < top:
+                wanted[b] = True
+                fill[b] = size
+                size += here
+            seen += here
+        # the values of the wanted buckets first kept in the order they come, each written
+        # to the next free place and that place moved on only if its bucket is wanted (no
+        # branch to predict: which values are wanted follows no pattern), then laid out bucket
+        # by bucket
+        kept = np.empty(n)
+        k = np.uint64(0)
+        for i in range(n):
+            kept[k] = row[i]
+            k += np.uint64(wanted[bucket[i]])
+        picked = np.empty(size)
+        for i in range(k):
+            b = _bucket(kept[i], lo, hi, scale, inner)
+            picked[fill[b]] = kept[i]
+            fill[b] += np.uint64(1)
+        # each wanted bucket on its own: a higher bucket holds no lower value
+        j = 0
+        while j < m:
+            first_rank = j
+            b = bucket_of[j]
+            while j < m and bucket_of[j] == b:
+                j += 1
+            if b == 0 or b == top:
+                out[first_rank:j] = lo if b == 0 else hi
+                continue
+            part = picked[start[first_rank] : start[first_rank] + size_of[first_rank]]
+            local = ranks[first_rank:j] - below[first_rank:j]
+            if _repeated(part):  # one value over and over: no sort
+                out[first_rank:j] = part[0]
+            elif len(part) <= SELECT_LIMIT:
+                part.sort()
+                for r in range(len(local)):
+                    out[first_rank + r] = part[local[r]]
+            else:
+                # a crowded bucket: bucketed again (the counts and the buckets are done with
+                # here, and left as they were found), else its ranks selected in one
+                # partition; a range a few ulps wide cannot be cut, and is partitioned too
+                if nested and _select_in_bucket(part, local, out[first_rank:j], counts, bucket):
+                    continue
+                chosen = np.partition(part, local)
+                for r in range(len(local)):
+                    out[first_rank + r] = chosen[local[r]]
         return True
-    inner = min(BUCKETS, n)
-    scale = inner / (hi - lo)
-    if not (0.0 < scale < math.inf):  # a range too narrow to cut, or wider than a float
-        return False
-    top = inner + 1
-    # the least and the largest value have buckets of their own, below and above the
-    # others: the zeros of a row (no outrage yet) or the values at its top (full
-    # resolve, the starting troops) are often most of it, and are known without a look.
-    # (Buckets are unsigned: an unsigned index is not checked for counting from the end)
-    for i in range(n):
-        bucket[i] = _bucket(row[i], lo, hi, scale, inner)
-    end = n - n % LANES
-    for i in range(0, end, LANES):
-        for lane in range(LANES):
-            counts[bucket[i + lane], lane] += 1
-    for i in range(end, n):
-        counts[bucket[i], 0] += 1
-    # the bucket of each wanted rank, how many values lie in lower buckets, and where the
-    # values of its bucket will lie: the wanted buckets (but the two ends) laid out one
-    # after the other
-    m = len(ranks)
-    bucket_of = np.empty(m, dtype=np.int64)
-    below = np.empty(m, dtype=np.int64)
-    start = np.empty(m, dtype=np.int64)
-    size_of = np.empty(m, dtype=np.int64)
-    wanted = np.zeros(top + 1, dtype=np.bool_)
-    fill = np.empty(top + 1, dtype=np.uint64)
-    seen = 0
-    size = 0
-    j = 0
-    for b in range(top + 1):
-        here = 0
-        for lane in range(LANES):
-            here += counts[b, lane]
-            counts[b, lane] = 0
-        first_rank = j
-        while j < m and ranks[j] < seen + here:
-            bucket_of[j] = b
-            below[j] = seen
-            start[j] = size
-            size_of[j] = here
-            j += 1
-        if j > first_rank and 0 < b < top:
-            wanted[b] = True
-            fill[b] = size
-            size += here
-        seen += here
-    # the values of the wanted buckets first kept in the order they come, each written
-    # to the next free place and that place moved on only if its bucket is wanted (no
-    # branch to predict: which values are wanted follows no pattern), then laid out bucket
-    # by bucket
-    kept = np.empty(n)
-    k = np.uint64(0)
-    for i in range(n):
-        kept[k] = row[i]
-        k += np.uint64(wanted[bucket[i]])
-    picked = np.empty(size)
-    for i in range(k):
-        b = _bucket(kept[i], lo, hi, scale, inner)
-        picked[fill[b]] = kept[i]
-        fill[b] += np.uint64(1)
-    # each wanted bucket on its own: a higher bucket holds no lower value
-    j = 0
-    while j < m:
-        first_rank = j
-        b = bucket_of[j]
-        while j < m and bucket_of[j] == b:
-            j += 1
-        if b == 0 or b == top:
-            out[first_rank:j] = lo if b == 0 else hi
-            continue
-        part = picked[start[first_rank] : start[first_rank] + size_of[first_rank]]
-        local = ranks[first_rank:j] - below[first_rank:j]
-        if _repeated(part):  # one value over and over: no sort
-            out[first_rank:j] = part[0]
-        elif len(part) <= SELECT_LIMIT:
-            part.sort()
-            for r in range(len(local)):
-                out[first_rank + r] = part[local[r]]
-        else:  # a crowded bucket: its ranks selected in one partition, not sorted
-            chosen = np.partition(part, local)
-            for r in range(len(local)):
-                out[first_rank + r] = chosen[local[r]]
-    return True
+
+    return select
+
+
+#: a crowded bucket's values bucketed over their own range, its crowded buckets partitioned
+_select_in_bucket = _bucket_selector(nested=False)
+#: a long row's values bucketed over its range, its crowded buckets bucketed again
+_bucket_select = _bucket_selector(nested=True)
