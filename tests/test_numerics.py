@@ -743,6 +743,39 @@ def test_whole_numbers_below_zero_are_counted_within_the_count_limit():
     assert same_bits(quantiles(values.copy(), QUANTILES), _numpy_quantiles(values))
 
 
+def test_whole_numbers_are_counted_one_distinct_value_a_pass_when_few_reach_the_ranks():
+    """Rows of whole numbers whose wanted ranks lie within a few distinct values from the
+    least (no attacks, a few; scores below zero before the many at zero; sites open, none
+    at zero; every value at the top) are counted a value a pass; rows of many distinct
+    values (the scores summed since the start), or whose bulk lies past the passes, are
+    given up to the count value by value. The sorted values either way."""
+    rng = np.random.default_rng(12)
+    n = 10_000
+    rare_low = np.where(rng.random(n) < 0.99, 0.0, rng.choice([-4.0, -2.0, 28.0], n))
+    rows = {
+        # row: (least value counted from, counted by passes)
+        "attacks": (rng.poisson(0.1, n).astype(float), 0, True),
+        "scores": (rare_low, -4, True),
+        "sites open": (rng.choice([8.0, 9.0, 10.0, 11.0], n, p=[0.05, 0.05, 0.1, 0.8]), 0, True),
+        "at the top": (np.full(n, 7.0), 0, True),
+        "summed scores": (rng.integers(300, 4_000, n).astype(float), 0, False),
+        "bulk past the passes": (rng.choice(np.arange(12.0), n, p=[0.01] * 11 + [0.89]), 0, False),
+    }
+    ranks = np.array([0, 499, 500, 2_499, 2_500, 4_999, 5_000, 7_499, 7_500, 9_499, 9_500])
+    counts = np.zeros((max(COUNT_LIMIT, qmod.BUCKETS + 2), qmod.LANES), dtype=np.int64)
+    for name, (row, lo, passes) in rows.items():
+        out = np.full(len(ranks), np.nan)
+        assert qmod._count_up(row, ranks, out, lo, row.max()) == passes, name
+        if passes:
+            assert same_bits(out, np.sort(row)[ranks]), name
+        out = np.full(len(ranks), np.nan)
+        assert qmod._count_whole(row, ranks, out, counts), name
+        assert same_bits(out, np.sort(row)[ranks]), name
+        assert not counts.any()
+    values = np.vstack([row for row, _, _ in rows.values()])
+    assert same_bits(quantiles(values.copy(), QUANTILES), _numpy_quantiles(values))
+
+
 def test_quantiles_of_rows_laid_out_in_columns_match_numpy():
     """A day's values taken from a table (replicates x series, transposed) are rows with a
     stride: the bit-pattern reductions read them as they are."""

@@ -77,6 +77,9 @@ BUCKETS = 1024
 #: of equal values (most replicates at zero attacks, at full resolve) does not wait on one
 #: counter
 LANES = 4
+#: distinct values of a row of whole numbers counted one a pass (from the least up) before
+#: it is counted value by value
+COUNT_PASSES = 6
 #: values checked at a time before a row is known to be of whole numbers or not
 CHECK_BLOCK = 1024
 #: a bucket holding more values than this (not all one) is not sorted: it is bucketed again
@@ -260,6 +263,8 @@ def _count_whole(row, ranks, out, counts):
         lo, top = _whole_span(row)
     if top < 0:
         return False
+    if _count_up(row, ranks, out, lo, lo + top):
+        return True
     # most replicates often share one value (no attacks today, every site open): if the
     # first value is that of two in three, it is counted in one pass and only the others
     # one by one
@@ -290,6 +295,65 @@ def _count_whole(row, ranks, out, counts):
             out[j] = k + lo
             j += 1
     return True
+
+
+#: the largest int64, above every key
+_TOP_KEY = np.int64(0x7FFFFFFFFFFFFFFF)
+
+
+@_jit
+def _count_up(row, ranks, out, lo, hi):
+    """The values at ``ranks`` of a row of whole numbers in [lo, hi] (``lo`` at most its
+    least value, ``hi`` its largest) from ``lo`` up, one distinct value a pass: how many
+    values are at most it, and the next value. Most counts of a day are zero (no attack,
+    no casualty) up to their last wanted rank, or nearly: a pass or two, each a loop the
+    compiler vectorizes, instead of a count value by value. False (``out`` written in
+    part) when the last rank is not reached in ``COUNT_PASSES`` passes finding values, or
+    is not on course to be."""
+    bits = row.view(np.int64)
+    key = np.float64(lo).view(np.int64)
+    key ^= (key >> 63) & _MAGNITUDE
+    last = ranks[-1]
+    counted = 0
+    found = 0
+    j = 0
+    for _ in range(COUNT_PASSES + 1):  # and a first pass finding none (from zero)
+        at_most, above = _at_most(bits, key)
+        value = _as_float(key ^ ((key >> 63) & _MAGNITUDE))
+        while j < len(ranks) and ranks[j] < at_most:
+            out[j] = value
+            j += 1
+        if j == len(ranks):
+            return True
+        if at_most > counted:
+            found += 1
+            left = COUNT_PASSES - found
+            # given up from the third value on if the passes left might not reach the
+            # last rank, more whole numbers than passes lying above, nor would at the
+            # pace of this one (many distinct values: the scores summed since the
+            # start); the first may be a few rare low values (scores below zero) before
+            # the many at zero
+            slow = last + 1 - at_most > left * (at_most - counted)
+            if left == 0 or (found > 2 and hi - value > left and slow):
+                return False
+        counted = at_most
+        key = above
+    return False
+
+
+@_jit
+def _at_most(bits, key):
+    """How many of the floats with bit patterns ``bits`` have a key (``_extremes``) of at
+    most ``key``, and the least key above it (``_TOP_KEY`` if none): integer reductions,
+    which vectorize (a loop of its own, not inlined)."""
+    count = 0
+    above = _TOP_KEY
+    for i in range(len(bits)):
+        x = bits[i]
+        k = x ^ ((x >> 63) & _MAGNITUDE)
+        count += k <= key
+        above = min(above, k if k > key else _TOP_KEY)
+    return count, above
 
 
 @_jit
