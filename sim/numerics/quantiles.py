@@ -313,7 +313,6 @@ def _count_up(row, ranks, out, lo, hi):
     bits = row.view(np.int64)
     key = np.float64(lo).view(np.int64)
     key ^= (key >> 63) & _MAGNITUDE
-    last = ranks[-1]
     counted = 0
     found = 0
     j = 0
@@ -333,7 +332,7 @@ def _count_up(row, ranks, out, lo, hi):
             # pace of this one (many distinct values: the scores summed since the
             # start); the first may be a few rare low values (scores below zero) before
             # the many at zero
-            slow = last + 1 - at_most > left * (at_most - counted)
+            slow = ranks[-1] + 1 - at_most > left * (at_most - counted)
             if left == 0 or (found > 2 and hi - value > left and slow):
                 return False
         counted = at_most
