@@ -949,9 +949,10 @@ def test_order_statistics_are_the_sorted_values(values, data):
 
 def test_bit_pattern_helpers_give_numbers_and_ranges():
     row = np.array([3.0, -2.5, 7.25, -0.0, 1e-300, -1e300])
-    assert qmod._finite_range(row) == (-1e300, 7.25, True)
-    assert not qmod._finite_range(np.array([1.0, np.nan]))[2]
-    assert not qmod._finite_range(np.array([-np.inf, 1.0]))[2]
+    assert qmod._extremes(row) == (-1e300, 7.25, True, True)
+    assert qmod._extremes(row[:3]) == (-2.5, 7.25, True, False)
+    assert not qmod._extremes(np.array([1.0, np.nan]))[2]
+    assert not qmod._extremes(np.array([-np.inf, 1.0]))[2]
     assert qmod._whole_top(np.array([0.0, 3.0, 17.0, 2.0])) == 17
     for spoiled in ([0.0, 1.5], [np.nan], [float(COUNT_LIMIT)], []):
         assert qmod._whole_top(np.array(spoiled)) == -1
@@ -964,8 +965,9 @@ def test_bit_pattern_helpers_give_numbers_and_ranges():
 
 @given(hnp.arrays(np.float64, st.integers(1, 2 * CHECK_BLOCK + 5), elements=st.one_of(SMALL, ANY)))
 def test_bit_pattern_helpers_match_numpy(row):
-    lo, hi, finite = qmod._finite_range(row)
+    lo, hi, finite, negative_zero = qmod._extremes(row)
     assert finite == bool(np.isfinite(row).all())
+    assert negative_zero == bool(((row == 0) & np.signbit(row)).any())
     if finite:
         assert lo == row.min() and hi == row.max()
     bits = row.view(np.int64)

@@ -218,14 +218,6 @@ def _whole_block(row, bits):
 
 
 @_jit
-def _finite_range(row):
-    """``(lo, hi, finite)``: the least and largest value of ``row`` and whether every
-    value is finite (``_extremes`` without its look for -0.0)."""
-    lo, hi, finite, _ = _extremes(row)
-    return lo, hi, finite
-
-
-@_jit
 def _extremes(row):
     """``(lo, hi, finite, negative_zero)``: the least and largest value of ``row``,
     whether every value is finite and whether one is -0.0, in one pass of integer
