@@ -121,29 +121,6 @@ def asgi_request(app, method: str, path: str, body: bytes = b"", query: str = ""
         return status, data
 
 
-def pytest_configure(config):
-    """Under ``-n``, the controller compiles the numerical helpers once before the workers
-    start (:func:`warm_compiled_helpers`)."""
-    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
-        warm_compiled_helpers()
-
-
-def warm_compiled_helpers() -> None:
-    """Run the model briefly so that the compiled helpers (``sim/numerics/``) are compiled
-    and cached on disk before any worker, subprocess, notebook kernel or project copy
-    starts. On a fresh clone the cache is empty, and each of the dozen processes the
-    suite starts in its first minute would compile them all by itself (about 18 s of CPU
-    each); with the cache it loads them in a fraction of a second. Once cached, this takes
-    about two seconds. The sizes reach the paths of a day's record and of the samplers: a
-    run alone (R = 1), and enough replicates (> ``SORT_LIMIT``) for the bucketed
-    quantiles."""
-    from sim.config import compose
-    from sim.engine import run
-
-    for overrides in (("days=30",), ("replicates=300", "days=60")):
-        run(compose(*overrides, "output.figures=false"))
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Two things for the parallel run (``-n``, with ``--dist loadgroup`` from pyproject):
