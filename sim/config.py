@@ -1099,10 +1099,12 @@ def config_dir() -> str:
     raise FileNotFoundError("configs/config.yaml not found beside the sim package")
 
 
-# The top-level whole numbers a composition may set after Hydra has run: ``seed=7``,
-# ``days=180``, ``replicates=1000`` written as plain digits (anything else goes to Hydra).
-_TOP_LEVEL_COUNTS = ("seed", "days", "replicates")
-_COUNT_OVERRIDE = re.compile(rf"^({'|'.join(_TOP_LEVEL_COUNTS)})=(0|[1-9][0-9]*)$")
+# A number a composition may set after Hydra has run: ``key=value`` with a plain decimal
+# (``days=180``, ``doctrine.us.respond_per_attack=0.3``), on which Hydra and this module
+# agree: a whole number without a point, else a float. Anything else goes to Hydra.
+_NUMBER_OVERRIDE = re.compile(
+    r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*)=(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?)$"
+)
 _COMPOSED: dict[tuple, BaseConfig] = {}
 
 
@@ -1113,27 +1115,65 @@ def compose(*overrides: str) -> BaseConfig:
 
     Hydra takes about a third of a second a composition, so the composed tree of each set
     of overrides is kept for the life of the process (keyed also on the config files'
-    modification times) and a copy handed out. ``seed=``, ``days=`` and ``replicates=``
-    given as plain digits are set on that copy and validated again: the result is the one
-    Hydra would compose, and a sweep over seeds composes once.
+    modification times) and a copy handed out. An override that sets a number of the
+    configuration to a plain decimal is set on that copy, which is validated again: the
+    result is the one Hydra would compose (a test holds every numeric parameter to it), and
+    a sweep or a notebook's loop over numbers composes once. A number Hydra must read
+    itself (a fraction for a whole number, a key that is no number of the composed tree or
+    that another override also sets, a config folder of the user's) sends all the
+    overrides through Hydra.
     """
-    counts = {}
-    rest = []
+    numbers, rest = [], []
     for override in overrides:
-        match = _COUNT_OVERRIDE.match(override)
-        if match:
-            counts[match[1]] = int(match[2])
-        else:
-            rest.append(override)
-    key = (config_dir(), _config_files_stamp(*_searched_folders(rest)), tuple(rest))
-    if key not in _COMPOSED:
-        _COMPOSED[key] = _hydra_compose(rest)
-    config = copy.deepcopy(_COMPOSED[key])
-    for name, value in counts.items():
-        setattr(config, name, value)
-    if counts:
+        match = _NUMBER_OVERRIDE.match(override)
+        (numbers if match else rest).append(match.groups() if match else override)
+    keys = [key for key, _ in numbers]
+    if numbers and (
+        len(set(keys)) < len(keys)
+        or any(o.split("=", 1)[0].lstrip("+~") in keys or "searchpath" in o for o in rest)
+    ):
+        numbers, rest = [], list(overrides)
+    config = _composed(rest)
+    if numbers:
+        if not all(_set_number(config, key, text) for key, text in numbers):
+            return _composed(list(overrides))
         validate(config)
     return config
+
+
+def _composed(overrides: list[str]) -> BaseConfig:
+    """A copy of what Hydra composes from ``overrides`` (kept for the process's life)."""
+    key = (config_dir(), _config_files_stamp(*_searched_folders(overrides)), tuple(overrides))
+    if key not in _COMPOSED:
+        _COMPOSED[key] = _hydra_compose(overrides)
+    return copy.deepcopy(_COMPOSED[key])
+
+
+def _set_number(config: BaseConfig, path: str, text: str) -> bool:
+    """Set the number at ``path`` (fields, keys, list items by number: the paths Hydra
+    reads) to ``text`` as Hydra would; False, with nothing set, if Hydra must read it."""
+    *parents, leaf = path.split(".")
+    node: Any = config
+    for part in [*parents, leaf]:
+        parent = node
+        if dataclasses.is_dataclass(node) and part in {f.name for f in dataclasses.fields(node)}:
+            node = getattr(node, part)
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        return False
+    if isinstance(node, int) and "." in text:  # Hydra refuses 2.0 for a whole number
+        return False
+    value = type(node)(text)
+    if isinstance(parent, list):
+        parent[int(leaf)] = value
+    else:
+        set_parameter(parent, leaf, value)
+    return True
 
 
 def _config_files_stamp(*folders: str) -> tuple:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import config, replace
 
-from sim.config import ConfigError, _hydra_compose, compose, validate
+from sim.config import ConfigError, _hydra_compose, compose, leaves, validate
 
 
 def test_default_config_composes_with_all_actors(default_config):
@@ -187,3 +187,57 @@ def test_compose_keeps_hydras_result_while_it_caches(overrides):
     again = compose(*overrides)
     assert again.doctrine.us.response_lag_days != 99.0
     assert again == _hydra_compose(list(overrides))
+
+
+def _outcome(compose_it):
+    """The composed configuration, or the kind and text of the error it raises."""
+    try:
+        return compose_it()
+    except Exception as exc:  # Hydra's and OmegaConf's refusals as well as ours
+        return type(exc).__name__, str(exc)
+
+
+def _numbers_across_the_tree(step: int = 16) -> list[str]:
+    """``path=value`` for every ``step``-th numeric parameter of the default tree (whole
+    numbers moved by one, others halved, zeros set to 0.5: some then out of range), as a
+    plain decimal."""
+    base = _hydra_compose([])
+    numbers = [
+        (path, value)
+        for path, value in leaves(base).items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    ]
+    out = []
+    for path, value in numbers[::step]:
+        new = value + 1 if isinstance(value, int) else (value / 2 if value else 0.5)
+        out.append(f"{path}={new}")
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("override", _numbers_across_the_tree())
+def test_a_number_set_after_composition_is_what_hydra_composes(override):
+    """A number is set on the kept composition, not composed by Hydra again: the result, or
+    the refusal's one line, is Hydra's own, for parameters across the whole tree (fields,
+    keyed tables and list items)."""
+    assert _outcome(lambda: compose(override)) == _outcome(lambda: _hydra_compose([override]))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("doctrine/us=red_line", "doctrine.us.respond_per_attack=0.25"),  # a group, then its key
+        ("days=30.0",),  # a fraction for a whole number: Hydra refuses it
+        ("theatre.sites.taji.personnel=100",),  # a list item by name: Hydra does not read it
+        ("doctrine.us.respond_per_attack=0.2", "doctrine.us.respond_per_attack=0.3"),
+        ("doctrine.us.respond_per_attack=7",),  # out of its range
+        ("doctrine.us.posture_trigger=1",),  # not a number of the tree
+        ("actors.militias.0.stock.rocket=12",),  # a keyed table
+        ("seed=-1",),
+    ],
+)
+def test_numbers_hydra_must_read_go_through_hydra(overrides):
+    """What Hydra reads by its own rules, or refuses, comes out as Hydra has it."""
+    assert _outcome(lambda: compose(*overrides)) == _outcome(
+        lambda: _hydra_compose(list(overrides))
+    )
