@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from sim.config import MilitiaConfig, TheatreConfig
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -169,7 +172,10 @@ class Theatre:
         return x, y
 
     def graph(self) -> nx.Graph:
-        """The route network: sites as nodes, segments as edges with length and kind."""
+        """The route network: sites as nodes, segments as edges with length and kind (the
+        Mesa model's; networkx is imported here, as a run of the ensemble needs no graph)."""
+        import networkx as nx
+
         g = nx.Graph()
         for i, name in enumerate(self.site_names):
             g.add_node(name, index=i, lat=float(self.lat[i]), lon=float(self.lon[i]))
