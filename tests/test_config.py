@@ -197,7 +197,7 @@ def _outcome(compose_it):
         return type(exc).__name__, str(exc)
 
 
-def _numbers_across_the_tree(step: int = 16) -> list[str]:
+def _numbers_across_the_tree(step: int = 32) -> list[str]:
     """``path=value`` for every ``step``-th numeric parameter of the default tree (whole
     numbers moved by one, others halved, zeros set to 0.5: some then out of range), as a
     plain decimal."""
