@@ -646,9 +646,10 @@ def _child(node: Any, part: str) -> Any:
     return getattr(node, part)
 
 
-def set_parameter(node: Any, leaf: str, value: Any) -> None:
-    """Set the parameter ``leaf`` of a node that :func:`parameter_at` returned."""
-    if isinstance(node, dict):
+def set_parameter(node: Any, leaf: str | int, value: Any) -> None:
+    """Set the parameter ``leaf`` of a node that :func:`parameter_at` or :func:`number_at`
+    returned (a list's item by its index)."""
+    if isinstance(node, dict | list):
         node[leaf] = value
     else:
         setattr(node, leaf, value)
@@ -1153,30 +1154,35 @@ def _composed(overrides: list[str]) -> BaseConfig:
 
 
 def _set_number(config: BaseConfig, path: str, text: str) -> bool:
-    """Set the number at ``path`` (fields, keys, list items by number: the paths Hydra
-    reads) to ``text`` as Hydra would; False, with nothing set, if Hydra must read it."""
-    *parents, leaf = path.split(".")
+    """Set the number at ``path`` to ``text`` as Hydra would; False, with nothing set, if
+    Hydra must read it (no number of the tree by Hydra's paths, or a fraction for a whole
+    number)."""
+    found = number_at(config, path)
+    if found is None or (isinstance(found[2], int) and "." in text):
+        return False  # (Hydra refuses 2.0 for a whole number)
+    set_parameter(found[0], found[1], type(found[2])(text))
+    return True
+
+
+def number_at(config: BaseConfig, path: str) -> tuple[Any, Any, int | float] | None:
+    """The node holding the number at ``path``, its field, key or list index, and its value,
+    by the paths Hydra reads (fields, keys, list items by number, not by name); None if
+    no number of the configuration is there."""
     node: Any = config
-    for part in [*parents, leaf]:
+    parent, leaf = None, None
+    for part in path.split("."):
         parent = node
         if dataclasses.is_dataclass(node) and part in {f.name for f in dataclasses.fields(node)}:
-            node = getattr(node, part)
+            node, leaf = getattr(node, part), part
         elif isinstance(node, dict) and part in node:
-            node = node[part]
+            node, leaf = node[part], part
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
+            node, leaf = node[int(part)], int(part)
         else:
-            return False
+            return None
     if isinstance(node, bool) or not isinstance(node, int | float):
-        return False
-    if isinstance(node, int) and "." in text:  # Hydra refuses 2.0 for a whole number
-        return False
-    value = type(node)(text)
-    if isinstance(parent, list):
-        parent[int(leaf)] = value
-    else:
-        set_parameter(parent, leaf, value)
-    return True
+        return None
+    return parent, leaf, node
 
 
 def _config_files_stamp(*folders: str) -> tuple:

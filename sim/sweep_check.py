@@ -29,7 +29,7 @@ from sim.config import (
     compose,
     compose_with_hydra_node,
     config_loader,
-    numeric_leaf,
+    number_at,
     set_parameter,
     validate,
 )
@@ -175,10 +175,10 @@ def _with_numbers(config, numbers: list[tuple[str, float]]) -> str | None:
     before = []
     try:
         for key, value in numbers:
-            try:
-                node, leaf, current = numeric_leaf(config, key)
-            except ConfigError:  # not a number of the configuration: Hydra says what it is
-                raise _ComposeWithHydraError(key, value) from None
+            found = number_at(config, key)  # by Hydra's paths (a list item by number only)
+            if found is None:  # not a number of the configuration: Hydra says what it is
+                raise _ComposeWithHydraError(key, value)
+            node, leaf, current = found
             if isinstance(current, int) and not isinstance(value, int):
                 # Hydra refuses a fraction, or 2.0, for a whole number
                 raise _ComposeWithHydraError(key, value)
