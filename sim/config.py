@@ -1139,7 +1139,8 @@ def compose(*overrides: str) -> BaseConfig:
         numbers, rest = [], list(overrides)
     config = _composed(rest)
     if numbers:
-        if not all(_set_number(config, key, text) for key, text in numbers):
+        values = [(key, float(text) if "." in text else int(text)) for key, text in numbers]
+        if any(set_number(config, key, value) is None for key, value in values):
             return _composed(list(overrides))
         validate(config)
     return config
@@ -1153,15 +1154,17 @@ def _composed(overrides: list[str]) -> BaseConfig:
     return copy.deepcopy(_COMPOSED[key])
 
 
-def _set_number(config: BaseConfig, path: str, text: str) -> bool:
-    """Set the number at ``path`` to ``text`` as Hydra would; False, with nothing set, if
-    Hydra must read it (no number of the tree by Hydra's paths, or a fraction for a whole
-    number)."""
+def set_number(config: BaseConfig, path: str, value: int | float) -> int | float | None:
+    """Set the number at ``path`` to ``value`` as Hydra would (a whole number for a float
+    field becomes a float) and return the value it replaced; None, with nothing set, if
+    Hydra must read it: no number of the tree by Hydra's paths, or a float for a whole
+    number (Hydra refuses a fraction, or 2.0)."""
     found = number_at(config, path)
-    if found is None or (isinstance(found[2], int) and "." in text):
-        return False  # (Hydra refuses 2.0 for a whole number)
-    set_parameter(found[0], found[1], type(found[2])(text))
-    return True
+    if found is None or (isinstance(found[2], int) and not isinstance(value, int)):
+        return None
+    node, leaf, current = found
+    set_parameter(node, leaf, type(current)(value))
+    return current
 
 
 def number_at(config: BaseConfig, path: str) -> tuple[Any, Any, int | float] | None:

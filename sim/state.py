@@ -243,7 +243,7 @@ def _scenario_posture(params: Params, R: int) -> tuple[np.ndarray, ...]:
     personnel[:, handed_over] = 0.0
     site_open[:, handed_over] = False
     if scenario.us_troops_in_iraq is not None:
-        in_iraq = th.country[th.us_sites] == "iraq"
+        in_iraq = th.us_in_iraq
         total = personnel[:, in_iraq].sum(axis=1, keepdims=True)
         scale = np.divide(
             scenario.us_troops_in_iraq, total, out=np.zeros_like(total), where=total > 0

@@ -29,8 +29,7 @@ from sim.config import (
     compose,
     compose_with_hydra_node,
     config_loader,
-    number_at,
-    set_parameter,
+    set_number,
     validate,
 )
 from sim.errors import COMPOSE_ERRORS, one_line
@@ -175,19 +174,14 @@ def _with_numbers(config, numbers: list[tuple[str, float]]) -> str | None:
     before = []
     try:
         for key, value in numbers:
-            found = number_at(config, key)  # by Hydra's paths (a list item by number only)
-            if found is None:  # not a number of the configuration: Hydra says what it is
+            current = set_number(config, key, value)
+            if current is None:  # a number Hydra reads by its own rules: it says what it is
                 raise _ComposeWithHydraError(key, value)
-            node, leaf, current = found
-            if isinstance(current, int) and not isinstance(value, int):
-                # Hydra refuses a fraction, or 2.0, for a whole number
-                raise _ComposeWithHydraError(key, value)
-            before.append((node, leaf, current))
-            set_parameter(node, leaf, type(current)(value))
+            before.append((key, current))
         validate(config)
     except ConfigError as exc:
         return str(exc)
     finally:
-        for node, leaf, current in reversed(before):
-            set_parameter(node, leaf, current)
+        for key, current in reversed(before):
+            set_number(config, key, current)
     return None

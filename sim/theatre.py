@@ -82,6 +82,8 @@ class Theatre:
         #: each site's column in the state's site arrays (-1: not a US site)
         self.us_column = np.full(len(sites), -1, dtype=np.int64)
         self.us_column[self.us_sites] = np.arange(len(self.us_sites))
+        #: (U,) whether each US site is in Iraq (where troops are counted and moved)
+        self.us_in_iraq = self.country[self.us_sites] == "iraq"
         self.convoy_segments = [i for i, s in enumerate(self.segments) if s.kind == "us_logistics"]
         n_site_targets, n_convoys = len(self.us_sites), len(self.convoy_segments)
         self.n_targets = n_site_targets + n_convoys

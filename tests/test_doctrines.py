@@ -245,7 +245,7 @@ def test_scenario_sets_the_starting_posture():
     cfg = config("scenario=biden2021")
     sim = Simulation(cfg)
     th = sim.params.theatre
-    in_iraq = th.country[th.us_sites] == "iraq"  # the site arrays' columns are the US sites
+    in_iraq = th.us_in_iraq  # the site arrays' columns are the US sites
     assert sim.state.personnel[0, in_iraq].sum() == pytest.approx(2500)
     for name in cfg.scenario.sites_handed_over:
         assert not sim.state.site_open[0, th.us_column[th.site_index[name]]]

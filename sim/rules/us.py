@@ -379,7 +379,7 @@ def _close_sites(today: Today, rows: np.ndarray, site: np.ndarray) -> None:
     moved = state.personnel[rows, site].copy()
     state.personnel[rows, site] = 0.0
     state.site_open[rows, site] = False
-    kept = state.site_open[rows] & (th.country[th.us_sites] == "iraq")
+    kept = state.site_open[rows] & th.us_in_iraq
     weight = state.personnel[rows] * kept
     total = weight.sum(axis=1, keepdims=True)
     state.personnel[rows] += np.divide(
