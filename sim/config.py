@@ -1109,7 +1109,8 @@ def config_dir() -> str:
 _NUMBER_OVERRIDE = re.compile(
     r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*)=(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?)$"
 )
-_COMPOSED: dict[tuple, BaseConfig] = {}
+_COMPOSED: dict[tuple, DictConfig] = {}
+_TYPED: dict[tuple, BaseConfig] = {}
 
 
 def compose(*overrides: str) -> BaseConfig:
@@ -1117,15 +1118,15 @@ def compose(*overrides: str) -> BaseConfig:
 
     Example: ``compose("seed=7", "days=180", "doctrine.us.response_lag_days=5")``.
 
-    Hydra takes about a third of a second a composition, so the composed tree of each set
-    of overrides is kept for the life of the process (keyed also on the config files'
-    modification times) and a copy handed out. An override that sets a number of the
-    configuration to a plain decimal is set on that copy, which is validated again: the
-    result is the one Hydra would compose (a test holds every numeric parameter to it), and
-    a sweep or a notebook's loop over numbers composes once. A number Hydra must read
-    itself (a fraction for a whole number, a key that is no number of the composed tree or
-    that another override also sets, a config folder of the user's) sends all the
-    overrides through Hydra.
+    Hydra takes about a third of a second a composition, most of it reading and merging
+    the config files the config groups choose; the settings given after it (``seed=7``,
+    ``output.events=all``) are applied last, to the merged tree. So the tree each choice
+    of config groups composes is kept for the life of the process (keyed also on the config
+    files' modification times), and the settings are applied to a copy of it by Hydra's
+    own function (:func:`_composed`): a sweep, a test or a notebook's loop composes each
+    choice of groups once. An override that sets a number to a plain decimal is quicker
+    still: set on a copy of the typed tree and validated again (a test holds both to the
+    result, or the refusal, Hydra composes).
     """
     numbers, rest = [], []
     for override in overrides:
@@ -1147,11 +1148,73 @@ def compose(*overrides: str) -> BaseConfig:
 
 
 def _composed(overrides: list[str]) -> BaseConfig:
-    """A copy of what Hydra composes from ``overrides`` (kept for the process's life)."""
-    key = (config_dir(), _config_files_stamp(*_searched_folders(overrides)), tuple(overrides))
+    """A copy of what Hydra composes from ``overrides``, validated (kept for the process's
+    life)."""
+    stamp = _config_files_stamp(*_searched_folders(overrides))
+    key = (config_dir(), stamp, tuple(overrides))
+    if key not in _TYPED:
+        _TYPED[key] = _composed_from_groups(overrides, stamp)
+    return copy.deepcopy(_TYPED[key])
+
+
+def _composed_from_groups(overrides: list[str], stamp: tuple) -> BaseConfig:
+    """What Hydra composes from ``overrides``, validated: the tree of their config groups,
+    composed by Hydra (kept for the process's life), with their settings applied to a copy
+    by Hydra's own function, as Hydra applies them once it has merged the files."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.errors import ConfigCompositionException
+    from omegaconf.errors import OmegaConfBaseException
+
+    groups, settings = _settings_apart(overrides)
+    key = (config_dir(), stamp, tuple(groups))
     if key not in _COMPOSED:
-        _COMPOSED[key] = _hydra_compose(overrides)
-    return copy.deepcopy(_COMPOSED[key])
+        _COMPOSED[key] = _hydra_tree(groups)
+    tree = copy.deepcopy(_COMPOSED[key]) if settings else _COMPOSED[key]
+    try:
+        ConfigLoaderImpl._apply_overrides_to_config(settings, tree)
+    except OmegaConfBaseException as exc:  # as Hydra's config loader reports it
+        raise ConfigCompositionException().with_traceback(exc.__traceback__) from exc
+    return _checked(tree, overrides)
+
+
+def _settings_apart(overrides: list[str]) -> tuple[list[str], list]:
+    """``overrides`` split as Hydra reads them: those Hydra composes (config groups, its
+    own settings, keys added ``+``, removed ``~`` or swept) as written, and the plain
+    ``key=value`` settings it applies afterwards, parsed. All are left to Hydra when one
+    of them cannot be parsed or a user's folder of configs is searched (it may hold
+    config groups of its own)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    if any("searchpath" in line for line in overrides):
+        return list(overrides), []
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException:
+        return list(overrides), []
+    groups, settings = [], []
+    for override in parsed:
+        plain = not (
+            override.is_delete()
+            or override.is_add()
+            or override.is_force_add()
+            or override.is_sweep_override()
+            or override.is_hydra_override()
+            or override.package is not None
+            or _packaged_repository().group_exists(override.key_or_group)
+        )
+        (settings if plain else groups).append(override if plain else override.input_line)
+    return groups, settings
+
+
+_REPOSITORY: dict[str, Any] = {}
+
+
+def _packaged_repository():
+    """Hydra's repository of the packaged configs (one a process): what names a group."""
+    if config_dir() not in _REPOSITORY:
+        _REPOSITORY[config_dir()] = config_loader([]).repository
+    return _REPOSITORY[config_dir()]
 
 
 def set_number(config: BaseConfig, path: str, value: int | float) -> int | float | None:
@@ -1215,6 +1278,22 @@ def _searched_folders(overrides: list[str]) -> list[str]:
 
 
 def _hydra_compose(overrides: list[str]) -> BaseConfig:
+    """What Hydra composes from ``overrides``, every one composed by Hydra, validated (the
+    reference :func:`compose` is held to in the tests)."""
+    return _checked(_hydra_tree(overrides), overrides)
+
+
+def _checked(tree: DictConfig, overrides: list[str]) -> BaseConfig:
+    """The typed, validated configuration of a composed ``tree``; a switch that
+    ``overrides`` set to anything but true or false is refused."""
+    config = to_config(tree)
+    _check_switches(config, overrides)
+    return config
+
+
+def _hydra_tree(overrides: list[str], hydra_node: bool = False) -> DictConfig:
+    """Hydra's composition of ``overrides``, not validated (with its ``hydra`` node if
+    ``hydra_node``)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -1222,10 +1301,9 @@ def _hydra_compose(overrides: list[str]) -> BaseConfig:
     register_schemas()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = hydra_compose(config_name="config", overrides=overrides)
-    config = to_config(cfg)
-    _check_switches(config, overrides)
-    return config
+        return hydra_compose(
+            config_name="config", overrides=list(overrides), return_hydra_config=hydra_node
+        )
 
 
 def _check_switches(config: BaseConfig, overrides: list[str]) -> None:
@@ -1245,19 +1323,10 @@ def _check_switches(config: BaseConfig, overrides: list[str]) -> None:
             raise ConfigError(f"{path} = {override.value()!r}: must be true or false")
 
 
-def compose_with_hydra_node(overrides: list[str]):
+def compose_with_hydra_node(overrides: list[str]) -> DictConfig:
     """The composed configuration with its ``hydra`` node (its sweeper's parameters, its
     launcher), as a DictConfig, not validated: what a sweep starts from."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    register_schemas()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return hydra_compose(
-            config_name="config", overrides=list(overrides), return_hydra_config=True
-        )
+    return _hydra_tree(overrides, hydra_node=True)
 
 
 def config_loader(overrides: list[str]):

@@ -6,18 +6,14 @@ combines them (:meth:`BasicSweeper.split_arguments`, so the job numbers are the 
 own). Every job is composed and validated here, in one pass, and every bad job is
 reported, one line each, before Hydra creates a folder.
 
-Composing a job with Hydra takes about a third of a second, so jobs that differ only in
-numbers are composed once: the numbers are then set on a copy of the composed
-configuration and validated again (a millisecond), which is what Hydra's composition
-would give, since no config file refers to another value by interpolation. Anything else
-(a config group, a string, a key added with ``+``, a whole-number field given a
-fraction) is composed by Hydra itself.
+Each job is composed by :func:`sim.config.compose`, which keeps what each choice of
+config groups composes: jobs that differ only in settings (numbers, switches, strings)
+cost a copy and a validation each, not a composition by Hydra.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import yaml
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
@@ -29,8 +25,6 @@ from sim.config import (
     compose,
     compose_with_hydra_node,
     config_loader,
-    set_number,
-    validate,
 )
 from sim.errors import COMPOSE_ERRORS, one_line
 
@@ -81,17 +75,8 @@ def bad_jobs(jobs: Sequence[Sequence[str]]) -> Iterator[str]:
     """One line for each job whose configuration is bad: its number, its swept values and
     what is wrong."""
     swept = _swept_keys(jobs)
-    composed: dict[tuple[str, ...], Any] = {}
     for number, job in enumerate(jobs):
-        slow, fast = _split(job)
-        key = tuple(slow)
-        if key not in composed:
-            composed[key] = problem(slow) or compose(*slow)
-        base = composed[key]
-        try:
-            message = base if isinstance(base, str) else _with_numbers(base, fast)
-        except _ComposeWithHydraError as exc:  # its problem does not depend on the others
-            message = problem([*slow, exc.line]) or problem(job)
+        message = problem(job)
         if message is not None:
             values = " ".join(o for o in job if o.split("=", 1)[0] in swept) or "no swept values"
             yield f"sweep job {number} ({values}): {message}"
@@ -130,58 +115,3 @@ def _swept_keys(jobs: Sequence[Sequence[str]]) -> set[str]:
             key, _, value = line.partition("=")
             seen.setdefault(key, set()).add(value)
     return {key for key, values in seen.items() if len(values) > 1}
-
-
-_NUMBERS: dict[str, tuple[str, float] | None] = {}
-
-
-def _number(line: str) -> tuple[str, float] | None:
-    """``key=number`` as (key, number) when it may be set after composition, else None."""
-    if line not in _NUMBERS:
-        found = None
-        key, _, text = line.partition("=")
-        if key and not key.startswith(("+", "~")) and "/" not in key:
-            try:
-                value = yaml.safe_load(text)
-            except yaml.YAMLError:
-                value = None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                found = (key, value)
-        _NUMBERS[line] = found
-    return _NUMBERS[line]
-
-
-def _split(job: Sequence[str]) -> tuple[list[str], list[tuple[str, float]]]:
-    """A job's overrides: those Hydra composes, and numbers set after composition."""
-    slow, fast = [], []
-    for line in job:
-        number = _number(line)
-        (fast.append(number) if number else slow.append(line))
-    return slow, fast
-
-
-class _ComposeWithHydraError(Exception):
-    """A number that Hydra converts by its own rules: the job is composed by Hydra."""
-
-    def __init__(self, key: str, value: float) -> None:
-        super().__init__(f"{key}={value}")
-        self.line = f"{key}={value}"
-
-
-def _with_numbers(config, numbers: list[tuple[str, float]]) -> str | None:
-    """Set the numbers on the composed configuration and validate it (the problem on one
-    line, or None); the configuration is given back as it was."""
-    before = []
-    try:
-        for key, value in numbers:
-            current = set_number(config, key, value)
-            if current is None:  # a number Hydra reads by its own rules: it says what it is
-                raise _ComposeWithHydraError(key, value)
-            before.append((key, current))
-        validate(config)
-    except ConfigError as exc:
-        return str(exc)
-    finally:
-        for key, current in reversed(before):
-            set_number(config, key, current)
-    return None

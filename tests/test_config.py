@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import config, replace
 
+import sim.config as config_module
 from sim.config import ConfigError, _hydra_compose, compose, leaves, validate
 
 
@@ -241,3 +242,51 @@ def test_numbers_hydra_must_read_go_through_hydra(overrides):
     assert _outcome(lambda: compose(*overrides)) == _outcome(
         lambda: _hydra_compose(list(overrides))
     )
+
+
+#: settings applied to the kept tree of their config groups (a value, a word, a switch, a
+#: date, a list, a table, an interpolation, a cast), and refusals at each step after it
+SETTINGS = [
+    ("scenario=biden2021", "output.events=all", "inputs.dialogue_april_2021=off"),
+    ("inputs=off", "doctrine/iraq=sovereignty_first", "output.daily=quantiles"),
+    ("doctrine.us.posture_trigger=first_us_death", "doctrine/us=red_line"),
+    ("scenario.start_date=2020-01-03", "days=int(40.0)", "output.figures=false"),
+    ("seed=${days}",),
+    ("doctrine.us={respond_per_attack: 0.3, response_lag_days: 4}",),
+    ("scenario.sites_handed_over=[taji]", "doctrine.us.respond_per_attack=0.25"),
+    ("seed=twelve",),  # not a number: Hydra's refusal
+    ("nokey=3",),  # no such key: Hydra's refusal
+    ("doctrine.iran.green_light=[0.1,0.2]",),
+    ("doctrine.us.attribution_uncertainty=yes",),  # a switch: our refusal
+    ("output.events=some",),  # not a choice: our refusal
+    ("scenario.start_date=2021-02-30",),
+    ("seed=5", "doctrine/us=nope", "seed=twelve"),  # the group's refusal comes first
+    ("seed=5", "seed=twelve"),
+    ("+seed=3",),  # a key added with +: Hydra's rule, by Hydra
+    ("doctrine.iran={green_light: nan}",),
+]
+
+
+@pytest.mark.parametrize("overrides", SETTINGS)
+def test_settings_applied_to_the_kept_tree_are_what_hydra_composes(overrides):
+    """The kept composition of the config groups with the settings applied afterwards is
+    Hydra's own result, or its refusal, word for word."""
+    assert _outcome(lambda: compose(*overrides)) == _outcome(
+        lambda: _hydra_compose(list(overrides))
+    )
+
+
+def test_settings_do_not_send_a_kept_choice_of_groups_back_to_hydra(monkeypatch):
+    monkeypatch.setattr(config_module, "_COMPOSED", {})  # nothing kept yet
+    monkeypatch.setattr(config_module, "_TYPED", {})
+    compose("doctrine/us=red_line", "seed=2")  # composes, and keeps, red_line's tree
+
+    def no_hydra(overrides, hydra_node=False):
+        raise AssertionError(f"composed by Hydra again: {overrides}")
+
+    monkeypatch.setattr(config_module, "_hydra_tree", no_hydra)
+    config = compose("output.events=all", "doctrine/us=red_line", "inputs=off", "seed=9")
+    assert (config.output.events, config.doctrine.us.name, config.seed) == ("all", "red_line", 9)
+    assert config_module.active_inputs(config) == {}
+    with pytest.raises(AssertionError, match="composed by Hydra again"):
+        compose("doctrine/us=decapitation", "seed=2")  # a new choice of groups
