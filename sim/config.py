@@ -903,12 +903,25 @@ def _validate_inputs(config: BaseConfig, us_sites: set[str]) -> None:
             isinstance(entry.scale, int | float) and math.isfinite(entry.scale) and entry.scale >= 0
         ):
             raise ConfigError(f"{where}.scale = {entry.scale!r}: must be a finite number >= 0")
-        changed = apply_input(config, entry, where)
-        try:
-            _check_ranges(changed, "")
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+        _check_input_value(config, entry, where)
     _check_overlaps(inputs, periods)
+
+
+def _check_input_value(config: BaseConfig, entry: InputConfig, where: str) -> None:
+    """The value a dated input gives its parameter, as :func:`apply_input` sets it, checked
+    as every value is (:func:`_check_ranges`) on the node that holds it: the rest of the
+    configuration, which the input leaves alone, has been checked already."""
+    node, leaf, current = _numeric_parameter(config, entry.path, where)
+    value = entry.value
+    if entry.scale is not None:
+        value = scaled_by_input(config, entry, current)
+    _set_change(config, entry.path, value, where)
+    try:
+        _check_ranges(node, entry.path.rpartition(".")[0])
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    finally:
+        set_parameter(node, leaf, current)
 
 
 def _check_overlaps(inputs: dict[str, InputConfig], periods: dict) -> None:
