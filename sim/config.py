@@ -21,6 +21,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from sim.parsed_configs import parse_once
 from sim.record import ACTIONS  # the event record's vocabulary: a weapon's attacks use it
 
 
@@ -1181,7 +1182,7 @@ def _composed_from_groups(overrides: list[str], stamp: tuple) -> BaseConfig:
     groups, settings = _settings_apart(overrides)
     key = (config_dir(), stamp, tuple(groups))
     if key not in _COMPOSED:
-        _COMPOSED[key] = _hydra_tree(groups)
+        _COMPOSED[key] = _hydra_tree(groups, stamp=stamp)
     tree = copy.deepcopy(_COMPOSED[key]) if settings else _COMPOSED[key]
     try:
         ConfigLoaderImpl._apply_overrides_to_config(settings, tree)
@@ -1304,9 +1305,12 @@ def _checked(tree: DictConfig, overrides: list[str]) -> BaseConfig:
     return config
 
 
-def _hydra_tree(overrides: list[str], hydra_node: bool = False) -> DictConfig:
+def _hydra_tree(
+    overrides: list[str], hydra_node: bool = False, stamp: tuple | None = None
+) -> DictConfig:
     """Hydra's composition of ``overrides``, not validated (with its ``hydra`` node if
-    ``hydra_node``)."""
+    ``hydra_node``). Given the config files' ``stamp``, each file is parsed once while they
+    stay as they are (:mod:`sim.parsed_configs`)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -1314,6 +1318,8 @@ def _hydra_tree(overrides: list[str], hydra_node: bool = False) -> DictConfig:
     register_schemas()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        if stamp is not None:
+            parse_once(GlobalHydra.instance().config_loader(), f"files {hash(stamp):x}")
         return hydra_compose(
             config_name="config", overrides=list(overrides), return_hydra_config=hydra_node
         )
@@ -1339,7 +1345,8 @@ def _check_switches(config: BaseConfig, overrides: list[str]) -> None:
 def compose_with_hydra_node(overrides: list[str]) -> DictConfig:
     """The composed configuration with its ``hydra`` node (its sweeper's parameters, its
     launcher), as a DictConfig, not validated: what a sweep starts from."""
-    return _hydra_tree(overrides, hydra_node=True)
+    stamp = _config_files_stamp(*_searched_folders(overrides))
+    return _hydra_tree(overrides, hydra_node=True, stamp=stamp)
 
 
 def config_loader(overrides: list[str]):

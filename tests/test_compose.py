@@ -121,7 +121,7 @@ def test_settings_do_not_send_a_kept_choice_of_groups_back_to_hydra(monkeypatch)
     monkeypatch.setattr(config_module, "_TYPED", {})
     compose("doctrine/us=red_line", "seed=2")  # composes, and keeps, red_line's tree
 
-    def no_hydra(overrides, hydra_node=False):
+    def no_hydra(overrides, hydra_node=False, stamp=None):
         raise AssertionError(f"composed by Hydra again: {overrides}")
 
     monkeypatch.setattr(config_module, "_hydra_tree", no_hydra)

@@ -27,10 +27,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from hydra_plugins.escalation_launcher import MAX_AUTO_JOBS_PER_TASK, batches
-from hydra_plugins.escalation_launcher._worker import ParsedOnce
 from sim import cli, report
 from sim.config import compose, config_dir, register_schemas, validate
 from sim.engine import run
+from sim.parsed_configs import ParsedOnce
 from sim.plots.sweep import wilson_interval
 from sim.report import consolidate
 from sim.sweep import JOB_FILE, SweepPlan

@@ -1,10 +1,9 @@
-"""The worker's side of ``hydra/launcher=joblib_batched``: a batch of jobs, and the config
-files parsed once per launch.
+"""The worker's side of ``hydra/launcher=joblib_batched``: a batch of jobs, with the config
+files parsed once per launch (:mod:`sim.parsed_configs`).
 
 Hydra's plugin scan skips modules whose name starts with an underscore, so this one is
-imported once in a worker and its store of parsed files lasts from batch to batch (the scan,
-which Hydra runs again whenever a worker restores its global state, would run a plugin
-module anew and empty it).
+imported once in a worker (the scan, which Hydra runs again whenever a worker restores its
+global state, would run a plugin module anew).
 """
 
 import _thread
@@ -14,12 +13,13 @@ import threading
 import time
 from typing import Any
 
-from hydra._internal.config_repository import ConfigRepository
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, run_job, setup_globals
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
+
+from sim.parsed_configs import parse_once
 
 
 def run_batch(
@@ -35,9 +35,7 @@ def run_batch(
     setup_globals()
     Singleton.set_state(singleton_state)
     loader = hydra_context.config_loader
-    repository = getattr(loader, "repository", None)
-    if isinstance(repository, ConfigRepository) and not isinstance(repository, ParsedOnce):
-        loader.repository = ParsedOnce(repository, launch_id)
+    parse_once(loader, launch_id)
     returns = []
     for idx, overrides in jobs:
         try:
@@ -75,38 +73,6 @@ def _refused(config: DictConfig, idx: int, overrides: list[str], exc: Exception)
     job_dir = sweep_dir / str(job_config.hydra.sweep.subdir)
     record_refused_job(sweep_dir, job_dir, idx, overrides, exc)
     return JobReturn(overrides=overrides, status=JobStatus.COMPLETED)
-
-
-#: the parsed config files of the current launch in this process: (launch id, results)
-_parsed: dict[str, Any] = {"launch": None, "results": {}}
-
-
-class ParsedOnce(ConfigRepository):
-    """Hydra's config repository, parsing each config file once per launch in a process.
-
-    Hydra composes every job from a fresh copy of the repository (``copy.deepcopy``) and
-    may change the results it loads while merging them, so the copies share the store of
-    parsed results and each load returns a deep copy: the job is composed from the same
-    objects as if the file had just been read.
-    """
-
-    def __init__(self, repository: ConfigRepository, launch_id: str) -> None:
-        self.sources = repository.sources
-        self.launch_id = launch_id
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> "ParsedOnce":
-        twin = copy.copy(self)
-        twin.sources = copy.deepcopy(self.sources, memo)
-        return twin
-
-    def load_config(self, config_path: str) -> Any:
-        if _parsed["launch"] != self.launch_id:
-            _parsed.update(launch=self.launch_id, results={})
-        key = (tuple((s.scheme(), s.provider, s.path) for s in self.sources), config_path)
-        results = _parsed["results"]
-        if key not in results:
-            results[key] = super().load_config(config_path)
-        return copy.deepcopy(results[key])
 
 
 #: seconds between two looks at whether the process that started the workers still lives

@@ -31,7 +31,6 @@ from functools import partial
 from pathlib import Path
 from typing import Optional
 
-from hydra._internal.config_repository import ConfigRepository
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, run_job
@@ -44,6 +43,7 @@ from omegaconf import DictConfig, open_dict, read_write
 from hydra_plugins.escalation_launcher._launch import start_launch
 from sim.config import ConfigError, to_config
 from sim.engine import RunResult
+from sim.parsed_configs import parse_once
 from sim.sweep import SweepPlan, finished, read_job, record_refused_job
 from sim.sweep import run_job as write_job_results
 from sim.sweep_batches import BATCH_REPLICATES, Job, JobBatch, check_batch_replicates, plan_batches
@@ -93,7 +93,9 @@ class BatchedLauncher(Launcher):
     ) -> Sequence[JobReturn]:
         sweep_dir = start_launch(self)
         log.info(f"Launching {len(job_overrides)} jobs locally, stepping together those that can")
-        _parse_config_files_once(self.hydra_context)
+        # each config file parsed once in this launch, not once per job (files edited since
+        # an earlier launch are read again)
+        parse_once(self.hydra_context.config_loader, uuid.uuid4().hex)
         configs = {}
         returns: dict[int, JobReturn] = {}
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
@@ -194,16 +196,3 @@ def _write_job(cfg: DictConfig, result: RunResult, batch_seconds: float) -> None
     """The task of a job stepped in a batch: write its results into its folder, as
     escalation-sim's task does after running a job (``sim.sweep.run_job``)."""
     write_job_results(cfg, HydraConfig.get(), result=result, batch_seconds=batch_seconds)
-
-
-def _parse_config_files_once(hydra_context: HydraContext) -> None:
-    """Have Hydra read and parse each config file once in this launch, not once per job
-    (as ``hydra/launcher=joblib_batched`` does in its workers)."""
-    from ._worker import ParsedOnce
-
-    loader = hydra_context.config_loader
-    repository = getattr(loader, "repository", None)
-    if isinstance(repository, ParsedOnce):
-        repository.launch_id = uuid.uuid4().hex  # files edited since an earlier launch are read
-    elif isinstance(repository, ConfigRepository):
-        loader.repository = ParsedOnce(repository, uuid.uuid4().hex)
