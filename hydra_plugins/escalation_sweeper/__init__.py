@@ -9,16 +9,20 @@ For 1,000 jobs this saves minutes of serial work.
 
 Under Hydra's basic launcher, which runs one job after another anyway, the jobs are handed
 to it one at a time, so that a job whose configuration cannot be composed is recorded as
-failed and the others run (this package's launchers do the same themselves).
+failed and the others run (this package's launchers do the same themselves), and each
+config file is parsed once in the sweep, not once per job (:mod:`sim.parsed_configs`).
 """
 
 import copy
+import uuid
 from pathlib import Path
 
 from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import open_dict
+
+from sim.parsed_configs import parse_once
 
 
 class Sweeper(BasicSweeper):
@@ -31,6 +35,7 @@ class Sweeper(BasicSweeper):
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
         if type(self.launcher) is BasicLauncher:
             self.launcher = OneJobAtATime(self.launcher)
+            parse_once(hydra_context.config_loader, uuid.uuid4().hex)
 
 
 class OneJobAtATime:
