@@ -909,14 +909,11 @@ def _validate_inputs(config: BaseConfig, us_sites: set[str]) -> None:
 
 
 def _check_input_value(config: BaseConfig, entry: InputConfig, where: str) -> None:
-    """The value a dated input gives its parameter, as :func:`apply_input` sets it, checked
+    """The value a dated input gives its parameter, as :func:`apply_inputs` sets it, checked
     as every value is (:func:`_check_ranges`) on the node that holds it: the rest of the
     configuration, which the input leaves alone, has been checked already."""
     node, leaf, current = _numeric_parameter(config, entry.path, where)
-    value = entry.value
-    if entry.scale is not None:
-        value = scaled_by_input(config, entry, current)
-    _set_change(config, entry.path, value, where)
+    _set_change(config, entry.path, _input_value(config, entry, where), where)
     try:
         _check_ranges(node, entry.path.rpartition(".")[0])
     except ConfigError as exc:
@@ -945,25 +942,24 @@ def _check_overlaps(inputs: dict[str, InputConfig], periods: dict) -> None:
                 )
 
 
-def apply_input(config: BaseConfig, entry: InputConfig, where: str = "input") -> BaseConfig:
-    """A copy of ``config`` with a dated input applied: its parameter set to its ``value``
-    or multiplied by its ``scale``, up to the most the parameter allows (ten times a
-    probability of 0.2 is 1)."""
-    return apply_inputs(config, [entry], where)
-
-
 def apply_inputs(
     config: BaseConfig, entries: Sequence[InputConfig], where: str = "input"
 ) -> BaseConfig:
-    """A copy of ``config`` with dated inputs applied one after the other (each as
-    :func:`apply_input` applies it, a later one reading what the earlier ones set)."""
+    """A copy of ``config`` with dated inputs applied one after the other, a later one
+    reading what the earlier ones set (:func:`_input_value`)."""
     config = copy.deepcopy(config)
     for entry in entries:
-        value = entry.value
-        if entry.scale is not None:
-            value = scaled_by_input(config, entry, _numeric_parameter(config, entry.path, where)[2])
-        _set_change(config, entry.path, value, where)
+        _set_change(config, entry.path, _input_value(config, entry, where), where)
     return config
+
+
+def _input_value(config: BaseConfig, entry: InputConfig, where: str) -> float:
+    """The value a dated input gives its parameter: its ``value``, or the parameter's
+    times its ``scale``, up to the most the parameter allows (ten times a probability of
+    0.2 is 1)."""
+    if entry.scale is None:
+        return entry.value
+    return scaled_by_input(config, entry, _numeric_parameter(config, entry.path, where)[2])
 
 
 def scaled_by_input(config: BaseConfig, entry: InputConfig, current):
